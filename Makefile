@@ -1,0 +1,57 @@
+# twin workbench — two commands on a fresh machine: `make demo` and `make test`.
+# Each installs what is missing (Debian packages, .venv, compiled FMUs), then runs.
+# Everything is stamp-based and idempotent: when in place, set-up costs seconds.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+TWIN   := $(VENV)/bin/twin
+PYTEST_ARGS ?=
+OUT    ?= out/demo
+
+.PHONY: setup deps apt fmus test test-fast demo bench bench-quick lint format clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+setup: apt deps fmus  ## install everything that is missing (apt packages, .venv, FMUs)
+
+apt:  ## Debian packages the project needs (only the missing ones; needs root)
+	@bash scripts/ensure-apt.sh
+
+deps: $(VENV)/.stamp-deps  ## the .venv with the package installed in editable mode
+
+$(VENV)/.stamp-deps: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv --upgrade-deps $(VENV)
+	@$(VENV)/bin/uv --version >/dev/null 2>&1 || $(PY) -m pip install -q uv
+	@$(VENV)/bin/uv pip install -q --python $(PY) -e '.[dev]' \
+	  || $(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+fmus: deps  ## compile the shipped FMUs into fmu_models/build (skipped when up to date)
+	@$(PY) -m fmu_models._build
+
+test: setup  ## install what is missing, then run the whole test suite
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: setup  ## the suite without tests marked slow
+	@$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+demo: setup  ## install what is missing, then run the end-to-end tour
+	@$(TWIN) demo --out $(OUT)
+
+bench: setup  ## run benchmarks/ against their baselines; writes benchmarks/results/*.json
+	@$(PY) -m benchmarks.run
+
+bench-quick: setup  ## small sizes, to check the benchmarks run
+	@$(PY) -m benchmarks.run --quick
+
+lint: deps  ## ruff
+	@$(VENV)/bin/ruff check .
+
+format: deps
+	@$(VENV)/bin/ruff format .
+
+clean:  ## remove build output (keeps .venv)
+	rm -rf fmu_models/build out .pytest_cache

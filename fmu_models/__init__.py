@@ -1,0 +1,1 @@
+"""fmu_models package."""

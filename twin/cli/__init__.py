@@ -1,0 +1,1 @@
+"""The ``twin`` command-line interface (composition root: may import every layer lazily)."""

@@ -1,0 +1,111 @@
+"""``twin config validate|show|kinds``: check and display YAML configs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+import yaml
+
+from twin.cli._common import JSON_OPTION, console, print_json, print_table
+from workbench.config import load_config, parse_override_args, resolve_config
+from workbench.errors import ConfigError
+
+app = typer.Typer(help="Validate and show YAML configs (scenarios, bindings, campaigns, life models).",
+                  no_args_is_help=True)
+
+SET_OPTION = typer.Option(
+    None, "--set", "-s", help="What-if override PATH=VALUE (repeatable), e.g. --set line.buffer.capacity=10."
+)
+
+
+def _model_and_kind(file: Path, kind: str | None, overrides: dict):
+    from twin.configs import KINDS, model_for_kind
+
+    resolved = resolve_config(file, overrides=overrides)
+    found = resolved.data.get("kind")
+    chosen = kind or found
+    if chosen is None:
+        raise ConfigError(
+            "no 'kind:' field; add one (known kinds: "
+            + (", ".join(sorted(KINDS)) or "none registered")
+            + ") or pass --kind",
+            source=str(file), line=1, column=1,
+        )
+    if not isinstance(chosen, str):
+        mark = resolved.where(("kind",))
+        raise ConfigError(f"{chosen!r} is not a kind name; use text such as kind: line",
+                          source=str(file), line=mark and mark[1], column=mark and mark[2], path="kind")
+    return model_for_kind(chosen, source=str(file)), chosen
+
+
+@app.command("validate")
+def validate(
+    files: list[Path] = typer.Argument(..., help="YAML config files to check."),
+    kind: str = typer.Option(None, "--kind", help="Config kind when the file has no 'kind:' field."),
+    set_: list[str] = SET_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Check configs: YAML, extends/overrides, every field, units. Exit 2 on the first bad file."""
+    overrides = parse_override_args(set_ or [])
+    rows = []
+    failed: ConfigError | None = None
+    for file in files:
+        try:
+            model, chosen = _model_and_kind(file, kind, overrides)
+            load_config(file, model, overrides=overrides)
+            rows.append({"file": str(file), "kind": chosen, "status": "ok", "message": ""})
+        except ConfigError as exc:
+            rows.append({"file": str(file), "kind": kind or "", "status": "error", "message": str(exc)})
+            failed = failed or exc
+    if as_json:
+        print_json(rows)
+        if failed:
+            raise typer.Exit(2)
+    elif failed is None:
+        for row in rows:
+            console.print(f"[green]ok[/] {row['file']} (kind {row['kind']})")
+    else:
+        for row in rows:
+            if row["status"] == "ok":
+                console.print(f"[green]ok[/] {row['file']} (kind {row['kind']})")
+        if len(files) > 1:
+            for row in rows:
+                if row["status"] != "ok":
+                    console.print(f"[red]error[/] {row['message']}", highlight=False)
+            raise typer.Exit(2)
+        raise failed
+
+
+@app.command("show")
+def show(
+    file: Path = typer.Argument(..., help="YAML config file."),
+    kind: str = typer.Option(None, "--kind", help="Config kind when the file has no 'kind:' field."),
+    raw: bool = typer.Option(False, "--raw", help="Show the merged YAML without validating it."),
+    set_: list[str] = SET_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Print the resolved config: extends merged, overrides applied, units converted to SI, defaults filled."""
+    overrides = parse_override_args(set_ or [])
+    if raw:
+        data = resolve_config(file, overrides=overrides).data
+    else:
+        model, chosen = _model_and_kind(file, kind, overrides)
+        data = {"kind": chosen, **load_config(file, model, overrides=overrides).model_dump(mode="json")}
+    if as_json:
+        print_json(data)
+    else:
+        console.print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), highlight=False,
+                      markup=False)
+
+
+@app.command("kinds")
+def kinds(as_json: bool = JSON_OPTION) -> None:
+    """List the config kinds this installation knows and the model that reads each."""
+    from twin.configs import KINDS
+
+    rows = [{"kind": k, "model": v} for k, v in sorted(KINDS.items())]
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(rows, title="config kinds", columns=["kind", "model"])

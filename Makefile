@@ -9,12 +9,12 @@ TWIN   := $(VENV)/bin/twin
 PYTEST_ARGS ?=
 OUT    ?= out/demo
 
-.PHONY: setup deps apt fmus test test-fast demo bench bench-quick lint format clean help
+.PHONY: setup deps apt fmus asl test test-fast demo bench bench-quick lint format clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
-setup: apt deps fmus  ## install everything that is missing (apt packages, .venv, FMUs)
+setup: apt deps fmus asl  ## install everything that is missing (apt packages, .venv, FMUs, Ipopt's ASL bridge)
 
 apt:  ## Debian packages the project needs (only the missing ones; needs root)
 	@bash scripts/ensure-apt.sh
@@ -31,6 +31,9 @@ $(VENV)/.stamp-deps: pyproject.toml
 
 fmus: deps  ## compile the shipped FMUs into fmu_models/build (skipped when up to date)
 	@$(PY) -m fmu_models._build
+
+asl: deps apt  ## Pyomo's libpynumero_ASL.so for Ipopt (skipped when present)
+	@bash scripts/build-pynumero-asl.sh $(PY)
 
 test: setup  ## install what is missing, then run the whole test suite
 	@$(PY) -m pytest $(PYTEST_ARGS)

@@ -1,1 +1,62 @@
-"""optimization package."""
+"""Recipe optimisation: Optuna campaigns on the twin and model-based optimisation with Pyomo.
+
+Campaigns (black box, on the reactor FMU or the line simulation)::
+
+    from optimization import load_campaign
+    result = load_campaign("scenarios/reactor_campaign.yaml").run(workers=2)
+    result.best, result.pareto, result.importances, result.trials  # xarray over `trial`
+
+Model-based (Pyomo.DAE + Ipopt on the same reactor equations)::
+
+    from optimization import ReactorRecipe, optimize_reactor, simulate_recipe
+    opt = optimize_reactor(ReactorRecipe(jacket_inlet=(340, 335), feed_rate=(1e-4, 0)),
+                           impurity_max=0.05, b_total_max=6600)
+    simulate_recipe(opt.recipe)          # replay the optimal recipe on the FMU
+"""
+
+from optimization._campaign import Campaign, load_campaign, make_storage
+from optimization._config import CampaignConfig
+from optimization._crosscheck import campaign_optimum, correct_recipe
+from optimization._demo import demo_tour
+from optimization._dynamic import (
+    DYNAMIC_STATES,
+    ReactorOptimum,
+    create_reactor_model,
+    optimize_reactor,
+    solve_reactor_model,
+)
+from optimization._envelope import EnvelopeBand
+from optimization._reactor import (
+    REACTOR_METRICS,
+    ReactorRecipe,
+    reactor_fmu_path,
+    recipe_metrics,
+    simulate_recipe,
+)
+from optimization._results import CampaignResult
+from optimization._solvers import highs_solver, ipopt_solver, solver_status
+
+__all__ = [
+    "Campaign",
+    "CampaignConfig",
+    "CampaignResult",
+    "load_campaign",
+    "make_storage",
+    "EnvelopeBand",
+    "ReactorRecipe",
+    "REACTOR_METRICS",
+    "simulate_recipe",
+    "recipe_metrics",
+    "reactor_fmu_path",
+    "ReactorOptimum",
+    "DYNAMIC_STATES",
+    "create_reactor_model",
+    "solve_reactor_model",
+    "optimize_reactor",
+    "campaign_optimum",
+    "correct_recipe",
+    "ipopt_solver",
+    "highs_solver",
+    "solver_status",
+    "demo_tour",
+]

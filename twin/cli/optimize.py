@@ -1,0 +1,154 @@
+"""``twin optimize``: recipe campaigns (Optuna) and dynamic optimisation (Pyomo/Ipopt).
+
+``twin optimize CAMPAIGN.yaml`` is short for ``twin optimize run CAMPAIGN.yaml``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from typer.core import TyperGroup
+
+from twin.cli._common import JSON_OPTION, console, print_json, print_table
+
+
+class _RunByDefault(TyperGroup):
+    """A group where ``twin optimize FILE.yaml ...`` means ``twin optimize run FILE.yaml ...``."""
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args.insert(0, "run")
+        return super().resolve_command(ctx, args)
+
+
+app = typer.Typer(cls=_RunByDefault, no_args_is_help=True,
+                  help="Recipe optimisation: Optuna campaigns on the twin, Pyomo/Ipopt dynamic optimisation.")
+
+CAMPAIGN_ARG = typer.Argument(..., help="Campaign YAML (kind: campaign).", exists=True, dir_okay=False)
+STORAGE_OPT = typer.Option(None, "--storage", help="Optuna storage: postgresql://... URL or journal file "
+                           "(default: <name>.journal next to the campaign).")
+
+
+def _print_result(res, as_json: bool) -> None:
+    if as_json:
+        print_json(res.summary())
+        return
+    colour = {"ok": "green", "infeasible": "yellow", "empty": "yellow"}.get(res.status, "white")
+    console.print(f"[bold {colour}]{res.status}[/]: {res.message}")
+    if res.best:
+        rows = [{"name": k, "value": v} for k, v in res.best["params"].items()]
+        print_table(rows, title="best recipe")
+        from optimization import REACTOR_METRICS
+
+        print_table([{"metric": k, "value": v, "units": REACTOR_METRICS.get(k, ("",))[0]}
+                     for k, v in res.best["metrics"].items()], title="its figures")
+    if res.pareto:
+        print_table([{"trial": p["number"], **dict(zip(res.objectives, p["values"], strict=False))}
+                     for p in res.pareto], title="Pareto front")
+    if res.importances:
+        print_table([{"parameter": k, "importance": v} for k, v in res.importances.items()],
+                    title="parameter importances (fANOVA)")
+
+
+@app.command("run")
+def run(
+    campaign: Path = CAMPAIGN_ARG,
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Worker processes sharing the study."),
+    storage: str = STORAGE_OPT,
+    trials: int = typer.Option(None, "--trials", help="Override budget.trials (finished trials in the study)."),
+    out: Path = typer.Option(None, "--out", help="Write trials.nc/csv, summary.json and report.html here."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Run or resume a campaign until its budget is spent; print the best recipe."""
+    from optimization import load_campaign
+
+    camp = load_campaign(campaign, storage=storage)
+    res = camp.run(workers=workers, n_trials=trials, progress=not as_json)
+    if out is not None:
+        res.write(out)
+        _report(camp, res, out / "report.html")
+    _print_result(res, as_json)
+
+
+def _report(camp, res, path: Path) -> Path:
+    from viz.campaign_report import write_campaign_report
+
+    traj = camp.problem.trajectory(res.best["params"]) if res.best and hasattr(camp.problem, "trajectory") else None
+    return write_campaign_report(res.trials, path, best_trajectory=traj)
+
+
+@app.command("report")
+def report(
+    campaign: Path = CAMPAIGN_ARG,
+    storage: str = STORAGE_OPT,
+    out: Path = typer.Option(Path("campaign_report.html"), "--out", help="HTML file to write."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Summarise a campaign's study (no new trials) and write a self-contained HTML report."""
+    from optimization import load_campaign
+    from optimization._results import collect_results
+
+    camp = load_campaign(campaign, storage=storage)
+    res = collect_results(camp, camp.study())
+    path = _report(camp, res, out)
+    _print_result(res, as_json)
+    if not as_json:
+        console.print(f"report: {path}")
+
+
+@app.command("dynamic")
+def dynamic(
+    campaign: Path = typer.Argument(None, help="Reactor campaign whose problem to solve (optional)."),
+    batch_time: str = typer.Option("4 h", "--batch-time", help="Batch time (without a campaign)."),
+    stages: int = typer.Option(4, "--stages", min=1, help="Jacket/feed stages (without a campaign)."),
+    impurity_max: float = typer.Option(0.05, "--impurity-max", help="End impurity spec, fraction."),
+    peak_temperature: str = typer.Option("360 K", "--peak-temperature", help="Safety limit on T."),
+    b_total_max: float = typer.Option(6600.0, "--b-total-max", help="Most B fed, mol."),
+    nfe: int = typer.Option(24, "--nfe", min=2, help="Finite elements of the collocation."),
+    replay: bool = typer.Option(True, "--replay/--no-replay", help="Replay the optimum on the twin."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Solve the reactor recipe with Pyomo.DAE + Ipopt and replay the optimum on the twin."""
+    from optimization import (
+        ReactorRecipe,
+        campaign_optimum,
+        load_campaign,
+        optimize_reactor,
+        recipe_metrics,
+        simulate_recipe,
+    )
+    from workbench.units import convert
+
+    if campaign is not None:
+        opt = campaign_optimum(load_campaign(campaign), nfe=nfe)
+    else:
+        guess = ReactorRecipe(batch_time=convert(batch_time, "s"), jacket_inlet=(340.0,) * stages,
+                              feed_rate=(1.0e-4,) + (0.0,) * (stages - 1))
+        opt = optimize_reactor(guess, impurity_max=impurity_max, peak_temperature=convert(peak_temperature, "K"),
+                               b_total_max=b_total_max, nfe=nfe)
+    info = opt.as_dict()
+    if replay:
+        info["replay"] = recipe_metrics(simulate_recipe(opt.recipe))
+    if as_json:
+        print_json(info)
+        return
+    console.print(f"Ipopt: {opt.status} in {opt.solve_seconds:.2f} s, {opt.stats}")
+    rows = [{"stage": i + 1, "jacket inlet [K]": j, "feed rate [m3/s]": f}
+            for i, (j, f) in enumerate(zip(opt.recipe.jacket_inlet, opt.recipe.feed_rate, strict=False))]
+    print_table(rows, title="optimal recipe")
+    units = {"yield": "1", "impurity": "1", "peak_temperature": "K", "b_fed": "mol"}
+    print_table([{"figure": k, "predicted": v, "replayed on twin": info.get("replay", {}).get(k, ""),
+                  "units": units.get(k, "")} for k, v in opt.predicted.items()], title="figures")
+
+
+@app.command("solvers")
+def solvers(as_json: bool = JSON_OPTION) -> None:
+    """Show whether Ipopt (Pyomo cyipopt) and HiGHS are available."""
+    from optimization import solver_status
+
+    st = solver_status()
+    if as_json:
+        print_json(st)
+    else:
+        print_table([{"solver": k, "status": v} for k, v in st.items()])

@@ -1,1 +1,63 @@
-"""viz package."""
+"""Views of the workbench: Dash dashboard, PyVista 3D scenes and static HTML reports.
+
+``viz`` reads xarray datasets and trace stores written by the other packages and
+renders them; it computes no physics. Dash and PyVista are imported only when a
+function that needs them runs.
+
+Public API
+----------
+Reports: :func:`render_report` (shared self-contained HTML writer), :func:`report_result`
+(``twin report``). Dashboard: :class:`DashboardSources`, :func:`create_app`, :func:`serve`.
+Scenes: :func:`line_scene`, :func:`reactor_scene`, :func:`render_png`, :func:`scene_figure`,
+:func:`export_scene_html`. Data: :func:`read_trace` (read-only, safe while a twin appends),
+:func:`downsample`. Tour: :func:`demo_tour`.
+"""
+
+from viz._app import DashboardSources, create_app, serve
+from viz._data import load_result, read_trace, result_kind
+from viz._downsample import downsample
+from viz._html import (
+    attrs_table_html,
+    figure_html,
+    image_html,
+    render_report,
+    report_page,
+    table_html,
+)
+from viz._report import generic_report, report_result
+from viz._scenes import (
+    Scene,
+    export_scene_html,
+    line_scene,
+    line_scene_from_result,
+    reactor_scene,
+    render_png,
+    scene_figure,
+)
+from viz._tour import demo_tour
+
+__all__ = [
+    "render_report",
+    "report_page",
+    "figure_html",
+    "table_html",
+    "image_html",
+    "attrs_table_html",
+    "report_result",
+    "generic_report",
+    "DashboardSources",
+    "create_app",
+    "serve",
+    "Scene",
+    "line_scene",
+    "line_scene_from_result",
+    "reactor_scene",
+    "render_png",
+    "scene_figure",
+    "export_scene_html",
+    "read_trace",
+    "load_result",
+    "result_kind",
+    "downsample",
+    "demo_tour",
+]

@@ -1,0 +1,143 @@
+"""Dashboard responsiveness with one day of 1 Hz data for 50 tags (4.32 M samples).
+
+Compares the dashboard's server-side M4 downsampling (``viz._downsample``,
+``n_out`` points per line for the visible range) against shipping every sample:
+
+* figure build + JSON serialisation of the 50-tag overview (what the first page
+  load sends),
+* callback latency of a zoom on one tag (trend figure for a 1 h window),
+* time to first meaningful render in headless Chromium: from navigation until
+  the overview chart has drawn its 50 lines (skipped when Chromium is missing),
+
+and records the quality of the downsampled view: the per-tag min and max it
+shows against those of the full series (M4 keeps every bin's extremes, so the
+error should be 0) and the bytes shipped.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.harness import Benchmark
+
+N_TAGS = 50
+ROWS_PER_DAY = 86_400
+
+
+def _write_day(path: Path, rows: int) -> None:
+    """One day of 1 Hz rows for 50 tags in the trace-store layout (bulk Zarr write)."""
+    from viz._samples import trace_dataset
+
+    ds = trace_dataset(rows, N_TAGS)
+    # uncompressed: noise does not compress, and blosc would dominate the set-up time
+    ds.to_zarr(path, mode="w", consolidated=False, zarr_format=2,
+               encoding={v: {"compressors": None} for v in ds.data_vars})
+
+
+def _browser_first_render(app, timeout_s: float) -> float:
+    """Seconds from navigation to the overview chart having drawn every line."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.viz.conftest import CHROMIUM, CHROMIUM_ARGS, DashServer
+
+    with DashServer(app) as srv, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            t0 = time.perf_counter()
+            page.goto(srv.url + "/live")
+            page.wait_for_function(
+                "n => { const g = document.querySelector('#overview-graph .js-plotly-plot');"
+                " return g && g._fullData && g._fullData.length >= n && g.querySelector('.main-svg'); }",
+                arg=N_TAGS - 1, timeout=timeout_s * 1000)
+            return time.perf_counter() - t0
+        finally:
+            browser.close()
+
+
+def main(quick: bool = False) -> dict:
+    """Run the comparison; ``quick`` uses one repeat and skips the slow full-data browser baseline."""
+    import plotly.io as pio
+
+    from viz._app import DashboardSources, create_app, overview_figure
+    from viz._data import read_trace
+    from viz._figures_live import trend_figure
+
+    bench = Benchmark("dashboard", "1 day × 50 tags at 1 Hz: downsampled (M4) vs every sample")
+    tmp = Path(tempfile.mkdtemp(prefix="twin-bench-dashboard-"))
+    try:
+        t0 = time.perf_counter()
+        _write_day(tmp / "day.zarr", ROWS_PER_DAY)
+        bench.record("write_trace_s", time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        ds = read_trace(tmp / "day.zarr")
+        bench.record("read_trace_s", time.perf_counter() - t0)
+        bench.record("samples", int(ds.sizes["time"] * ds.sizes["tag"]))
+        repeats = 1 if quick else 3
+        small = ds.isel(time=slice(0, 2000))
+        pio.to_json(trend_figure(small, "T1", n_out=500), validate=False)  # warm imports and plotly validators
+        pio.to_json(overview_figure(small, 500), validate=False)
+
+        def overview(n_out):
+            return lambda: pio.to_json(overview_figure(ds, n_out), validate=False)
+
+        row = bench.compare("overview figure, build + JSON", overview(1500), overview(10**9),
+                            candidate_label="downsampled", baseline_label="all samples", repeats=repeats,
+                            warmup=0, quality=lambda c, b: {"json_MB_candidate": len(c) / 1e6,
+                                                            "json_MB_baseline": len(b) / 1e6})
+        # quality: extremes kept per tag
+        fig_c = overview_figure(ds, 1500)
+        errs = []
+        for tr in fig_c.data:
+            full = (ds["residual"].sel(tag=tr.name).values.astype(float))
+            from viz._figures_live import residual_limit
+
+            full = full / residual_limit(ds, tr.name)
+            y = np.asarray(tr.y, dtype=float)
+            rng = np.nanmax(full) - np.nanmin(full)
+            errs.append(max(abs(np.nanmax(y) - np.nanmax(full)), abs(np.nanmin(y) - np.nanmin(full))) / rng)
+        bench.record("overview_max_extreme_error_rel", float(max(errs)))
+        bench.record("overview_points_candidate", int(sum(len(t.x) for t in fig_c.data)))
+
+        t_day = ds["time"].values
+        x0, x1 = str(t_day[3600 * 12]), str(t_day[3600 * 13])
+
+        def zoom(n_out):
+            return lambda: pio.to_json(trend_figure(ds, "T1", n_out=n_out, x0=x0, x1=x1), validate=False)
+
+        bench.compare("zoom callback (1 tag, 1 h window)", zoom(1500), zoom(10**9), candidate_label="downsampled",
+                      baseline_label="all samples", repeats=repeats, warmup=0)
+
+        def full_view(n_out):
+            return lambda: pio.to_json(trend_figure(ds, "T1", n_out=n_out), validate=False)
+
+        bench.compare("tag trend, whole day", full_view(1500), full_view(10**9), candidate_label="downsampled",
+                      baseline_label="all samples", repeats=repeats, warmup=0)
+
+        if shutil.which("chromium") or Path("/usr/bin/chromium").exists():
+            src = DashboardSources(trace=tmp / "day.zarr")
+            cand = _browser_first_render(create_app(src, refresh_ms=3_600_000), 60)
+            bench.record("browser_first_render_s_downsampled", cand)
+            if not quick:
+                base = _browser_first_render(create_app(src, refresh_ms=3_600_000, downsample=False), 300)
+                bench.record("browser_first_render_s_all_samples", base)
+                bench.record("browser_first_render_speedup", base / cand)
+        else:
+            bench.record("browser_first_render_s_downsampled", "skipped: chromium not installed")
+        bench.record("quick", quick)
+        path = bench.write()
+        return json.loads(path.read_text()) | {"overview_speedup": row["speedup"]}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(quick="--quick" in sys.argv)

@@ -1,0 +1,37 @@
+"""``twin render``, ``twin report`` and ``twin dashboard`` option handling through the real entry point."""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from twin.cli.main import main
+
+
+def test_render_reactor_png_and_html(tmp_path):
+    assert main(["render", "reactor", "-o", str(tmp_path / "r.png"), "--vessel", "300", "--vessel", "360",
+                 "--width", "400", "--height", "300"]) == 0
+    assert Image.open(tmp_path / "r.png").size == (400, 300)
+    assert main(["render", "reactor", "-o", str(tmp_path / "r.html")]) == 0
+    assert "Mesh3d" in (tmp_path / "r.html").read_text() or "mesh3d" in (tmp_path / "r.html").read_text()
+
+
+def test_render_errors_exit_2(tmp_path, capsys):
+    assert main(["render", "reactr", "-o", str(tmp_path / "x.png")]) == 2
+    assert "reactor" in capsys.readouterr().err
+    assert main(["render", "line", "-o", str(tmp_path / "x.png")]) == 2
+
+
+def test_report_of_a_trace_store(tmp_path, sample_dir):
+    out = tmp_path / "trace.html"
+    assert main(["report", str(sample_dir["trace"]), "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "T1: real vs virtual" in text and "Provenance" in text
+
+
+def test_report_missing_file_exit_1(tmp_path):
+    assert main(["report", str(tmp_path / "nope.nc"), "-o", str(tmp_path / "x.html")]) == 1
+
+
+def test_dashboard_refuses_open_bind_without_token(monkeypatch, capsys):
+    assert main(["dashboard", "--host", "0.0.0.0", "--port", "1"]) == 2
+    assert "--token" in capsys.readouterr().err

@@ -1,0 +1,21 @@
+"""``twin report RESULT -o report.html``: a self-contained HTML report of any result dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from twin.cli._common import console
+
+
+def report(
+    result: Path = typer.Argument(..., help="Result file (.nc) or Zarr store (twin trace, …)."),
+    out: Path = typer.Option(Path("report.html"), "--out", "-o", help="Output HTML file."),
+    kind: str = typer.Option(None, "--kind", help="Force the kind (trace, envelope, mspc, line, life, campaign)."),
+) -> None:
+    """Write a self-contained HTML report (plotly.js inlined; opens offline)."""
+    from viz import report_result
+
+    path, renderer = report_result(result, out, kind=kind)
+    console.print(f"wrote {path} ({renderer} report, {path.stat().st_size / 1e6:.1f} MB)")

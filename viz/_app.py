@@ -1,0 +1,440 @@
+"""The ``twin dashboard`` Dash app: live twin, scenarios, campaigns, reliability and 3D pages.
+
+The app reads only files named when it starts (:class:`DashboardSources`); it has
+no upload component and never evaluates or unpickles anything: trace stores are
+read with Zarr, results with h5netcdf/Zarr. It binds to 127.0.0.1 unless told
+otherwise; with a ``token`` every request must carry it (``?token=…`` once, which
+sets a cookie, an ``Authorization: Bearer …`` header, or HTTP basic auth with the
+token as password).
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from viz._data import load_result, read_trace, tag_units, trace_rows
+
+__all__ = ["DashboardSources", "create_app", "serve", "TraceCache"]
+
+PAGES = [("/live", "Live twin"), ("/scenarios", "Scenarios"), ("/campaigns", "Campaigns"),
+         ("/reliability", "Reliability"), ("/3d", "3D")]
+
+
+@dataclass
+class DashboardSources:
+    """Files the dashboard shows (every one optional).
+
+    Attributes
+    ----------
+    trace
+        Twin trace store (Zarr directory), re-read as ``twin monitor`` appends.
+    envelope
+        Golden-batch envelope (``Envelope.to_dataset()`` written to NetCDF).
+    monitor
+        MSPC monitor dataset: ``t2(time)``, ``spe(time)`` with limits and
+        ``t2_contribution``/``spe_contribution(time, variable)``.
+    scenarios
+        Variant name → line result (NetCDF/Zarr).
+    campaign
+        Optimisation campaign dataset (``trial`` dim).
+    life
+        Life/reliability result (``reliability``/``availability`` over time), may
+        also hold ``failure_time`` for the Weibull plot.
+    """
+
+    trace: Path | None = None
+    envelope: Path | None = None
+    monitor: Path | None = None
+    scenarios: dict[str, Path] = field(default_factory=dict)
+    campaign: Path | None = None
+    life: Path | None = None
+
+
+class TraceCache:
+    """In-memory copy of a trace store that reads only rows appended since the last call."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.ds: xr.Dataset | None = None
+        self.rows = 0
+        self._lock = threading.Lock()
+
+    def get(self) -> tuple[xr.Dataset | None, bool]:
+        """``(dataset, changed)``; ``None`` while the store does not exist yet."""
+        if self.path is None:
+            return None, False
+        with self._lock:
+            n = trace_rows(self.path)
+            if n <= self.rows:
+                return self.ds, False
+            new = read_trace(self.path, start=self.rows)
+            self.ds = new if self.ds is None else xr.concat([self.ds, new], dim="time", data_vars="minimal",
+                                                             coords="minimal", compat="override",
+                                                             combine_attrs="override")
+            self.rows = self.ds.sizes["time"]
+            return self.ds, True
+
+
+class _FileCache:
+    def __init__(self):
+        self._items: dict[Path, tuple[float, xr.Dataset]] = {}
+
+    def get(self, path: Path | None) -> xr.Dataset | None:
+        if path is None or not Path(path).exists():
+            return None
+        path = Path(path)
+        mtime = max((p.stat().st_mtime for p in [path, *path.glob("*")]), default=0.0)
+        hit = self._items.get(path)
+        if hit is None or hit[0] != mtime:
+            hit = (mtime, load_result(path))
+            self._items[path] = hit
+        return hit[1]
+
+
+def _install_token_guard(server, token: str) -> None:
+    import base64
+
+    from flask import make_response, redirect, request
+
+    def ok(value: str | None) -> bool:
+        return bool(value) and hmac.compare_digest(str(value), token)
+
+    @server.before_request
+    def _guard():
+        if ok(request.cookies.get("twin_token")):
+            return None
+        auth = request.headers.get("Authorization", "")
+        if auth.startswith("Bearer ") and ok(auth[7:]):
+            return None
+        if auth.startswith("Basic "):
+            try:
+                _, _, pw = base64.b64decode(auth[6:]).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                pw = ""
+            if ok(pw):
+                return None
+        if ok(request.args.get("token")):
+            resp = make_response(redirect(request.path))
+            resp.set_cookie("twin_token", token, httponly=True, samesite="Strict")
+            return resp
+        resp = make_response("twin dashboard: a token is required (?token=…, Bearer or basic auth)\n", 401)
+        resp.headers["WWW-Authenticate"] = 'Basic realm="twin dashboard"'
+        return resp
+
+
+def _x_range(relayout: dict | None):
+    if not relayout:
+        return None, None
+    for ax in ("xaxis", "xaxis2"):
+        if f"{ax}.range[0]" in relayout:
+            return relayout[f"{ax}.range[0]"], relayout[f"{ax}.range[1]"]
+        if f"{ax}.range" in relayout:
+            r = relayout[f"{ax}.range"]
+            return r[0], r[1]
+        if relayout.get(f"{ax}.autorange"):
+            return None, None
+    return "keep", "keep"
+
+
+def create_app(sources: DashboardSources, *, token: str | None = None, refresh_ms: int = 2000,
+               n_out: int = 1500, downsample: bool = True):
+    """Build the Dash app for ``sources``.
+
+    Parameters
+    ----------
+    sources
+        What to show.
+    token
+        Require this token on every request (see module docstring).
+    refresh_ms
+        Poll interval of the live page in ms.
+    n_out
+        Points per line after downsampling.
+    downsample
+        ``False`` ships every sample (used by the benchmark's baseline).
+
+    Returns
+    -------
+    dash.Dash
+    """
+    import dash
+    from dash import Input, Output, State, dcc, html
+
+    from viz import _figures_live as fl
+    from viz import _figures_results as fr
+    from viz._scenes import line_scene_from_result, reactor_scene, render_png, scene_figure
+
+    n_pts = n_out if downsample else 10**9
+    app = dash.Dash(__name__, title="twin dashboard", suppress_callback_exceptions=True,
+                    serve_locally=True, update_title=None)
+    if token:
+        _install_token_guard(app.server, token)
+    traces = TraceCache(sources.trace)
+    files = _FileCache()
+    app._twin_trace_cache = traces  # noqa: SLF001 - for tests and the benchmark
+
+    nav = html.Nav([dcc.Link(label, href=href, id=f"nav{href.replace('/', '-')}",
+                             style={"marginRight": "18px", "color": "white"}) for href, label in PAGES],
+                   style={"background": "#243b53", "padding": "10px 20px", "fontFamily": "sans-serif"})
+    app.layout = html.Div([dcc.Location(id="url"), nav, html.Div(id="page", style={"padding": "10px 20px",
+                                                                                    "fontFamily": "sans-serif"})])
+
+    def missing(what: str, option: str):
+        return html.P(f"no {what} given — start with `twin dashboard {option} PATH`", className="empty")
+
+    # ------------------------------------------------------------------ layouts
+    def live_layout():
+        ds, _ = traces.get()
+        if ds is None:
+            return html.Div([html.H2("Live twin"), missing("trace store", "--trace"),
+                             dcc.Interval(id="live-tick", interval=refresh_ms)])
+        tags = [str(t) for t in ds["tag"].values]
+        measured = [t for t in tags if np.isfinite(ds["residual"].sel(tag=t).values).any()] or tags
+        children = [
+            html.H2("Live twin"),
+            html.Div(id="live-status", className="status"),
+            dcc.Store(id="live-rows", data=0),
+            dcc.Dropdown(id="live-tag", options=tags, value=measured[0], clearable=False, style={"width": "320px"}),
+            dcc.Graph(id="trend-graph", style={"height": "520px"}),
+            dcc.Graph(id="overview-graph", style={"height": "360px"}),
+        ]
+        if sources.envelope is not None:
+            children.append(dcc.Graph(id="envelope-graph", style={"height": "400px"}))
+        children += [html.Div([dcc.Graph(id="mspc-graph", style={"height": "460px", "flex": "3"}),
+                               dcc.Graph(id="contrib-graph", style={"height": "460px", "flex": "2"})],
+                              style={"display": "flex"}),
+                     dcc.Interval(id="live-tick", interval=refresh_ms)]
+        return html.Div(children)
+
+    def scenarios_layout():
+        if not sources.scenarios:
+            return html.Div([html.H2("Scenarios"), missing("line results", "--scenario NAME=PATH")])
+        names = list(sources.scenarios)
+        return html.Div([
+            html.H2("Scenarios"),
+            dcc.Graph(id="kpi-graph", figure=fr.kpi_ci_figure(_scen())),
+            dcc.Graph(id="wip-graph", figure=fr.wip_figure(_scen())),
+            dcc.Dropdown(id="gantt-variant", options=names, value=names[0], clearable=False, style={"width": "320px"}),
+            dcc.Graph(id="gantt-graph", style={"height": "480px"}),
+            dcc.Graph(id="states-graph"),
+        ])
+
+    def _scen() -> dict[str, xr.Dataset]:
+        return {n: files.get(p) for n, p in sources.scenarios.items()}
+
+    def campaigns_layout():
+        ds = files.get(sources.campaign)
+        if ds is None:
+            return html.Div([html.H2("Campaigns"), missing("campaign dataset", "--campaign")])
+        graphs = [dcc.Graph(id="history-graph", figure=fr.campaign_history_figure(ds)),
+                  dcc.Graph(id="pareto-graph", figure=fr.pareto_figure(ds)),
+                  dcc.Graph(id="importance-graph", figure=fr.importance_figure(ds))]
+        env = files.get(sources.envelope)
+        best = [str(v)[5:] for v in ds.data_vars if str(v).startswith("best_")]
+        if env is not None and best:
+            traj = xr.Dataset({b: ds[f"best_{b}"] for b in best}).assign_attrs(label="best recipe")
+            graphs.append(dcc.Graph(id="recipe-graph", figure=fl.envelope_figure(
+                env, trajectory=traj, variable=best[0], title=f"best recipe: {best[0]} against the envelope")))
+        return html.Div([html.H2("Campaigns"), *graphs])
+
+    def reliability_layout():
+        ds = files.get(sources.life)
+        if ds is None:
+            return html.Div([html.H2("Reliability"), missing("life result", "--life")])
+        graphs = []
+        if "reliability" in ds:
+            graphs.append(dcc.Graph(id="reliability-graph", figure=fr.reliability_figure(ds)))
+        if "availability" in ds:
+            graphs.append(dcc.Graph(id="availability-graph", figure=fr.availability_figure(ds)))
+        graphs.append(dcc.Graph(id="weibull-graph", figure=fr.weibull_plot(ds)))
+        return html.Div([html.H2("Reliability"), *graphs])
+
+    def scene_choices():
+        out = []
+        if sources.scenarios:
+            out.append("line")
+        out.append("reactor")
+        return out
+
+    def build_scene(name: str):
+        if name == "line" and sources.scenarios:
+            first = next(iter(sources.scenarios))
+            return line_scene_from_result(files.get(sources.scenarios[first]))
+        ds, _ = traces.get()
+        if ds is not None and ds.sizes["time"]:
+            units = tag_units(ds)
+            ktags = [t for t, u in units.items() if u == "K"]
+            if ktags:
+                last = ds["residual"].sel(tag=ktags).isel(time=slice(-60, None)).mean("time").values
+                return reactor_scene(float(last[0]), float(last[1]) if len(last) > 1 else None,
+                                     label="deviation real − virtual [K]",
+                                     clim=(-max(np.nanmax(np.abs(last)), 0.1), max(np.nanmax(np.abs(last)), 0.1)))
+        return reactor_scene(np.linspace(330.0, 350.0, 8), np.linspace(300.0, 310.0, 4))
+
+    def scene_layout():
+        choices = scene_choices()
+        return html.Div([
+            html.H2("3D plant"),
+            dcc.RadioItems(id="scene-choice", options=choices, value=choices[0], inline=True),
+            dcc.Graph(id="scene-graph", style={"height": "580px"}),
+            html.Button("render PNG snapshot", id="scene-png-button"),
+            html.Div(id="scene-png"),
+        ])
+
+    layouts = {"/live": live_layout, "/scenarios": scenarios_layout, "/campaigns": campaigns_layout,
+               "/reliability": reliability_layout, "/3d": scene_layout}
+
+    @app.callback(Output("page", "children"), Input("url", "pathname"))
+    def _route(path):
+        return layouts.get(path or "/live", live_layout)()
+
+    # ------------------------------------------------------------------ live callbacks
+    @app.callback(Output("trend-graph", "figure"), Output("live-status", "children"), Output("live-rows", "data"),
+                  Input("live-tick", "n_intervals"), Input("live-tag", "value"), Input("trend-graph", "relayoutData"),
+                  State("trend-graph", "figure"), State("live-rows", "data"))
+    def _trend(_n, tag, relayout, current, shown_rows):
+        ds, _ = traces.get()
+        changed = ds is not None and ds.sizes["time"] != shown_rows
+        trig = dash.callback_context.triggered_id
+        if ds is None:
+            raise dash.exceptions.PreventUpdate
+        x0, x1 = _x_range(relayout if trig == "trend-graph" else None)
+        if trig == "trend-graph" and x0 == "keep":
+            raise dash.exceptions.PreventUpdate
+        if trig == "live-tick" and not changed and current is not None:
+            raise dash.exceptions.PreventUpdate
+        if trig == "live-tick" and current is not None:
+            rng = (current.get("layout", {}).get("xaxis", {}) or {}).get("range")
+            auto = (current.get("layout", {}).get("xaxis", {}) or {}).get("autorange", True)
+            if rng and auto is False:
+                x0, x1 = rng
+        x0 = None if x0 == "keep" else x0
+        x1 = None if x1 == "keep" else x1
+        fig = fl.trend_figure(ds, tag, n_out=n_pts, x0=x0, x1=x1)
+        last = ds["time"].values[-1]
+        when = np.datetime_as_string(last, unit="s") if np.issubdtype(np.asarray(last).dtype, np.datetime64) \
+            else f"{float(last):g} s"
+        status = f"{ds.sizes['time']} rows · last sample {when} · {ds.sizes['tag']} tags"
+        return fig, status, ds.sizes["time"]
+
+    @app.callback(Output("overview-graph", "figure"), Input("live-rows", "data"))
+    def _overview(_rows):
+        ds, _ = traces.get()
+        if ds is None:
+            raise dash.exceptions.PreventUpdate
+        return overview_figure(ds, n_pts)
+
+    if sources.envelope is not None:
+        @app.callback(Output("envelope-graph", "figure"), Input("live-rows", "data"), Input("live-tag", "value"))
+        def _envelope(_n, tag):
+            env = files.get(sources.envelope)
+            ds, _ = traces.get()
+            if env is None:
+                raise dash.exceptions.PreventUpdate
+            names = [str(v) for v in env["variable"].values]
+            return fl.envelope_figure(env, trace=ds, variable=tag if tag in names else None)
+
+    def monitor_ds():
+        mon = files.get(sources.monitor)
+        if mon is None:
+            ds, _ = traces.get()
+            if ds is not None and "t2" in ds and "spe" in ds:
+                mon = ds
+        return mon
+
+    @app.callback(Output("mspc-graph", "figure"), Input("live-rows", "data"))
+    def _mspc(_rows):
+        mon = monitor_ds()
+        if mon is None:
+            import plotly.graph_objects as go
+
+            return go.Figure().update_layout(title="no T²/SPE monitor data (--monitor)")
+        return fl.mspc_figure(mon)
+
+    @app.callback(Output("contrib-graph", "figure"), Input("mspc-graph", "clickData"))
+    def _contrib(click):
+        mon = monitor_ds()
+        if mon is None:
+            raise dash.exceptions.PreventUpdate
+        if not click:
+            return fl.contribution_figure(mon, None)
+        pt = click["points"][0]
+        cd = pt.get("customdata")
+        if cd is None:
+            raise dash.exceptions.PreventUpdate
+        index, code = (cd[0], cd[1]) if isinstance(cd, list) else (cd, 0)
+        return fl.contribution_figure(mon, int(index), statistic="spe" if code == 1 else "t2")
+
+    # ------------------------------------------------------------------ other pages
+    @app.callback(Output("gantt-graph", "figure"), Output("states-graph", "figure"), Input("gantt-variant", "value"))
+    def _gantt(name):
+        ds = files.get(sources.scenarios[name])
+        return fr.gantt_figure(ds), fr.state_fraction_figure(ds)
+
+    @app.callback(Output("scene-graph", "figure"), Input("scene-choice", "value"))
+    def _scene(name):
+        return scene_figure(build_scene(name))
+
+    @app.callback(Output("scene-png", "children"), Input("scene-png-button", "n_clicks"),
+                  State("scene-choice", "value"), prevent_initial_call=True)
+    def _scene_png(_n, name):
+        import base64
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = render_png(build_scene(name), Path(tmp) / "scene.png")
+            data = base64.b64encode(path.read_bytes()).decode()
+        return html.Img(src=f"data:image/png;base64,{data}", style={"maxWidth": "100%"}, id="scene-png-img")
+
+    return app
+
+
+def overview_figure(ds: xr.Dataset, n_out: int):
+    """Residual / band half-width of every measured tag over time (one line per tag)."""
+    import plotly.graph_objects as go
+
+    from viz._downsample import downsample
+    from viz._figures_live import residual_limit
+
+    fig = go.Figure()
+    t = ds["time"].values
+    for tag in map(str, ds["tag"].values):
+        r = ds["residual"].sel(tag=tag).values.astype(float)
+        if not np.isfinite(r).any():
+            continue
+        lim = residual_limit(ds, tag)
+        y = r / lim if np.isfinite(lim) and lim > 0 else r
+        x, yd = downsample(t, y, n_out)
+        fig.add_trace(go.Scattergl(x=x, y=yd, mode="lines", name=tag, line={"width": 1}))
+    fig.add_hrect(y0=-1, y1=1, fillcolor="rgba(44,160,44,0.12)", line_width=0)
+    fig.update_layout(title="all tags: residual / band half-width (inside ±1 is normal)",
+                      yaxis_title="normalised residual [1]", margin={"l": 60, "r": 20, "t": 50, "b": 40},
+                      showlegend=False, uirevision="overview")
+    return fig
+
+
+def serve(sources: DashboardSources, *, host: str = "127.0.0.1", port: int = 8050, token: str | None = None,
+          refresh_ms: int = 2000) -> None:
+    """Run the dashboard with the Werkzeug server until interrupted.
+
+    Raises
+    ------
+    ConfigError
+        When bound to a non-loopback address without a token (pass ``token`` or set
+        ``TWIN_DASHBOARD_ALLOW_OPEN=1`` to accept an open dashboard on a trusted network).
+    """
+    from workbench.errors import ConfigError
+
+    loopback = host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+    if not loopback and not token and os.environ.get("TWIN_DASHBOARD_ALLOW_OPEN") != "1":
+        raise ConfigError(f"--host {host} exposes the dashboard beyond this machine; give --token SECRET "
+                          "(or set TWIN_DASHBOARD_ALLOW_OPEN=1 on a trusted network)")
+    app = create_app(sources, token=token, refresh_ms=refresh_ms)
+    app.run(host=host, port=port, debug=False)

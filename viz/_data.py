@@ -1,0 +1,165 @@
+"""Reading what the views show: trace stores (read-only, while a twin appends) and result files.
+
+The dashboard reads a twin trace store while ``twin monitor`` appends to it.
+:func:`twin.open_trace` repairs a store opened read-write (it trims arrays a crash
+left longer than ``time``); a viewer must never do that to a store that is being
+written, so :func:`read_trace` opens it read-only and cuts every array to the
+number of rows that are complete (the writer appends ``time`` last).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from workbench.errors import DatasetError
+
+__all__ = ["read_trace", "trace_rows", "load_result", "result_kind", "tag_units"]
+
+_TRACE_VARS = ("value", "residual", "statistic", "alarm", "quality", "gap")
+
+
+def _is_zarr(path: Path) -> bool:
+    return path.is_dir() and ((path / "zarr.json").exists() or (path / ".zgroup").exists())
+
+
+def trace_rows(path: str | Path) -> int:
+    """Number of complete rows in a trace store (cheap: reads array metadata only)."""
+    import zarr
+
+    path = Path(path)
+    if not _is_zarr(path):
+        return 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        group = zarr.open_group(str(path), mode="r")
+        if "time" not in group:
+            return 0
+        return min(int(group[n].shape[0]) for n in ("time", *_TRACE_VARS) if n in group)
+
+
+def read_trace(path: str | Path, *, start: int = 0) -> xr.Dataset:
+    """Read a twin trace store read-only, rows ``start:`` up to the last complete row.
+
+    Parameters
+    ----------
+    path
+        Directory of a Zarr trace store written by :class:`twin.TraceStore` (or any
+        Zarr store with dims ``time`` × ``source`` × ``tag``).
+    start
+        First row to read (to fetch only what was appended since the last poll).
+
+    Returns
+    -------
+    xarray.Dataset
+        In memory; ``time`` decoded to datetime64 when its units are
+        ``"seconds since …"``.
+
+    Raises
+    ------
+    DatasetError
+        If ``path`` is not a Zarr store with a ``time`` array.
+    """
+    path = Path(path)
+    if not _is_zarr(path):
+        raise DatasetError(f"{path}: not a Zarr trace store; give the directory written by `twin monitor`")
+    n = trace_rows(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ds = xr.open_zarr(path, consolidated=False, decode_times=True, chunks=None)
+        except ValueError:
+            # arrays of unequal length (writer mid-flush): open the group and cut by hand
+            ds = _open_unequal(path, n)
+        ds = ds.isel(time=slice(start, n)).load()
+    return ds
+
+
+def _open_unequal(path: Path, n: int) -> xr.Dataset:
+    import zarr
+
+    group = zarr.open_group(str(path), mode="r")
+    data: dict[str, Any] = {}
+    coords: dict[str, Any] = {}
+    for name, arr in group.arrays():
+        dims = arr.attrs.get("_ARRAY_DIMENSIONS") or list(getattr(arr.metadata, "dimension_names", None) or [])
+        attrs = {k: v for k, v in arr.attrs.items() if k != "_ARRAY_DIMENSIONS"}
+        values = arr[:n] if dims and dims[0] == "time" else arr[:]
+        if name in ("time", "source", "tag", "tag_unit"):
+            coords[name] = (tuple(dims), values, attrs)
+        else:
+            data[name] = (tuple(dims), values, attrs)
+    ds = xr.Dataset(data, coords=coords, attrs=dict(group.attrs))
+    return xr.decode_cf(ds)
+
+
+def tag_units(ds: xr.Dataset) -> dict[str, str]:
+    """Unit of each tag of a trace (``tag_unit`` coord or the JSON in ``value.attrs['tag_units']``)."""
+    tags = [str(t) for t in ds["tag"].values]
+    if "tag_unit" in ds.coords:
+        return dict(zip(tags, map(str, ds["tag_unit"].values), strict=True))
+    raw = ds["value"].attrs.get("tag_units") if "value" in ds else None
+    if raw:
+        try:
+            return {**dict.fromkeys(tags, ""), **json.loads(raw)}
+        except (TypeError, json.JSONDecodeError):
+            pass
+    return {t: ds["value"].attrs.get("units", "") if "value" in ds else "" for t in tags}
+
+
+def load_result(path: str | Path) -> xr.Dataset:
+    """Open a result file: NetCDF (``.nc``) or a Zarr directory, fully loaded.
+
+    Raises
+    ------
+    DatasetError
+        If the path is missing or neither format.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DatasetError(f"{path}: no such file or directory; give a .nc file or a .zarr store")
+    if path.is_dir():
+        if not _is_zarr(path):
+            raise DatasetError(f"{path}: a directory but not a Zarr store (no zarr.json or .zgroup)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return xr.open_zarr(path, consolidated=False).load()
+    from workbench.dataset import read_netcdf
+
+    return read_netcdf(path)
+
+
+def result_kind(ds: xr.Dataset) -> str:
+    """What a result dataset is: its ``kind`` attr, else guessed from its layout.
+
+    Returns one of ``"trace"``, ``"envelope"``, ``"mspc"``, ``"line"``,
+    ``"life"``, ``"campaign"`` or ``"generic"`` (or the ``kind`` attr verbatim).
+    """
+    kind = ds.attrs.get("kind") or ds.attrs.get("result_kind")
+    if kind:
+        return str(kind)
+    names = set(ds.variables)
+    if "source" in ds.dims and "value" in names:
+        return "trace"
+    if {"envelope_mean", "envelope_lower", "envelope_upper"} <= names:
+        return "envelope"
+    if {"t2", "spe"} <= names:
+        return "mspc"
+    if "trial" in ds.dims:
+        return "campaign"
+    if "reliability" in names or "availability" in names:
+        return "life"
+    if "kpi" in ds.dims and "replication" in ds.dims:
+        return "line"
+    return "generic"
+
+
+def finite_or_none(values: np.ndarray) -> np.ndarray:
+    """Float array with non-finite values as NaN (JSON-safe for plotly)."""
+    v = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(v), v, np.nan)

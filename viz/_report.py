@@ -1,0 +1,145 @@
+"""``twin report RESULT``: pick the report renderer for a result dataset, generic fallback.
+
+Renderers are found by the dataset's kind (:func:`viz._data.result_kind`). A
+package-specific report module is listed in :data:`RENDERERS` as
+``"module:function"`` with an adapter to its signature; when that module or
+function is missing (or the kind is unknown), the generic report is written.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from viz._data import load_result, result_kind
+from viz._html import render_report
+
+__all__ = ["RENDERERS", "report_result", "generic_report"]
+
+def _line(fn, ds, path):
+    return fn({str(ds.attrs.get("scenario", "result")): ds}, path)
+
+
+def _path_first(fn, ds, path):
+    return fn(path, ds)
+
+
+def _ds_first(fn, ds, path):
+    return fn(ds, path)
+
+
+#: kind → [("module:function", adapter(fn, ds, path) -> Path)]; the first importable one wins
+RENDERERS: dict[str, list[tuple[str, object]]] = {
+    "line": [("viz.line_report:write_line_report", _line)],
+    "life": [("viz.life_report:write_life_report", _path_first)],
+    "envelope": [("viz.golden_report:write_golden_report", _ds_first)],
+    "campaign": [("viz.campaign_report:write_campaign_report", _ds_first)],
+}
+
+
+def _builtin_sections(ds: xr.Dataset, kind: str) -> list[tuple[str, object]]:
+    from viz import _figures_live as fl
+    from viz import _figures_results as fr
+
+    sections: list[tuple[str, object]] = []
+    if kind == "trace":
+        for tag in [str(t) for t in ds["tag"].values][:8]:
+            sections.append((f"{tag}: real vs virtual", fl.trend_figure(ds, tag)))
+    elif kind == "envelope":
+        for v in [str(v) for v in ds["variable"].values][:8]:
+            sections.append((f"envelope of {v}", fl.envelope_figure(ds, variable=v)))
+    elif kind == "mspc":
+        sections.append(("T² and SPE", fl.mspc_figure(ds)))
+        if "t2_contribution" in ds:
+            worst = int(np.nanargmax(ds["t2"].values))
+            sections.append(("contributions at the largest T²", fl.contribution_figure(ds, worst)))
+    elif kind == "line":
+        sections += [("KPIs", fr.kpi_ci_figure({str(ds.attrs.get("scenario", "result")): ds})),
+                     ("work in process", fr.wip_figure({"result": ds})) if "wip_series" in ds else None,
+                     ("machine states", fr.gantt_figure(ds)),
+                     ("time by state", fr.state_fraction_figure(ds)) if "state_fraction" in ds else None]
+    elif kind == "campaign":
+        sections += [("history", fr.campaign_history_figure(ds)), ("Pareto front", fr.pareto_figure(ds)),
+                     ("importances", fr.importance_figure(ds))]
+    elif kind == "life":
+        if "reliability" in ds:
+            sections.append(("reliability", fr.reliability_figure(ds)))
+        if "availability" in ds:
+            sections.append(("availability", fr.availability_figure(ds)))
+        if "failure_time" in ds:
+            sections.append(("Weibull plot", fr.weibull_plot(ds)))
+    return [s for s in sections if s is not None]
+
+
+def generic_report(ds: xr.Dataset, path: str | Path, *, title: str | None = None) -> Path:
+    """Report for any conforming dataset: known figures for its kind, then every variable.
+
+    Each variable gets a line plot (1-D), a heatmap (2-D, at most 200 000 cells) or its
+    values in a table (scalars and small arrays), labelled with ``long_name`` and ``units``.
+    """
+    import plotly.graph_objects as go
+
+    kind = result_kind(ds)
+    sections = _builtin_sections(ds, kind)
+    rows = []
+    for name, da in ds.data_vars.items():
+        label = f"{da.attrs.get('long_name', name)} [{da.attrs.get('units', '?')}]"
+        rows.append({"variable": name, "dims": " × ".join(f"{d}={ds.sizes[d]}" for d in da.dims) or "scalar",
+                     "units": da.attrs.get("units", ""), "long_name": da.attrs.get("long_name", "")})
+        if not np.issubdtype(da.dtype, np.number):
+            continue
+        if da.ndim == 1 and da.size > 3:
+            x = da[da.dims[0]].values
+            sections.append((f"{name}: {label}", go.Figure(go.Scatter(x=x, y=da.values, mode="lines"))
+                             .update_layout(xaxis_title=da.dims[0], yaxis_title=label)))
+        elif da.ndim == 2 and 3 < da.size <= 200_000:
+            sections.append((f"{name}: {label}", go.Figure(go.Heatmap(
+                z=da.values, x=[str(v) for v in da[da.dims[1]].values], y=[str(v) for v in da[da.dims[0]].values],
+                colorbar={"title": {"text": label}})).update_layout(xaxis_title=da.dims[1], yaxis_title=da.dims[0])))
+    from viz._html import table_html
+
+    sections.insert(0, ("contents", table_html(rows)))
+    title = title or f"{kind} result: {ds.attrs.get('scenario', '')}".strip(": ")
+    return render_report(title, sections, path, subtitle=html.escape(f"kind: {kind}"), attrs=dict(ds.attrs))
+
+
+def report_result(result: str | Path | xr.Dataset, path: str | Path, *, kind: str | None = None) -> tuple[Path, str]:
+    """Write the HTML report of a result file or dataset.
+
+    Parameters
+    ----------
+    result
+        NetCDF file, Zarr store (a twin trace too) or Dataset.
+    path
+        Output HTML file.
+    kind
+        Force a kind instead of detecting it.
+
+    Returns
+    -------
+    (pathlib.Path, str)
+        The written report and the renderer used (``"module:function"`` or ``"generic"``).
+    """
+    if isinstance(result, xr.Dataset):
+        ds = result
+    else:
+        from viz._data import _is_zarr, read_trace
+
+        p = Path(result)
+        ds = read_trace(p) if _is_zarr(p) and (p / "value").exists() else load_result(p)
+    kind = kind or result_kind(ds)
+    for target, adapter in RENDERERS.get(kind, []):
+        mod_name, _, fn_name = target.partition(":")
+        try:
+            fn = getattr(importlib.import_module(mod_name), fn_name)
+        except (ImportError, AttributeError):
+            continue
+        try:
+            return Path(adapter(fn, ds, path)), target
+        except (KeyError, ValueError) as exc:  # dataset lacks what the specialised report needs
+            return generic_report(ds, path), f"generic ({target} could not read it: {exc})"
+    return generic_report(ds, path), "generic"

@@ -1,0 +1,377 @@
+"""Batch sets as xarray: construction, reading history files, phase segmentation.
+
+A **raw batch set** is an :class:`xarray.Dataset` with dims ``batch`` × ``sample``:
+
+* one data variable per process tag, dims ``(batch, sample)``, NaN after the
+  end of shorter batches, ``attrs["role"] = "trajectory"``;
+* ``elapsed`` ``(batch, sample)``: elapsed time since the batch start in s;
+* batch-level quality / KPI variables, dims ``(batch,)``, ``attrs["role"] = "quality"``;
+* optionally ``phase`` ``(batch, sample)``: integer phase index, with the phase
+  names in ``attrs["phase_names"]``.
+
+An **aligned batch set** (output of :class:`~golden_batch.Aligner`) has dims
+``batch`` × ``time`` with a common float-seconds ``time`` grid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from golden_batch._expr import evaluate, parse_expression
+from workbench.errors import ConfigError, DatasetError, did_you_mean
+
+__all__ = [
+    "make_batch_set",
+    "read_history",
+    "trajectory_variables",
+    "quality_variables",
+    "segment_phases",
+    "batch_lengths",
+    "batches_from_trace",
+]
+
+LONG_COLUMNS = ("batch_id", "timestamp", "tag", "value")
+
+
+def make_batch_set(
+    trajectories: Mapping[str, np.ndarray],
+    elapsed: np.ndarray,
+    *,
+    batch_ids: Sequence[str] | None = None,
+    quality: Mapping[str, np.ndarray] | None = None,
+    units: Mapping[str, str] | None = None,
+    long_names: Mapping[str, str] | None = None,
+    phase: np.ndarray | None = None,
+    phase_names: Sequence[str] | None = None,
+) -> xr.Dataset:
+    """Build a raw batch set from arrays.
+
+    Parameters
+    ----------
+    trajectories
+        Tag name → array ``(n_batches, n_samples)`` (NaN-padded for short batches).
+    elapsed
+        Elapsed time in s, ``(n_samples,)`` shared by all batches or ``(n_batches, n_samples)``.
+    batch_ids
+        Batch names (default ``B0000``, ``B0001`` …).
+    quality
+        KPI name → array ``(n_batches,)``.
+    units, long_names
+        Per variable; units default to ``"1"``.
+    phase, phase_names
+        Optional integer phase index per sample and the phase names.
+
+    Returns
+    -------
+    xarray.Dataset
+        Raw batch set (dims ``batch``, ``sample``).
+    """
+    if not trajectories:
+        raise DatasetError("a batch set needs at least one trajectory variable")
+    first = np.asarray(next(iter(trajectories.values())), dtype=float)
+    if first.ndim != 2:
+        raise DatasetError(f"trajectories must be 2-D (batch, sample); got shape {first.shape}")
+    n_b, n_s = first.shape
+    units = dict(units or {})
+    long_names = dict(long_names or {})
+    ids = list(batch_ids) if batch_ids is not None else [f"B{i:04d}" for i in range(n_b)]
+    if len(ids) != n_b:
+        raise DatasetError(f"batch_ids has {len(ids)} names for {n_b} batches")
+    el = np.asarray(elapsed, dtype=float)
+    if el.ndim == 1 and el.size == n_s:
+        el = np.broadcast_to(el, (n_b, n_s)).copy()
+    if el.shape != (n_b, n_s):
+        raise DatasetError(f"elapsed has shape {el.shape}; expected {(n_b, n_s)} or ({n_s},)")
+    data_vars = {}
+    for name, arr in trajectories.items():
+        arr = np.asarray(arr, dtype=float)
+        if arr.shape != (n_b, n_s):
+            raise DatasetError(f"trajectory '{name}' has shape {arr.shape}; expected {(n_b, n_s)}")
+        data_vars[name] = xr.DataArray(
+            arr,
+            dims=("batch", "sample"),
+            attrs={"units": units.get(name, "1"), "long_name": long_names.get(name, name), "role": "trajectory"},
+        )
+    el = np.where(np.isnan(next(iter(data_vars.values())).values), np.nan, el)
+    data_vars["elapsed"] = xr.DataArray(
+        el, dims=("batch", "sample"), attrs={"units": "s", "long_name": "elapsed batch time", "role": "elapsed"}
+    )
+    for name, arr in (quality or {}).items():
+        arr = np.asarray(arr, dtype=float)
+        if arr.shape != (n_b,):
+            raise DatasetError(f"quality '{name}' has shape {arr.shape}; expected ({n_b},)")
+        data_vars[name] = xr.DataArray(
+            arr, dims=("batch",),
+            attrs={"units": units.get(name, "1"), "long_name": long_names.get(name, name), "role": "quality"},
+        )
+    if phase is not None:
+        data_vars["phase"] = xr.DataArray(
+            np.asarray(phase, dtype=np.int16), dims=("batch", "sample"),
+            attrs={"units": "1", "long_name": "phase index", "role": "phase",
+                   "phase_names": ",".join(phase_names or [])},
+        )
+    return xr.Dataset(data_vars, coords={"batch": np.asarray(ids, dtype=str), "sample": np.arange(n_s)})
+
+
+def trajectory_variables(ds: xr.Dataset) -> list[str]:
+    """Names of the process-trajectory variables of a batch set (role ``trajectory``)."""
+    out = []
+    for name, da in ds.data_vars.items():
+        role = da.attrs.get("role")
+        if role == "trajectory" or (role is None and da.dims in (("batch", "sample"), ("batch", "time"))
+                                    and name not in ("elapsed", "phase", "warped_time")):
+            out.append(str(name))
+    return out
+
+
+def quality_variables(ds: xr.Dataset) -> list[str]:
+    """Names of the batch-level quality variables (role ``quality`` or dims ``(batch,)``)."""
+    return [
+        str(n) for n, da in ds.data_vars.items()
+        if da.attrs.get("role") == "quality" or (da.attrs.get("role") is None and da.dims == ("batch",)
+                                                 and np.issubdtype(da.dtype, np.number))
+    ]
+
+
+def batch_lengths(ds: xr.Dataset) -> np.ndarray:
+    """Number of valid samples per batch of a raw batch set."""
+    return np.sum(np.isfinite(ds["elapsed"].values), axis=1).astype(int)
+
+
+def read_history(path: str | Path, *, quality: str | Path | None = None) -> xr.Dataset:
+    """Read a batch history file into a raw batch set.
+
+    Accepted layouts (by extension ``.nc``, ``.csv``, ``.parquet``):
+
+    * NetCDF written by the workbench (a raw batch set, or a twin trace with a
+      ``batch`` dim) – returned as is;
+    * **long** table with columns ``batch_id, timestamp, tag, value`` (optional
+      ``units``); rows with an empty timestamp are batch-level quality values;
+    * **wide** table with ``batch_id``, ``timestamp`` (or ``elapsed`` in s) and one
+      column per tag.
+
+    ``timestamp`` may be datetimes (elapsed time is counted from each batch's
+    first sample) or numbers of seconds.
+
+    Parameters
+    ----------
+    path
+        History file.
+    quality
+        Optional table ``batch_id, <kpi>…`` with batch-level quality.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DatasetError(f"{path}: no such history file; give a .nc, .csv or .parquet file")
+    suffix = path.suffix.lower()
+    if suffix == ".nc":
+        from workbench.dataset import read_netcdf
+
+        ds = read_netcdf(path)
+        if "batch" not in ds.dims:
+            raise DatasetError(f"{path}: has no 'batch' dim; a batch history needs dims batch × sample")
+        ds = _restore_roles(ds)
+    elif suffix in (".csv", ".parquet", ".pq"):
+        df = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+        ds = _from_table(df, str(path))
+    else:
+        raise DatasetError(f"{path}: unknown history format '{suffix}'; use .nc, .csv or .parquet")
+    if quality is not None:
+        qpath = Path(quality)
+        qdf = pd.read_csv(qpath) if qpath.suffix.lower() == ".csv" else pd.read_parquet(qpath)
+        if "batch_id" not in qdf.columns:
+            raise DatasetError(f"{qpath}: quality table needs a 'batch_id' column; got {list(qdf.columns)}")
+        qdf = qdf.set_index(qdf["batch_id"].astype(str)).drop(columns="batch_id")
+        for col in qdf.columns:
+            vals = qdf[col].reindex(ds["batch"].values).to_numpy(dtype=float)
+            ds[col] = xr.DataArray(vals, dims=("batch",), attrs={"units": "1", "long_name": col, "role": "quality"})
+    return ds
+
+
+def _restore_roles(ds: xr.Dataset) -> xr.Dataset:
+    for name, da in ds.data_vars.items():
+        if "role" not in da.attrs:
+            if name == "elapsed":
+                da.attrs["role"] = "elapsed"
+            elif name == "phase":
+                da.attrs["role"] = "phase"
+            elif da.dims == ("batch",):
+                da.attrs["role"] = "quality"
+            elif "batch" in da.dims:
+                da.attrs["role"] = "trajectory"
+    return ds
+
+
+def _elapsed_seconds(ts: pd.Series) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(ts):
+        return ts.to_numpy(dtype=float)
+    parsed = pd.to_datetime(ts, errors="coerce", utc=True)
+    return (parsed - parsed.min()).dt.total_seconds().to_numpy(dtype=float)
+
+
+def _from_table(df: pd.DataFrame, source: str) -> xr.Dataset:
+    cols = set(df.columns)
+    if "batch_id" not in cols:
+        raise DatasetError(f"{source}: a history table needs a 'batch_id' column; got {sorted(cols)}")
+    units: dict[str, str] = {}
+    quality: dict[str, dict[str, float]] = {}
+    if set(LONG_COLUMNS) <= cols:
+        df = df.copy()
+        df["batch_id"] = df["batch_id"].astype(str)
+        if "units" in cols:
+            for tag, unit in df.dropna(subset=["units"]).groupby("tag")["units"].first().items():
+                units[str(tag)] = str(unit)
+        is_q = df["timestamp"].isna() | (df["timestamp"].astype(str).str.strip() == "")
+        for _, row in df[is_q].iterrows():
+            quality.setdefault(str(row["tag"]), {})[row["batch_id"]] = float(row["value"])
+        wide = df[~is_q].pivot_table(index=["batch_id", "timestamp"], columns="tag", values="value",
+                                     aggfunc="mean").reset_index()
+        time_col = "timestamp"
+    else:
+        time_col = "timestamp" if "timestamp" in cols else "elapsed" if "elapsed" in cols else None
+        if time_col is None:
+            raise DatasetError(
+                f"{source}: not a long table (needs columns {', '.join(LONG_COLUMNS)}) and not a wide "
+                f"table (needs 'batch_id' and 'timestamp' or 'elapsed'); got {sorted(cols)}"
+            )
+        wide = df.copy()
+        wide["batch_id"] = wide["batch_id"].astype(str)
+    tags = [c for c in wide.columns if c not in ("batch_id", "timestamp", "elapsed", "units")]
+    if not tags:
+        raise DatasetError(f"{source}: no tag columns / tag values found")
+    groups = list(wide.groupby("batch_id", sort=False))
+    n_s = max(len(g) for _, g in groups)
+    ids = [str(b) for b, _ in groups]
+    arrays = {t: np.full((len(ids), n_s), np.nan) for t in tags}
+    elapsed = np.full((len(ids), n_s), np.nan)
+    for i, (_, g) in enumerate(groups):
+        el = _elapsed_seconds(g[time_col])
+        order = np.argsort(el, kind="stable")
+        el = el[order] - np.nanmin(el)
+        elapsed[i, : len(el)] = el
+        for t in tags:
+            arrays[t][i, : len(el)] = g[t].to_numpy(dtype=float)[order]
+    q = {k: np.array([v.get(b, np.nan) for b in ids]) for k, v in quality.items()}
+    ds = make_batch_set(arrays, elapsed, batch_ids=ids, quality=q, units=units)
+    ds["elapsed"] = ds["elapsed"].where(np.isfinite(elapsed))
+    return ds
+
+
+def segment_phases(
+    ds: xr.Dataset,
+    *,
+    tag: str | None = None,
+    rules: Sequence[tuple[str, str]] | None = None,
+) -> xr.Dataset:
+    """Add an integer ``phase`` variable ``(batch, sample)`` to a raw batch set.
+
+    Parameters
+    ----------
+    ds
+        Raw batch set.
+    tag
+        A variable that already holds the phase number (rounded to int).
+    rules
+        Ordered ``(phase_name, condition)`` pairs, e.g.
+        ``[("heat-up", "elapsed >= 0"), ("feed", "feed_rate > 0"), ("hold", "elapsed > 3600")]``.
+        The first phase starts at the first sample; phase ``k`` starts at the
+        first sample after the start of phase ``k-1`` where its condition holds
+        (phases never go back). Conditions use the KPI expression syntax on the
+        batch's variables (including ``elapsed``).
+
+    Returns
+    -------
+    xarray.Dataset
+        Copy of ``ds`` with ``phase`` and ``attrs["phase_names"]``.
+    """
+    out = ds.copy()
+    valid = np.isfinite(ds["elapsed"].values)
+    if tag is not None:
+        if tag not in ds:
+            raise DatasetError(f"phase tag '{tag}' is not in the batch set; {did_you_mean(tag, list(ds.data_vars))}")
+        phase = np.nan_to_num(ds[tag].values, nan=0).round().astype(np.int16)
+        names = [f"phase {k}" for k in range(int(phase.max()) + 1)]
+    elif rules:
+        names = [name for name, _ in rules]
+        conds = [parse_expression(expr) for _, expr in rules]
+        env = {n: ds[n].values for n in ds.data_vars if ds[n].dims == ("batch", "sample")}
+        phase = np.zeros(valid.shape, dtype=np.int16)
+        for b in range(valid.shape[0]):
+            row_env = {k: v[b] for k, v in env.items()}
+            start = 0
+            for k in range(1, len(conds)):
+                try:
+                    hit = np.asarray(evaluate(conds[k], row_env), dtype=bool)
+                except KeyError as exc:
+                    raise ConfigError(
+                        f"phase rule '{rules[k][1]}' names unknown variable {exc}; "
+                        f"{did_you_mean(str(exc.args[0]), env)}", path=f"rules[{k}]"
+                    ) from None
+                idx = np.flatnonzero(hit[start:] & valid[b, start:])
+                if idx.size == 0:
+                    break
+                start = start + int(idx[0])
+                phase[b, start:] = k
+    else:
+        raise ConfigError("segment_phases needs either tag= or rules=")
+    out["phase"] = xr.DataArray(
+        phase, dims=("batch", "sample"),
+        attrs={"units": "1", "long_name": "phase index", "role": "phase", "phase_names": ",".join(names)},
+    )
+    return out
+
+
+def batches_from_trace(
+    trace: xr.Dataset,
+    batch_variable: str,
+    *,
+    source: str = "real",
+    variables: Sequence[str] | None = None,
+) -> xr.Dataset:
+    """Cut a continuous twin trace (dim ``time``) into a raw batch set.
+
+    Parameters
+    ----------
+    trace
+        Trace Dataset with a ``time`` dim (datetime64 or s) and, optionally, a
+        ``source`` dim (``real``/``virtual``).
+    batch_variable
+        Variable along ``time`` holding the batch id (or number) of each sample;
+        empty / NaN / 0 samples belong to no batch.
+    source
+        Which side of a twin trace to use.
+    variables
+        Tags to keep (default: every numeric variable along ``time`` but the batch id).
+    """
+    if batch_variable not in trace:
+        raise DatasetError(f"trace has no variable '{batch_variable}'; {did_you_mean(batch_variable, list(trace.data_vars))}")
+    ds = trace.sel(source=source) if "source" in trace.dims else trace
+    ids = ds[batch_variable].values
+    names = list(variables or [str(n) for n, da in ds.data_vars.items() if da.dims == ("time",)
+                               and n != batch_variable and np.issubdtype(da.dtype, np.number)])
+    t = ds["time"].values
+    secs = (t - t[0]) / np.timedelta64(1, "s") if np.issubdtype(t.dtype, np.datetime64) else t.astype(float)
+    valid = np.array([not (v is None or (isinstance(v, float) and np.isnan(v)) or str(v) in ("", "0", "nan"))
+                      for v in ids])
+    order: list[str] = []
+    for v in ids[valid]:
+        if str(v) not in order:
+            order.append(str(v))
+    if not order:
+        raise DatasetError(f"trace variable '{batch_variable}' names no batch")
+    rows = [np.flatnonzero(valid & (ids.astype(str) == b)) for b in order]
+    n_s = max(len(r) for r in rows)
+    arrays = {n: np.full((len(order), n_s), np.nan) for n in names}
+    elapsed = np.full((len(order), n_s), np.nan)
+    for i, r in enumerate(rows):
+        elapsed[i, : len(r)] = secs[r] - secs[r[0]]
+        for n in names:
+            arrays[n][i, : len(r)] = ds[n].values[r]
+    units = {n: ds[n].attrs.get("units", "1") for n in names}
+    long_names = {n: ds[n].attrs.get("long_name", n) for n in names}
+    return make_batch_set(arrays, elapsed, batch_ids=order, units=units, long_names=long_names)

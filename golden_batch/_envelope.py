@@ -1,0 +1,230 @@
+"""Golden-batch envelopes: per-time mean ± kσ and quantile bands per variable.
+
+An :class:`Envelope` is fitted on aligned golden batches (dims ``batch`` × ``time``)
+and answers, for any trajectory on (or interpolated onto) its time grid, whether
+each sample lies inside the band and by how much it leaves it. The scalar
+:meth:`Envelope.violation` is the constraint used by optimisation campaigns::
+
+    violation = (1/T) ∫ Σ_v max(0, (x_v - u_v)/s_v, (l_v - x_v)/s_v) dt
+
+with ``l``, ``u`` the band and ``s`` the per-time standard deviation (floored at
+``min_scale``): 0 inside the envelope, growing continuously with the size and
+duration of an excursion (an integrated normalised excursion).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import xarray as xr
+
+from golden_batch._mpca import batch_array
+from workbench.errors import ConfigError, DatasetError, did_you_mean
+
+__all__ = ["Envelope"]
+
+
+class Envelope:
+    """Per-time, per-variable band learned from aligned golden batches.
+
+    Parameters
+    ----------
+    k
+        Half width of the sigma band in standard deviations (``mean ± k·σ``).
+    quantiles
+        Lower and upper quantile of the quantile band.
+    band
+        Which band defines "inside": ``"sigma"``, ``"quantile"`` or ``"union"`` (either).
+    variables
+        Variables (default: all trajectory variables).
+    min_scale
+        Floor of the normalising scale relative to each variable's overall standard
+        deviation (keeps :meth:`violation` finite where the batches agree exactly).
+    """
+
+    def __init__(
+        self,
+        k: float = 3.0,
+        *,
+        quantiles: tuple[float, float] = (0.005, 0.995),
+        band: str = "sigma",
+        variables: Sequence[str] | None = None,
+        min_scale: float = 1e-3,
+    ):
+        self.k = k
+        self.quantiles = quantiles
+        self.band = band
+        self.variables = variables
+        self.min_scale = min_scale
+
+    def fit(self, data: xr.Dataset | np.ndarray, y=None) -> Envelope:
+        """Learn mean, σ and quantile bands per time and variable."""
+        if self.band not in ("sigma", "quantile", "union"):
+            raise ConfigError(f"band must be 'sigma', 'quantile' or 'union'; got {self.band!r}")
+        if not (0 <= self.quantiles[0] < self.quantiles[1] <= 1):
+            raise ConfigError(f"quantiles must satisfy 0 <= low < high <= 1; got {self.quantiles}")
+        if not self.k > 0:
+            raise ConfigError(f"k must be > 0; got {self.k}")
+        x, names = batch_array(data, self.variables)
+        self.variables_ = names
+        self.time_ = data["time"].values.astype(float) if isinstance(data, xr.Dataset) else np.arange(x.shape[1], dtype=float)
+        self.units_ = [data[n].attrs.get("units", "1") if isinstance(data, xr.Dataset) else "1" for n in names]
+        self.n_batches_ = x.shape[0]
+        self.mean_ = np.nanmean(x, axis=0)  # (K, J)
+        self.std_ = np.nanstd(x, axis=0, ddof=1) if x.shape[0] > 1 else np.zeros_like(self.mean_)
+        self.q_lower_, self.q_upper_ = np.nanquantile(x, self.quantiles, axis=0)
+        overall = np.nanstd(x, axis=(0, 1))
+        self.scale_floor_ = np.where(overall > 0, overall, 1.0) * self.min_scale
+        self._bands()
+        return self
+
+    def _bands(self) -> None:
+        lo_s, hi_s = self.mean_ - self.k * self.std_, self.mean_ + self.k * self.std_
+        if self.band == "sigma":
+            self.lower_, self.upper_ = lo_s, hi_s
+        elif self.band == "quantile":
+            self.lower_, self.upper_ = self.q_lower_, self.q_upper_
+        else:
+            self.lower_, self.upper_ = np.minimum(lo_s, self.q_lower_), np.maximum(hi_s, self.q_upper_)
+        self.norm_ = np.maximum(self.std_, self.scale_floor_)
+
+    def _check(self) -> None:
+        if not hasattr(self, "mean_"):
+            raise DatasetError("this Envelope is not fitted yet; call fit(aligned_golden_batches) first")
+
+    def excursion(self, data: xr.Dataset | np.ndarray) -> np.ndarray:
+        """Normalised distance outside the band, ``(batch, time, variable)``; 0 inside."""
+        self._check()
+        if isinstance(data, xr.Dataset):
+            x, _ = batch_array(data, self.variables_)
+        else:
+            arr = np.asarray(data, dtype=float)
+            x, _ = batch_array(arr if arr.ndim == 3 else arr[None])  # one batch (K, J) → (1, K, J)
+        k = min(x.shape[1], self.mean_.shape[0])
+        x = x[:, :k]
+        above = (x - self.upper_[:k]) / self.norm_[:k]
+        below = (self.lower_[:k] - x) / self.norm_[:k]
+        return np.nan_to_num(np.maximum(0.0, np.maximum(above, below)))
+
+    def score_samples(self, data) -> xr.Dataset:
+        """z-scores ``(x - mean)/σ`` and the excursion, dims ``batch`` × ``time`` × ``variable``."""
+        self._check()
+        x, _ = batch_array(data, self.variables_)
+        z = (x - self.mean_) / self.norm_
+        exc = self.excursion(data)
+        coords = {"time": self.time_, "variable": self.variables_}
+        if isinstance(data, xr.Dataset):
+            coords["batch"] = data["batch"].values
+        dims = ("batch", "time", "variable")
+        return xr.Dataset({
+            "z": (dims, z, {"units": "1", "long_name": "standardised deviation from the golden mean"}),
+            "excursion": (dims, exc, {"units": "1", "long_name": "normalised excursion outside the envelope"}),
+        }, coords=coords)
+
+    def predict(self, data) -> xr.Dataset:
+        """``in_envelope`` flags per sample and variable, and the fraction inside per batch."""
+        s = self.score_samples(data)
+        inside = s["excursion"] == 0
+        return xr.Dataset({
+            "in_envelope": inside.assign_attrs(units="1", long_name="sample inside the envelope"),
+            "fraction_inside": inside.all("variable").mean("time").assign_attrs(
+                units="1", long_name="fraction of time with every variable inside"),
+        })
+
+    def contains(self, values: np.ndarray, index: int) -> np.ndarray:
+        """In-envelope flags ``(J,)`` of one aligned sample at grid index ``index``."""
+        self._check()
+        v = np.asarray(values, dtype=float)
+        return (v >= self.lower_[index]) & (v <= self.upper_[index])
+
+    def violation(self, trajectory: xr.Dataset | Mapping[str, np.ndarray] | np.ndarray,
+                  time: np.ndarray | None = None) -> float:
+        """Integrated normalised excursion of one trajectory (0 inside, > 0 outside).
+
+        Parameters
+        ----------
+        trajectory
+            One batch: a Dataset with a ``time`` coordinate in s (e.g. an FMU run) and
+            the envelope's variables; a mapping name → values with ``time``; or an
+            array ``(K, J)`` on the envelope grid.
+        time
+            Sample times in s for a mapping or array not on the envelope grid.
+
+        Returns
+        -------
+        float
+            ``(1/T) ∫ Σ_v excursion_v(t) dt`` over the part of the trajectory inside
+            the envelope's time range, in units of standard deviations.
+        """
+        self._check()
+        if isinstance(trajectory, xr.Dataset):
+            missing = [n for n in self.variables_ if n not in trajectory]
+            if missing:
+                raise DatasetError(f"trajectory lacks envelope variables {missing}; "
+                                   f"{did_you_mean(missing[0], list(trajectory.data_vars))}")
+            t = trajectory["time"].values.astype(float)
+            x = np.stack([trajectory[n].values.reshape(-1) for n in self.variables_], axis=-1)
+        elif isinstance(trajectory, Mapping):
+            t = np.asarray(time if time is not None else trajectory.get("time"), dtype=float)
+            x = np.stack([np.asarray(trajectory[n], dtype=float) for n in self.variables_], axis=-1)
+        else:
+            x = np.asarray(trajectory, dtype=float)
+            t = self.time_[: x.shape[0]] if time is None else np.asarray(time, dtype=float)
+        if np.issubdtype(np.asarray(t).dtype, np.datetime64):
+            t = (t - t[0]) / np.timedelta64(1, "s")
+        inside = (t >= self.time_[0]) & (t <= self.time_[-1])
+        t, x = t[inside], x[inside]
+        if t.size == 0:
+            raise DatasetError("trajectory has no samples inside the envelope's time range "
+                               f"[{self.time_[0]:g}, {self.time_[-1]:g}] s")
+        lo = np.stack([np.interp(t, self.time_, self.lower_[:, j]) for j in range(x.shape[1])], -1)
+        hi = np.stack([np.interp(t, self.time_, self.upper_[:, j]) for j in range(x.shape[1])], -1)
+        s = np.stack([np.interp(t, self.time_, self.norm_[:, j]) for j in range(x.shape[1])], -1)
+        exc = np.maximum(0.0, np.maximum((x - hi) / s, (lo - x) / s)).sum(axis=1)
+        if t.size == 1:
+            return float(exc[0])
+        span = t[-1] - t[0]
+        return float(np.trapezoid(exc, t) / span) if span > 0 else float(exc.mean())
+
+    # -------------------------------------------------------- serialisation
+    def to_dataset(self) -> xr.Dataset:
+        """The envelope as a Dataset (``time`` × ``variable``)."""
+        self._check()
+        dims = ("time", "variable")
+        ds = xr.Dataset(
+            {
+                "envelope_mean": (dims, self.mean_, {"units": "1", "long_name": "golden mean trajectory"}),
+                "envelope_std": (dims, self.std_, {"units": "1", "long_name": "golden standard deviation"}),
+                "envelope_lower": (dims, self.lower_, {"units": "1", "long_name": "envelope lower bound"}),
+                "envelope_upper": (dims, self.upper_, {"units": "1", "long_name": "envelope upper bound"}),
+                "envelope_q_lower": (dims, self.q_lower_, {"units": "1", "long_name": "lower quantile band"}),
+                "envelope_q_upper": (dims, self.q_upper_, {"units": "1", "long_name": "upper quantile band"}),
+                "envelope_scale_floor": ("variable", self.scale_floor_, {"units": "1", "long_name": "scale floor"}),
+                "variable_units": ("variable", np.asarray(self.units_, dtype=str), {"units": "1", "long_name": "units of each variable"}),
+            },
+            coords={"time": ("time", self.time_, {"units": "s", "long_name": "aligned batch time"}),
+                    "variable": self.variables_},
+        )
+        ds.attrs.update({"envelope_k": self.k, "envelope_band": self.band,
+                         "envelope_quantiles": list(self.quantiles), "envelope_n_batches": self.n_batches_,
+                         "envelope_min_scale": self.min_scale})
+        return ds
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> Envelope:
+        """Rebuild a fitted envelope from :meth:`to_dataset` output."""
+        q = np.atleast_1d(ds.attrs["envelope_quantiles"])
+        env = cls(float(ds.attrs["envelope_k"]), quantiles=(float(q[0]), float(q[1])),
+                  band=str(ds.attrs["envelope_band"]), min_scale=float(ds.attrs["envelope_min_scale"]))
+        env.variables_ = [str(v) for v in ds["variable"].values]
+        env.time_ = ds["time"].values.astype(float)
+        env.units_ = [str(u) for u in ds["variable_units"].values]
+        env.n_batches_ = int(ds.attrs["envelope_n_batches"])
+        env.mean_ = ds["envelope_mean"].values
+        env.std_ = ds["envelope_std"].values
+        env.q_lower_ = ds["envelope_q_lower"].values
+        env.q_upper_ = ds["envelope_q_upper"].values
+        env.scale_floor_ = ds["envelope_scale_floor"].values
+        env._bands()
+        return env

@@ -1,0 +1,416 @@
+"""The golden-batch model: alignment + selection + envelope + MPCA + quality PLS, and on-line monitoring.
+
+:class:`GoldenBatchModel` is what ``twin golden build`` writes (``envelope.nc``)
+and ``twin golden check`` reads. :meth:`GoldenBatchModel.start` returns a
+:class:`MonitorSession` that takes a running batch sample by sample.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from golden_batch._align import Aligner
+from golden_batch._batchset import quality_variables, trajectory_variables
+from golden_batch._envelope import Envelope
+from golden_batch._mpca import BatchPCA
+from golden_batch._quality import QualityPLS
+from golden_batch._select import GoldenSelection, select_golden
+from workbench.errors import DatasetError, did_you_mean
+
+__all__ = ["GoldenBatchModel", "MonitorSession", "MonitorSample", "EXTRA_DIMS"]
+
+EXTRA_DIMS = ("align_variable", "component", "component2", "pls_component", "pls_component2", "batch_ref")
+
+
+@dataclass
+class MonitorSample:
+    """Monitoring result of one on-line sample.
+
+    Attributes
+    ----------
+    index
+        Grid index the sample was aligned to (-1 before the grid starts).
+    time
+        Aligned (reference) time of that grid point in s.
+    in_envelope
+        Variable → inside the envelope band.
+    t2, t2_limit, spe, spe_limit
+        On-line Hotelling T² of the partial batch (trimmed score regression) and
+        the instantaneous SPE of the current time slice, with their limits.
+    t2_contribution, spe_contribution
+        Variable → contribution at the current grid point.
+    predicted_quality
+        KPI → predicted final value.
+    """
+
+    index: int
+    time: float
+    in_envelope: dict[str, bool] = field(default_factory=dict)
+    t2: float = float("nan")
+    t2_limit: float = float("nan")
+    spe: float = float("nan")
+    spe_limit: float = float("nan")
+    t2_contribution: dict[str, float] = field(default_factory=dict)
+    spe_contribution: dict[str, float] = field(default_factory=dict)
+    predicted_quality: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def alarm(self) -> bool:
+        """True if T² or SPE is above its limit or a variable left the envelope."""
+        return bool(self.t2 > self.t2_limit or self.spe > self.spe_limit or not all(self.in_envelope.values()))
+
+
+class GoldenBatchModel:
+    """Golden-batch envelope and multivariate batch model built from a raw history.
+
+    Parameters
+    ----------
+    select
+        KPI spec choosing candidate golden batches, e.g. ``"yield >= 0.9"``.
+    alignment
+        ``"dtw"``, ``"elapsed"`` or ``"indicator"`` (see :class:`~golden_batch.Aligner`).
+    indicator
+        Maturity variable for ``alignment="indicator"``.
+    variables
+        Trajectory variables to model (default: all).
+    n_points
+        Grid size for elapsed/indicator alignment.
+    band
+        DTW band (fraction of the reference length).
+    k_sigma, quantiles, envelope_band
+        Envelope settings (see :class:`~golden_batch.Envelope`).
+    alpha
+        False-alarm probability of every control limit.
+    n_components
+        MPCA components (int) or explained-variance fraction.
+    spe_method
+        ``"box"`` or ``"jackson-mudholkar"``.
+    quality
+        KPIs to predict on line (default: all quality variables; ``[]`` disables).
+    include_warp
+        With DTW or indicator alignment, also model ``warped_time`` (the batch's own
+        elapsed time at each aligned point), so timing faults such as a late feed,
+        which the warping absorbs, stay visible (Kassidas et al. 1998).
+    outlier_alpha
+        False-alarm probability of the Phase I outlier exclusion in the selection
+        (None: no exclusion). Kept apart from ``alpha``: trimming the reference set
+        at the monitoring α would narrow the limits and raise the false-alarm rate.
+    max_modes
+        Largest number of operating modes tried in the selection (1: no clustering).
+    seed
+        Seed of the mixture-model initialisation.
+    """
+
+    def __init__(
+        self,
+        select: str | None = None,
+        *,
+        alignment: str = "dtw",
+        indicator: str | None = None,
+        variables: Sequence[str] | None = None,
+        n_points: int = 200,
+        band: float = 0.2,
+        k_sigma: float = 3.0,
+        quantiles: tuple[float, float] = (0.005, 0.995),
+        envelope_band: str = "sigma",
+        alpha: float = 0.01,
+        n_components: int | float = 0.8,
+        spe_method: str = "box",
+        quality: Sequence[str] | None = None,
+        include_warp: bool = True,
+        outlier_alpha: float | None = 0.01,
+        max_modes: int = 3,
+        seed: int = 0,
+    ):
+        self.outlier_alpha = outlier_alpha
+        self.include_warp = include_warp
+        self.select = select
+        self.alignment = alignment
+        self.indicator = indicator
+        self.variables = variables
+        self.n_points = n_points
+        self.band = band
+        self.k_sigma = k_sigma
+        self.quantiles = quantiles
+        self.envelope_band = envelope_band
+        self.alpha = alpha
+        self.n_components = n_components
+        self.spe_method = spe_method
+        self.quality = quality
+        self.max_modes = max_modes
+        self.seed = seed
+
+    def _aligner(self) -> Aligner:
+        return Aligner(self.alignment, variables=self.variables, indicator=self.indicator,
+                       n_points=self.n_points, band=self.band)
+
+    def fit(self, history: xr.Dataset, y=None) -> GoldenBatchModel:
+        """Align the history, select the golden batches, fit envelope, MPCA and quality PLS."""
+        first = self._aligner().fit(history)
+        aligned_all = first.transform(history)
+        self.selection_: GoldenSelection = select_golden(
+            aligned_all, self.select, alpha=self.outlier_alpha, n_components=self.n_components,
+            max_modes=self.max_modes, variables=first.variables_, seed=self.seed)
+        golden_raw = history.sel(batch=self.selection_.selected)
+        self.aligner_ = self._aligner().fit(golden_raw)
+        golden = self.aligner_.transform(golden_raw)
+        self.golden_ = golden
+        # the indicator is the grid itself (no information left in it): model its timing instead
+        self.variables_ = [v for v in self.aligner_.variables_
+                           if not (self.alignment == "indicator" and v == self.indicator)]
+        self.units_ = {v: self.aligner_.units_[v] for v in self.variables_}
+        if self.include_warp and self.alignment != "elapsed":
+            self.variables_.append("warped_time")
+            self.units_["warped_time"] = "s"
+        self.envelope_ = Envelope(self.k_sigma, quantiles=self.quantiles, band=self.envelope_band,
+                                  variables=self.variables_).fit(golden)
+        self.mpca_ = BatchPCA(self.n_components, alpha=self.alpha, spe_method=self.spe_method,
+                              variables=self.variables_).fit(golden)
+        kpis = list(self.quality) if self.quality is not None else quality_variables(golden)
+        kpis = [k for k in kpis if k in golden and k != "dtw_distance"]
+        self.quality_model_ = None
+        if kpis and golden.sizes["batch"] >= 8:
+            self.quality_model_ = QualityPLS(quality=kpis, variables=self.variables_).fit(golden)
+        return self
+
+    def _check(self) -> None:
+        if not hasattr(self, "mpca_"):
+            raise DatasetError("this GoldenBatchModel is not fitted yet; call fit(history) or load(path)")
+
+    # ------------------------------------------------------------ offline
+    def align(self, batches: xr.Dataset) -> xr.Dataset:
+        """Align raw batches onto the model's grid."""
+        self._check()
+        missing = [v for v in self.aligner_.variables_ if v not in batches]
+        if missing:
+            raise DatasetError(f"batches lack model variables {missing}; "
+                               f"{did_you_mean(missing[0], trajectory_variables(batches))}")
+        return self.aligner_.transform(batches)
+
+    def monitor_aligned(self, aligned: xr.Dataset) -> xr.Dataset:
+        """On-line statistics of every grid point for aligned batches, vectorised.
+
+        Equivalent to feeding each aligned batch to :meth:`start` sample by sample
+        on the grid. Returns ``online_t2``, ``online_spe`` (``batch`` × ``time``),
+        their limits, ``in_envelope`` (``batch`` × ``time`` × ``variable``) and, with a
+        quality model, ``predicted_<kpi>`` (``batch`` × ``time``).
+        """
+        self._check()
+        m = self.mpca_
+        z3 = m._z(aligned).reshape(aligned.sizes["batch"], m.n_times_, len(self.variables_))
+        trimmed = np.cumsum(np.einsum("ikj,kja->ika", z3, m.loadings_time_), axis=1)
+        t_hat = np.einsum("ika,kab->ikb", trimmed, m.online_matrix_)
+        t2 = np.einsum("ika,kab,ikb->ik", t_hat, m.online_cov_inv_, t_hat)
+        resid = z3 - np.einsum("ika,kja->ikj", t_hat, m.loadings_time_)
+        spe = np.sum(resid**2, axis=2)
+        dims = ("batch", "time")
+        out = xr.Dataset(
+            {
+                "online_t2": (dims, t2, {"units": "1", "long_name": "on-line Hotelling T²"}),
+                "online_spe": (dims, spe, {"units": "1", "long_name": "on-line SPE"}),
+                "t2_limit": ((), m.online_t2_limit_, {"units": "1", "long_name": "T² limit"}),
+                "spe_limit": ("time", m.online_spe_limit_, {"units": "1", "long_name": "per-time SPE limit"}),
+                "in_envelope": (("batch", "time", "variable"), self.envelope_.excursion(aligned) == 0,
+                                {"units": "1", "long_name": "sample inside the envelope"}),
+            },
+            coords={"batch": aligned["batch"].values, "time": aligned["time"].values, "variable": self.variables_},
+        )
+        q = self.quality_model_
+        if q is not None:
+            zq = q._z(aligned)
+            tq = np.cumsum(np.einsum("ikj,kja->ika", zq, q.loadings_time_), axis=1)
+            that = np.einsum("ika,kab->ikb", tq, q.online_matrix_)
+            yhat = np.einsum("ika,qa->ikq", that, q.y_loadings_) * q.y_scale_ + q.y_mean_
+            for n, kpi in enumerate(q.quality_):
+                out[f"predicted_{kpi}"] = (dims, yhat[:, :, n], {"units": "1", "long_name": f"predicted final {kpi}"})
+        return out
+
+    def check(self, batches: xr.Dataset) -> xr.Dataset:
+        """Check complete raw batches: envelope, batch-level T²/SPE, quality prediction.
+
+        Returns a Dataset along ``batch`` with ``fraction_inside``, ``t2``,
+        ``spe``, ``t2_limit``, ``spe_limit``, ``in_control`` and ``predicted_<kpi>``.
+        """
+        aligned = self.align(batches)
+        s = self.mpca_.score_samples(aligned)
+        inside = self.envelope_.predict(aligned)["fraction_inside"]
+        out = xr.Dataset({
+            "fraction_inside": inside,
+            "t2": s["t2"], "spe": s["spe"],
+            "t2_limit": ((), self.mpca_.t2_limit_, {"units": "1", "long_name": "T² limit"}),
+            "spe_limit": ((), self.mpca_.spe_limit_, {"units": "1", "long_name": "SPE limit"}),
+        })
+        out["in_control"] = ((out["t2"] <= out["t2_limit"]) & (out["spe"] <= out["spe_limit"])).assign_attrs(
+            units="1", long_name="T² and SPE within limits")
+        out["in_envelope"] = (inside == 1.0).assign_attrs(units="1", long_name="every sample inside the envelope")
+        if self.quality_model_ is not None:
+            yhat = self.quality_model_.predict(aligned)
+            for n, kpi in enumerate(self.quality_model_.quality_):
+                out[f"predicted_{kpi}"] = ("batch", yhat[:, n], {"units": "1", "long_name": f"predicted final {kpi}"})
+        return out
+
+    def violation(self, trajectory, time=None) -> float:
+        """Envelope violation of one trajectory (see :meth:`Envelope.violation`)."""
+        self._check()
+        return self.envelope_.violation(trajectory, time)
+
+    def start(self) -> MonitorSession:
+        """Start monitoring one running batch."""
+        self._check()
+        return MonitorSession(self)
+
+    # -------------------------------------------------------- persistence
+    def to_dataset(self) -> xr.Dataset:
+        """Everything fitted as one Dataset (no pickling)."""
+        self._check()
+        parts = [self.envelope_.to_dataset(), self.mpca_.to_dataset(), self.aligner_.to_dataset()]
+        if self.quality_model_ is not None:
+            parts.append(self.quality_model_.to_dataset())
+        sel = self.selection_.to_dataset()
+        ds = xr.merge(parts + [sel], combine_attrs="no_conflicts", compat="override", join="outer")
+        ds.attrs["golden_model_params"] = json.dumps({
+            k: getattr(self, k) for k in ("select", "alignment", "indicator", "n_points", "band", "k_sigma",
+                                          "quantiles", "envelope_band", "alpha", "n_components", "spe_method",
+                                          "include_warp", "outlier_alpha", "max_modes", "seed")})
+        ds.attrs["golden_batches"] = ",".join(self.selection_.selected)
+        ds.attrs["kind"] = "golden-batch-model"
+        return ds
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> GoldenBatchModel:
+        """Rebuild a fitted model from :meth:`to_dataset` output."""
+        if ds.attrs.get("kind") != "golden-batch-model":
+            raise DatasetError("not a golden-batch model file (attrs['kind'] != 'golden-batch-model'); "
+                               "build one with `twin golden build`")
+        params = json.loads(ds.attrs["golden_model_params"])
+        params["quantiles"] = tuple(params["quantiles"])
+        m = cls(**params)
+        m.envelope_ = Envelope.from_dataset(ds)
+        m.mpca_ = BatchPCA.from_dataset(ds)
+        m.aligner_ = Aligner.from_dataset(ds)
+        m.quality_model_ = QualityPLS.from_dataset(ds) if "pls_loadings" in ds else None
+        m.variables_ = list(m.envelope_.variables_)
+        m.units_ = dict(zip(m.variables_, m.envelope_.units_, strict=True))
+        import pandas as pd
+
+        cols = [v for v in ds.data_vars if str(v).startswith("selection_")]
+        table = pd.DataFrame({str(c)[len("selection_"):]: ds[c].values for c in cols},
+                             index=pd.Index(ds["batch"].values.astype(str), name="batch"))
+        for col in ("meets_spec", "outlier", "selected"):
+            if col in table:
+                table[col] = table[col].astype(bool)
+        m.selection_ = GoldenSelection([b for b in str(ds.attrs.get("golden_batches", "")).split(",") if b],
+                                       table, params.get("select"), int(ds.attrs.get("selection_n_modes", 1)))
+        return m
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model as NetCDF (``envelope.nc``)."""
+        from workbench.dataset import write_netcdf
+
+        return write_netcdf(self.to_dataset(), path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> GoldenBatchModel:
+        """Read a model written by :meth:`save`."""
+        from workbench.dataset import read_netcdf
+
+        return cls.from_dataset(read_netcdf(path))
+
+
+class MonitorSession:
+    """Sample-by-sample monitoring of one running batch (from :meth:`GoldenBatchModel.start`).
+
+    Each :meth:`update` aligns the sample on line, updates the trimmed scores of
+    the grid points it filled (O(J·A) each), and returns a :class:`MonitorSample`.
+    """
+
+    def __init__(self, model: GoldenBatchModel):
+        self.model = model
+        self.alignment = model.aligner_.start()
+        m = model.mpca_
+        k, j, a = m.loadings_time_.shape
+        self._mean = m.mean_.reshape(k, j)
+        self._scale = m.scale_.reshape(k, j)
+        self._contrib = np.zeros((k, a))
+        self._t_star = np.zeros(a)
+        q = model.quality_model_
+        if q is not None:
+            self._q_mean = q.mean_.reshape(k, j)
+            self._q_scale = q.scale_.reshape(k, j)
+            self._q_contrib = np.zeros((k, q.n_components_))
+            self._q_star = np.zeros(q.n_components_)
+        self._filled = -1
+        src = list(model.aligner_.variables_) + ["warped_time"]
+        self._cols = np.array([src.index(v) for v in model.variables_])
+        self.history: list[MonitorSample] = []
+
+    def update(self, elapsed: float, values: Mapping[str, float] | np.ndarray) -> MonitorSample:
+        """Feed one sample (elapsed time in s, values by variable name or in model order)."""
+        model, m = self.model, self.model.mpca_
+        names_in = model.aligner_.variables_
+        if isinstance(values, Mapping):
+            try:
+                x = np.array([float(values[v]) for v in names_in])
+            except KeyError as exc:
+                raise DatasetError(f"sample lacks variable {exc}; {did_you_mean(str(exc.args[0]), values)}") from None
+        else:
+            x = np.asarray(values, dtype=float)
+        pos = self.alignment.update(elapsed, x)
+        if pos < 0:
+            out = MonitorSample(-1, float("nan"))
+            self.history.append(out)
+            return out
+        first = min(self._filled + 1, pos)
+        buf, cols = self.alignment._buf, self._cols
+        for k in range(first, pos + 1):
+            vk = buf[k, cols]
+            z = (vk - self._mean[k]) / self._scale[k]
+            c = z @ m.loadings_time_[k]
+            self._t_star += c - self._contrib[k]
+            self._contrib[k] = c
+            if model.quality_model_ is not None:
+                zq = (vk - self._q_mean[k]) / self._q_scale[k]
+                cq = zq @ model.quality_model_.loadings_time_[k]
+                self._q_star += cq - self._q_contrib[k]
+                self._q_contrib[k] = cq
+        self._filled = pos
+        vp = buf[pos, cols]
+        z = (vp - self._mean[pos]) / self._scale[pos]
+        t_hat = self._t_star @ m.online_matrix_[pos]
+        w = m.online_cov_inv_[pos] @ t_hat
+        t2 = float(t_hat @ w)
+        resid = z - m.loadings_time_[pos] @ t_hat
+        names = model.variables_
+        inside = model.envelope_.contains(vp, pos)
+        out = MonitorSample(
+            index=pos, time=float(model.envelope_.time_[pos]),
+            in_envelope=dict(zip(names, map(bool, inside), strict=True)),
+            t2=t2, t2_limit=float(m.online_t2_limit_),
+            spe=float(resid @ resid), spe_limit=float(m.online_spe_limit_[pos]),
+            t2_contribution=dict(zip(names, (z * (m.loadings_time_[pos] @ w)).tolist(), strict=True)),
+            spe_contribution=dict(zip(names, (resid * resid).tolist(), strict=True)),
+        )
+        if model.quality_model_ is not None:
+            yhat = model.quality_model_.predict_from_trimmed(self._q_star, pos + 1)
+            out.predicted_quality = dict(zip(model.quality_model_.quality_, yhat.tolist(), strict=True))
+        self.history.append(out)
+        return out
+
+    def to_dataset(self) -> xr.Dataset:
+        """The monitoring history so far as a Dataset along ``sample``."""
+        h = self.history
+        data = {
+            "index": ("sample", [s.index for s in h], {"units": "1", "long_name": "grid index"}),
+            "t2": ("sample", [s.t2 for s in h], {"units": "1", "long_name": "on-line T²"}),
+            "t2_limit": ("sample", [s.t2_limit for s in h], {"units": "1", "long_name": "T² limit"}),
+            "spe": ("sample", [s.spe for s in h], {"units": "1", "long_name": "on-line SPE"}),
+            "spe_limit": ("sample", [s.spe_limit for s in h], {"units": "1", "long_name": "SPE limit"}),
+            "alarm": ("sample", [s.alarm if s.index >= 0 else False for s in h], {"units": "1", "long_name": "alarm"}),
+        }
+        return xr.Dataset(data)

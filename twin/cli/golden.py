@@ -1,0 +1,127 @@
+"""``twin golden``: build golden-batch envelopes from history, check batches, write reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from twin.cli._common import JSON_OPTION, console, print_json, print_table
+
+app = typer.Typer(help="Golden-batch envelopes and multivariate batch models (build, check, report).",
+                  no_args_is_help=True)
+
+
+def _model_from_options(config: Path | None, **options):
+    from golden_batch import GoldenBuildConfig
+    from workbench.config import load_config, validate_config
+
+    cfg = load_config(config, GoldenBuildConfig) if config is not None else GoldenBuildConfig()
+    changes = {k: v for k, v in options.items() if v is not None}
+    if changes:
+        cfg = validate_config({**cfg.model_dump(), **changes}, GoldenBuildConfig, source="command line")
+    return cfg.model()
+
+
+@app.command("build")
+def build(
+    history: Path = typer.Argument(..., help="Batch history: .nc, or long/wide .csv/.parquet."),
+    select: str = typer.Option(None, "--select", help='KPI spec, e.g. "yield >= 0.9 and impurity < 0.02".'),
+    output: Path = typer.Option(Path("envelope.nc"), "-o", "--output", help="Model file to write (NetCDF)."),
+    config: Path = typer.Option(None, "--config", help="YAML with kind: golden-build settings."),
+    quality: Path = typer.Option(None, "--quality", help="Table batch_id,<kpi>… with batch-level quality."),
+    alignment: str = typer.Option(None, "--alignment", help="dtw, elapsed or indicator."),
+    indicator: str = typer.Option(None, "--indicator", help="Maturity variable for --alignment indicator."),
+    alpha: float = typer.Option(None, "--alpha", help="False-alarm probability of the limits (e.g. 0.01)."),
+    k_sigma: float = typer.Option(None, "--k-sigma", help="Envelope half width in standard deviations."),
+    n_components: float = typer.Option(None, "--n-components", help="MPCA components, or variance fraction < 1."),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Select golden batches from HISTORY and write their envelope and batch model."""
+    from golden_batch import read_history
+
+    data = read_history(history, quality=quality)
+    model = _model_from_options(config, select=select, alignment=alignment, indicator=indicator, alpha=alpha,
+                                k_sigma=k_sigma, n_components=n_components)
+    with console.status(f"fitting golden-batch model on {data.sizes['batch']} batches"):
+        model.fit(data)
+    model.save(output)
+    table = model.selection_.table
+    summary = {
+        "history": str(history), "batches": int(len(table)), "meeting_spec": int(table["meets_spec"].sum()),
+        "outliers": int(table["outlier"].sum()), "operating_modes": model.selection_.n_modes,
+        "golden_batches": int(table["selected"].sum()), "components": int(model.mpca_.n_components_),
+        "t2_limit": float(model.mpca_.t2_limit_), "spe_limit": float(model.mpca_.spe_limit_),
+        "output": str(output),
+    }
+    if json_out:
+        print_json({"summary": summary, "selection": table.reset_index().to_dict(orient="records")})
+        return
+    rows = table.reset_index()
+    cols = [c for c in ("batch", *[q for q in table.columns if q not in
+                                   ("meets_spec", "t2", "spe", "outlier", "mode", "selected", "reason")],
+                        "selected", "reason") if c in rows.columns]
+    print_table(rows.to_dict(orient="records"), columns=cols, title="golden-batch selection")
+    print_table([{"quantity": k, "value": v} for k, v in summary.items()], title="model [T², SPE in 1]")
+
+
+@app.command("check")
+def check(
+    envelope: Path = typer.Argument(..., help="Model file written by `twin golden build`."),
+    batch: Path = typer.Argument(..., help="Batch(es) to check: .nc, .csv or .parquet."),
+    min_inside: float = typer.Option(0.95, "--min-inside", help="Fraction of time every variable must be inside."),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Check complete batches against the envelope, T² and SPE; exit 0 if all are inside, 1 otherwise."""
+    from golden_batch import GoldenBatchModel, read_history
+
+    model = GoldenBatchModel.load(envelope)
+    data = read_history(batch)
+    res = model.check(data)
+    rows = []
+    for b in res["batch"].values:
+        r = res.sel(batch=b)
+        reasons = []
+        if float(r["t2"]) > float(r["t2_limit"]):
+            reasons.append("T² above limit")
+        if float(r["spe"]) > float(r["spe_limit"]):
+            reasons.append("SPE above limit")
+        if float(r["fraction_inside"]) < min_inside:
+            reasons.append(f"inside envelope {100 * float(r['fraction_inside']):.0f} % < {100 * min_inside:.0f} %")
+        row = {"batch": str(b), "inside [%]": 100 * float(r["fraction_inside"]),
+               "T² [1]": float(r["t2"]), "T² limit [1]": float(r["t2_limit"]),
+               "SPE [1]": float(r["spe"]), "SPE limit [1]": float(r["spe_limit"])}
+        for v in res.data_vars:
+            if str(v).startswith("predicted_"):
+                row[f"{v} [{data[str(v)[10:]].attrs.get('units', '1') if str(v)[10:] in data else '1'}]"] = float(r[v])
+        row["verdict"] = "in" if not reasons else "OUT: " + "; ".join(reasons)
+        rows.append(row)
+    if json_out:
+        print_json(rows)
+    else:
+        print_table(rows, title=f"check against {envelope.name} (α = {model.alpha})")
+    if any(r["verdict"] != "in" for r in rows):
+        raise typer.Exit(code=1)
+
+
+@app.command("report")
+def report(
+    envelope: Path = typer.Argument(..., help="Model file written by `twin golden build`."),
+    batch: Path = typer.Option(None, "--batch", help="Batch(es) to show against the envelope."),
+    output: Path = typer.Option(Path("golden-report.html"), "-o", "--output", help="HTML file to write."),
+) -> None:
+    """Write a self-contained HTML report: envelopes, T²/SPE charts, selection table."""
+    from golden_batch import GoldenBatchModel, read_history
+    from viz.golden_report import write_golden_report
+    from workbench.dataset import read_netcdf
+
+    model_ds = read_netcdf(envelope)
+    kwargs = {}
+    if batch is not None:
+        model = GoldenBatchModel.from_dataset(model_ds)
+        data = read_history(batch)
+        aligned = model.align(data)
+        kwargs = {"aligned": aligned, "check": model.check(data), "monitor": model.monitor_aligned(aligned),
+                  "contributions": model.mpca_.contributions(aligned)}
+    path = write_golden_report(model_ds, output, **kwargs)
+    console.print(f"wrote {path}")

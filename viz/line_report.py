@@ -103,9 +103,22 @@ def gantt_figure(ds: xr.Dataset, *, title: str = "", max_hours: float | None = 4
 
 
 def _comparison_table(cmp: xr.Dataset) -> str:
+    kpis = list(map(str, cmp["kpi"].values))
+    line = [k for k in kpis if "[" not in k]
+    station = [k for k in kpis if "[" in k]
+    conf = float(cmp.attrs.get("confidence", 0.95))
+    return (
+        f"<h2>What-if differences (paired, common random numbers, {conf:.0%} CI)</h2>"
+        + _table(cmp, line)
+        + "<details><summary>station KPIs (utilisation, blocked, starved, down, OEE)</summary>"
+        + _table(cmp, station) + "</details>"
+    )
+
+
+def _table(cmp: xr.Dataset, kpis: list[str]) -> str:
     rows = []
     for v in map(str, cmp["variant"].values):
-        for k in map(str, cmp["kpi"].values):
+        for k in kpis:
             c = cmp.sel(variant=v, kpi=k)
             sig = int(c["significant"])
             lo, hi = (float(x) for x in c["delta_ci"].values)
@@ -116,9 +129,7 @@ def _comparison_table(cmp: xr.Dataset) -> str:
                 f"<td>{float(c['p_value']):.3g}</td><td>{'yes' if sig else 'no'}</td>"
                 f"<td>{html.escape(str(c['kpi_units'].item()))}</td></tr>"
             )
-    conf = float(cmp.attrs.get("confidence", 0.95))
     return (
-        f"<h2>What-if differences (paired, common random numbers, {conf:.0%} CI)</h2>"
         "<table><tr><th>variant</th><th>KPI</th><th>base</th><th>variant</th><th>Δ</th>"
         "<th>CI of Δ</th><th>p</th><th>significant</th><th>units</th></tr>" + "".join(rows) + "</table>"
     )

@@ -29,8 +29,8 @@ $(VENV)/.stamp-deps: pyproject.toml
 	  || $(PY) -m pip install -q -e '.[dev]'
 	@touch $@
 
-fmus: deps  ## compile the shipped FMUs into fmu_models/build (skipped when up to date)
-	@$(PY) -m fmu_models._build
+fmus: deps  ## compile the shipped FMUs and the C stepper into fmu_models/build (skipped when up to date)
+	@$(TWIN) fmu build
 
 asl: deps apt  ## Pyomo's libpynumero_ASL.so for Ipopt (skipped when present)
 	@bash scripts/build-pynumero-asl.sh $(PY)

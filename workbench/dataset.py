@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+from functools import lru_cache
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,7 @@ KNOWN_DIMS = frozenset(
 PROVENANCE_ATTRS = ("workbench_version", "created")
 
 
+@lru_cache(maxsize=1)
 def _version() -> str:
     try:
         from importlib.metadata import version

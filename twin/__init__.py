@@ -1,1 +1,69 @@
-"""twin package."""
+"""The Twin: live plant data bound to FMU physics.
+
+Public API::
+
+    from twin import Twin, load_binding, TraceStore, open_trace, calibrate, lookahead
+    binding = load_binding("scenarios/reactor_twin.yaml")
+    twin = Twin(binding, trace="run.zarr")
+    report = twin.run(ReplaySource("history.csv", speed="max"))
+    twin.close()
+
+Sources live in :mod:`twin.sources`, the plant emulator in :mod:`twin.emulator`.
+"""
+
+from twin._binding import (
+    CalibrationParameter,
+    DetectionSettings,
+    MeasuredTag,
+    QualitySettings,
+    SyncSettings,
+    TagBinding,
+    TwinBinding,
+    load_binding,
+)
+from twin._calibrate import CalibrationResult, calibrate
+from twin._detect import AlarmEvent, DetectorBank, cusum_arl_siegmund, ewma_arl
+from twin._lookahead import LookaheadResult, lookahead
+from twin._model import FmuStepper
+from twin._quality import DIMENSIONS, GateResult, GateTag, QualityFlag, QualityGate
+from twin._trace import TraceStore, open_trace, read_events
+from twin._twin import Twin, TwinReport, TwinStep
+
+__all__ = [
+    "Twin",
+    "TwinReport",
+    "TwinStep",
+    "TwinBinding",
+    "TagBinding",
+    "MeasuredTag",
+    "QualitySettings",
+    "DetectionSettings",
+    "SyncSettings",
+    "CalibrationParameter",
+    "load_binding",
+    "QualityGate",
+    "QualityFlag",
+    "GateTag",
+    "GateResult",
+    "DIMENSIONS",
+    "DetectorBank",
+    "AlarmEvent",
+    "ewma_arl",
+    "cusum_arl_siegmund",
+    "TraceStore",
+    "open_trace",
+    "read_events",
+    "FmuStepper",
+    "calibrate",
+    "CalibrationResult",
+    "lookahead",
+    "LookaheadResult",
+    "demo_tour",
+]
+
+
+def demo_tour(outdir, **kwargs):
+    """Live twin against the OPC UA plant emulator catching an injected fault (see :mod:`twin._tour`)."""
+    from twin._tour import demo_tour as _tour
+
+    return _tour(outdir, **kwargs)

@@ -12,6 +12,16 @@ from workbench.errors import ConfigError, did_you_mean
 
 KINDS: dict[str, str] = {
     # --- config kinds (one line each; keep sorted) ---
+    "campaign": "optimization._config:CampaignConfig",
+    "golden-build": "golden_batch:GoldenBuildConfig",
+    "life": "simulation.life:LifeModel",
+    "life-distribution": "simulation.life:FittedLife",
+    "line": "simulation.line.config:LineScenario",
+    "line-binding": "twin.line:LineBinding",
+    "line-plant": "twin.line:LinePlantScenario",
+    "line-snapshot": "simulation.line:LineSnapshot",
+    "plant-emulator": "twin.emulator:PlantScenario",
+    "twin-binding": "twin:TwinBinding",
     # --- end of config kinds ---
 }
 

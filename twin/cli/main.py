@@ -12,7 +12,18 @@ import typer
 from rich.markup import escape
 
 from twin.cli import config as config_cli
+from twin.cli import dashboard as dashboard_cli
 from twin.cli import demo as demo_cli
+from twin.cli import fmu as fmu_cli
+from twin.cli import golden as golden_cli
+from twin.cli import life as life_cli
+from twin.cli import line_twin as line_twin_cli
+from twin.cli import monitor as monitor_cli
+from twin.cli import optimize as optimize_cli
+from twin.cli import plant as plant_cli
+from twin.cli import render as render_cli
+from twin.cli import report as report_cli
+from twin.cli import run as run_cli
 from twin.cli._common import console_err, version_callback
 from workbench.errors import ConfigError, WorkbenchError
 
@@ -37,7 +48,21 @@ def _root(
 
 # --- command groups (one line each; keep sorted) -------------------------------------------
 app.add_typer(config_cli.app, name="config")
+app.command("dashboard")(dashboard_cli.dashboard)
 app.command("demo")(demo_cli.demo)
+app.add_typer(optimize_cli.app, name="optimize")
+app.add_typer(fmu_cli.app, name="fmu")
+app.add_typer(golden_cli.app, name="golden")
+app.add_typer(life_cli.app, name="life")
+app.command("calibrate")(monitor_cli.calibrate)
+app.command("calibrate-line")(line_twin_cli.calibrate_line)
+app.command("monitor")(monitor_cli.monitor)
+app.add_typer(plant_cli.app, name="plant")
+app.command("replay")(monitor_cli.replay)
+app.command("run")(run_cli.run)
+app.command("compare")(run_cli.compare)
+app.command("render")(render_cli.render)
+app.command("report")(report_cli.report)
 # --- end of command groups -------------------------------------------------------------------
 
 

@@ -1,0 +1,119 @@
+"""Twin loop throughput: samples/s of the twin (replay, max speed) vs bare FMU stepping.
+
+Candidate: :class:`twin.Twin` replaying an emulated reactor batch as fast as
+possible through the whole loop (quality gate, unit conversion, FMU step,
+residuals, CUSUM, trace-store append with flushes). Baseline: the same FMU
+stepped alone with :class:`fmu_models.FmuModel` (``set``/``step_to``/``get``) over
+the same inputs. Target (issue 5): the twin's time per sample ≤ 2× the bare
+stepping time. Quality: the twin's virtual T equals the bare stepping's T.
+Also recorded: the same loop with state sync (ME + RK4 stepping), which is
+slower by design.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.harness import Benchmark
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main(quick: bool = False) -> dict:
+    from fmu_models import FmuModel
+    from twin import Twin, load_binding
+    from twin.emulator import PlantEmulator, load_plant_scenario
+    from twin.sources import ReplaySource
+
+    hours = 1.0 if quick else 8.0
+    tmp = Path(tempfile.mkdtemp(prefix="twin-bench-"))
+    sc = load_plant_scenario(ROOT / "scenarios" / "reactor_plant.yaml",
+                             overrides={"duration": f"{hours} h", "faults": [], "drift": []})
+    emu = PlantEmulator(sc)
+    import pandas as pd
+
+    rows = [{"time": f.time, **{k: s.value for k, s in f.samples.items()}} for f in emu.frames()]
+    csv = tmp / "history.csv"
+    pd.DataFrame(rows).to_csv(csv, index=False)
+    n = len(rows)
+    b = load_binding(ROOT / "scenarios" / "reactor_twin.yaml", overrides={"sync.method": "none"})
+    b_sync = load_binding(ROOT / "scenarios" / "reactor_twin.yaml")
+    units = {t.tag: t.unit for t in b.tags}
+    src = ReplaySource(csv, units=units)  # read once; frames() replays at max speed
+
+    repeats = 1 if quick else 3
+    ready = []  # twins built outside the timed calls (loading the FMU is not loop cost)
+
+    def fresh(binding=b):
+        return Twin(binding, trace=tmp / f"bench{len(ready)}.zarr")
+
+    def twin_run(binding=b):
+        twin = ready.pop() if ready and binding is b else fresh(binding)
+        twin.run(src)
+        twin.close()
+        bench_paths.append(twin.trace.path)
+        return twin
+
+    bench_paths: list = []
+    ready.extend(fresh() for _ in range(repeats + 1))
+
+    # the same inputs, in FMU units, for the bare loop
+    probe = Twin(b)
+    in_tags = [t.tag for t in b.inputs]
+    conv = probe._to_fmu[: len(in_tags)]
+    u_all = np.array([[r[t] for t in in_tags] for r in rows]) * conv[:, 0] + conv[:, 1]
+    times = np.array([r["time"] for r in rows])
+    # the twin's input hold (mean of the two samples; new value after a jump), precomputed
+    jump = probe._jump
+    jumped = np.abs(u_all[1:] - u_all[:-1]) > jump
+    u_held = np.where(jumped, u_all[1:], 0.5 * (u_all[1:] + u_all[:-1]))
+    fm = FmuModel(b.fmu_path())
+    in_vars = [t.variable for t in b.inputs]
+    out_vars = [t.variable for t in b.outputs]
+
+    def bare_run():
+        fm.start(parameters={**b.start_values, **b.parameters})
+        out = np.empty((n, len(out_vars)))
+        fm.set(in_vars, u_all[0])
+        out[0] = fm.get(out_vars)
+        for k in range(1, n):
+            fm.set(in_vars, u_held[k - 1])
+            fm.step_to(times[k] - times[0])
+            out[k] = fm.get(out_vars)
+        return out
+
+    def quality(twin, bare):
+        from twin import open_trace
+
+        ds = open_trace(bench_paths[-1])
+        virt = ds["value"].sel(source="virtual", tag="TI_reactor").values + 273.15
+        return {"max_abs_diff_T_K": float(np.max(np.abs(virt - bare[:, 0])))}
+
+    bench = Benchmark("twin_loop", "twin loop (replay, max speed) vs bare FMU stepping, reactor batch")
+    row = bench.compare(
+        f"twin loop vs bare FMU stepping, {n} samples ({hours:g} h batch)",
+        twin_run, bare_run, candidate_label="twin.Twin", baseline_label="FmuModel step loop",
+        repeats=repeats, work_units=n, unit="sample", target_ratio=0.5, quality=quality,
+    )
+    overhead = row["candidate"]["median_s"] / row["baseline"]["median_s"]
+    bench.record("overhead_ratio_twin_over_bare", overhead)
+    bench.record("overhead_target", 2.0)
+    bench.record("meets_overhead_target", bool(overhead <= 2.0))
+    import time
+
+    t0 = time.perf_counter()
+    tw = twin_run(b_sync)
+    dt = time.perf_counter() - t0
+    bench.record("twin_with_state_sync_samples_per_s (ME+RK4)", n / dt)
+    bench.record("twin_with_state_sync_syncs", tw.report.syncs)
+    bench.write()
+    return {"overhead_ratio": overhead, **row}
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(quick="--quick" in sys.argv)

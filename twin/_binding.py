@@ -1,0 +1,252 @@
+"""The twin binding: which FMU, which parameters, which plant tag feeds which variable.
+
+A binding YAML (``kind: twin-binding``) maps plant tags to FMU inputs and FMU
+outputs to measured plant tags, with units (conversions are automatic, e.g. a
+``degC`` tag bound to a ``K`` variable), plausibility ranges, deviation limits
+and detection settings. ``twin monitor``, ``twin replay`` and ``twin calibrate``
+read it. See ``scenarios/reactor_twin.yaml`` and ``docs/twin-monitoring.md``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from workbench.config import WorkbenchModel, load_config
+from workbench.errors import ConfigError
+from workbench.units import Duration, parse_quantity
+
+__all__ = [
+    "TagBinding",
+    "MeasuredTag",
+    "QualitySettings",
+    "DetectionSettings",
+    "SyncSettings",
+    "CalibrationParameter",
+    "OpcUaSettings",
+    "TraceSettings",
+    "TwinBinding",
+    "load_binding",
+    "resolve_fmu",
+]
+
+
+def _check_unit(value: str) -> str:
+    try:
+        parse_quantity(f"1 {value}" if value.strip() not in ("", "1") else 1.0)
+    except ConfigError as exc:
+        raise ValueError(f'"{value}" is not a unit ({exc.message})') from None
+    return value
+
+
+class TagBinding(WorkbenchModel):
+    """One plant tag bound to one FMU variable.
+
+    ``low``/``high``/``max_rate`` are in the tag's ``unit``.
+    """
+
+    tag: str = Field(description="Plant tag name (OPC UA browse name / historian column)")
+    variable: str = Field(description="FMU variable the tag feeds or is compared with")
+    unit: str = Field("1", description="Unit of the plant tag")
+    low: float | None = Field(None, description="Lowest plausible value (tag unit)")
+    high: float | None = Field(None, description="Highest plausible value (tag unit)")
+    max_rate: float | None = Field(None, gt=0, description="Largest plausible rate of change (tag unit/s)")
+    stale_after: int | None = Field(None, ge=0, description="Identical values in a row that mean a frozen sensor")
+    max_age: Duration | None = Field(
+        None, description="Largest accepted sample age for this tag (default: quality.max_age); OPC UA reports "
+        "by exception, so a constant set point keeps its old timestamp"
+    )
+    jump: float | None = Field(
+        None, gt=0, description="Inputs only: a change larger than this (tag unit) between samples is a step "
+        "at the start of the interval (e.g. a set-point change), held over the whole step"
+    )
+
+    @field_validator("unit")
+    @classmethod
+    def _unit_known(cls, value: str) -> str:
+        return _check_unit(value)
+
+    @model_validator(mode="after")
+    def _range(self):
+        if self.low is not None and self.high is not None and self.low >= self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        return self
+
+
+class MeasuredTag(TagBinding):
+    """A measured plant tag compared with an FMU output (residual = plant − twin)."""
+
+    sigma: float | None = Field(
+        None, gt=0, description="Residual standard deviation (tag unit); estimated during warm-up if omitted"
+    )
+    limit: float | None = Field(None, gt=0, description="Absolute residual limit (tag unit)")
+    method: Literal["ewma", "cusum", "none"] | None = Field(
+        None, description="Drift detector on the residual (default: detection.method)"
+    )
+    sync: bool = Field(False, description="Re-sync this state of the twin from the measurement")
+
+
+class QualitySettings(WorkbenchModel):
+    """Defaults of the data-quality gate (per-tag values override)."""
+
+    max_age: Duration = Field("1 h", description="Largest accepted sample age")
+    stale_after: int = Field(0, ge=0, description="Identical values in a row that mean a frozen sensor (0 = off)")
+
+
+class DetectionSettings(WorkbenchModel):
+    """EWMA/CUSUM settings (Montgomery 2013, ch. 9; Lucas & Saccucci 1990)."""
+
+    method: Literal["ewma", "cusum", "none"] = "cusum"
+    lam: float = Field(0.2, gt=0, le=1, alias="lambda", description="EWMA weight λ")
+    L: float = Field(2.962, gt=0, description="EWMA limit width (σ of the EWMA)")
+    k: float = Field(0.5, ge=0, description="CUSUM reference value (σ units)")
+    h: float = Field(5.0, gt=0, description="CUSUM decision interval (σ units)")
+    warmup: int = Field(30, ge=2, description="Samples used to estimate unknown σ")
+
+
+class SyncSettings(WorkbenchModel):
+    """State re-synchronisation of the twin from measurements."""
+
+    method: Literal["none", "reset", "ekf"] = Field(
+        "reset", description="'reset': move the measured states by the mean residual every interval; "
+        "'ekf': extended Kalman filter on all FMU states every sample"
+    )
+    process_noise: dict[str, float] = Field(
+        default_factory=dict, description="EKF process-noise std per state (FMU unit per √s)"
+    )
+    interval: Duration = Field("10 min", description="Time between re-syncs")
+    guard: float = Field(
+        0.5, ge=0, description="Skip a tag's sync while its detector statistic exceeds this fraction of its limit"
+    )
+
+
+class CalibrationParameter(WorkbenchModel):
+    """One FMU parameter that ``twin calibrate`` fits."""
+
+    name: str
+    initial: float | None = None
+    low: float | None = None
+    high: float | None = None
+
+
+class OpcUaSettings(WorkbenchModel):
+    """Where the plant's OPC UA server is and how to read it."""
+
+    url: str = Field("opc.tcp://127.0.0.1:4840/twin/plant", description="Endpoint URL")
+    namespace: str = Field("urn:twin-workbench:plant", description="Namespace URI of the tag nodes")
+    publishing_interval: Duration = Field("0.5 s", description="Subscription publishing interval")
+    reconnect_initial: Duration = Field("0.2 s", description="First reconnect delay (doubles up to max)")
+    reconnect_max: Duration = Field("10 s", description="Largest reconnect delay")
+    plant_time_scale: float = Field(
+        1.0, gt=0, description="Plant seconds per wall second (emulators can run faster than real time)"
+    )
+
+
+class TraceSettings(WorkbenchModel):
+    """Where and how often the trace store is written."""
+
+    path: str = Field("traces/twin.zarr", description="Zarr store directory")
+    flush_interval: Duration = Field("2 s", description="Wall time between flushes (data at risk on a crash)")
+
+
+class TwinBinding(WorkbenchModel):
+    """A twin binding (``kind: twin-binding``).
+
+    Attributes
+    ----------
+    fmu
+        FMU file (absolute, or relative to the YAML file, the working folder or the repo).
+    sample_period
+        Nominal plant sample period.
+    parameters
+        FMU parameter values of the twin (its belief about the plant).
+    inputs
+        Plant tags fed to FMU inputs.
+    outputs
+        Measured plant tags compared with FMU outputs.
+    """
+
+    name: str = "twin"
+    description: str = ""
+    fmu: str
+    sample_period: Duration = Field("10 s")
+    input_hold: Literal["mean", "zoh"] = Field(
+        "mean", description="Input over a step: mean of its two samples ('mean') or the earlier sample ('zoh')"
+    )
+    batch_time_tag: str | None = Field(
+        None, description="Plant tag with elapsed batch time (s); the twin fast-forwards its FMU to it on start"
+    )
+    start_values: dict[str, float] = Field(default_factory=dict, description="Initial FMU parameter/start values")
+    parameters: dict[str, float | bool] = Field(default_factory=dict)
+    inputs: list[TagBinding] = Field(default_factory=list)
+    outputs: list[MeasuredTag] = Field(min_length=1)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
+    detection: DetectionSettings = Field(default_factory=DetectionSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+    calibration: list[CalibrationParameter] = Field(default_factory=list)
+    opcua: OpcUaSettings = Field(default_factory=OpcUaSettings)
+    trace: TraceSettings = Field(default_factory=TraceSettings)
+    source_file: str | None = Field(None, exclude=True, description="Set by load_binding")
+
+    @model_validator(mode="after")
+    def _unique_tags(self):
+        seen: set[str] = set()
+        for tb in [*self.inputs, *self.outputs]:
+            if tb.tag in seen:
+                raise ValueError(f"tag '{tb.tag}' is bound twice; each plant tag may appear once")
+            seen.add(tb.tag)
+        if self.sample_period <= 0:
+            raise ValueError("sample_period must be positive, e.g. '10 s'")
+        return self
+
+    @property
+    def tags(self) -> list[TagBinding]:
+        """Inputs then outputs (the order of trace ``tag`` coordinates)."""
+        return [*self.inputs, *self.outputs]
+
+    def fmu_path(self) -> Path:
+        """The FMU file, resolved (see :func:`resolve_fmu`)."""
+        return resolve_fmu(self.fmu, self.source_file)
+
+
+def resolve_fmu(fmu: str, source_file: str | None = None) -> Path:
+    """Find an FMU named in a config.
+
+    Tries, in order: the path as given, relative to the config file's folder,
+    relative to the repository root.
+
+    Raises
+    ------
+    ConfigError
+        When no candidate exists (with the hint to run ``twin fmu build``).
+    """
+    p = Path(fmu).expanduser()
+    candidates = [p]
+    if not p.is_absolute():
+        if source_file:
+            candidates.append(Path(source_file).resolve().parent / p)
+        candidates.append(Path(__file__).resolve().parents[1] / p)
+    for c in candidates:
+        if c.exists():
+            return c.resolve()
+    raise ConfigError(
+        f'FMU "{fmu}" not found (looked in {", ".join(str(c) for c in candidates)}); '
+        "build the shipped models with `twin fmu build`",
+        source=source_file,
+        path="fmu",
+    )
+
+
+def load_binding(path: str | Path, *, overrides: dict | None = None) -> TwinBinding:
+    """Load and validate a binding YAML (``kind: twin-binding``).
+
+    Raises
+    ------
+    ConfigError
+        With file:line:column of the bad value.
+    """
+    binding = load_config(path, TwinBinding, overrides=overrides, kind="twin-binding")
+    binding.source_file = str(path)
+    return binding

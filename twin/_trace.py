@@ -1,0 +1,247 @@
+"""The twin's trace store: real and virtual side by side, appended to Zarr.
+
+Layout (an :class:`xarray.Dataset` following :mod:`workbench.dataset`):
+
+=============  =====================  ==============================================
+variable       dims                   meaning
+=============  =====================  ==============================================
+``value``      (time, source, tag)    ``source="real"``: measured value after the
+                                      gate (NaN if unusable); ``"virtual"``: the
+                                      twin's value (prediction for measured tags,
+                                      the input actually fed for input tags)
+``residual``   (time, tag)            real − virtual for measured tags
+``statistic``  (time, tag)            EWMA/CUSUM statistic / its alarm limit
+``alarm``      (time, tag)            alarm bits (1 limit, 2 EWMA, 4 CUSUM)
+``quality``    (time, tag)            :class:`~twin.QualityFlag` bits
+``gap``        (time)                 seconds of missing data before the sample
+=============  =====================  ==============================================
+
+Rows are buffered and appended every ``flush_interval`` seconds of wall time
+(or every ``flush_rows`` rows); the ``time`` coordinate is written last, so a
+crash leaves at most the rows of one flush unrecorded, and
+:func:`open_trace` trims arrays a crash left longer than ``time``. Alarm events
+are appended to ``events.jsonl`` inside the store as they start and end.
+"""
+
+from __future__ import annotations
+
+import json
+import time as _time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from workbench.dataset import add_provenance, validate_dataset
+from workbench.errors import DatasetError
+
+__all__ = ["TraceStore", "open_trace", "read_events"]
+
+_EPOCH_UNITS = "seconds since 1970-01-01T00:00:00"
+_VARS = ("value", "residual", "statistic", "alarm", "quality", "gap")
+
+
+class TraceStore:
+    """Append-only Zarr trace of a running twin.
+
+    Parameters
+    ----------
+    path
+        Store directory (created; an existing store is replaced unless ``append``).
+    tags
+        All bound plant tags (inputs and measured outputs).
+    units
+        Unit per tag.
+    time_kind
+        ``"datetime"`` (frame times are epoch seconds; decoded as datetime64) or
+        ``"elapsed"`` (seconds since batch start).
+    flush_interval
+        Wall-clock seconds between flushes.
+    flush_rows
+        Flush at the latest after this many rows.
+    attrs
+        Provenance and other dataset attrs.
+    append
+        Continue an existing store with the same tags instead of replacing it.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        tags: Sequence[str],
+        units: Sequence[str],
+        *,
+        time_kind: str = "elapsed",
+        flush_interval: float = 2.0,
+        flush_rows: int = 4096,
+        attrs: dict[str, Any] | None = None,
+        append: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.tags = list(tags)
+        self.units = list(units)
+        self.time_kind = time_kind
+        self.flush_interval = float(flush_interval)
+        self.flush_rows = int(flush_rows)
+        self.attrs = dict(attrs or {})
+        self._rows: list[tuple] = []
+        self._last_flush = _time.monotonic()
+        self._created = append and (self.path / "zarr.json").exists()
+        self.rows_written = 0
+        self.flushes = 0
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._events_file = self.path / "events.jsonl"
+        if not append and self._events_file.exists():
+            self._events_file.unlink()
+
+    # -- writing --------------------------------------------------------------------------
+    def append(
+        self,
+        time: float,
+        real: np.ndarray,
+        virtual: np.ndarray,
+        residual: np.ndarray,
+        statistic: np.ndarray,
+        alarm: np.ndarray,
+        quality: np.ndarray,
+        gap: float = 0.0,
+    ) -> None:
+        """Buffer one row (arrays over ``tags``); flush when the interval is due."""
+        self._rows.append((time, real, virtual, residual, statistic, alarm, quality, gap))
+        if len(self._rows) >= self.flush_rows or _time.monotonic() - self._last_flush >= self.flush_interval:
+            self.flush()
+
+    def log_event(self, event: dict[str, Any]) -> None:
+        """Append one alarm-event record (start or end) to ``events.jsonl``."""
+        with self._events_file.open("a") as fh:
+            fh.write(json.dumps(event, default=float) + "\n")
+
+    def flush(self) -> None:
+        """Write buffered rows to the store (``time`` last)."""
+        self._last_flush = _time.monotonic()
+        if not self._rows:
+            return
+        rows, self._rows = self._rows, []
+        t = np.array([r[0] for r in rows], dtype=float)
+        data = {
+            "value": np.stack([np.stack([r[1], r[2]]) for r in rows]).astype(float),
+            "residual": np.stack([r[3] for r in rows]).astype(float),
+            "statistic": np.stack([r[4] for r in rows]).astype(float),
+            "alarm": np.stack([r[5] for r in rows]).astype(np.uint8),
+            "quality": np.stack([r[6] for r in rows]).astype(np.uint16),
+            "gap": np.array([r[7] for r in rows], dtype=float),
+        }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if not self._created:
+                self._create(t, data)
+                self._created = True
+            else:
+                import zarr
+
+                group = zarr.open_group(str(self.path), mode="r+")
+                for name in _VARS:
+                    group[name].append(data[name], axis=0)
+                group["time"].append(t, axis=0)
+        self.rows_written += len(rows)
+        self.flushes += 1
+
+    def close(self, **attrs: Any) -> None:
+        """Flush and record final attrs (e.g. gate summary, alarm events)."""
+        self.flush()
+        if attrs and self._created:
+            import zarr
+
+            from workbench.dataset import _sanitize_attrs
+
+            group = zarr.open_group(str(self.path), mode="r+")
+            group.attrs.update(_sanitize_attrs(attrs))
+
+    def _create(self, t: np.ndarray, data: dict[str, np.ndarray]) -> None:
+        time_attrs = {"units": _EPOCH_UNITS if self.time_kind == "datetime" else "s", "long_name": "time"}
+        tag = xr.DataArray(self.tags, dims="tag", attrs={"long_name": "plant tag"})
+        unit_attr = json.dumps(dict(zip(self.tags, self.units, strict=True)))
+        ds = xr.Dataset(
+            {
+                "value": (("time", "source", "tag"), data["value"],
+                          {"units": "mixed", "long_name": "tag value (units per tag in attrs tag_units)",
+                           "tag_units": unit_attr}),
+                "residual": (("time", "tag"), data["residual"],
+                             {"units": "mixed", "long_name": "residual real - virtual", "tag_units": unit_attr}),
+                "statistic": (("time", "tag"), data["statistic"],
+                              {"units": "1", "long_name": "EWMA/CUSUM statistic / alarm limit"}),
+                "alarm": (("time", "tag"), data["alarm"],
+                          {"units": "1", "long_name": "alarm bits (1 limit, 2 EWMA, 4 CUSUM)"}),
+                "quality": (("time", "tag"), data["quality"],
+                            {"units": "1", "long_name": "data-quality flag bits"}),
+                "gap": (("time",), data["gap"], {"units": "s", "long_name": "missing data before sample"}),
+            },
+            coords={
+                "time": ("time", t, time_attrs),
+                "source": ("source", ["real", "virtual"], {"long_name": "real plant or virtual twin"}),
+                "tag": tag,
+                "tag_unit": ("tag", self.units, {"long_name": "unit of each tag"}),
+            },
+        )
+        ds = add_provenance(ds, **self.attrs)
+        enc = {name: {"chunks": (1024,) + ds[name].shape[1:]} for name in (*_VARS, "time")}
+        ds.to_zarr(self.path, mode="w", consolidated=False, encoding=enc)
+
+
+def open_trace(path: str | Path) -> xr.Dataset:
+    """Open a trace store, trimming rows a crash left half-written.
+
+    Parameters
+    ----------
+    path
+        Store directory written by :class:`TraceStore`.
+
+    Returns
+    -------
+    xarray.Dataset
+        Loaded into memory; ``value.sel(source="real") - value.sel(source="virtual")``
+        is the deviation. Alarm events (if any) are in ``attrs["alarm_events"]``.
+
+    Raises
+    ------
+    DatasetError
+        If ``path`` is not a trace store.
+    """
+    import zarr
+
+    path = Path(path)
+    if not (path / "zarr.json").exists() or not (path / "time").exists():
+        raise DatasetError(f"{path}: not a twin trace store (no zarr.json/time); run `twin monitor` or `twin replay` first")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        group = zarr.open_group(str(path), mode="r+")
+        n = group["time"].shape[0]
+        for name in _VARS:
+            if name in group and group[name].shape[0] != n:
+                arr = group[name]
+                arr.resize((n,) + arr.shape[1:])
+        ds = xr.open_zarr(path, consolidated=False).load()
+    ds.attrs["alarm_events"] = json.dumps(read_events(path))
+    units = dict(zip(map(str, ds["tag"].values), map(str, ds["tag_unit"].values), strict=True))
+    ds.attrs["tag_units"] = json.dumps(units)
+    validate_dataset(ds, trace=True, name=str(path))
+    return ds
+
+
+def read_events(path: str | Path) -> list[dict[str, Any]]:
+    """Alarm events of a trace store, merged from start/end records (ordered by start)."""
+    file = Path(path) / "events.jsonl"
+    if not file.exists():
+        return []
+    merged: dict[tuple, dict[str, Any]] = {}
+    for line in file.read_text().splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:  # torn last line after a crash
+            continue
+        key = (rec["tag"], rec["kind"], rec["start"])
+        merged.setdefault(key, {}).update(rec)
+    return sorted(merged.values(), key=lambda e: (e["start"], e["tag"]))

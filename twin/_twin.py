@@ -1,0 +1,445 @@
+"""The Twin: follows the plant sample by sample and records where the two part ways.
+
+At each frame the twin
+
+1. checks data quality (:class:`~twin.QualityGate`; bad values never crash it),
+2. advances its FMU over the elapsed time with the inputs measured at the
+   previous sample (zero-order hold; held through unusable samples and gaps),
+3. compares the FMU's outputs with the measured tags (residual = plant − twin),
+4. runs limit + EWMA/CUSUM detection on the residuals (:class:`~twin.DetectorBank`),
+5. re-syncs measured states from trustworthy measurements every
+   ``sync.interval`` (ME mode; states whose detector is in alarm or above the
+   guard fraction of its limit are not synced, so a sensor fault is not
+   absorbed into the twin),
+6. appends real, virtual, residual, statistic, alarm and quality flags to the
+   :class:`~twin.TraceStore`.
+"""
+
+from __future__ import annotations
+
+import math
+import time as _time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from twin._binding import TwinBinding
+from twin._detect import AlarmEvent, DetectorBank
+from twin._model import FmuStepper
+from twin._quality import GateTag, QualityFlag, QualityGate, _linear_conversion
+from twin._trace import TraceStore
+from twin.sources._base import Frame, Source
+from workbench.dataset import config_hash
+from workbench.errors import ConfigError
+
+__all__ = ["Twin", "TwinStep", "TwinReport"]
+
+
+@dataclass
+class TwinStep:
+    """What the twin made of one frame (all arrays over ``Twin.tags``)."""
+
+    time: float
+    accepted: bool
+    real: np.ndarray
+    virtual: np.ndarray
+    residual: np.ndarray
+    alarm: np.ndarray
+    quality: np.ndarray
+    gap: float = 0.0
+    synced: bool = False
+
+
+@dataclass
+class TwinReport:
+    """Summary of a twin run.
+
+    Attributes
+    ----------
+    samples
+        Frames accepted and processed.
+    rejected
+        Frames rejected by the gate (duplicate / out-of-order time).
+    events
+        Alarm events (:class:`~twin.AlarmEvent`).
+    quality
+        Gate summary (counts per dimension and per tag/flag).
+    gaps
+        ``(start, end)`` times of data gaps.
+    syncs
+        Number of state re-syncs.
+    wall_time
+        Seconds of wall time spent.
+    trace
+        Trace store path, if any.
+    """
+
+    samples: int = 0
+    rejected: int = 0
+    events: list[AlarmEvent] = field(default_factory=list)
+    quality: dict[str, Any] = field(default_factory=dict)
+    gaps: list[tuple[float, float]] = field(default_factory=list)
+    syncs: int = 0
+    wall_time: float = 0.0
+    trace: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return {
+            "samples": self.samples,
+            "rejected": self.rejected,
+            "events": [e.as_dict() for e in self.events],
+            "quality": self.quality,
+            "gaps": self.gaps,
+            "syncs": self.syncs,
+            "wall_time_s": self.wall_time,
+            "samples_per_s": self.samples / self.wall_time if self.wall_time > 0 else None,
+            "trace": self.trace,
+        }
+
+
+class Twin:
+    """A live twin bound to an FMU.
+
+    Parameters
+    ----------
+    binding
+        The binding config.
+    trace
+        Trace store path (None: keep nothing on disk). Defaults to ``binding.trace.path``
+        only when ``trace=True``.
+    parameters
+        Parameter overrides on top of ``binding.parameters`` (e.g. calibrated values).
+    mode
+        ``"cs"``/``"me"``; default ``"me"`` when state sync is on, else ``"cs"``.
+    time_kind
+        ``"elapsed"`` or ``"datetime"`` for the trace time axis.
+    """
+
+    def __init__(
+        self,
+        binding: TwinBinding,
+        *,
+        trace: str | Path | bool | None = None,
+        parameters: Mapping[str, float] | None = None,
+        mode: str | None = None,
+        time_kind: str = "elapsed",
+    ) -> None:
+        self.binding = binding
+        self.tags = [t.tag for t in binding.tags]
+        self.units = [t.unit for t in binding.tags]
+        n_in = len(binding.inputs)
+        self._n_in = n_in
+        self._sync_vars = [o.variable for o in binding.outputs if o.sync]
+        sync_on = binding.sync.method in ("reset", "ekf") and bool(self._sync_vars)
+        self.mode = mode or ("me" if sync_on else "cs")
+        if sync_on and self.mode != "me":
+            raise ConfigError("state sync 'reset' needs mode 'me' (FMI 2.0 Co-Simulation cannot set states)",
+                              source=binding.source_file, path="sync.method")
+        self.sync_on = sync_on
+        self.parameters = {**binding.parameters, **(parameters or {})}
+        self.model = FmuStepper(
+            binding.fmu_path(),
+            inputs=[t.variable for t in binding.inputs],
+            outputs=[t.variable for t in binding.outputs],
+            parameters={**binding.start_values, **self.parameters},
+            mode=self.mode,
+        )
+        self.ekf = None
+        if sync_on:
+            states = set(self.model.state_names)
+            for v in self._sync_vars:
+                if v not in states:
+                    raise ConfigError(f"output '{v}' has sync: true but is not a continuous state of the FMU",
+                                      source=binding.source_file, path="outputs")
+        # unit conversions tag <-> FMU
+        self._to_fmu = np.zeros((len(self.tags), 2))
+        self._to_tag = np.zeros((len(self.tags), 2))
+        for i, tb in enumerate(binding.tags):
+            fmu_unit = self.model.variable_unit(tb.variable)
+            fwd = _linear_conversion(tb.unit, fmu_unit) if tb.unit != fmu_unit else (1.0, 0.0)
+            if fwd is None:
+                raise ConfigError(
+                    f"tag '{tb.tag}' has unit '{tb.unit}', which cannot be converted to '{fmu_unit}' of FMU "
+                    f"variable '{tb.variable}'", source=binding.source_file, path=f"tags.{tb.tag}.unit")
+            self._to_fmu[i] = fwd
+            self._to_tag[i] = (1.0 / fwd[0], -fwd[1] / fwd[0])
+        self._jump = np.array([t.jump * abs(self._to_fmu[i, 0]) if t.jump is not None else np.inf
+                               for i, t in enumerate(binding.inputs)])
+        if sync_on and binding.sync.method == "ekf":
+            from twin._ekf import StateEkf
+
+            outs = [(i, o) for i, o in enumerate(binding.outputs) if o.sync]
+            r_std = [(o.sigma or 1e-3) * abs(self._to_fmu[n_in + i, 0]) for i, o in outs]
+            self.ekf = StateEkf(self.model, [o.variable for _, o in outs], r_std,
+                                q_std=binding.sync.process_noise or None)
+            self._ekf_rows = np.array([n_in + i for i, _ in outs])
+            self._ekf_out = np.array([i for i, _ in outs])
+        q = binding.quality
+        gate_tags = [
+            GateTag(t.tag, t.unit, t.low, t.high, t.max_age if t.max_age is not None else q.max_age,
+                    t.stale_after if t.stale_after is not None else q.stale_after, t.max_rate)
+            for t in binding.tags
+        ]
+        ignore = frozenset([binding.batch_time_tag]) if binding.batch_time_tag else frozenset()
+        self.gate = QualityGate(gate_tags, binding.sample_period, ignore=ignore)
+        d = binding.detection
+        outs = binding.outputs
+        self.detector = DetectorBank(
+            [o.tag for o in outs],
+            sigma=np.array([o.sigma if o.sigma is not None else np.nan for o in outs]),
+            limit=np.array([o.limit if o.limit is not None else np.nan for o in outs]),
+            method=[o.method or d.method for o in outs],
+            lam=d.lam, L=d.L, k=d.k, h=d.h, units=[o.unit for o in outs], warmup=d.warmup,
+        )
+        if trace is True:
+            trace = binding.trace.path
+        self.trace: TraceStore | None = None
+        if trace:
+            self.trace = TraceStore(
+                trace, self.tags, self.units, time_kind=time_kind,
+                flush_interval=binding.trace.flush_interval,
+                attrs={"scenario": binding.name, "scenario_hash": config_hash(binding),
+                       "fmu_guids": [self.model.guid], "twin_mode": self.mode},
+            )
+        self.report = TwinReport(trace=str(trace) if trace else None)
+        self._reset_loop_state()
+
+    # -- loop -----------------------------------------------------------------------------
+    def _reset_loop_state(self) -> None:
+        self._started = False
+        self._last_t = math.nan
+        self._u = np.array([0.0] * self._n_in)
+        self._u_have = np.zeros(self._n_in, bool)
+        self._last_sync = -math.inf
+        self._res_sum = np.zeros(len(self.binding.outputs))
+        self._res_n = np.zeros(len(self.binding.outputs), dtype=int)
+        self._n_events_logged = 0
+        self.t_start = math.nan
+
+    def start(self, frame_time: float, batch_time: float = 0.0) -> None:
+        """Initialise the FMU at ``frame_time`` (optionally ``batch_time`` s into the batch)."""
+        self.model.reset(start_time=0.0)
+        self.t_start = frame_time - batch_time
+        self._started = True
+        self._last_sync = frame_time
+
+    def process(self, frame: Frame) -> TwinStep:
+        """Run one frame through gate, model, detection, sync and trace."""
+        g = self.gate.check(frame)
+        n = len(self.tags)
+        if not g.accepted:
+            self.report.rejected += 1
+            return TwinStep(g.time, False, g.values, np.full(n, np.nan), np.full(n, np.nan),
+                            np.zeros(n, np.uint8), g.flags)
+        t = g.time
+        real = g.values
+        usable = np.isfinite(real)
+        ni = self._n_in
+        if not self._started:
+            batch_time = 0.0
+            bt = getattr(frame, "samples", {}).get(self.binding_batch_tag) if self.binding_batch_tag else None
+            if bt is not None:
+                try:
+                    batch_time = max(0.0, float(bt.value))
+                except (TypeError, ValueError):
+                    batch_time = 0.0
+            self.start(t, batch_time)
+            self._update_inputs(real, usable)
+            y = self.model.step(self._u, 0.0)
+            if batch_time > 0:  # joined a running batch: catch up, then take the measured states
+                self._fast_forward(batch_time)
+                y = self._resync_after_gap(real, usable, self.model.step(self._u, 0.0))
+        else:
+            dt = t - self._last_t
+            u_prev = self._u
+            self._update_inputs(real, usable)
+            # inputs are sampled, the plant's are continuous: hold their mean over the step
+            # (trapezoidal, second order for smooth inputs; Franklin, Powell & Workman,
+            # Digital Control of Dynamic Systems, 3rd ed., §6.3 "triangle hold")
+            if self.binding.input_hold == "mean":
+                u_step = 0.5 * (u_prev + self._u)
+                # a jump larger than the tag's `jump` happened at the start of the step
+                # (sample-then-actuate): hold the new value over the whole step
+                jumped = np.abs(self._u - u_prev) > self._jump
+                if jumped.any():
+                    u_step = np.where(jumped, self._u, u_step)
+            else:
+                u_step = u_prev
+            y = self.ekf.predict(u_step, dt) if self.ekf is not None else self.model.step(u_step, dt)
+        if g.gap > 0 or (g.flags[0] & QualityFlag.GAP if n else False):
+            self.report.gaps.append((self._last_t, t))
+            y = self._resync_after_gap(real, usable, y)
+        self._last_t = t
+        virtual = np.empty(n)
+        virtual[:ni] = self._u * self._to_tag[:ni, 0] + self._to_tag[:ni, 1]
+        virtual[ni:] = y * self._to_tag[ni:, 0] + self._to_tag[ni:, 1]
+        residual = np.full(n, np.nan)
+        residual[ni:] = real[ni:] - virtual[ni:]
+        bits = self.detector.update(t, residual[ni:])
+        alarm = np.zeros(n, np.uint8)
+        alarm[ni:] = bits
+        statistic = np.full(n, np.nan)
+        statistic[ni:] = self.detector.statistic()
+        synced = self._ekf_update(real, usable) if self.ekf is not None else self._maybe_sync(t, residual)
+        self.report.samples += 1
+        if self.trace is not None:
+            self.trace.append(t, real, virtual, residual, statistic, alarm, g.flags, g.gap)
+            self._log_events()
+        return TwinStep(t, True, real, virtual, residual, alarm, g.flags, g.gap, synced)
+
+    @property
+    def binding_batch_tag(self) -> str | None:
+        """Tag carrying elapsed batch time, if the binding names one."""
+        return getattr(self.binding, "batch_time_tag", None)
+
+    def run(
+        self,
+        source: Source | Iterable[Frame],
+        *,
+        max_frames: int | None = None,
+        until: float | None = None,
+        on_step: Callable[[TwinStep], Any] | None = None,
+    ) -> TwinReport:
+        """Process frames from ``source`` until it ends, ``max_frames`` or plant time ``until``.
+
+        Returns
+        -------
+        TwinReport
+        """
+        wall0 = _time.perf_counter()
+        count = 0
+        frames = source.frames() if isinstance(source, Source) else iter(source)
+        try:
+            for frame in frames:
+                step = self.process(frame)
+                count += 1
+                if on_step is not None:
+                    on_step(step)
+                if max_frames is not None and count >= max_frames:
+                    break
+                if until is not None and step.accepted and step.time >= until:
+                    break
+        finally:
+            self.report.wall_time += _time.perf_counter() - wall0
+        return self.report
+
+    def close(self) -> TwinReport:
+        """End active alarms, flush the trace and return the final report."""
+        if math.isfinite(self._last_t):
+            self.detector.close(self._last_t)
+        self.report.events = list(self.detector.events)
+        self.report.quality = self.gate.summary()
+        if self.trace is not None:
+            self._log_events(final=True)
+            self.trace.close(gate_summary=self.report.quality, syncs=self.report.syncs,
+                             alarm_events=[e.as_dict() for e in self.report.events])
+        return self.report
+
+    # -- look-ahead -----------------------------------------------------------------------
+    @property
+    def batch_time(self) -> float:
+        """Elapsed batch time of the twin's FMU (s)."""
+        return self.model.time
+
+    def snapshot(self):
+        """FMU state snapshot of the twin now (for :func:`~twin.lookahead`)."""
+        return self.model.get_state()
+
+    def current_inputs(self) -> dict[str, float]:
+        """FMU inputs the twin is holding now (FMU units)."""
+        return dict(zip(self.model.input_names, self._u.tolist(), strict=True))
+
+    # -- internals ------------------------------------------------------------------------
+    def _update_inputs(self, real: np.ndarray, usable: np.ndarray) -> None:
+        ni = self._n_in
+        ok = usable[:ni]
+        fmu_vals = real[:ni] * self._to_fmu[:ni, 0] + self._to_fmu[:ni, 1]
+        if not self._u_have.all():  # first usable value: take it; until then FMU start values
+            start = self.model.read(self.model.input_names) if ni else np.zeros(0)
+            self._u = np.where(self._u_have, self._u, start)
+        self._u = np.where(ok, fmu_vals, self._u)
+        self._u_have |= ok
+
+    def _fast_forward(self, batch_time: float) -> None:
+        dt = float(self.binding.sample_period)
+        while self.model.time + 1e-9 < batch_time:
+            self.model.step(self._u, min(dt, batch_time - self.model.time))
+
+    def _maybe_sync(self, t: float, residual: np.ndarray) -> bool:
+        """Move measured states by the mean residual since the last sync.
+
+        Resetting a state to one noisy sample would leave a bias of the order of
+        the noise that the slow reactor dynamics carry for a long time; the mean
+        residual over the interval (up to ``sync.interval / sample_period``
+        samples) has its noise reduced by √n.
+        """
+        if not self.sync_on:
+            return False
+        ni = self._n_in
+        r = residual[ni:]
+        ok = np.isfinite(r)
+        self._res_sum += np.where(ok, r, 0.0)
+        self._res_n += ok
+        if t - self._last_sync < self.binding.sync.interval:
+            return False
+        stat = self.detector.statistic()
+        active = {e.tag for e in self.detector.active}
+        states = self.model.get_states()
+        values = {}
+        for j, out in enumerate(self.binding.outputs):
+            if not out.sync or self._res_n[j] == 0 or out.tag in active or stat[j] > self.binding.sync.guard:
+                continue
+            mean_res = self._res_sum[j] / self._res_n[j]
+            values[out.variable] = states[out.variable] + mean_res * self._to_fmu[ni + j, 0]
+        self._res_sum[:] = 0.0
+        self._res_n[:] = 0
+        self._last_sync = t
+        if not values:
+            return False
+        self.model.set_states(values)
+        self.report.syncs += 1
+        return True
+
+    def _ekf_update(self, real: np.ndarray, usable: np.ndarray) -> bool:
+        rows = self._ekf_rows
+        stat = self.detector.statistic()[self._ekf_out]
+        active = {e.tag for e in self.detector.active}
+        use = usable[rows] & (stat <= self.binding.sync.guard) & np.array(
+            [self.tags[i] not in active for i in rows])
+        z = real[rows] * self._to_fmu[rows, 0] + self._to_fmu[rows, 1]
+        self.ekf.update(z, use)
+        return bool(use.any())
+
+    def _resync_after_gap(self, real: np.ndarray, usable: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """After missing data the FMU ran blind on held inputs: reset measured states and detectors."""
+        if not self.sync_on:
+            return y
+        ni = self._n_in
+        values = {}
+        for j, out in enumerate(self.binding.outputs):
+            i = ni + j
+            if out.sync and usable[i]:
+                values[out.variable] = real[i] * self._to_fmu[i, 0] + self._to_fmu[i, 1]
+        if not values:
+            return y
+        self.model.set_states(values)
+        self.detector.reset()
+        self._res_sum[:] = 0.0
+        self._res_n[:] = 0
+        self.report.syncs += 1
+        return self.model.read()
+
+    def _log_events(self, final: bool = False) -> None:
+        events = self.detector.events
+        for ev in events[self._n_events_logged:]:
+            self.trace.log_event({**ev.as_dict(), "end": None})
+        self._n_events_logged = len(events)
+        # end records for events closed since last call
+        for ev in events:
+            if ev.end is not None and not getattr(ev, "_end_logged", False):
+                self.trace.log_event(ev.as_dict())
+                ev._end_logged = True  # type: ignore[attr-defined]

@@ -1,0 +1,227 @@
+"""``twin monitor``, ``twin replay`` and ``twin calibrate``: the twin on live or historical data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from twin.cli._common import JSON_OPTION, console, print_json, print_table
+
+_TRACE = typer.Option(None, "--trace", help="Zarr trace store to write (default: the binding's trace.path).")
+_SET = typer.Option([], "--set", help="Override a binding field, e.g. --set detection.h=8 (repeatable).")
+_LOOK = typer.Option(None, "--lookahead", help="At the end, simulate to this batch time, e.g. '8 h' (inputs held).")
+_SD = typer.Option([], "--param-sd", help="Parameter uncertainty for the look-ahead, e.g. --param-sd U=20 (repeatable).")
+_RUNS = typer.Option(20, "--runs", help="Monte-Carlo runs of the look-ahead.")
+
+
+def _lookahead(tw, until: str | None, sds: list[str], runs: int, as_json: bool) -> dict | None:
+    if not until:
+        return None
+    import numpy as np
+
+    from twin import lookahead
+    from workbench.errors import ConfigError
+    from workbench.units import convert
+
+    names, mean, sd = [], [], []
+    for item in sds:
+        name, _, value = item.partition("=")
+        if not value:
+            raise ConfigError(f"--param-sd {item!r}: use NAME=SD, e.g. U=20")
+        names.append(name)
+        mean.append(float(tw.model.parameters.get(name, tw.model.start_value(name))))
+        sd.append(float(value))
+    outs = ["T", "yield_C"] if {"T", "yield_C"} <= set(tw.model.variable_names) else tw.model.output_names
+    la = lookahead(tw.model, until=convert(until, "s"), outputs=outs, dt=float(tw.binding.sample_period) * 6,
+                   parameters=names, mean=mean, covariance=np.diag(np.square(sd)) if names else None,
+                   n=runs if names else 1)
+    if not as_json:
+        console.print(f"look-ahead from batch time {tw.batch_time / 60:.0f} min to {until} "
+                      f"({runs if names else 1} run(s), inputs held):")
+        for line in la.describe():
+            console.print("  " + line)
+    return la.summary
+
+
+def _binding(path: Path, sets: list[str]):
+    from twin import load_binding
+    from workbench.config import parse_override_args
+
+    return load_binding(path, overrides=parse_override_args(sets) if sets else None)
+
+
+def _print_alarm(step, twin) -> None:
+    for ev in twin.detector.events[-4:]:
+        if ev.start == step.time and not getattr(ev, "_printed", False):
+            ev._printed = True  # type: ignore[attr-defined]
+            console.print(f"[bold red]ALARM[/] {ev.kind} on {ev.tag} at t={_fmt_time(ev.start, twin)}: "
+                          f"residual {ev.direction * ev.magnitude:+.3g} {ev.unit}")
+
+
+def _fmt_time(t: float, twin) -> str:
+    import datetime as dt
+
+    if twin.trace is not None and twin.trace.time_kind == "datetime":
+        return dt.datetime.fromtimestamp(t, dt.UTC).isoformat(timespec="seconds")
+    return f"{t:.0f} s"
+
+
+def _summary(report, as_json: bool) -> None:
+    if as_json:
+        print_json(report.as_dict())
+        return
+    rate = report.samples / report.wall_time if report.wall_time else float("nan")
+    console.print(f"{report.samples} samples in {report.wall_time:.2f} s ({rate:.0f} samples/s), "
+                  f"{report.rejected} frames rejected, {len(report.gaps)} gaps, {report.syncs} state syncs")
+    if report.events:
+        print_table([{"tag": e.tag, "detector": e.kind, "start [s]": e.start, "end [s]": e.end,
+                      "magnitude": f"{e.direction * e.magnitude:+.4g} {e.unit}"} for e in report.events],
+                    title="alarm events")
+    else:
+        console.print("no alarms")
+    dims = report.quality.get("dimensions", {})
+    print_table([{"dimension": k, "flagged samples": v} for k, v in dims.items()], title="data quality")
+    if report.trace:
+        console.print(f"trace: {report.trace}")
+
+
+def monitor(
+    binding: Path = typer.Argument(..., help="Twin binding YAML (kind: twin-binding)."),
+    url: str = typer.Option(None, "--url", help="OPC UA endpoint (default: the binding's opcua.url)."),
+    trace: Path = _TRACE,
+    duration: str = typer.Option(None, "--duration", help="Stop after this much plant time, e.g. '2 h'."),
+    max_samples: int = typer.Option(None, "--max-samples", help="Stop after this many samples."),
+    lookahead_to: str = _LOOK,
+    param_sd: list[str] = _SD,
+    runs: int = _RUNS,
+    sets: list[str] = _SET,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Run the twin live against an OPC UA server; print alarms as they start (Ctrl-C stops)."""
+    from twin import Twin
+    from twin.sources import OpcUaSource
+    from workbench.units import convert
+
+    b = _binding(binding, sets)
+    tw = Twin(b, trace=trace or b.trace.path, time_kind="datetime")
+    o = b.opcua
+    source = OpcUaSource(url or o.url, [t.tag for t in b.tags] + ([b.batch_time_tag] if b.batch_time_tag else []),
+                         period=b.sample_period, namespace=o.namespace,
+                         units={t.tag: t.unit for t in b.tags}, publishing_interval=o.publishing_interval,
+                         reconnect_initial=o.reconnect_initial, reconnect_max=o.reconnect_max,
+                         time_scale=o.plant_time_scale)
+    t_stop = None
+    first = {}
+
+    def on_step(step):
+        nonlocal t_stop
+        if not first and step.accepted:
+            first["t"] = step.time
+            if duration:
+                t_stop = step.time + convert(duration, "s")
+        _print_alarm(step, tw)
+        if t_stop is not None and step.time >= t_stop:
+            raise KeyboardInterrupt
+
+    if not as_json:
+        console.print(f"monitoring {b.name} at {url or o.url} (Ctrl-C to stop)")
+    try:
+        tw.run(source, max_frames=max_samples, on_step=on_step)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        source.close()
+    summary = _lookahead(tw, lookahead_to, param_sd, runs, as_json)
+    report = tw.close()
+    if as_json and summary is not None:
+        print_json({**report.as_dict(), "lookahead": summary})
+        return
+    _summary(report, as_json)
+
+
+def replay(
+    binding: Path = typer.Argument(..., help="Twin binding YAML (kind: twin-binding)."),
+    data: Path = typer.Argument(..., help="Historian file: .csv, .parquet, .nc or .zarr (long or wide)."),
+    speed: str = typer.Option("max", "--speed", help="'max' (as fast as possible), 1 (real time) or N (N× faster)."),
+    trace: Path = _TRACE,
+    lookahead_to: str = _LOOK,
+    param_sd: list[str] = _SD,
+    runs: int = _RUNS,
+    sets: list[str] = _SET,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Replay historical data through the twin and record the trace."""
+    from twin import Twin
+    from twin.sources import ReplaySource
+
+    b = _binding(binding, sets)
+    source = ReplaySource(data, speed=speed, units={t.tag: t.unit for t in b.tags})
+    tw = Twin(b, trace=trace or b.trace.path, time_kind=source.time_kind)
+    from rich.progress import Progress
+
+    with Progress(transient=True, disable=as_json) as progress:
+        task = progress.add_task("replaying", total=source.n_frames)
+
+        def on_step(step):
+            progress.advance(task)
+            if not as_json:
+                _print_alarm(step, tw)
+
+        tw.run(source, on_step=on_step)
+    summary = _lookahead(tw, lookahead_to, param_sd, runs, as_json)
+    report = tw.close()
+    if as_json and summary is not None:
+        print_json({**report.as_dict(), "lookahead": summary})
+        return
+    _summary(report, as_json)
+
+
+def calibrate(
+    binding: Path = typer.Argument(..., help="Twin binding YAML (kind: twin-binding)."),
+    data: Path = typer.Argument(..., help="Historian file or trace store starting at batch start."),
+    param: list[str] = typer.Option([], "--param", help="Parameter to fit (repeatable; default: the binding's calibration list)."),
+    start: str = typer.Option(None, "--start", help="Start of the fit window after the first sample, e.g. '30 min'."),
+    end: str = typer.Option(None, "--end", help="End of the fit window, e.g. '4 h'."),
+    confidence: float = typer.Option(0.95, "--confidence", help="Confidence level of the intervals."),
+    sets: list[str] = _SET,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Fit FMU parameters to historical data by least squares; print estimates with confidence intervals."""
+    from twin import CalibrationParameter
+    from twin import calibrate as fit
+    from workbench.units import convert
+
+    b = _binding(binding, sets)
+    params = None
+    if param:
+        known = {p.name: p for p in b.calibration}
+        params = [known.get(n, CalibrationParameter(name=n)) for n in param]
+    window = None
+    if start or end:
+        window = (convert(start, "s") if start else 0.0, convert(end, "s") if end else float("inf"))
+    with console.status("calibrating", spinner="dots") if not as_json else _null():
+        result = fit(b, data, parameters=params, window=window, confidence=confidence)
+    if as_json:
+        print_json(result.as_dict())
+        return
+    from fmu_models import describe_fmu
+    from twin._model import FmuStepper  # noqa: F401 - units come from the FMU description
+
+    units = {v.name: v.units for v in describe_fmu(b.fmu_path()).variables}
+    rows = [{"parameter": r["name"], "estimate": f"{r['estimate']:.6g}", "std error": f"{r['std_error']:.3g}",
+             f"{confidence:.0%} CI": f"[{r['ci_low']:.6g}, {r['ci_high']:.6g}]", "initial": f"{r['initial']:.6g}",
+             "unit": units.get(r["name"], "1")} for r in result.as_dict()["parameters"]]
+    print_table(rows, title=f"calibration of {b.name}")
+    print_table([{"tag": k, "RMSE": f"{v:.4g}", "unit": next(t.unit for t in b.outputs if t.tag == k)}
+                 for k, v in result.rmse.items()], title="fit quality")
+    console.print(f"s² = {result.s2:.3g} (≈1 when the σ are right), {result.n_obs} residuals, "
+                  f"{result.nfev} model runs, {result.message}")
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

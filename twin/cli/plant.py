@@ -1,0 +1,41 @@
+"""``twin plant serve SCENARIO``: an emulated plant on a real OPC UA server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from twin.cli._common import console, print_table
+
+app = typer.Typer(help="Plant emulator: an FMU with hidden parameters, noise, drift and faults over OPC UA.",
+                  no_args_is_help=True)
+
+
+@app.command("serve")
+def serve(
+    scenario: Path = typer.Argument(..., help="Plant-emulator YAML (kind: plant-emulator)."),
+    endpoint: str = typer.Option(None, "--endpoint", help="opc.tcp://127.0.0.1:PORT/path (default: the scenario's)."),
+    speed: float = typer.Option(None, "--speed", help="Plant seconds per wall second (default: the scenario's)."),
+    anchor: float = typer.Option(None, "--anchor", help="Epoch seconds of plant time 0 (resume a plant after a restart)."),
+    seed: int = typer.Option(None, "--seed", help="Noise seed (default: the scenario's)."),
+    until: str = typer.Option(None, "--until", help="Stop at this plant time, e.g. '2 h' (default: scenario duration)."),
+) -> None:
+    """Serve the plant until its scenario ends (Ctrl-C stops)."""
+    from twin.emulator import PlantServer, load_plant_scenario
+    from workbench.units import convert
+
+    sc = load_plant_scenario(scenario)
+    server = PlantServer(sc, endpoint=endpoint, speed=speed, anchor=anchor, seed=seed)
+    print_table([{"tag": t.tag, "variable": t.variable, "unit": t.unit, "noise": f"{t.noise:g} {t.unit}"}
+                 for t in sc.tags], title=f"{sc.name}: tags")
+    if sc.faults:
+        print_table([{"fault": f.kind, "tag/input": f.tag or f.parameter or f.input, "at [s]": f.at,
+                      "until [s]": f.until, "value": f.value} for f in sc.faults], title="scripted faults")
+    console.print(f"serving {sc.name} at {server.endpoint}, {server.speed:g}× real time, "
+                  f"sample period {sc.sample_period:g} s (Ctrl-C stops)")
+    try:
+        server.run(until=convert(until, "s") if until else None)
+    except KeyboardInterrupt:
+        pass
+    console.print(f"published {server.samples_published} samples; plant time {server.plant.time:g} s")

@@ -1,0 +1,13 @@
+"""Plant-data sources: one interface (:class:`Source` yielding :class:`Frame`), several transports.
+
+* :class:`ReplaySource` – historian files (NetCDF, Zarr, CSV, Parquet; long or wide) at 1×, N× or max speed;
+* :class:`OpcUaSource` – live OPC UA subscriptions (asyncua) with reconnect and gap marking;
+* :class:`MemorySource` – frames from any iterable (tests, the in-process emulator).
+"""
+
+from twin.sources._base import Frame, Sample, Source
+from twin.sources._memory import MemorySource
+from twin.sources._opcua import OpcUaSource
+from twin.sources._replay import ReplaySource, read_history
+
+__all__ = ["Frame", "Sample", "Source", "MemorySource", "OpcUaSource", "ReplaySource", "read_history"]

@@ -1,0 +1,206 @@
+"""Historian replay: NetCDF, Zarr, CSV or Parquet, long or wide, at 1×, N× or max speed.
+
+Accepted layouts
+----------------
+*wide*: one time column/coordinate and one column/variable per tag::
+
+    time,                 TI101,  FI201
+    2026-01-05T08:00:00,  351.2,  0.0012
+
+*long*: one row per (time, tag) with columns ``time``, ``tag``, ``value`` and
+optionally ``unit``::
+
+    time,  tag,    value,  unit
+    0.0,   TI101,  351.2,  K
+
+NetCDF/Zarr datasets are wide (one variable per tag along ``time``, units from
+``attrs["units"]``) or hold a ``value`` variable over ``(time, tag)``. A
+datetime time axis gives epoch-second frame times (``time_kind="datetime"``); a
+numeric one gives elapsed seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import time as _time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from twin.sources._base import Frame, Sample, Source
+from workbench.errors import ConfigError, DatasetError
+
+__all__ = ["ReplaySource", "read_history"]
+
+_SUFFIXES = {".nc": "netcdf", ".nc4": "netcdf", ".zarr": "zarr", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+class ReplaySource(Source):
+    """Replay a historian file as a stream of frames.
+
+    Parameters
+    ----------
+    path
+        ``.nc``, ``.zarr``, ``.csv`` or ``.parquet`` file (or Zarr directory).
+    speed
+        ``1`` for real time, ``N`` for N× faster, ``"max"`` (or ``0``/``inf``) as
+        fast as possible.
+    tags
+        Restrict to these tags (default: all columns).
+    units
+        Units for tags whose file carries none (wide CSV/Parquet).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        speed: float | str = "max",
+        tags: list[str] | None = None,
+        units: dict[str, str] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.speed = _speed(speed)
+        self._rows, self._units, self.time_kind = read_history(self.path, tags=tags)
+        if units:
+            for tag, unit in units.items():
+                self._units.setdefault(tag, unit)
+        self._closed = False
+
+    @property
+    def n_frames(self) -> int:
+        """Number of frames in the file."""
+        return len(self._rows)
+
+    def frames(self) -> Iterator[Frame]:
+        wall0 = _time.monotonic()
+        t0 = None
+        units = self._units
+        for t, values in self._rows:
+            if self._closed:
+                return
+            if self.speed != math.inf:
+                t0 = t if t0 is None else t0
+                delay = (t - t0) / self.speed - (_time.monotonic() - wall0)
+                if delay > 0:
+                    _time.sleep(delay)
+            yield Frame(t, {tag: Sample(tag, v, t, units.get(tag)) for tag, v in values})
+
+    def close(self) -> None:
+        self._closed = True
+
+
+def _speed(speed: float | str) -> float:
+    if isinstance(speed, str):
+        text = speed.strip().lower()
+        if text in ("max", "inf", "fast", ""):
+            return math.inf
+        try:
+            speed = float(text[:-1] if text.endswith(("x", "×")) else text)
+        except ValueError:
+            raise ConfigError(f'replay speed "{speed}" is not a number; use 1, 10 (×) or "max"') from None
+    if speed <= 0 or math.isinf(speed):
+        return math.inf
+    return float(speed)
+
+
+def _time_seconds(values) -> tuple[np.ndarray, str]:
+    import pandas as pd
+
+    arr = np.asarray(values)
+    if np.issubdtype(arr.dtype, np.datetime64):
+        return arr.astype("datetime64[ns]").astype(np.int64) / 1e9, "datetime"
+    if arr.dtype == object or np.issubdtype(arr.dtype, np.str_):
+        try:
+            parsed = pd.to_datetime(pd.Series(arr), utc=True)
+        except (ValueError, TypeError):
+            return pd.to_numeric(pd.Series(arr)).to_numpy(float), "elapsed"
+        return parsed.dt.tz_localize(None).to_numpy("datetime64[ns]").astype(np.int64) / 1e9, "datetime"
+    if np.issubdtype(arr.dtype, np.timedelta64):
+        return arr.astype("timedelta64[ns]").astype(np.int64) / 1e9, "elapsed"
+    return arr.astype(float), "elapsed"
+
+
+def read_history(path: str | Path, *, tags: list[str] | None = None):
+    """Read a historian file into ``(rows, units, time_kind)``.
+
+    ``rows`` is a list of ``(time_s, [(tag, value), ...])`` sorted by nothing —
+    file order is kept, so the data-quality gate sees out-of-order rows as they are.
+
+    Raises
+    ------
+    DatasetError
+        Unknown format, missing file, or no time column.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    if not path.exists():
+        raise DatasetError(f"{path}: no such historian file; give a .nc, .zarr, .csv or .parquet path")
+    kind = _SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise DatasetError(
+            f"{path}: unknown historian format '{path.suffix}'; use one of {', '.join(sorted(_SUFFIXES))}"
+        )
+    if kind in ("netcdf", "zarr"):
+        import xarray as xr
+
+        ds = xr.open_dataset(path, engine="h5netcdf") if kind == "netcdf" else xr.open_zarr(path, consolidated=False)
+        ds = ds.load()
+        if "time" not in ds.coords and "time" not in ds.dims:
+            raise DatasetError(f"{path}: no 'time' coordinate; historian datasets need one")
+        t, time_kind = _time_seconds(ds["time"].values)
+        if "value" in ds and "tag" in ds["value"].dims:
+            names = [str(x) for x in ds["tag"].values]
+            block = ds["value"].transpose("time", "tag").values
+            units = {n: ds["value"].attrs.get("units") for n in names}
+            if "tag_unit" in ds.coords:
+                units = dict(zip(names, map(str, ds["tag_unit"].values), strict=True))
+        else:
+            names = [str(v) for v in ds.data_vars if ds[v].dims == ("time",)]
+            block = np.column_stack([ds[n].values for n in names]) if names else np.empty((len(t), 0))
+            units = {n: ds[n].attrs.get("units") for n in names}
+        frame = pd.DataFrame(block, columns=names)
+        frame.insert(0, "time", t)
+        long = False
+    else:
+        frame = pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
+        cols = {c.lower(): c for c in frame.columns}
+        if "time" not in cols:
+            raise DatasetError(f"{path}: no 'time' column (columns: {', '.join(map(str, frame.columns))})")
+        frame = frame.rename(columns={cols["time"]: "time"})
+        t, time_kind = _time_seconds(frame["time"].to_numpy())
+        frame["time"] = t
+        long = {"tag", "value"} <= set(cols)
+        if long:
+            frame = frame.rename(columns={cols["tag"]: "tag", cols["value"]: "value"})
+            if "unit" in cols:
+                frame = frame.rename(columns={cols["unit"]: "unit"})
+            units = (
+                frame.drop_duplicates("tag").set_index("tag")["unit"].astype(str).to_dict()
+                if "unit" in frame.columns
+                else {}
+            )
+        else:
+            units = {}
+    if long:
+        if tags is not None:
+            frame = frame[frame["tag"].isin(tags)]
+        rows = []
+        times = frame["time"].to_numpy()
+        tag_col = frame["tag"].astype(str).to_numpy()
+        val_col = frame["value"].to_numpy()
+        # group consecutive rows with the same time (file order is kept)
+        start = 0
+        for i in range(1, len(frame) + 1):
+            if i == len(frame) or times[i] != times[start]:
+                rows.append((float(times[start]), list(zip(tag_col[start:i], val_col[start:i], strict=True))))
+                start = i
+    else:
+        names = [c for c in frame.columns if c != "time" and (tags is None or c in tags)]
+        block = frame[names].to_numpy()
+        times = frame["time"].to_numpy(float)
+        rows = [(float(times[i]), list(zip(names, block[i], strict=True))) for i in range(len(frame))]
+    units = {k: v for k, v in units.items() if v not in (None, "nan")}
+    return rows, units, time_kind

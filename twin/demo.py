@@ -1,8 +1,8 @@
 """The end-to-end tour behind ``make demo`` / ``twin demo``.
 
-Each step is a function ``step(outdir: Path) -> list[Path]`` owned by the
-package it shows; the tour runs them in order on embedded defaults and prints
-where every output went. A failing step is reported and the tour goes on; the
+Each step is a function ``step(outdir: Path) -> list[Path]`` that calls the
+tour function of the package it shows (and the viz layer for its report); the
+tour runs them in order on embedded defaults and prints where every output went. A failing step is reported and the tour goes on; the
 exit code is 1 if any step failed.
 """
 
@@ -45,15 +45,95 @@ def validate_shipped_configs(outdir: Path) -> list[Path]:
             lines.append(f"ok    {path.name} (kind {kind})")
         else:
             lines.append(f"skip  {path.name} (kind {kind!r} not registered)")
+    outdir = outdir / "configs"
     outdir.mkdir(parents=True, exist_ok=True)
     out = outdir / "configs.txt"
     out.write_text("\n".join(lines) + "\n")
     return [out]
 
 
+def physics_step(outdir: Path) -> list[Path]:
+    """One reactor batch, a 40-run parameter sweep and a look-ahead from a saved FMU state."""
+    from fmu_models import runtime_tour
+
+    return runtime_tour(outdir / "physics")
+
+
+def live_twin_step(outdir: Path) -> list[Path]:
+    """A live twin on the OPC UA plant emulator catching an injected sensor bias; trace report."""
+    from twin import demo_tour
+    from viz import report_result
+
+    written = demo_tour(outdir / "twin")
+    store = next((p for p in written if str(p).endswith(".zarr")), None)
+    if store is not None:
+        written.append(report_result(store, outdir / "twin" / "twin_report.html")[0])
+    return written
+
+
+def line_twin_step(outdir: Path) -> list[Path]:
+    """A line twin on an emulated assembly line: drift alarm, re-calibration, shift forecast."""
+    from twin.line import demo_tour
+
+    return demo_tour(outdir / "line_twin")
+
+
+def golden_batch_step(outdir: Path) -> list[Path]:
+    """Golden-batch model from a batch history, checks of faulty batches, HTML report."""
+    from golden_batch import demo_tour
+    from viz import report_result
+
+    written = demo_tour(outdir / "golden")
+    envelope = next(p for p in written if p.name == "golden_envelope.nc")
+    written.append(report_result(envelope, outdir / "golden" / "golden_report.html")[0])
+    return written
+
+
+def what_if_step(outdir: Path) -> list[Path]:
+    """Shipped line scenarios with replications, a what-if comparison and its report."""
+    from viz.line_report import demo_tour
+
+    return demo_tour(outdir / "line")
+
+
+def reliability_step(outdir: Path) -> list[Path]:
+    """Field-data fit, system life Monte Carlo, PM optimisation, reports."""
+    from viz.life_report import demo_tour
+
+    return demo_tour(outdir / "life")
+
+
+def optimisation_step(outdir: Path) -> list[Path]:
+    """A reactor recipe campaign (Optuna) cross-checked against the Pyomo/Ipopt optimum; report."""
+    from optimization import demo_tour
+    from viz.campaign_report import write_campaign_report
+
+    out = outdir / "optimization"
+    written = demo_tour(out)
+    trials = next((p for p in written if p.name == "trials.nc"), None)
+    if trials is not None:
+        written.append(write_campaign_report(trials, out / "campaign_report.html"))
+    return written
+
+
+def scene_step(outdir: Path) -> list[Path]:
+    """3D plant views: the assembly line coloured by utilisation, the reactor by temperature."""
+    from viz import demo_tour
+
+    return demo_tour(outdir / "views")
+
+
 TOUR: list[TourStep] = [
     TourStep("Shipped configs validate", "twin.demo:validate_shipped_configs"),
     # --- tour steps (one line each, in tour order) ---
+    TourStep("Physics: FMU runs, sweep and look-ahead", "twin.demo:physics_step"),
+    TourStep("Live twin against the OPC UA plant emulator", "twin.demo:live_twin_step"),
+    TourStep("Line twin: drift alarm, re-calibration, shift forecast", "twin.demo:line_twin_step"),
+    TourStep("Golden batch: envelope, T²/SPE, checks", "twin.demo:golden_batch_step"),
+    TourStep("What-if: line scenarios with confidence intervals", "twin.demo:what_if_step"),
+    TourStep("Reliability: life fit, Monte Carlo, PM policy", "twin.demo:reliability_step"),
+    TourStep("Optimisation: recipe campaign vs Ipopt", "twin.demo:optimisation_step"),
+    TourStep("Views: 3D scenes and reports", "twin.demo:scene_step"),
     # --- end of tour steps ---
 ]
 
@@ -71,7 +151,7 @@ def run_tour(outdir: Path, *, only: list[str] | None = None, console=None) -> in
         console.rule(f"[bold]{i}. {step.title}")
         t0 = time.perf_counter()
         try:
-            outputs = step.load()(outdir / step.target.split(":")[0].split(".")[0]) or []
+            outputs = step.load()(outdir) or []
         except Exception:  # noqa: BLE001 - a broken step must not hide the others
             failures += 1
             console.print(f"[red]step failed[/] ({time.perf_counter() - t0:.1f} s)")

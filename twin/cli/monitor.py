@@ -87,7 +87,7 @@ def _summary(report, as_json: bool) -> None:
 
 
 def monitor(
-    binding: Path = typer.Argument(..., help="Twin binding YAML (kind: twin-binding)."),
+    binding: Path = typer.Argument(..., help="Twin binding YAML (kind: twin-binding or line-binding)."),
     url: str = typer.Option(None, "--url", help="OPC UA endpoint (default: the binding's opcua.url)."),
     trace: Path = _TRACE,
     duration: str = typer.Option(None, "--duration", help="Stop after this much plant time, e.g. '2 h'."),
@@ -96,13 +96,27 @@ def monitor(
     param_sd: list[str] = _SD,
     runs: int = _RUNS,
     sets: list[str] = _SET,
+    time_scale: float = typer.Option(
+        1.0, "--time-scale", help="Line bindings: plant seconds per wall second of the emulated line."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Run the twin live against an OPC UA server; print alarms as they start (Ctrl-C stops)."""
+    """Run a twin live against an OPC UA server; print alarms as they start (Ctrl-C stops).
+
+    A physics binding (``kind: twin-binding``) follows an FMU; a line binding
+    (``kind: line-binding``) follows machine states and counts with shift forecasts.
+    """
     from twin import Twin
     from twin.sources import OpcUaSource
+    from workbench.config import resolve_config
     from workbench.units import convert
 
+    if resolve_config(binding).data.get("kind") == "line-binding":
+        from twin.cli.line_twin import monitor_line_command
+
+        monitor_line_command(binding, url=url, trace=trace, speed=time_scale, until=duration,
+                             as_json=as_json)
+        return
     b = _binding(binding, sets)
     tw = Twin(b, trace=trace or b.trace.path, time_kind="datetime")
     o = b.opcua

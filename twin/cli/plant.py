@@ -14,17 +14,28 @@ app = typer.Typer(help="Plant emulator: an FMU with hidden parameters, noise, dr
 
 @app.command("serve")
 def serve(
-    scenario: Path = typer.Argument(..., help="Plant-emulator YAML (kind: plant-emulator)."),
+    scenario: Path = typer.Argument(..., help="Plant YAML (kind: plant-emulator or line-plant)."),
     endpoint: str = typer.Option(None, "--endpoint", help="opc.tcp://127.0.0.1:PORT/path (default: the scenario's)."),
     speed: float = typer.Option(None, "--speed", help="Plant seconds per wall second (default: the scenario's)."),
     anchor: float = typer.Option(None, "--anchor", help="Epoch seconds of plant time 0 (resume a plant after a restart)."),
     seed: int = typer.Option(None, "--seed", help="Noise seed (default: the scenario's)."),
     until: str = typer.Option(None, "--until", help="Stop at this plant time, e.g. '2 h' (default: scenario duration)."),
 ) -> None:
-    """Serve the plant until its scenario ends (Ctrl-C stops)."""
+    """Serve the plant until its scenario ends (Ctrl-C stops).
+
+    A ``kind: plant-emulator`` scenario runs an FMU; a ``kind: line-plant`` scenario runs a
+    SimPy line and publishes station states, counters and buffer levels.
+    """
     from twin.emulator import PlantServer, load_plant_scenario
+    from workbench.config import resolve_config
     from workbench.units import convert
 
+    if resolve_config(scenario).data.get("kind") == "line-plant":
+        from twin.cli.line_twin import serve_line_plant_command
+
+        serve_line_plant_command(scenario, endpoint=endpoint, speed=speed, anchor=anchor, seed=seed,
+                                 until=until)
+        return
     sc = load_plant_scenario(scenario)
     server = PlantServer(sc, endpoint=endpoint, speed=speed, anchor=anchor, seed=seed)
     print_table([{"tag": t.tag, "variable": t.variable, "unit": t.unit, "noise": f"{t.noise:g} {t.unit}"}

@@ -5,6 +5,8 @@ Uses FMPy's low-level FMU2Slave / FMU3Slave so that only the FMU binary is under
 
 from __future__ import annotations
 
+import tempfile
+
 import numpy as np
 import pytest
 from fmpy import extract, read_model_description
@@ -28,7 +30,10 @@ class Slave:
     def __init__(self, path, unzipdir=None):
         self.md = read_model_description(str(path))
         self.fmi3 = self.md.fmiVersion.startswith("3")
-        self.unzipdir = unzipdir or extract(str(path))
+        if unzipdir is None:  # removed with this object (the loaded binary stays mapped)
+            self._tmp = tempfile.TemporaryDirectory(prefix="fmu-test-")
+            unzipdir = extract(str(path), self._tmp.name)
+        self.unzipdir = unzipdir
         self.vr = {v.name: v.valueReference for v in self.md.modelVariables}
         self.outputs = [v.valueReference for v in self.md.modelVariables
                         if v.causality == "output" and v.type in ("Real", "Float64")]

@@ -12,11 +12,22 @@ Model-based (Pyomo.DAE + Ipopt on the same reactor equations)::
     opt = optimize_reactor(ReactorRecipe(jacket_inlet=(340, 335), feed_rate=(1e-4, 0)),
                            impurity_max=0.05, b_total_max=6600)
     simulate_recipe(opt.recipe)          # replay the optimal recipe on the FMU
+
+Line allocation MILP (HiGHS), checked in the line simulation::
+
+    from optimization import optimize_line_allocation, verify_line_allocation
+    sol = optimize_line_allocation(load_scenario(path), budget=14, cost={"weld": 3})
+    verify_line_allocation(path, sol)    # predicted vs simulated throughput/utilisation
+
+Surrogate-based optimisation (LHS design → quadratic surfaces → Ipopt → twin)::
+
+    from optimization import surrogate_optimum
+    surrogate_optimum(load_campaign("scenarios/reactor_campaign.yaml"), samples=30)
 """
 
 from optimization._campaign import Campaign, load_campaign, make_storage
 from optimization._config import CampaignConfig
-from optimization._crosscheck import campaign_optimum, correct_recipe
+from optimization._crosscheck import campaign_optimum, correct_recipe, replay_correction
 from optimization._demo import demo_tour
 from optimization._dynamic import (
     DYNAMIC_STATES,
@@ -26,6 +37,15 @@ from optimization._dynamic import (
     solve_reactor_model,
 )
 from optimization._envelope import EnvelopeBand
+from optimization._line_milp import (
+    LineAllocation,
+    StationCapacity,
+    create_line_allocation_model,
+    line_capacity_data,
+    optimize_line_allocation,
+    solve_line_allocation,
+    verify_line_allocation,
+)
 from optimization._reactor import (
     REACTOR_METRICS,
     ReactorRecipe,
@@ -35,6 +55,13 @@ from optimization._reactor import (
 )
 from optimization._results import CampaignResult
 from optimization._solvers import highs_solver, ipopt_solver, solver_status
+from optimization._surrogate import (
+    ResponseSurface,
+    SurrogateOptimum,
+    fit_response_surface,
+    latin_hypercube_doe,
+    surrogate_optimum,
+)
 
 __all__ = [
     "Campaign",
@@ -55,6 +82,19 @@ __all__ = [
     "optimize_reactor",
     "campaign_optimum",
     "correct_recipe",
+    "replay_correction",
+    "StationCapacity",
+    "LineAllocation",
+    "line_capacity_data",
+    "create_line_allocation_model",
+    "solve_line_allocation",
+    "optimize_line_allocation",
+    "verify_line_allocation",
+    "ResponseSurface",
+    "SurrogateOptimum",
+    "latin_hypercube_doe",
+    "fit_response_surface",
+    "surrogate_optimum",
     "ipopt_solver",
     "highs_solver",
     "solver_status",

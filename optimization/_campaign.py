@@ -4,11 +4,22 @@ Storage
     The embedded default is Optuna's journal storage with a file backend
     (``JournalStorage(JournalFileBackend(path))``): an append-only log that several local
     worker processes write safely (file locks), unlike SQLite, which locks under parallel
-    writers. An RDB URL (``postgresql://user@host/db``) scales to many hosts.
+    writers. Writes are serialised with ``flock`` on ``<journal>.flock`` (see
+    :func:`_flock_lock` for why not Optuna's default symlink lock). An RDB URL (``postgresql://user@host/db``) scales to many hosts.
 Resume
     Every finished trial is in the storage the moment it finishes. Running the campaign
-    again loads the study, marks trials left RUNNING by dead workers as FAIL (their
-    process id is recorded), and runs only the trials still missing from the budget.
+    again loads the study, marks trials left RUNNING by dead workers as FAIL, and runs only
+    the trials still missing from the budget. A RUNNING trial is stale when
+
+    * its ``worker`` attribute names a process on this host that is gone, or
+    * no worker of this campaign is alive on this host at all: every worker holds a shared
+      ``flock`` on ``<storage>.workers`` while it runs (the kernel drops it when the process
+      dies, even on SIGKILL); if the resuming process can take the lock exclusively, every
+      RUNNING trial is stale, including one created by ``study.optimize`` in the instant
+      before its ``worker`` attribute was written.
+
+    With an RDB URL shared by several hosts the lock only sees this host; Optuna's heartbeat
+    (``heartbeat_interval=10 s``, ``grace_period=30 s``) fails trials of dead remote workers.
 Workers
     ``workers=N`` starts N processes that share the study through the storage; each has
     its own sampler seed (``spawn_seeds``), TPE uses the constant-liar strategy.
@@ -16,6 +27,8 @@ Workers
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import math
 import multiprocessing as mp
 import os
@@ -72,7 +85,39 @@ def make_storage(spec: str | Path):
     from optuna.storages.journal import JournalFileBackend
 
     Path(spec).parent.mkdir(parents=True, exist_ok=True)
-    return optuna.storages.JournalStorage(JournalFileBackend(spec))
+    return optuna.storages.JournalStorage(JournalFileBackend(spec, lock_obj=_flock_lock(spec + ".flock")))
+
+
+def _flock_lock(path: str):
+    """A journal lock on ``flock``: waiters sleep in the kernel until the holder releases.
+
+    Optuna's default symlink lock polls with exponential back-off up to 1 s, which costs a
+    waiting worker up to a second per storage write when two workers contend, and a lock
+    left by a killed worker is only broken after a 30 s grace period. ``flock`` wakes the
+    waiter at once and dies with its process. Every process of a campaign opens the journal
+    through :func:`make_storage`, so all of them use this lock (local file systems).
+    """
+    # the base class is public API (documented) but lives in a private module
+    from optuna.storages.journal._file import BaseJournalFileLock
+
+    class FlockLock(BaseJournalFileLock):
+        def __init__(self, lock_path: str):
+            self._path = lock_path
+            self._fd: int | None = None
+
+        def acquire(self) -> bool:
+            fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o666)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._fd = fd
+            return True
+
+        def release(self) -> None:
+            fd, self._fd = self._fd, None
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+
+    return FlockLock(path)
 
 
 class Campaign:
@@ -271,18 +316,32 @@ class Campaign:
         states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
         return len(study.get_trials(deepcopy=False, states=states))
 
+    @property
+    def lock_path(self) -> Path:
+        """File whose shared ``flock`` every live worker of this campaign holds."""
+        if "://" in self.storage_spec:
+            return self.base_dir / f".{self.study_name}.workers"
+        return Path(self.storage_spec + ".workers")
+
     def fail_stale_trials(self, study) -> list[int]:
-        """Mark RUNNING trials whose worker process is gone as FAIL (after a kill); return their numbers."""
+        """Mark RUNNING trials of dead workers as FAIL (after a kill); return their numbers.
+
+        See the module docstring for the rule (dead worker pid, or no live worker at all).
+        """
         import optuna
 
         host = socket.gethostname()
         stale = []
-        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-            who = t.user_attrs.get("worker", "")
-            h, _, pid = who.partition(":")
-            if h == host and pid.isdigit() and not _pid_alive(int(pid)):
-                study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
-                stale.append(t.number)
+        with _worker_lock(self.lock_path, exclusive=True) as nobody_alive:
+            for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+                who = t.user_attrs.get("worker", "")
+                h, _, pid = who.partition(":")
+                dead = h == host and pid.isdigit() and not _pid_alive(int(pid))
+                if nobody_alive and (not who or h == host):
+                    dead = True
+                if dead:
+                    study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+                    stale.append(t.number)
         if "://" in self.storage_spec:
             try:
                 optuna.storages.fail_stale_trials(study)
@@ -335,8 +394,9 @@ class Campaign:
         bar = _Progress(progress, total, self.finished_trials(study))
         cb.append(lambda s, t: bar.update(self.finished_trials(s)))
         try:
-            study.optimize(self.objective, n_trials=remaining, timeout=timeout, callbacks=cb,
-                           catch=(WorkbenchError,), gc_after_trial=False)
+            with _worker_lock(self.lock_path, exclusive=False):
+                study.optimize(self.objective, n_trials=remaining, timeout=timeout, callbacks=cb,
+                               catch=(WorkbenchError,), gc_after_trial=False)
         finally:
             bar.close()
 
@@ -351,11 +411,14 @@ class Campaign:
                  for i in range(workers) if shares[i] > 0]
         for p in procs:
             p.start()
-        bar = _Progress(progress, total, self.finished_trials())
+        # one storage for the polling: a new JournalStorage would replay the whole log each time
+        watch = self.study(workers=workers)
+        bar = _Progress(progress, total, self.finished_trials(watch))
         try:
             while any(p.is_alive() for p in procs):
                 time.sleep(0.5)
-                bar.update(self.finished_trials())
+                if bar.bar is not None or bar.fn is not None:
+                    bar.update(self.finished_trials(watch))
         except KeyboardInterrupt:
             for p in procs:
                 p.terminate()
@@ -373,6 +436,31 @@ def _worker_main(payload: dict, base_dir: str, storage: str, seed: int, n_trials
     camp = Campaign(cfg, base_dir=base_dir, storage=storage)
     study = camp.study(sampler_seed=seed, workers=2)
     camp._optimize(study, n_trials, total, timeout, progress=False)
+
+
+@contextlib.contextmanager
+def _worker_lock(path: Path, *, exclusive: bool):
+    """Hold a shared (worker) or try an exclusive (resume check) ``flock`` on ``path``.
+
+    Yields True when the lock is held (always for shared; for exclusive: no worker is alive).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        if exclusive:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+        else:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def _constraints_func(trial) -> list[float]:

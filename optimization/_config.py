@@ -156,8 +156,8 @@ class PruningSpec(WorkbenchModel):
 class EnvelopeSpec(WorkbenchModel):
     """A golden-batch envelope on one trajectory variable.
 
-    Either ``file`` (a NetCDF with ``lower``/``upper`` over ``time``, e.g. written by
-    ``twin golden build``) or ``from_recipes``: proven recipes simulated on the twin,
+    Either ``file`` (a NetCDF written by ``twin golden build`` / ``golden_batch``, or one
+    with ``lower``/``upper`` over ``time``) or ``from_recipes``: proven recipes simulated on the twin,
     band = mean ± ``k`` sd, at least ``min_halfwidth`` wide.
     """
 
@@ -204,7 +204,8 @@ class LineProblemSpec(WorkbenchModel):
 
     type: Literal["line"]
     scenario: Path
-    horizon: Duration | None = None
+    horizon: Duration | None = Field(None, description="replaces the scenario's experiment.horizon")
+    warmup: Duration | None = Field(None, description="replaces the scenario's experiment.warmup")
 
 
 Problem = Annotated[ReactorProblemSpec | LineProblemSpec, Field(discriminator="type")]

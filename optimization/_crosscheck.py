@@ -12,7 +12,7 @@ from optimization._problems import ReactorProblem
 from optimization._reactor import ReactorRecipe
 from workbench.errors import ConfigError
 
-__all__ = ["campaign_optimum", "correct_recipe"]
+__all__ = ["campaign_optimum", "correct_recipe", "replay_correction"]
 
 _PYOMO_CONSTRAINTS = {"impurity", "peak_temperature", "b_fed", "envelope_violation"}
 
@@ -139,3 +139,69 @@ def correct_recipe(
     opt.recipe = ReactorRecipe(batch_time=rest, jacket_inlet=opt.recipe.jacket_inlet,
                                feed_rate=opt.recipe.feed_rate, parameters=dict(recipe.parameters))
     return opt
+
+
+def replay_correction(
+    recipe: ReactorRecipe,
+    t_now: float,
+    *,
+    dt: float = 60.0,
+    rtol: float = 1e-7,
+    **correct_kw: Any,
+) -> dict[str, Any]:
+    """Run a batch on the reactor FMU to ``t_now``, correct it there, and replay both branches.
+
+    The FMU (``fmu_models.FmuModel``, co-simulation) runs ``recipe`` to ``t_now``; its
+    states are read and handed to :func:`correct_recipe` (keywords ``correct_kw``), the FMU
+    state is saved (``get_state``), the original recipe is continued to the end
+    ("uncorrected" branch), the state is restored (``set_state``) and the corrected stages
+    are replayed to the end ("corrected" branch).
+
+    Returns
+    -------
+    dict
+        ``correction`` (:class:`ReactorOptimum`), ``state`` (states at ``t_now``),
+        ``predicted`` (Ipopt's final yield/impurity), ``corrected`` and ``uncorrected``
+        (final ``yield``, ``impurity``, ``peak_temperature`` after ``t_now``, ``b_fed`` on the FMU).
+    """
+    from optimization._reactor import _FmuRun, resolve_backend
+
+    if resolve_backend("fmu") != "fmu":  # raises with the build hint when the FMU is missing
+        raise ConfigError("replay_correction needs the reactor FMU")
+    if not 0 < t_now < recipe.batch_time:
+        raise ConfigError(f"t_now must be inside the batch (0, {recipe.batch_time:g}) s, got {t_now:g}")
+    run = _FmuRun(recipe, rtol)
+    model = run.model
+    grid = np.unique(np.concatenate([np.arange(dt, t_now, dt), [t_now],
+                                     [b for b in recipe.breakpoints() if b < t_now]]))
+    run.advance(grid)
+    state = dict(zip(DYNAMIC_STATES, map(float, model.get(list(DYNAMIC_STATES))), strict=True))
+    opt = correct_recipe(recipe, state, t_now, **correct_kw)
+    snapshot = model.get_state()
+    try:
+        rest = np.arange(t_now + dt, recipe.batch_time, dt)
+
+        def branch(profile) -> dict[str, float]:
+            peak = float(model.get(["T"])[0])
+            bps = [t_now + b for b in profile.breakpoints()] if profile is opt.recipe else recipe.breakpoints()
+            grid = np.unique(np.concatenate([rest, [recipe.batch_time], [b for b in bps if t_now < b < recipe.batch_time]]))
+            t_prev = t_now
+            for t in grid:
+                mid = 0.5 * (t_prev + t)
+                tt = mid - t_now if profile is opt.recipe else mid
+                u = {"F_B": float(profile.profile("feed_rate", tt)),
+                     "T_cool_in": float(profile.profile("jacket_inlet", tt))}
+                model.set(list(u), list(u.values()))
+                model.step_to(float(t))
+                peak = max(peak, float(model.get(["T"])[0]))
+                t_prev = t
+            y, imp, fed = model.get(["yield_C", "impurity_D", "n_B_fed"])
+            return {"yield": float(y), "impurity": float(imp), "peak_temperature": peak, "b_fed": float(fed)}
+
+        uncorrected = branch(recipe)
+        model.set_state(snapshot)
+        corrected = branch(opt.recipe)
+    finally:
+        model.free_state(snapshot)
+    return {"correction": opt, "state": state, "predicted": dict(opt.predicted),
+            "corrected": corrected, "uncorrected": uncorrected}

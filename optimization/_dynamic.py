@@ -33,7 +33,7 @@ import numpy as np
 import xarray as xr
 
 from optimization._reactor import ReactorRecipe, simulate_recipe
-from optimization._solvers import ipopt_solver
+from optimization._solvers import ipopt_solver, quiet_bound_warnings
 from workbench.errors import ConfigError, SolverError
 
 __all__ = ["ReactorOptimum", "create_reactor_model", "solve_reactor_model", "optimize_reactor",
@@ -275,14 +275,17 @@ def _initialise(m, guess: ReactorRecipe, taus, t_start, t_f, x0) -> None:
         if t_start == 0.0:
             sim = simulate_recipe(guess, backend="reference", dt=max(t_f / 200.0, 1.0), rtol=1e-6)
             ts = sim["time"].values
-            for name in DYNAMIC_STATES:
-                vals = np.interp(np.asarray(taus) * t_f, ts, sim[name].values)
-                scale = 1e-3 if name in _KMOL else 1.0
-                var = getattr(m, name)
-                for k, t in enumerate(taus):
-                    if t > 0:
-                        var[t].set_value(float(vals[k]) * scale)
-            return
+            series = {name: sim[name].values for name in DYNAMIC_STATES}
+        else:
+            ts, series = _simulate_rest(guess, t_f, x0)
+        for name in DYNAMIC_STATES:
+            vals = np.interp(np.asarray(taus) * t_f, ts, series[name])
+            scale = 1e-3 if name in _KMOL else 1.0
+            var = getattr(m, name)
+            for k, t in enumerate(taus):
+                if t > 0:
+                    var[t].set_value(float(vals[k]) * scale)
+        return
     except Exception:  # noqa: BLE001 - a poor initial point only slows Ipopt down
         pass
     for name in DYNAMIC_STATES:
@@ -290,6 +293,23 @@ def _initialise(m, guess: ReactorRecipe, taus, t_start, t_f, x0) -> None:
         var = getattr(m, name)
         for t in taus:
             var[t].set_value(max(x0[name] * scale, 1e-3))
+
+
+def _simulate_rest(guess: ReactorRecipe, t_f: float, x0: Mapping[str, float]):
+    """Shrinking horizon: the guess's stages over the remaining ``t_f`` s from states ``x0``
+    (reference equations), for the initial point of the NLP."""
+    from optimization._reactor import RECIPE_OUTPUTS, _ReferenceRun
+
+    rest = ReactorRecipe(batch_time=t_f, jacket_inlet=guess.jacket_inlet, feed_rate=guess.feed_rate,
+                         parameters=dict(guess.parameters))
+    run = _ReferenceRun(rest, 1e-6)
+    ix = {n: i for i, n in enumerate(run.ref.STATES)}
+    for name in DYNAMIC_STATES:
+        run.x[ix[name]] = float(x0[name])
+    ts = np.unique(np.concatenate([np.linspace(0.0, t_f, 201), rest.breakpoints()]))
+    rows = np.vstack([run.outputs(0.0), *run.advance(ts[1:])])
+    col = {n: i for i, n in enumerate(RECIPE_OUTPUTS)}
+    return ts, {name: rows[:, col[name]] for name in DYNAMIC_STATES}
 
 
 def solve_reactor_model(m, *, tol: float = 1e-8, max_iter: int = 3000) -> ReactorOptimum:
@@ -308,7 +328,8 @@ def solve_reactor_model(m, *, tol: float = 1e-8, max_iter: int = 3000) -> Reacto
     solver = ipopt_solver(tol=tol, max_iter=max_iter)
     t0 = _time.perf_counter()
     try:
-        res = solver.solve(m, tee=False)
+        with quiet_bound_warnings():
+            res = solver.solve(m, tee=False)
     except Exception as exc:  # noqa: BLE001 - cyipopt raises plain errors on evaluation failures
         raise SolverError(f"Ipopt failed on the reactor model: {exc}") from exc
     secs = _time.perf_counter() - t0

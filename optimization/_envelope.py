@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, did_you_mean
 
 __all__ = ["EnvelopeBand"]
 
@@ -85,12 +85,17 @@ class EnvelopeBand:
     def from_envelope(cls, envelope: Any, variable: str | None = None) -> EnvelopeBand:
         """Adapt a ``golden_batch`` envelope (or another band-like object).
 
-        Accepts objects exposing an xarray Dataset/DataArray of ``lower``/``upper`` over
-        ``time`` (attributes ``lower``/``upper`` or ``lower_``/``upper_``), optionally with a
-        ``tag``/``variable`` dimension from which ``variable`` is selected.
+        Accepts a fitted :class:`golden_batch.Envelope` (NumPy ``lower_``/``upper_`` over
+        ``time_`` × ``variables_``), or objects exposing an xarray Dataset/DataArray of
+        ``lower``/``upper`` over ``time`` (attributes ``lower``/``upper`` or
+        ``lower_``/``upper_``), optionally with a ``tag``/``variable`` dimension from which
+        ``variable`` is selected.
         """
         if isinstance(envelope, EnvelopeBand):
             return envelope
+        fitted = _from_fitted_arrays(cls, envelope, variable)
+        if fitted is not None:
+            return fitted
         lo = _first_attr(envelope, ("lower_", "lower", "lo_", "lo"))
         hi = _first_attr(envelope, ("upper_", "upper", "hi_", "hi"))
         if lo is None or hi is None:
@@ -130,6 +135,29 @@ class EnvelopeBand:
         mu, sd = xs.mean(axis=0), xs.std(axis=0, ddof=1) if len(series) > 1 else np.zeros_like(t)
         half = np.maximum(k * sd, min_halfwidth)
         return cls(variable, t, mu - half, mu + half, units)
+
+
+def _from_fitted_arrays(cls, envelope: Any, variable: str | None) -> EnvelopeBand | None:
+    """``golden_batch.Envelope`` after ``fit``: NumPy ``lower_``/``upper_`` of shape (time, variable)
+    with ``time_`` (s), ``variables_`` and ``units_``."""
+    lo, hi = getattr(envelope, "lower_", None), getattr(envelope, "upper_", None)
+    names = getattr(envelope, "variables_", None)
+    t = getattr(envelope, "time_", None)
+    if not isinstance(lo, np.ndarray) or not isinstance(hi, np.ndarray) or names is None or t is None:
+        return None
+    names = [str(n) for n in names]
+    if variable is None:
+        if len(names) != 1:
+            raise ConfigError(f"envelope has variables {names}; say which one to use")
+        variable = names[0]
+    if variable not in names:
+        raise ConfigError(f"envelope has no variable {variable!r}; {did_you_mean(variable, names)}")
+    j = names.index(variable)
+    lo2, hi2 = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    if lo2.ndim == 1:
+        lo2, hi2 = lo2[:, None], hi2[:, None]
+    units = list(getattr(envelope, "units_", None) or [""] * len(names))
+    return cls(variable, np.asarray(t, dtype=float), lo2[:, j], hi2[:, j], str(units[j]))
 
 
 def _first_attr(obj: Any, names: tuple[str, ...]) -> Any:

@@ -65,6 +65,13 @@ class ReactorProblem:
             if not path.is_file():
                 raise ConfigError(f"envelope file {path} does not exist", path="model.envelopes.file")
             ds = read_netcdf(path)
+            if "envelope_lower" in ds:  # `twin golden build` / golden_batch Envelope.to_dataset()
+                from golden_batch import Envelope
+
+                return EnvelopeBand.from_envelope(Envelope.from_dataset(ds), e.variable)
+            if "lower" not in ds or "upper" not in ds:
+                raise ConfigError(f"envelope file {path} has neither golden_batch envelope variables "
+                                  "(envelope_lower/envelope_upper) nor lower/upper", path="model.envelopes.file")
             return EnvelopeBand.from_envelope(_DsEnvelope(ds), e.variable)
         trajs = [simulate_recipe(self.recipe(r), backend=self.spec.backend, dt=self.spec.output_interval)
                  for r in (e.from_recipes or [])]
@@ -116,37 +123,69 @@ def golden_band(trajectories, variable: str, *, k: float = 3.0, min_halfwidth: f
 class LineProblem:
     """Parameters of a line scenario evaluated by the SimPy line model (stochastic KPIs).
 
-    Parameter names are dotted paths into the scenario (overrides, e.g.
-    ``buffers.B1.capacity``); metrics are the line KPIs of one replication per seed.
+    Parameter names are dotted override paths into the scenario (list items by their
+    ``name``, e.g. ``stations.press.buffer`` or ``stations.weld.servers``); metrics are the
+    line KPIs (``throughput``, ``wip``, ``lead_time`` …, :data:`simulation.line.LINE_KPIS`)
+    and station KPIs as ``"utilisation[press]"`` of one replication per seed
+    (:func:`simulation.line.run_replication`). The campaign's ``noise:`` section repeats
+    seeds until the CI target (:meth:`optimization.Campaign.evaluate`).
     """
 
     stochastic = True
 
     def __init__(self, spec: LineProblemSpec, base_dir: Path | None = None):
+        from simulation.line import load_scenario
+
         self.spec = spec
         self.base_dir = Path(base_dir or ".")
         self.path = spec.scenario if spec.scenario.is_absolute() else self.base_dir / spec.scenario
         if not self.path.is_file():
             raise ConfigError(f"line scenario {self.path} does not exist", path="model.scenario")
+        self.scenario = load_scenario(self.path, overrides=self._fixed_overrides())
+
+    def _fixed_overrides(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.spec.horizon is not None:
+            out["experiment.horizon"] = self.spec.horizon
+        if self.spec.warmup is not None:
+            out["experiment.warmup"] = self.spec.warmup
+        return out
 
     @property
     def metric_units(self) -> dict[str, str]:
-        from simulation.line import LINE_KPIS
+        """Metric name → units (line KPIs and ``"<station KPI>[<station>]"``)."""
+        from simulation.line import LINE_KPIS, STATION_KPIS
 
-        return {k: (v[0] if isinstance(v, tuple) else "1") for k, v in dict(LINE_KPIS).items()}
+        out = {k: v[0] for k, v in LINE_KPIS.items()}
+        for st in self.scenario.stations:
+            out.update({f"{k}[{st.name}]": v[0] for k, v in STATION_KPIS.items()})
+        return out
 
     @property
     def envelopes(self) -> list:
         return []
 
+    def scenario_for(self, values: Mapping[str, Any]):
+        """The line scenario with the trial's parameter values applied (validated)."""
+        from simulation.line import load_scenario
+
+        overrides = {**self._fixed_overrides(), **{k: _plain(v) for k, v in values.items()}}
+        return load_scenario(self.path, overrides=overrides)
+
     def evaluate(self, values: Mapping[str, Any], *, seed: int = 0, chunks: int = 1,
                  on_chunk: ChunkHook | None = None) -> dict[str, float]:
-        from simulation.line import load_scenario, run_replication
+        """KPIs of one replication of the line with these parameter values."""
+        from simulation.line import run_replication
 
-        scenario = load_scenario(self.path, overrides=dict(values))
-        res = run_replication(scenario, seed=seed, base_dir=str(self.path.parent))
-        kpis = getattr(res, "kpis", None) or getattr(res, "line", None) or {}
-        return {k: float(v) for k, v in dict(kpis).items() if np.isscalar(v)}
+        res = run_replication(self.scenario_for(values), seed=int(seed), base_dir=str(self.path.parent))
+        out = {k: float(v) for k, v in res.line.items()}
+        for st, kpis in res.stations.items():
+            out.update({f"{k}[{st}]": float(v) for k, v in kpis.items()})
+        return out
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
 
 
 def build_problem(config: CampaignConfig, base_dir: Path | None = None):
@@ -158,7 +197,7 @@ def build_problem(config: CampaignConfig, base_dir: Path | None = None):
     units = problem.metric_units
     for where, metric in [("objectives", o.metric) for o in config.objectives] + \
                          [("constraints", c.metric) for c in config.constraints]:
-        if isinstance(problem, ReactorProblem) and metric not in units:
-            raise ConfigError(f"{where}: metric {metric!r} is not known{did_you_mean(metric, units)}",
+        if metric not in units:
+            raise ConfigError(f"{where}: metric {metric!r} is not known; {did_you_mean(metric, units)}",
                               path=where)
     return problem

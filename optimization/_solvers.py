@@ -8,13 +8,15 @@ there (``PYOMO_CONFIG_DIR`` when unset, and PyNumero's library name) before any 
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import sys
 from pathlib import Path
 
 from workbench.errors import SolverError
 
-__all__ = ["pynumero_library", "ipopt_solver", "highs_solver", "solver_status"]
+__all__ = ["pynumero_library", "ipopt_solver", "highs_solver", "solver_status", "quiet_bound_warnings"]
 
 _LIBNAME = "libpynumero_ASL.so"
 
@@ -85,6 +87,23 @@ def highs_solver():
     if not solver.available(exception_flag=False):
         raise SolverError("HiGHS (Pyomo appsi_highs) is not available; install highspy")
     return solver
+
+
+@contextlib.contextmanager
+def quiet_bound_warnings():
+    """Silence Pyomo's W1002 while loading an Ipopt solution.
+
+    Ipopt relaxes bounds by ``bound_relax_factor`` (1e-8 relative), so a solution may sit
+    1e-8 outside a bound; Pyomo then logs W1002 for every such variable. The values are
+    clipped by the readers of the result where it matters (e.g. feed rates >= 0).
+    """
+    log = logging.getLogger("pyomo.core")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def solver_status() -> dict[str, str]:

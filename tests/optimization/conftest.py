@@ -104,3 +104,30 @@ def campaign_file(tmp_path):
         return path
 
     return make
+
+
+LINE_SCENARIO = """\
+kind: line
+name: three_station
+source: {interarrival: "exponential(mean=1 min)"}
+stations:
+  - name: cut
+    process_time: "exponential(mean=1.5 min)"
+    failures:
+      - {basis: busy, ttf: "exponential(mean=4 h)", ttr: "exponential(mean=20 min)"}
+  - name: weld
+    process_time: "exponential(mean=2.6 min)"
+    failures:
+      - {basis: busy, ttf: "exponential(mean=3 h)", ttr: "exponential(mean=30 min)"}
+  - name: pack
+    process_time: "exponential(mean=0.9 min)"
+experiment: {horizon: 4 d, warmup: 1 d, replications: 6, seed: 7}
+"""
+
+
+@pytest.fixture
+def line_scenario(tmp_path):
+    """A three-station line (Poisson arrivals, busy-time failures, unlimited buffers)."""
+    path = tmp_path / "three_station.yaml"
+    path.write_text(LINE_SCENARIO)
+    return path

@@ -45,3 +45,21 @@ def test_cli_runs_a_campaign_by_default_verb(campaign_file, tmp_path, capsys):
     assert main(["optimize", "report", str(path), "--out", str(tmp_path / "r.html")]) == 0
     html = (tmp_path / "r.html").read_text()
     assert "plotly" in html.lower() and "<script" in html
+
+
+def test_cli_line_milp_and_surrogate(line_scenario, campaign_file, capsys):
+    import json
+
+    from twin.cli.main import main
+
+    assert main(["optimize", "line-milp", "--help"]) == 0
+    assert main(["optimize", "surrogate", "--help"]) == 0
+    capsys.readouterr()
+    assert main(["optimize", "line-milp", str(line_scenario), "--budget", "14", "--cost", "weld=3",
+                 "--cost", "cut=2", "--rho-max", "0.85", "--no-verify", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "optimal" and out["cost"] <= 14
+    assert main(["optimize", "line-milp", str(line_scenario), "--cost", "weld"]) == 2  # not STATION=VALUE
+    assert main(["optimize", "surrogate", str(campaign_file(trials=2, backend="auto")), "--samples", "12", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["predicted"]) == {"yield", "impurity", "peak_temperature"} and out["samples"] == 12

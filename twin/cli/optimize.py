@@ -152,3 +152,77 @@ def solvers(as_json: bool = JSON_OPTION) -> None:
         print_json(st)
     else:
         print_table([{"solver": k, "status": v} for k, v in st.items()])
+
+
+@app.command("line-milp")
+def line_milp(
+    scenario: Path = typer.Argument(..., help="Line scenario YAML (kind: line).", exists=True, dir_okay=False),
+    budget: float = typer.Option(None, "--budget", help="Most total machine cost (default: current machines + --extra)."),
+    extra: int = typer.Option(2, "--extra", min=0, help="Extra unit-cost machines when --budget is not given."),
+    cost: list[str] = typer.Option([], "--cost", help="Machine cost per station, STATION=VALUE (default 1); repeatable."),
+    rho_max: float = typer.Option(0.9, "--rho-max", min=0.01, max=1.0, help="Planned utilisation limit, fraction."),
+    verify: bool = typer.Option(True, "--verify/--no-verify", help="Simulate the answer in the line model."),
+    replications: int = typer.Option(8, "--replications", min=2, help="Replications of the check."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Allocate parallel machines under a budget (MILP, HiGHS) and check the answer by simulation."""
+    from optimization import optimize_line_allocation, verify_line_allocation
+    from simulation.line import load_scenario
+    from workbench.errors import ConfigError
+
+    costs = {}
+    for item in cost:
+        name, sep, val = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--cost {item!r}: expected STATION=VALUE, e.g. weld=3")
+        costs[name.strip()] = float(val)
+    sol = optimize_line_allocation(load_scenario(scenario), budget=budget, cost=costs, rho_max=rho_max, extra=extra)
+    info = sol.as_dict()
+    check = None
+    if verify:
+        check = verify_line_allocation(scenario, sol, replications=replications)
+        info["verification"] = {str(k): {"predicted": float(check["predicted"].sel(kpi=k)),
+                                         "simulated": float(check["simulated"].sel(kpi=k)),
+                                         "half_width": float(check["half_width"].sel(kpi=k)),
+                                         "within_ci": bool(check["within_ci"].sel(kpi=k))}
+                                for k in check["kpi"].values}
+    if as_json:
+        print_json(info)
+        return
+    console.print(f"HiGHS: {sol.status} in {sol.solve_seconds:.3f} s; sustainable rate {sol.rate:.4g} 1/h "
+                  f"at utilisation <= {sol.rho_max:g}; cost {sol.cost:g} of budget {sol.budget:g}")
+    print_table([{"station": k, "machines": v, "predicted utilisation [1]": sol.utilisation[k]}
+                 for k, v in sol.servers.items()], title="allocation")
+    if check is not None:
+        rows = [{"kpi": str(k), "units": str(check["kpi_units"].sel(kpi=k).values),
+                 "predicted": float(check["predicted"].sel(kpi=k)), "simulated": float(check["simulated"].sel(kpi=k)),
+                 "± (95 % CI)": float(check["half_width"].sel(kpi=k)), "inside CI": bool(check["within_ci"].sel(kpi=k))}
+                for k in check["kpi"].values]
+        print_table(rows, title=f"check in the line model ({check.attrs['replications']} replications)")
+
+
+@app.command("surrogate")
+def surrogate(
+    campaign: Path = CAMPAIGN_ARG,
+    samples: int = typer.Option(30, "--samples", min=4, help="Latin-hypercube design points simulated on the twin."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the design."),
+    from_trials: bool = typer.Option(False, "--from-trials", help="Fit the campaign's finished trials instead of a new design."),
+    storage: str = STORAGE_OPT,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Fit quadratic response surfaces, optimise them with Ipopt, verify the optimum on the twin."""
+    from optimization import load_campaign, surrogate_optimum
+    from optimization._results import collect_results
+
+    camp = load_campaign(campaign, storage=storage)
+    data = collect_results(camp, camp.study()).trials if from_trials else None
+    res = surrogate_optimum(camp, samples=samples, seed=seed, data=data)
+    if as_json:
+        print_json(res.as_dict())
+        return
+    units = camp.problem.metric_units
+    console.print(f"surrogate optimum from {res.samples} points; feasible on the twin: {res.feasible_on_twin}")
+    print_table([{"parameter": k, "value": v} for k, v in res.params.items()], title="recipe")
+    print_table([{"metric": k, "units": units.get(k, ""), "surrogate": res.predicted[k], "twin": res.verified[k],
+                  "error": res.error[k], "fit R2": res.fit[k]["r2"], "LOO RMSE": res.fit[k]["loo_rmse"]}
+                 for k in res.predicted], title="surrogate vs twin")

@@ -192,15 +192,18 @@ class Envelope:
         """The envelope as a Dataset (``time`` × ``variable``)."""
         self._check()
         dims = ("time", "variable")
+        # one array holds every variable: its unit is theirs if they share one, else per variable
+        distinct = sorted(set(map(str, self.units_)))
+        u = distinct[0] if len(distinct) == 1 else "mixed: see variable_units"
         ds = xr.Dataset(
             {
-                "envelope_mean": (dims, self.mean_, {"units": "1", "long_name": "golden mean trajectory"}),
-                "envelope_std": (dims, self.std_, {"units": "1", "long_name": "golden standard deviation"}),
-                "envelope_lower": (dims, self.lower_, {"units": "1", "long_name": "envelope lower bound"}),
-                "envelope_upper": (dims, self.upper_, {"units": "1", "long_name": "envelope upper bound"}),
-                "envelope_q_lower": (dims, self.q_lower_, {"units": "1", "long_name": "lower quantile band"}),
-                "envelope_q_upper": (dims, self.q_upper_, {"units": "1", "long_name": "upper quantile band"}),
-                "envelope_scale_floor": ("variable", self.scale_floor_, {"units": "1", "long_name": "scale floor"}),
+                "envelope_mean": (dims, self.mean_, {"units": u, "long_name": "golden mean trajectory"}),
+                "envelope_std": (dims, self.std_, {"units": u, "long_name": "golden standard deviation"}),
+                "envelope_lower": (dims, self.lower_, {"units": u, "long_name": "envelope lower bound"}),
+                "envelope_upper": (dims, self.upper_, {"units": u, "long_name": "envelope upper bound"}),
+                "envelope_q_lower": (dims, self.q_lower_, {"units": u, "long_name": "lower quantile band"}),
+                "envelope_q_upper": (dims, self.q_upper_, {"units": u, "long_name": "upper quantile band"}),
+                "envelope_scale_floor": ("variable", self.scale_floor_, {"units": u, "long_name": "scale floor"}),
                 "variable_units": ("variable", np.asarray(self.units_, dtype=str), {"units": "1", "long_name": "units of each variable"}),
             },
             coords={"time": ("time", self.time_, {"units": "s", "long_name": "aligned batch time"}),

@@ -22,7 +22,7 @@ the validation tests compare simulations against.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -191,6 +191,103 @@ class DetectorBank:
             self._events(time, r, bits)
         return bits
 
+    def update_block(
+        self, time: np.ndarray, residual: np.ndarray, after_event_row: Callable[[], object] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Feed a block of residual vectors; same statistics, bits and events as :meth:`update` per row.
+
+        Needs σ known for every tag (after warm-up). The EWMA and CUSUM
+        recursions run as tight loops over plain floats (the same IEEE operations
+        as :meth:`update`, so the results are bit-identical); limits, alarm bits
+        and the statistic are vectorised. Event bookkeeping runs only on rows
+        with an alarm bit set or an alarm active.
+
+        Parameters
+        ----------
+        time
+            Sample times (n,).
+        residual
+            Residuals (n × tags); NaN where unusable.
+        after_event_row
+            Called after each row whose event bookkeeping ran (e.g. to log new events).
+
+        Returns
+        -------
+        bits, statistic
+            Alarm bits (n × tags, ``uint8``) and :meth:`statistic` after each row.
+        """
+        if not self._all_ready:
+            raise ValueError("update_block needs sigma known for every tag; feed warm-up rows with update()")
+        r = np.asarray(residual, float)
+        n, m = r.shape
+        ok = np.isfinite(r)
+        self.n_samples += ok.sum(axis=0)
+        with np.errstate(invalid="ignore"):
+            bits = np.where(ok & (np.abs(r) > self.limit), 1, 0).astype(np.uint8)
+        any_live = ok.any(axis=1)
+        z = np.empty((n, m))
+        cp = np.empty((n, m))
+        cm = np.empty((n, m))
+        for j in range(m):
+            rows = np.flatnonzero(ok[:, j])
+            zj, pj, mj = float(self.z[j]), float(self.c_plus[j]), float(self.c_minus[j])
+            col_z, col_p, col_m = z[:, j], cp[:, j], cm[:, j]
+            col_z[:] = zj
+            col_p[:] = pj
+            col_m[:] = mj
+            if not rows.size:
+                continue
+            x = r[rows, j].tolist()
+            if self._ewma_mask[j]:
+                lam = float(self.lam[j])
+                oml = 1 - lam
+                out = []
+                for xv in x:
+                    zj = lam * xv + oml * zj
+                    out.append(zj)
+                _hold(col_z, rows, out)
+                self.z[j] = zj
+            if self._cusum_mask[j]:
+                s = r[rows, j] / self.sigma[j]
+                # (s - k) and (-s - k) elementwise in NumPy: the same IEEE operations as update()
+                outp, outm = [], []
+                for d in (s - self.k[j]).tolist():
+                    v = d + pj
+                    pj = 0.0 if v <= 0.0 else v  # np.maximum(0.0, v), NaN kept
+                    outp.append(pj)
+                for d in (-s - self.k[j]).tolist():
+                    v = d + mj
+                    mj = 0.0 if v <= 0.0 else v
+                    outm.append(mj)
+                _hold(col_p, rows, outp)
+                _hold(col_m, rows, outm)
+                self.c_plus[j] = pj
+                self.c_minus[j] = mj
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ewma_lim = self.L * self.sigma * np.sqrt(self.lam / (2 - self.lam))
+            ready = self.ready
+            live = any_live[:, None]
+            bits |= np.where(live & self._ewma_mask & ready & (np.abs(z) > ewma_lim), 2, 0).astype(np.uint8)
+            bits |= np.where(live & self._cusum_mask & ready & ((cp > self.h) | (cm > self.h)), 4, 0).astype(np.uint8)
+            stat = np.where(self._cusum_mask, np.maximum(cp, cm) / self.h,
+                            np.where(self._ewma_mask, np.abs(z) / ewma_lim, 0.0))
+        stat[~np.isfinite(stat)] = 0.0
+        if self.track_events:
+            busy = np.flatnonzero(bits.any(axis=1))
+            i, k = 0, 0  # k: next busy row
+            while i < n:
+                if not self._active:
+                    while k < busy.size and busy[k] < i:
+                        k += 1
+                    if k >= busy.size:
+                        break
+                    i = int(busy[k])
+                self._events(float(time[i]), r[i], bits[i])
+                if after_event_row is not None:
+                    after_event_row()
+                i += 1
+        return bits, stat
+
     def reset(self, mask: np.ndarray | None = None) -> None:
         """Reset statistics (all tags, or where ``mask`` is True)."""
         m = np.ones(len(self.tags), bool) if mask is None else np.asarray(mask, bool)
@@ -235,6 +332,16 @@ class DetectorBank:
                 if not on and ev is not None:
                     ev.end = time
                     del self._active[key]
+
+
+def _hold(col: np.ndarray, rows: np.ndarray, values: list[float]) -> None:
+    """Write ``values`` at ``rows`` of ``col`` and hold each until the next row (col starts at the old value)."""
+    vals = np.asarray(values, dtype=float)
+    idx = np.full(col.size, -1, dtype=np.intp)
+    idx[rows] = np.arange(rows.size)
+    idx = np.maximum.accumulate(idx)
+    have = idx >= 0
+    col[have] = vals[idx[have]]
 
 
 def ewma_arl(lam: float, L: float, shift: float = 0.0, *, states: int = 301) -> float:

@@ -206,6 +206,8 @@ class Twin:
                        "fmu_guids": [self.model.guid], "twin_mode": self.mode},
             )
         self.report = TwinReport(trace=str(trace) if trace else None)
+        #: Process clean stretches of max-speed replay in blocks (same results; False forces per frame).
+        self.block_path = True
         self._reset_loop_state()
 
     # -- loop -----------------------------------------------------------------------------
@@ -291,6 +293,57 @@ class Twin:
             self._log_events()
         return TwinStep(t, True, real, virtual, residual, alarm, g.flags, g.gap, synced)
 
+    def _process_block(self, t: np.ndarray, raw: np.ndarray, units: list, unknown: list[str]) -> None:
+        """Process a block of clean frames at once: identical results to :meth:`process` per frame.
+
+        Preconditions (checked by the caller): the twin is started, every input
+        has had a usable value, every detector knows its σ, and the block's times
+        are finite and strictly increasing after the last frame. Mode ``cs``
+        without state sync (no per-sample state change by the twin).
+        """
+        n = len(t)
+        ni = self._n_in
+        real, flags, gap = self.gate.check_block(t, raw, units, unknown)
+        # inputs: hold the last usable value (zero-order hold), as _update_inputs does per frame
+        to_fmu, to_tag = self._to_fmu, self._to_tag
+        fmu_vals = real[:, :ni] * to_fmu[:ni, 0] + to_fmu[:ni, 1]
+        ok = np.isfinite(real[:, :ni])
+        pick = np.where(ok, np.arange(n)[:, None], -1)
+        pick = np.maximum.accumulate(pick, axis=0)
+        u = np.where(pick >= 0, fmu_vals[np.maximum(pick, 0), np.arange(ni)[None, :]], self._u[None, :])
+        u_prev = np.empty_like(u)
+        u_prev[0] = self._u
+        u_prev[1:] = u[:-1]
+        if self.binding.input_hold == "mean":
+            u_step = 0.5 * (u_prev + u)
+            jumped = np.abs(u - u_prev) > self._jump
+            u_step = np.where(jumped, u, u_step)
+        else:
+            u_step = u_prev
+        prev_t = np.empty(n)
+        prev_t[0] = self._last_t
+        prev_t[1:] = t[:-1]
+        y = self.model.step_block(u_step, t - prev_t)
+        for k in np.flatnonzero(gap > 0):
+            self.report.gaps.append((float(prev_t[k]), float(t[k])))
+        self._u = u[-1].copy()
+        self._last_t = float(t[-1])
+        m = len(self.tags)
+        virtual = np.empty((n, m))
+        virtual[:, :ni] = u * to_tag[:ni, 0] + to_tag[:ni, 1]
+        virtual[:, ni:] = y * to_tag[ni:, 0] + to_tag[ni:, 1]
+        residual = np.full((n, m), np.nan)
+        residual[:, ni:] = real[:, ni:] - virtual[:, ni:]
+        log = self._log_events if self.trace is not None else None
+        bits, stat = self.detector.update_block(t, residual[:, ni:], log)
+        alarm = np.zeros((n, m), np.uint8)
+        alarm[:, ni:] = bits
+        statistic = np.full((n, m), np.nan)
+        statistic[:, ni:] = stat
+        self.report.samples += n
+        if self.trace is not None:
+            self.trace.append_block(t, real, virtual, residual, statistic, alarm, flags, gap)
+
     @property
     def binding_batch_tag(self) -> str | None:
         """Tag carrying elapsed batch time, if the binding names one."""
@@ -303,8 +356,24 @@ class Twin:
         max_frames: int | None = None,
         until: float | None = None,
         on_step: Callable[[TwinStep], Any] | None = None,
+        on_progress: Callable[[int], Any] | None = None,
     ) -> TwinReport:
         """Process frames from ``source`` until it ends, ``max_frames`` or plant time ``until``.
+
+        Parameters
+        ----------
+        source
+            A :class:`~twin.sources.Source` or any iterable of frames.
+        max_frames
+            Stop after this many frames (accepted or rejected).
+        until
+            Stop after the first accepted frame at or after this plant time (s).
+        on_step
+            Called with the :class:`TwinStep` of every frame. Forces the
+            per-frame path.
+        on_progress
+            Called with the number of frames just processed (1 per frame, or the
+            size of a block); keeps the block path of max-speed replay.
 
         Returns
         -------
@@ -312,13 +381,19 @@ class Twin:
         """
         wall0 = _time.perf_counter()
         count = 0
-        frames = source.frames() if isinstance(source, Source) else iter(source)
         try:
+            columns = self._block_columns(source) if on_step is None else None
+            if columns is not None:
+                self._run_columns(source, columns, max_frames, until, on_progress)
+                return self.report
+            frames = source.frames() if isinstance(source, Source) else iter(source)
             for frame in frames:
                 step = self.process(frame)
                 count += 1
                 if on_step is not None:
                     on_step(step)
+                if on_progress is not None:
+                    on_progress(1)
                 if max_frames is not None and count >= max_frames:
                     break
                 if until is not None and step.accepted and step.time >= until:
@@ -326,6 +401,74 @@ class Twin:
         finally:
             self.report.wall_time += _time.perf_counter() - wall0
         return self.report
+
+    #: Rows per block on the block path (a crash loses at most one block plus one flush interval).
+    block_rows: int = 512
+
+    def _block_columns(self, source):
+        """Columnar data of ``source`` if the block path applies to it and to this twin, else None."""
+        if not self.block_path or self.mode != "cs" or self.sync_on or self.ekf is not None:
+            return None
+        get = getattr(source, "columns", None)
+        if get is None or not callable(getattr(source, "frame", None)):
+            return None
+        return get()
+
+    def _run_columns(self, source, columns, max_frames: int | None, until: float | None,
+                     on_progress: Callable[[int], Any] | None = None) -> None:
+        """Replay columns: blocks where the loop state allows, single frames (the reference path) elsewhere."""
+        times, names, values, src_units = columns
+        n = len(times)
+        if max_frames is not None:
+            n = min(n, max_frames)
+        if until is not None:  # stop after the first accepted frame at or after `until`
+            n_until = self._until_count(times, n, until, self.gate._last_time)
+            n = min(n, n_until)
+        col = {name: j for j, name in enumerate(names)}
+        gate = self.gate
+        idx = [col.get(t.name, -1) for t in gate.tags]
+        raw = values[:, [j if j >= 0 else 0 for j in idx]] if values.shape[1] else np.full((len(times), len(idx)), np.nan)
+        from twin._quality import _ABSENT
+
+        units = [src_units.get(t.name) if j >= 0 else _ABSENT for t, j in zip(gate.tags, idx, strict=True)]
+        known = {t.name for t in gate.tags}
+        unknown = [c for c in dict.fromkeys(names) if c not in known and c not in gate.ignore]
+        finite = np.isfinite(times)
+        i = 0
+        while i < n:
+            if getattr(source, "_closed", False):
+                return
+            m = 0
+            if self._started and self._u_have.all() and self.detector._all_ready:
+                end = min(n, i + self.block_rows)
+                last = self._last_t if math.isfinite(self._last_t) else -math.inf
+                t = times[i:end]
+                prev = np.empty(end - i)
+                prev[0] = gate._last_time if math.isfinite(gate._last_time) else -math.inf
+                prev[1:] = t[:-1]
+                bad = np.flatnonzero(~finite[i:end] | ~(t > prev) | ~(t > last))
+                m = int(bad[0]) if bad.size else end - i
+            if m > 0:
+                self._process_block(times[i:i + m], raw[i:i + m], units, unknown)
+                i += m
+            else:
+                self.process(source.frame(i))
+                m = 1
+                i += 1
+            if on_progress is not None:
+                on_progress(m)
+
+    @staticmethod
+    def _until_count(times: np.ndarray, n: int, until: float, last: float) -> int:
+        # frames are accepted while time is finite and increasing; replicate `step.time >= until`
+        last = last if math.isfinite(last) else -math.inf
+        for k in range(n):
+            t = float(times[k])
+            if math.isfinite(t) and t > last:
+                if t >= until:
+                    return k + 1
+                last = t
+        return n
 
     def close(self) -> TwinReport:
         """End active alarms, flush the trace and return the final report."""

@@ -177,12 +177,19 @@ def replay(
     with Progress(transient=True, disable=as_json) as progress:
         task = progress.add_task("replaying", total=source.n_frames)
 
-        def on_step(step):
-            progress.advance(task)
-            if not as_json:
-                _print_alarm(step, tw)
+        printed = 0
 
-        tw.run(source, on_step=on_step)
+        def on_progress(n: int) -> None:  # keeps the block path of max-speed replay
+            nonlocal printed
+            progress.advance(task, n)
+            events = tw.detector.events
+            if not as_json:
+                for ev in events[printed:]:
+                    console.print(f"[bold red]ALARM[/] {ev.kind} on {ev.tag} at t={_fmt_time(ev.start, tw)}: "
+                                  f"residual {ev.direction * ev.magnitude:+.3g} {ev.unit}")
+            printed = len(events)
+
+        tw.run(source, on_progress=on_progress)
     summary = _lookahead(tw, lookahead_to, param_sd, runs, as_json)
     report = tw.close()
     if as_json and summary is not None:

@@ -62,16 +62,44 @@ class ReplaySource(Source):
     ) -> None:
         self.path = Path(path)
         self.speed = _speed(speed)
-        self._rows, self._units, self.time_kind = read_history(self.path, tags=tags)
+        self._rows, self._units, self.time_kind, self._wide = _read_history(self.path, tags=tags)
         if units:
             for tag, unit in units.items():
                 self._units.setdefault(tag, unit)
         self._closed = False
+        self._columns = None
 
     @property
     def n_frames(self) -> int:
         """Number of frames in the file."""
         return len(self._rows)
+
+    def columns(self) -> tuple[np.ndarray, list[str], np.ndarray, dict[str, str]] | None:
+        """Columnar form ``(times, tags, values, units)`` of a wide file replayed at max speed, else None.
+
+        ``values`` is a float array (rows × tags) holding exactly what the data-quality
+        gate makes of each raw value (non-numeric → NaN). The :class:`~twin.Twin` uses
+        it to process blocks of samples at once; :meth:`frames` stays the reference.
+        """
+        if self.speed != math.inf or self._wide is None:
+            return None
+        if self._columns is None:
+            times, names, block = self._wide
+            if block.dtype.kind in "fiu":
+                values = np.ascontiguousarray(block, dtype=float)
+            else:  # mixed or object columns: the gate's own conversion, element by element
+                from twin._quality import _as_float
+
+                values = np.array([[_as_float(v) for v in row] for row in block.tolist()], dtype=float)
+                values = values.reshape(len(times), len(names))
+            self._columns = (np.asarray(times, dtype=float), list(names), values, dict(self._units))
+        return self._columns
+
+    def frame(self, index: int) -> Frame:
+        """Frame number ``index`` of the file, as :meth:`frames` yields it."""
+        t, values = self._rows[index]
+        units = self._units
+        return Frame(t, {tag: Sample(tag, v, t, units.get(tag)) for tag, v in values})
 
     def frames(self) -> Iterator[Frame]:
         wall0 = _time.monotonic()
@@ -133,6 +161,12 @@ def read_history(path: str | Path, *, tags: list[str] | None = None):
     DatasetError
         Unknown format, missing file, or no time column.
     """
+    rows, units, time_kind, _ = _read_history(path, tags=tags)
+    return rows, units, time_kind
+
+
+def _read_history(path: str | Path, *, tags: list[str] | None = None):
+    """:func:`read_history` plus ``(times, names, block)`` for wide files (None for long ones)."""
     import pandas as pd
 
     path = Path(path)
@@ -184,6 +218,7 @@ def read_history(path: str | Path, *, tags: list[str] | None = None):
             )
         else:
             units = {}
+    wide = None
     if long:
         if tags is not None:
             frame = frame[frame["tag"].isin(tags)]
@@ -202,5 +237,6 @@ def read_history(path: str | Path, *, tags: list[str] | None = None):
         block = frame[names].to_numpy()
         times = frame["time"].to_numpy(float)
         rows = [(float(times[i]), list(zip(names, block[i], strict=True))) for i in range(len(frame))]
+        wide = (times, names, block)
     units = {k: v for k, v in units.items() if v not in (None, "nan")}
-    return rows, units, time_kind
+    return rows, units, time_kind, wide

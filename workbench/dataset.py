@@ -26,8 +26,8 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-from functools import lru_cache
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 

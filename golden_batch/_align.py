@@ -102,7 +102,11 @@ class Aligner:
         self.units_ = {n: ds[n].attrs.get("units", "1") for n in names}
         self.long_names_ = {n: ds[n].attrs.get("long_name", n) for n in names}
         lengths = batch_lengths(ds)
-        durations = np.array([np.nanmax(ds["elapsed"].values[b]) for b in range(ds.sizes["batch"])])
+        lazy = _is_lazy(ds)
+        if lazy:  # Dask-backed (e.g. a chunked Zarr store): reduce chunk by chunk, never load it whole
+            durations = ds["elapsed"].max(ds["elapsed"].dims[1]).values
+        else:
+            durations = np.array([np.nanmax(ds["elapsed"].values[b]) for b in range(ds.sizes["batch"])])
         if self.reference == "median":
             ref = int(np.argsort(durations)[len(durations) // 2])
         else:
@@ -111,9 +115,14 @@ class Aligner:
                 raise ConfigError(f"reference batch {self.reference!r} not found; {did_you_mean(self.reference, ids)}")
             ref = ids.index(self.reference)
         self.reference_batch_ = str(ds["batch"].values[ref])
-        x = np.stack([ds[n].values for n in names], axis=-1)  # (B, S, J)
-        self.center_ = np.nanmean(x, axis=(0, 1))
-        scale = np.nanstd(x, axis=(0, 1))
+        if lazy:
+            self.center_, scale = _lazy_moments(ds, names)
+            rds, rref = ds.isel(batch=slice(ref, ref + 1)).load(), 0  # the reference batch only
+        else:
+            x = np.stack([ds[n].values for n in names], axis=-1)  # (B, S, J)
+            self.center_ = np.nanmean(x, axis=(0, 1))
+            scale = np.nanstd(x, axis=(0, 1))
+            rds, rref = ds, ref
         self.scale_ = np.where(scale > 0, scale, 1.0)
         w = np.array([float((self.weights or {}).get(n, 1.0)) for n in names])
         self.weights_ = w
@@ -126,22 +135,25 @@ class Aligner:
                     f"method 'indicator' needs indicator= naming a variable; "
                     f"{did_you_mean(str(self.indicator), trajectory_variables(ds))}"
                 )
-            ind = ds[self.indicator].values
-            starts = np.nanmin(ind, axis=1)
-            ends = np.nanmax(ind, axis=1)
+            ind = ds[self.indicator]
+            if lazy:
+                starts, ends = ind.min(ind.dims[1]).values, ind.max(ind.dims[1]).values
+            else:
+                starts, ends = np.nanmin(ind.values, axis=1), np.nanmax(ind.values, axis=1)
             lo, hi = float(np.max(starts)), float(np.min(ends))
             if not hi > lo:
                 raise DatasetError(f"indicator '{self.indicator}' ranges of the batches do not overlap")
             self.maturity_ = np.linspace(lo, hi, self.n_points)
-            el_ref = ds["elapsed"].values[ref, : lengths[ref]]
-            self.grid_ = np.interp(self.maturity_, *_monotone(ind[ref, : lengths[ref]], el_ref))
+            el_ref = rds["elapsed"].values[rref, : lengths[ref]]
+            ind_ref = rds[self.indicator].values[rref, : lengths[ref]]
+            self.grid_ = np.interp(self.maturity_, *_monotone(ind_ref, el_ref))
         else:
             n = lengths[ref]
-            self.grid_ = ds["elapsed"].values[ref, :n].astype(float)
-            self.reference_values_ = x[ref, :n]
+            self.grid_ = rds["elapsed"].values[rref, :n].astype(float)
+            self.reference_values_ = np.stack([rds[v].values[rref, :n] for v in names], axis=-1)
             self.maturity_ = None
             if self.per_phase and "phase" in ds:
-                self.reference_phase_ = ds["phase"].values[ref, :n].astype(int)
+                self.reference_phase_ = rds["phase"].values[rref, :n].astype(int)
             else:
                 self.reference_phase_ = None
         return self
@@ -150,9 +162,18 @@ class Aligner:
         return (x - self.center_) / self.scale_ * np.sqrt(self.weights_)
 
     # ------------------------------------------------------------ transform
-    def transform(self, ds: xr.Dataset) -> xr.Dataset:
-        """Align every batch of a raw batch set; returns dims ``batch`` × ``time``."""
+    def transform(self, ds: xr.Dataset, *, executor=None) -> xr.Dataset:
+        """Align every batch of a raw batch set; returns dims ``batch`` × ``time``.
+
+        A Dask-backed ``ds`` (e.g. ``open_zarr(path, chunks={"batch": 64})``) is
+        aligned one batch chunk at a time, so only one chunk of raw samples is in
+        memory at once (per worker); ``executor`` (see
+        :func:`workbench.executors.map_jobs`) spreads the chunks over processes or
+        a Dask cluster, whose workers must see the same store path.
+        """
         self._check_fitted()
+        if _is_lazy(ds) or executor is not None:
+            return self._transform_blocks(ds, executor)
         n_b = ds.sizes["batch"]
         m = self.grid_.size
         out = np.full((n_b, m, len(self.variables_)), np.nan)
@@ -174,6 +195,23 @@ class Aligner:
                 phase = ds["phase"].values[b, ok].astype(int) if self.reference_phase_ is not None else None
                 out[b], warped[b], dist[b] = self._align_dtw(el, x, phase)
         return self._to_dataset(ds, out, warped, dist)
+
+    def _transform_blocks(self, ds: xr.Dataset, executor) -> xr.Dataset:
+        from workbench.executors import JobFailure, map_jobs
+
+        sizes = ds["elapsed"].chunksizes.get("batch") if ds["elapsed"].chunks is not None else None
+        if not sizes:
+            sizes = (ds.sizes["batch"],)
+        edges = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        blocks = [ds.isel(batch=slice(a, b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+        parts = map_jobs(_AlignBlock(self), blocks, executor=executor)
+        failed = [p for p in parts if isinstance(p, JobFailure)]
+        if failed:
+            raise DatasetError(f"alignment of batch chunk {failed[0].index} failed: {failed[0].error}")
+        if len(parts) == 1:
+            return parts[0]
+        return xr.concat(parts, dim="batch", data_vars="minimal", coords="minimal", compat="override",
+                         combine_attrs="override")
 
     def fit_transform(self, ds: xr.Dataset) -> xr.Dataset:
         """``fit(ds).transform(ds)``."""
@@ -365,6 +403,33 @@ class OnlineAlignment:
         else:  # same grid point again: running mean
             self.counts[pos] += 1
             buf[pos] += (xt - buf[pos]) / self.counts[pos]
+
+
+def _is_lazy(ds: xr.Dataset) -> bool:
+    """True when the batch set is Dask-backed (opened with ``chunks=``)."""
+    return any(v.chunks is not None for v in ds.data_vars.values())
+
+
+def _lazy_moments(ds: xr.Dataset, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """NaN-skipping mean and population standard deviation of each variable, chunk by chunk.
+
+    Dask combines per-chunk count, sum and sum of squared deviations (Chan,
+    Golub & LeVeque 1983), so memory stays at one chunk per worker.
+    """
+    import dask
+
+    stats = dask.compute(*[(ds[n].mean(), ds[n].std()) for n in names])
+    return (np.array([float(m) for m, _ in stats]), np.array([float(s) for _, s in stats]))
+
+
+class _AlignBlock:
+    """Picklable job: load one chunk of batches and align it (in a worker or here)."""
+
+    def __init__(self, aligner: Aligner):
+        self.aligner = aligner
+
+    def __call__(self, block: xr.Dataset) -> xr.Dataset:
+        return self.aligner.transform(block.compute(scheduler="synchronous"))  # a copy: the lazy block stays lazy
 
 
 def _monotone(ind: np.ndarray, el: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

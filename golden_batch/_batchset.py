@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -140,16 +141,22 @@ def quality_variables(ds: xr.Dataset) -> list[str]:
 
 def batch_lengths(ds: xr.Dataset) -> np.ndarray:
     """Number of valid samples per batch of a raw batch set."""
-    return np.sum(np.isfinite(ds["elapsed"].values), axis=1).astype(int)
+    el = ds["elapsed"]
+    if el.chunks is not None:  # Dask-backed: count chunk by chunk
+        return np.asarray(el.count(el.dims[1]).values).astype(int)
+    return np.sum(np.isfinite(el.values), axis=1).astype(int)
 
 
-def read_history(path: str | Path, *, quality: str | Path | None = None) -> xr.Dataset:
+def read_history(path: str | Path, *, quality: str | Path | None = None, chunks: Any = None) -> xr.Dataset:
     """Read a batch history file into a raw batch set.
 
-    Accepted layouts (by extension ``.nc``, ``.csv``, ``.parquet``):
+    Accepted layouts (by extension ``.nc``, ``.zarr``, ``.csv``, ``.parquet``):
 
     * NetCDF written by the workbench (a raw batch set, or a twin trace with a
       ``batch`` dim) – returned as is;
+    * a Zarr store (directory) of such a batch set, opened lazily: with
+      ``chunks`` (e.g. ``{"batch": 64}``) it is Dask-backed and may be larger
+      than memory (:meth:`GoldenBatchModel.fit` works through it chunk by chunk);
     * **long** table with columns ``batch_id, timestamp, tag, value`` (optional
       ``units``); rows with an empty timestamp are batch-level quality values;
     * **wide** table with ``batch_id``, ``timestamp`` (or ``elapsed`` in s) and one
@@ -164,12 +171,21 @@ def read_history(path: str | Path, *, quality: str | Path | None = None) -> xr.D
         History file.
     quality
         Optional table ``batch_id, <kpi>…`` with batch-level quality.
+    chunks
+        Dask chunks for a Zarr store (default: the store's own chunks).
     """
     path = Path(path)
     if not path.exists():
-        raise DatasetError(f"{path}: no such history file; give a .nc, .csv or .parquet file")
+        raise DatasetError(f"{path}: no such history file; give a .nc, .zarr, .csv or .parquet file")
     suffix = path.suffix.lower()
-    if suffix == ".nc":
+    if suffix == ".zarr" or path.is_dir():
+        from workbench.dataset import open_zarr
+
+        ds = open_zarr(path, chunks=chunks if chunks is not None else {})
+        if "batch" not in ds.dims:
+            raise DatasetError(f"{path}: has no 'batch' dim; a batch history needs dims batch × sample")
+        ds = _restore_roles(ds)
+    elif suffix == ".nc":
         from workbench.dataset import read_netcdf
 
         ds = read_netcdf(path)
@@ -180,7 +196,7 @@ def read_history(path: str | Path, *, quality: str | Path | None = None) -> xr.D
         df = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
         ds = _from_table(df, str(path))
     else:
-        raise DatasetError(f"{path}: unknown history format '{suffix}'; use .nc, .csv or .parquet")
+        raise DatasetError(f"{path}: unknown history format '{suffix}'; use .nc, .zarr, .csv or .parquet")
     if quality is not None:
         qpath = Path(quality)
         qdf = pd.read_csv(qpath) if qpath.suffix.lower() == ".csv" else pd.read_parquet(qpath)

@@ -150,16 +150,30 @@ class GoldenBatchModel:
         return Aligner(self.alignment, variables=self.variables, indicator=self.indicator,
                        n_points=self.n_points, band=self.band)
 
-    def fit(self, history: xr.Dataset, y=None) -> GoldenBatchModel:
-        """Align the history, select the golden batches, fit envelope, MPCA and quality PLS."""
+    def fit(self, history: xr.Dataset, y=None, *, executor=None) -> GoldenBatchModel:
+        """Align the history, select the golden batches, fit envelope, MPCA and quality PLS.
+
+        Parameters
+        ----------
+        history
+            Raw batch set (``batch`` × ``sample``). A Dask-backed one, e.g.
+            ``read_history("history.zarr", chunks={"batch": 64})``, may be larger
+            than memory: the alignment statistics are reduced chunk by chunk and the
+            batches are aligned one chunk at a time; only the aligned set
+            (``batch`` × grid points, usually far smaller than the raw samples) is
+            held for the envelope, MPCA and PLS.
+        executor
+            Spreads the alignment of batch chunks (see
+            :func:`workbench.executors.map_jobs`); same numbers on every executor.
+        """
         first = self._aligner().fit(history)
-        aligned_all = first.transform(history)
+        aligned_all = first.transform(history, executor=executor)
         self.selection_: GoldenSelection = select_golden(
             aligned_all, self.select, alpha=self.outlier_alpha, n_components=self.n_components,
             max_modes=self.max_modes, variables=first.variables_, seed=self.seed)
         golden_raw = history.sel(batch=self.selection_.selected)
         self.aligner_ = self._aligner().fit(golden_raw)
-        golden = self.aligner_.transform(golden_raw)
+        golden = self.aligner_.transform(golden_raw, executor=executor)
         self.golden_ = golden
         # the indicator is the grid itself (no information left in it): model its timing instead
         self.variables_ = [v for v in self.aligner_.variables_

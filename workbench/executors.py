@@ -11,13 +11,26 @@ the same numbers on every executor.
 * an ``int`` n > 1 or ``"processes:n"``: a local :class:`~concurrent.futures.ProcessPoolExecutor`;
 * any :class:`concurrent.futures.Executor`;
 * a Dask ``distributed.Client`` (anything with ``submit`` and ``gather``),
-  or a scheduler address ``"tcp://host:8786"``.
+  a Dask cluster object (``distributed.LocalCluster``, anything with a
+  ``scheduler_address``), or a scheduler address ``"tcp://host:8786"``.
+
+On Dask, a worker that dies mid-run (killed, out of memory, segfault in an FMU)
+is handled by the scheduler: its tasks are rerun on the surviving workers, so
+the results are complete and, because every job carries its own seed,
+identical. A job that kills ``distributed.scheduler.allowed-failures`` + 1
+workers (default 4) in a row is given up: with ``isolate=True`` its slot holds
+a :class:`JobFailure` naming the lost workers; the other jobs carry on.
+Clients and pools that :func:`map_jobs` creates from a spelling (an int,
+``"processes:N"``, an address, a cluster) are closed when it returns; objects
+passed in are left open for the caller.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import os
 import traceback
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +39,7 @@ import numpy as np
 
 from workbench.errors import ConfigError
 
-__all__ = ["JobFailure", "map_jobs", "spawn_seeds", "resolve_executor", "describe_executor"]
+__all__ = ["JobFailure", "map_jobs", "spawn_seeds", "resolve_executor", "describe_executor", "worker_count"]
 
 
 @dataclass(frozen=True)
@@ -83,13 +96,35 @@ class _Guarded:
             return JobFailure(index, f"{type(exc).__name__}: {exc}", traceback.format_exc())
 
 
+def _is_dask_client(ex: Any) -> bool:
+    return hasattr(ex, "gather") and hasattr(ex, "submit")
+
+
+def _is_dask_cluster(ex: Any) -> bool:
+    return hasattr(ex, "scheduler_address") and not _is_dask_client(ex)
+
+
+def _connect(address: str, timeout: float = 10.0) -> Any:
+    """Client for a running Dask scheduler; a clear error when it cannot be reached."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=timeout)
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(
+            f'executor: cannot reach the Dask scheduler at "{address}" within {timeout:g} s ({exc}); '
+            "start one with `dask scheduler` (and `dask worker ADDRESS` on each host) or use "
+            '"serial" / "processes:N"'
+        ) from exc
+
+
 def resolve_executor(executor: Any) -> Any:
     """Turn the user's ``executor`` argument into None, an Executor or a Dask client.
 
     Raises
     ------
     ConfigError
-        For an unknown spelling.
+        For an unknown spelling, or a scheduler address that cannot be reached.
     """
     if executor is None or executor == "serial" or executor == 1:
         return None
@@ -101,13 +136,15 @@ def resolve_executor(executor: Any) -> Any:
         if executor.startswith("processes"):
             _, _, n = executor.partition(":")
             return cf.ProcessPoolExecutor(max_workers=int(n) if n else None)
-        if executor.startswith(("tcp://", "tls://", "inproc://")):
-            from distributed import Client
-
-            return Client(executor)
+        if executor.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+            return _connect(executor)
         raise ConfigError(
             f'executor: "{executor}" is not known; use "serial", "processes:N" or "tcp://host:8786"'
         )
+    if _is_dask_cluster(executor):
+        from distributed import Client
+
+        return Client(executor)
     return executor
 
 
@@ -122,9 +159,41 @@ def describe_executor(executor: Any) -> str:
         return ex
     if isinstance(ex, cf.ProcessPoolExecutor):
         return f"processes:{ex._max_workers}"  # noqa: SLF001
+    if _is_dask_cluster(ex):
+        return f"dask:{ex.scheduler_address}"
     if hasattr(ex, "scheduler_info"):
-        return f"dask:{getattr(ex, 'scheduler', None) and ex.scheduler.address}"
+        try:
+            return f"dask:{ex.scheduler.address}"
+        except AttributeError:  # a closed client
+            return "dask"
     return type(ex).__name__
+
+
+def worker_count(executor: Any) -> int:
+    """Number of jobs the executor runs at once (for chunk sizes).
+
+    Serial 1; a pool its ``max_workers``; a Dask client the total threads of
+    its workers at call time (at least 1).
+    """
+    ex = executor
+    if ex is None or ex == "serial" or ex == 1:
+        return 1
+    if isinstance(ex, int) and not isinstance(ex, bool):
+        return max(1, ex)
+    if isinstance(ex, str):
+        if ex.startswith("processes"):
+            n = ex.partition(":")[2]
+            return int(n) if n else (os.cpu_count() or 1)
+        return 1 if not ex.startswith(("tcp://", "tls://", "inproc://", "ucx://")) else 4
+    if _is_dask_client(ex):
+        try:
+            workers = ex.scheduler_info()["workers"].values()
+            return max(1, sum(int(w.get("nthreads", 1)) for w in workers))
+        except Exception:  # noqa: BLE001 - a closed or unreachable client
+            return 1
+    if _is_dask_cluster(ex):
+        return max(1, sum(int(getattr(w, "nthreads", 1) or 1) for w in getattr(ex, "workers", {}).values()))
+    return max(1, int(getattr(ex, "_max_workers", 0) or 1))
 
 
 def map_jobs(
@@ -159,7 +228,7 @@ def map_jobs(
     items = list(items)
     indexed = list(enumerate(items))
     call: Callable[[tuple[int, Any]], Any] = _Guarded(fn) if isolate else (lambda p: fn(p[1]))
-    owned = not (executor is None or isinstance(executor, cf.Executor) or hasattr(executor, "gather"))
+    owned = not (executor is None or isinstance(executor, cf.Executor) or _is_dask_client(executor))
     ex = resolve_executor(executor)
     results: list[Any] = [None] * len(items)
     bar = _progress(progress, len(items))
@@ -168,15 +237,8 @@ def map_jobs(
             for pair in indexed:
                 results[pair[0]] = call(pair)
                 bar.advance()
-        elif hasattr(ex, "gather") and hasattr(ex, "submit"):
-            from distributed import as_completed
-
-            if not isolate:
-                call = _Raising(fn)
-            futures = {ex.submit(call, pair, pure=False): pair[0] for pair in indexed}
-            for fut in as_completed(futures):
-                results[futures[fut]] = fut.result()
-                bar.advance()
+        elif _is_dask_client(ex):
+            _run_dask(ex, call if isolate else _Raising(fn), indexed, results, bar, isolate)
         else:
             call = call if isolate else _Raising(fn)
             futures = {ex.submit(call, pair): pair[0] for pair in indexed}
@@ -186,8 +248,44 @@ def map_jobs(
     finally:
         bar.close()
         if owned and ex is not None:
-            (ex.close if hasattr(ex, "gather") else ex.shutdown)()
+            (ex.close if _is_dask_client(ex) else ex.shutdown)()
     return results
+
+
+def _run_dask(client: Any, call: Callable[[tuple[int, Any]], Any], indexed: list[tuple[int, Any]],
+              results: list[Any], bar: _progress, isolate: bool) -> None:
+    """Submit every job to a Dask client, fill ``results`` as futures finish.
+
+    ``client.map`` sends the callable once per batch of tasks; ``pure=False``
+    keeps equal inputs apart. Each future is released as soon as its result is
+    here, so workers do not hold finished results.
+    """
+    from distributed import as_completed
+
+    try:
+        from distributed.scheduler import KilledWorker
+    except ImportError:  # pragma: no cover - moved in some releases
+        from distributed import KilledWorker  # type: ignore[no-redef]
+
+    if not indexed:
+        return
+    futures = client.map(call, indexed, pure=False, key=[f"twin-job-{uuid.uuid4().hex}-{i}" for i, _ in indexed])
+    slot = {f.key: i for f, (i, _) in zip(futures, indexed, strict=True)}
+    try:
+        for fut in as_completed(futures):
+            index = slot[fut.key]
+            try:
+                results[index] = fut.result()
+            except KilledWorker as exc:
+                if not isolate:
+                    raise
+                results[index] = JobFailure(index, f"KilledWorker: job {index} was running on workers that "
+                                                   f"died too many times ({exc}); it was given up")
+            fut.release()
+            bar.advance()
+    finally:
+        for fut in futures:
+            fut.release()
 
 
 class _Raising:

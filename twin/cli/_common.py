@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import typer
@@ -14,6 +15,45 @@ console = Console()
 console_err = Console(stderr=True)
 
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
+DASK_OPTION = typer.Option(
+    None, "--dask", help="Dask scheduler address, e.g. tcp://host:8786: run the jobs on that cluster."
+)
+WORKERS_OPTION = typer.Option(None, "--workers", "-w", help="Local worker processes (1 = serial).", min=1)
+
+
+@contextmanager
+def open_executor(dask: str | None = None, workers: int | None = None, executor: str | None = None) -> Iterator[Any]:
+    """Turn ``--dask`` / ``--workers`` / ``--executor`` into one executor for a command.
+
+    A ``--dask`` address is connected once (a clear one-line error when the
+    scheduler cannot be reached) and the client is closed when the command
+    ends, so a command that maps jobs several times reuses one connection.
+
+    Raises
+    ------
+    ConfigError
+        When more than one of the options is given, or ``--dask`` is not an address.
+    """
+    from workbench.errors import ConfigError
+
+    given = [name for name, v in (("--dask", dask), ("--workers", workers), ("--executor", executor)) if v is not None]
+    if len(given) > 1:
+        raise ConfigError(f"options {' and '.join(given)} both choose the executor; give only one")
+    if dask is not None:
+        if not dask.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+            raise ConfigError(f'--dask: "{dask}" is not a scheduler address; use e.g. tcp://host:8786')
+        from workbench.executors import resolve_executor
+
+        client = resolve_executor(dask)
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    if workers is not None:
+        yield None if workers == 1 else f"processes:{workers}"
+        return
+    yield executor
 
 
 def version_callback(value: bool) -> None:

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import typer
 
-from twin.cli._common import JSON_OPTION, console, print_json, print_table
+from twin.cli._common import (
+    DASK_OPTION,
+    JSON_OPTION,
+    WORKERS_OPTION,
+    console,
+    open_executor,
+    print_json,
+    print_table,
+)
 
 app = typer.Typer(help="Golden-batch envelopes and multivariate batch models (build, check, report).",
                   no_args_is_help=True)
@@ -25,7 +33,7 @@ def _model_from_options(config: Path | None, **options):
 
 @app.command("build")
 def build(
-    history: Path = typer.Argument(..., help="Batch history: .nc, or long/wide .csv/.parquet."),
+    history: Path = typer.Argument(..., help="Batch history: .nc, a .zarr store, or long/wide .csv/.parquet."),
     select: str = typer.Option(None, "--select", help='KPI spec, e.g. "yield >= 0.9 and impurity < 0.02".'),
     output: Path = typer.Option(Path("envelope.nc"), "-o", "--output", help="Model file to write (NetCDF)."),
     config: Path = typer.Option(None, "--config", help="YAML with kind: golden-build settings."),
@@ -35,16 +43,21 @@ def build(
     alpha: float = typer.Option(None, "--alpha", help="False-alarm probability of the limits (e.g. 0.01)."),
     k_sigma: float = typer.Option(None, "--k-sigma", help="Envelope half width in standard deviations."),
     n_components: float = typer.Option(None, "--n-components", help="MPCA components, or variance fraction < 1."),
+    chunk: int = typer.Option(None, "--chunk", help="Batches per chunk: read a .zarr history lazily, chunk by chunk.",
+                              min=1),
+    dask: str = DASK_OPTION,
+    workers: int = WORKERS_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Select golden batches from HISTORY and write their envelope and batch model."""
     from golden_batch import read_history
 
-    data = read_history(history, quality=quality)
+    data = read_history(history, quality=quality, chunks={"batch": chunk} if chunk else None)
     model = _model_from_options(config, select=select, alignment=alignment, indicator=indicator, alpha=alpha,
                                 k_sigma=k_sigma, n_components=n_components)
-    with console.status(f"fitting golden-batch model on {data.sizes['batch']} batches"):
-        model.fit(data)
+    with open_executor(dask=dask, workers=workers) as ex, \
+            console.status(f"fitting golden-batch model on {data.sizes['batch']} batches"):
+        model.fit(data, executor=ex)
     model.save(output)
     table = model.selection_.table
     summary = {

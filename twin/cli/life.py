@@ -6,7 +6,14 @@ from pathlib import Path
 
 import typer
 
-from twin.cli._common import JSON_OPTION, console, print_json, print_table
+from twin.cli._common import (
+    DASK_OPTION,
+    JSON_OPTION,
+    console,
+    open_executor,
+    print_json,
+    print_table,
+)
 
 app = typer.Typer(help="Reliability: system life Monte Carlo, Weibull fitting of field data, PM policy.",
                   no_args_is_help=True)
@@ -47,6 +54,7 @@ def run(
     seed: int = SEED_OPTION,
     engine: str = typer.Option(None, "--engine", help="auto | vectorised | event (default: from the model)."),
     executor: str = EXECUTOR_OPTION,
+    dask: str = DASK_OPTION,
     out: Path = typer.Option(None, "--out", "-o", help="Write the result dataset to this NetCDF file."),
     report: Path = typer.Option(None, "--report", help="Write a self-contained HTML report here."),
     as_json: bool = JSON_OPTION,
@@ -56,7 +64,8 @@ def run(
     from workbench.dataset import write_netcdf
 
     model = _load(model_file, set_)
-    ds = run_life(model, seed=seed, executor=executor, engine=engine, progress=False if as_json else "missions")
+    with open_executor(dask=dask, executor=executor) as ex:
+        ds = run_life(model, seed=seed, executor=ex, engine=engine, progress=False if as_json else "missions")
     unit = model.simulation.report_unit
     rows = _kpis(ds, unit)
     comp = []
@@ -146,6 +155,7 @@ def optimize_pm_cmd(
     replications: int = typer.Option(None, "--replications", "-n", help="Replications per interval."),
     seed: int = SEED_OPTION,
     executor: str = EXECUTOR_OPTION,
+    dask: str = DASK_OPTION,
     out: Path = typer.Option(None, "--out", "-o", help="Write the interval sweep to NetCDF."),
     report: Path = typer.Option(None, "--report", help="Write the cost-rate curve as HTML."),
     as_json: bool = JSON_OPTION,
@@ -159,8 +169,9 @@ def optimize_pm_cmd(
 
     model = _load(model_file, set_)
     grid = None if intervals is None else np.array([convert(s.strip(), "s") for s in intervals.split(",") if s.strip()])
-    ds = optimize_pm(model, component, intervals=grid, replications=replications, seed=seed, executor=executor,
-                     progress=False)
+    with open_executor(dask=dask, executor=executor) as ex:
+        ds = optimize_pm(model, component, intervals=grid, replications=replications, seed=seed, executor=ex,
+                         progress=False)
     unit = model.simulation.report_unit
     per = convert(f"1 {unit}", "s")
     cur = model.currency

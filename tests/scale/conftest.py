@@ -1,0 +1,41 @@
+"""Fixtures for the scale-out tests: real Dask clusters over TCP on 127.0.0.1, PostgreSQL.
+
+The PostgreSQL server fixture is the one of the optimisation tests (imported, not copied).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+
+from tests.optimization.conftest import postgres_url  # noqa: F401 - fixture
+
+distributed = pytest.importorskip("distributed")
+
+
+@contextlib.contextmanager
+def local_cluster(**config):
+    """A ``LocalCluster`` of 2 worker processes (1 thread each) over TCP, and a client; always closed."""
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 3, **config}):
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                           protocol="tcp", dashboard_address=":0", memory_limit=0,
+                                           silence_logs=40)
+        try:
+            client = distributed.Client(cluster)
+            try:
+                yield client
+            finally:
+                client.close()
+        finally:
+            cluster.close()
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """One shared 2-worker cluster for the equality tests (nobody kills its workers)."""
+    with local_cluster() as client:
+        client.wait_for_workers(2, timeout=60)
+        yield client

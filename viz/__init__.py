@@ -8,7 +8,7 @@ Public API
 ----------
 Reports: :func:`render_report` (shared self-contained HTML writer), :func:`report_result`
 (``twin report``). Dashboard: :class:`DashboardSources`, :func:`create_app`, :func:`serve`.
-Scenes: :func:`line_scene`, :func:`reactor_scene`, :func:`render_png`, :func:`scene_figure`,
+Scenes: :func:`line_scene`, :func:`reactor_scene`, :func:`reactor_scene_from_trace`, :func:`render_png`, :func:`scene_figure`,
 :func:`export_scene_html`. Data: :func:`read_trace` (read-only, safe while a twin appends),
 :func:`downsample`. Tour: :func:`demo_tour`.
 """
@@ -31,6 +31,7 @@ from viz._scenes import (
     line_scene,
     line_scene_from_result,
     reactor_scene,
+    reactor_scene_from_trace,
     render_png,
     scene_figure,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "line_scene",
     "line_scene_from_result",
     "reactor_scene",
+    "reactor_scene_from_trace",
     "render_png",
     "scene_figure",
     "export_scene_html",

@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from viz._data import load_result, read_trace, tag_units, trace_rows
+from viz._data import load_result, read_trace, trace_rows, trace_tags
 
 __all__ = ["DashboardSources", "create_app", "serve", "TraceCache"]
 
-PAGES = [("/live", "Live twin"), ("/scenarios", "Scenarios"), ("/campaigns", "Campaigns"),
+PAGES = [("/live", "Live twin"), ("/line", "Line"), ("/scenarios", "Scenarios"), ("/campaigns", "Campaigns"),
          ("/reliability", "Reliability"), ("/3d", "3D")]
 
 
@@ -47,6 +47,12 @@ class DashboardSources:
     life
         Life/reliability result (``reliability``/``availability`` over time), may
         also hold ``failure_time`` for the Weibull plot.
+    life_fit
+        Probability-plot data of a life-data fit (``LifeFit.plot_data()`` written to
+        NetCDF, e.g. ``life_fit_plot.nc``) for the Weibull plot.
+    line_trace
+        Line-twin trace store (``twin monitor LINE_BINDING.yaml``), re-read as it grows:
+        station states, buffers, the ``forecast`` group and alarm events.
     """
 
     trace: Path | None = None
@@ -55,6 +61,8 @@ class DashboardSources:
     scenarios: dict[str, Path] = field(default_factory=dict)
     campaign: Path | None = None
     life: Path | None = None
+    life_fit: Path | None = None
+    line_trace: Path | None = None
 
 
 class TraceCache:
@@ -96,6 +104,39 @@ class _FileCache:
             hit = (mtime, load_result(path))
             self._items[path] = hit
         return hit[1]
+
+
+class _ForecastCache:
+    """Last good copy of a line trace's ``forecast`` group, re-read when its files change."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.ds: xr.Dataset | None = None
+        self.version = 0
+        self._stamp: float | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> tuple[xr.Dataset | None, bool]:
+        from viz._data import read_line_forecast
+        from workbench.errors import DatasetError
+
+        if self.path is None:
+            return None, False
+        group = Path(self.path) / "forecast"
+        with self._lock:
+            try:
+                stamp = max((p.stat().st_mtime_ns for p in group.rglob("*") if p.is_file()), default=None)
+            except OSError:  # files replaced while listing
+                return self.ds, False
+            if stamp is None or stamp == self._stamp:
+                return self.ds, False
+            try:
+                ds = read_line_forecast(self.path)
+            except DatasetError:
+                return self.ds, False
+            self.ds, self._stamp = ds, stamp
+            self.version += 1
+            return self.ds, True
 
 
 def _install_token_guard(server, token: str) -> None:
@@ -169,7 +210,13 @@ def create_app(sources: DashboardSources, *, token: str | None = None, refresh_m
 
     from viz import _figures_live as fl
     from viz import _figures_results as fr
-    from viz._scenes import line_scene_from_result, reactor_scene, render_png, scene_figure
+    from viz._scenes import (
+        line_scene_from_result,
+        reactor_scene,
+        reactor_scene_from_trace,
+        render_png,
+        scene_figure,
+    )
 
     n_pts = n_out if downsample else 10**9
     app = dash.Dash(__name__, title="twin dashboard", suppress_callback_exceptions=True,
@@ -177,6 +224,8 @@ def create_app(sources: DashboardSources, *, token: str | None = None, refresh_m
     if token:
         _install_token_guard(app.server, token)
     traces = TraceCache(sources.trace)
+    line_traces = TraceCache(sources.line_trace)
+    forecasts = _ForecastCache(sources.line_trace)
     files = _FileCache()
     app._twin_trace_cache = traces  # noqa: SLF001 - for tests and the benchmark
 
@@ -191,16 +240,18 @@ def create_app(sources: DashboardSources, *, token: str | None = None, refresh_m
 
     # ------------------------------------------------------------------ layouts
     def live_layout():
-        ds, _ = traces.get()
-        if ds is None:
+        # only the tag names (and which are measured) are read here; the data loads in the
+        # callbacks, which run in parallel once the page is up
+        tags, measured = ([], []) if sources.trace is None else trace_tags(sources.trace)
+        if not tags:
             return html.Div([html.H2("Live twin"), missing("trace store", "--trace"),
                              dcc.Interval(id="live-tick", interval=refresh_ms)])
-        tags = [str(t) for t in ds["tag"].values]
-        measured = [t for t in tags if np.isfinite(ds["residual"].sel(tag=t).values).any()] or tags
         children = [
             html.H2("Live twin"),
             html.Div(id="live-status", className="status"),
             dcc.Store(id="live-rows", data=0),
+            dcc.Store(id="overview-rows", data=0),
+            dcc.Store(id="trend-range", data=None),
             dcc.Dropdown(id="live-tag", options=tags, value=measured[0], clearable=False, style={"width": "320px"}),
             dcc.Graph(id="trend-graph", style={"height": "520px"}),
             dcc.Graph(id="overview-graph", style={"height": "360px"}),
@@ -246,14 +297,15 @@ def create_app(sources: DashboardSources, *, token: str | None = None, refresh_m
 
     def reliability_layout():
         ds = files.get(sources.life)
-        if ds is None:
+        fit = files.get(sources.life_fit)
+        if ds is None and fit is None:
             return html.Div([html.H2("Reliability"), missing("life result", "--life")])
         graphs = []
-        if "reliability" in ds:
+        if ds is not None and "reliability" in ds:
             graphs.append(dcc.Graph(id="reliability-graph", figure=fr.reliability_figure(ds)))
-        if "availability" in ds:
+        if ds is not None and "availability" in ds:
             graphs.append(dcc.Graph(id="availability-graph", figure=fr.availability_figure(ds)))
-        graphs.append(dcc.Graph(id="weibull-graph", figure=fr.weibull_plot(ds)))
+        graphs.append(dcc.Graph(id="weibull-graph", figure=fr.weibull_plot(fit if fit is not None else ds)))
         return html.Div([html.H2("Reliability"), *graphs])
 
     def scene_choices():
@@ -268,14 +320,9 @@ def create_app(sources: DashboardSources, *, token: str | None = None, refresh_m
             first = next(iter(sources.scenarios))
             return line_scene_from_result(files.get(sources.scenarios[first]))
         ds, _ = traces.get()
-        if ds is not None and ds.sizes["time"]:
-            units = tag_units(ds)
-            ktags = [t for t, u in units.items() if u == "K"]
-            if ktags:
-                last = ds["residual"].sel(tag=ktags).isel(time=slice(-60, None)).mean("time").values
-                return reactor_scene(float(last[0]), float(last[1]) if len(last) > 1 else None,
-                                     label="deviation real − virtual [K]",
-                                     clim=(-max(np.nanmax(np.abs(last)), 0.1), max(np.nanmax(np.abs(last)), 0.1)))
+        scene = reactor_scene_from_trace(ds)
+        if scene is not None:
+            return scene
         return reactor_scene(np.linspace(330.0, 350.0, 8), np.linspace(300.0, 310.0, 4))
 
     def scene_layout():
@@ -288,7 +335,23 @@ def create_app(sources: DashboardSources, *, token: str | None = None, refresh_m
             html.Div(id="scene-png"),
         ])
 
-    layouts = {"/live": live_layout, "/scenarios": scenarios_layout, "/campaigns": campaigns_layout,
+    def line_layout():
+        if sources.line_trace is None:
+            return html.Div([html.H2("Line twin"), missing("line trace store", "--line-trace")])
+        return html.Div([
+            html.H2("Line twin"),
+            html.Div(id="line-status", className="status"),
+            dcc.Store(id="line-rows", data=-1),
+            dcc.Graph(id="line-gantt-graph", style={"height": "380px"}),
+            html.Div([dcc.Graph(id="line-buffer-graph", style={"height": "420px", "flex": "1"}),
+                      dcc.Graph(id="line-forecast-graph", style={"height": "420px", "flex": "1"})],
+                     style={"display": "flex"}),
+            html.H3("Alarms"),
+            html.Div(id="line-alarms"),
+            dcc.Interval(id="line-tick", interval=refresh_ms),
+        ])
+
+    layouts = {"/live": live_layout, "/line": line_layout, "/scenarios": scenarios_layout, "/campaigns": campaigns_layout,
                "/reliability": reliability_layout, "/3d": scene_layout}
 
     @app.callback(Output("page", "children"), Input("url", "pathname"))
@@ -296,27 +359,27 @@ def create_app(sources: DashboardSources, *, token: str | None = None, refresh_m
         return layouts.get(path or "/live", live_layout)()
 
     # ------------------------------------------------------------------ live callbacks
+    # zoom/pan goes through a store: a relayout event must not supersede an in-flight trend request
+    # (Dash keeps only the newest request of a callback, and plotly fires relayout on its first draw)
+    @app.callback(Output("trend-range", "data"), Input("trend-graph", "relayoutData"), prevent_initial_call=True)
+    def _zoom(relayout):
+        x0, x1 = _x_range(relayout)
+        if x0 == "keep":
+            raise dash.exceptions.PreventUpdate
+        return [x0, x1]
+
     @app.callback(Output("trend-graph", "figure"), Output("live-status", "children"), Output("live-rows", "data"),
-                  Input("live-tick", "n_intervals"), Input("live-tag", "value"), Input("trend-graph", "relayoutData"),
-                  State("trend-graph", "figure"), State("live-rows", "data"))
-    def _trend(_n, tag, relayout, current, shown_rows):
+                  Input("live-tick", "n_intervals"), Input("live-tag", "value"), Input("trend-range", "data"),
+                  State("live-rows", "data"))
+    def _trend(_n, tag, view, shown_rows):
         ds, _ = traces.get()
-        changed = ds is not None and ds.sizes["time"] != shown_rows
-        trig = dash.callback_context.triggered_id
         if ds is None:
             raise dash.exceptions.PreventUpdate
-        x0, x1 = _x_range(relayout if trig == "trend-graph" else None)
-        if trig == "trend-graph" and x0 == "keep":
+        # inputs that change together arrive in one request: skip only a tick that brought no rows
+        trig = set(dash.callback_context.triggered_prop_ids.values())
+        if trig == {"live-tick"} and ds.sizes["time"] == shown_rows:
             raise dash.exceptions.PreventUpdate
-        if trig == "live-tick" and not changed and current is not None:
-            raise dash.exceptions.PreventUpdate
-        if trig == "live-tick" and current is not None:
-            rng = (current.get("layout", {}).get("xaxis", {}) or {}).get("range")
-            auto = (current.get("layout", {}).get("xaxis", {}) or {}).get("autorange", True)
-            if rng and auto is False:
-                x0, x1 = rng
-        x0 = None if x0 == "keep" else x0
-        x1 = None if x1 == "keep" else x1
+        x0, x1 = view if view else (None, None)
         fig = fl.trend_figure(ds, tag, n_out=n_pts, x0=x0, x1=x1)
         last = ds["time"].values[-1]
         when = np.datetime_as_string(last, unit="s") if np.issubdtype(np.asarray(last).dtype, np.datetime64) \
@@ -324,12 +387,14 @@ def create_app(sources: DashboardSources, *, token: str | None = None, refresh_m
         status = f"{ds.sizes['time']} rows · last sample {when} · {ds.sizes['tag']} tags"
         return fig, status, ds.sizes["time"]
 
-    @app.callback(Output("overview-graph", "figure"), Input("live-rows", "data"))
-    def _overview(_rows):
+    @app.callback(Output("overview-graph", "figure"), Output("overview-rows", "data"),
+                  Input("live-tick", "n_intervals"), State("overview-rows", "data"))
+    def _overview(_n, shown_rows):
+        # fires at page load together with the trend (not after it) and then only when rows arrive
         ds, _ = traces.get()
-        if ds is None:
+        if ds is None or ds.sizes["time"] == shown_rows:
             raise dash.exceptions.PreventUpdate
-        return overview_figure(ds, n_pts)
+        return overview_figure(ds, n_pts), ds.sizes["time"]
 
     if sources.envelope is not None:
         @app.callback(Output("envelope-graph", "figure"), Input("live-rows", "data"), Input("live-tag", "value"))
@@ -342,7 +407,9 @@ def create_app(sources: DashboardSources, *, token: str | None = None, refresh_m
             return fl.envelope_figure(env, trace=ds, variable=tag if tag in names else None)
 
     def monitor_ds():
-        mon = files.get(sources.monitor)
+        from viz._data import monitor_view
+
+        mon = monitor_view(files.get(sources.monitor))
         if mon is None:
             ds, _ = traces.get()
             if ds is not None and "t2" in ds and "spe" in ds:
@@ -371,6 +438,40 @@ def create_app(sources: DashboardSources, *, token: str | None = None, refresh_m
             raise dash.exceptions.PreventUpdate
         index, code = (cd[0], cd[1]) if isinstance(cd, list) else (cd, 0)
         return fl.contribution_figure(mon, int(index), statistic="spe" if code == 1 else "t2")
+
+    # ------------------------------------------------------------------ line page
+    @app.callback(Output("line-gantt-graph", "figure"), Output("line-buffer-graph", "figure"),
+                  Output("line-forecast-graph", "figure"), Output("line-alarms", "children"),
+                  Output("line-status", "children"), Output("line-rows", "data"),
+                  Input("line-tick", "n_intervals"), State("line-rows", "data"))
+    def _line(_n, shown):
+        from viz import _figures_line as fline
+        from viz._data import read_line_events
+
+        ds, _ = line_traces.get()
+        fc, fc_changed = forecasts.get()
+        rows = -1 if ds is None else ds.sizes["time"]
+        key = rows * 1_000_003 + forecasts.version
+        if key == shown:
+            raise dash.exceptions.PreventUpdate
+        events = read_line_events(sources.line_trace) if ds is not None else []
+        table = _alarm_table(fline.alarm_rows(events))
+        if ds is None:
+            status = "waiting for the line trace store to appear"
+        else:
+            clock = fline.plant_clock(ds)
+            status = (f"{rows} rows · plant clock {clock[-1] / 3600.0:.2f} h · "
+                      f"{0 if fc is None else fc.sizes['time']} forecasts · {len(events)} alarms")
+        return (fline.line_gantt_figure(ds), fline.buffer_figure(ds, n_out=n_pts),
+                fline.forecast_fan_figure(fc, ds, n_out=n_pts), table, status, key)
+
+    def _alarm_table(rows: list[dict]):
+        if not rows:
+            return html.P("no alarms", id="line-alarm-none")
+        cols = list(rows[0])
+        return html.Table([html.Thead(html.Tr([html.Th(c) for c in cols])),
+                           html.Tbody([html.Tr([html.Td(r[c]) for c in cols]) for r in rows])],
+                          id="line-alarm-table", style={"borderCollapse": "collapse", "fontSize": "13px"})
 
     # ------------------------------------------------------------------ other pages
     @app.callback(Output("gantt-graph", "figure"), Output("states-graph", "figure"), Input("gantt-variant", "value"))
@@ -412,7 +513,8 @@ def overview_figure(ds: xr.Dataset, n_out: int):
         lim = residual_limit(ds, tag)
         y = r / lim if np.isfinite(lim) and lim > 0 else r
         x, yd = downsample(t, y, n_out)
-        fig.add_trace(go.Scattergl(x=x, y=yd, mode="lines", name=tag, line={"width": 1}))
+        # SVG lines: one <path> per tag draws faster than 50 WebGL traces in a software-GL browser
+        fig.add_trace(go.Scatter(x=x, y=yd, mode="lines", name=tag, line={"width": 1}))
     fig.add_hrect(y0=-1, y1=1, fillcolor="rgba(44,160,44,0.12)", line_width=0)
     fig.update_layout(title="all tags: residual / band half-width (inside ±1 is normal)",
                       yaxis_title="normalised residual [1]", margin={"l": 60, "r": 20, "t": 50, "b": 40},

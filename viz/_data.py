@@ -19,7 +19,8 @@ import xarray as xr
 
 from workbench.errors import DatasetError
 
-__all__ = ["read_trace", "trace_rows", "load_result", "result_kind", "tag_units"]
+__all__ = ["read_trace", "trace_rows", "load_result", "result_kind", "tag_units", "read_line_forecast",
+           "read_line_events", "monitor_view", "trace_tags"]
 
 _TRACE_VARS = ("value", "residual", "statistic", "alarm", "quality", "gap")
 
@@ -163,3 +164,99 @@ def finite_or_none(values: np.ndarray) -> np.ndarray:
     """Float array with non-finite values as NaN (JSON-safe for plotly)."""
     v = np.asarray(values, dtype=float)
     return np.where(np.isfinite(v), v, np.nan)
+
+
+_FORECAST_VARS = ("shipped", "median", "shipped_so_far", "shift_end", "actual")
+
+
+def read_line_forecast(path: str | Path) -> xr.Dataset | None:
+    """The ``forecast`` group of a line-twin trace (``None`` before the first forecast).
+
+    The twin rewrites the group at each forecast; a read that meets a half-written
+    group raises :class:`DatasetError` so the caller can keep its previous copy.
+    """
+    group = Path(path) / "forecast"
+    if not _is_zarr(group):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = xr.open_zarr(Path(path), group="forecast", consolidated=False, chunks=None).load()
+    except (OSError, ValueError, KeyError) as exc:  # mid-rewrite
+        raise DatasetError(f"{group}: forecast group being rewritten ({exc})") from exc
+    missing = [v for v in _FORECAST_VARS if v not in ds]
+    if missing:  # the writer has not written these arrays yet
+        raise DatasetError(f"{group}: forecast group incomplete, no {', '.join(missing)} yet (being rewritten)")
+    return ds
+
+
+def read_line_events(path: str | Path) -> list[dict[str, Any]]:
+    """Alarm events of a (line-)twin trace store, merged start/end records (``events.jsonl``)."""
+    from twin import read_events
+
+    return read_events(path)
+
+
+def monitor_view(ds: xr.Dataset | None, *, batch: str | None = None) -> xr.Dataset | None:
+    """A golden-batch monitor result in the dashboard's layout: ``t2(time)``, ``spe(time)``,
+    ``t2_limit``/``spe_limit`` and, when present, ``t2_contribution``/``spe_contribution(time, variable)``.
+
+    Accepts what ``golden_batch`` writes:
+
+    * ``GoldenBatchModel.monitor_aligned`` (optionally merged with
+      ``BatchPCA.contributions``): ``online_t2``/``online_spe(batch, time)`` — one
+      batch is shown, ``batch`` or the last one (the running batch);
+    * ``MonitorSession.to_dataset``: ``t2``/``spe(sample)`` with the grid ``index``
+      (samples before the alignment starts, ``index < 0``, are dropped; x is the sample number);
+    * anything already in the dashboard layout (returned as is).
+    """
+    if ds is None:
+        return None
+    if "online_t2" in ds and "online_spe" in ds:
+        names = [str(b) for b in ds["batch"].values]
+        b = batch if batch is not None else names[-1]
+        if b not in names:
+            from workbench.errors import did_you_mean
+
+            raise DatasetError(f"monitor result has no batch {b!r}; {did_you_mean(b, names)}")
+        out = xr.Dataset({"t2": ds["online_t2"].sel(batch=b, drop=True),
+                          "spe": ds["online_spe"].sel(batch=b, drop=True)})
+        for name in ("t2_limit", "spe_limit", "t2_contribution", "spe_contribution"):
+            if name in ds:
+                da = ds[name]
+                out[name] = da.sel(batch=b, drop=True) if "batch" in da.dims else da
+        return out.assign_attrs({**ds.attrs, "batch": b})
+    if "sample" in ds.dims and {"t2", "spe"} <= set(ds.data_vars) and "time" not in ds.dims:
+        keep = ds["index"].values >= 0 if "index" in ds else np.ones(ds.sizes["sample"], bool)
+        out = ds.isel(sample=keep).rename({"sample": "time"})
+        return out.assign_coords(time=("time", np.arange(out.sizes["time"], dtype=float),
+                                       {"units": "1", "long_name": "monitored sample"}))
+    return ds
+
+
+def trace_tags(path: str | Path, *, tail: int = 600) -> tuple[list[str], list[str]]:
+    """Tag names of a trace store and the measured ones, without reading the trace.
+
+    Reads the ``tag`` array and the last ``tail`` complete rows of ``residual`` only
+    (a measured tag has finite residuals), so a page can lay itself out before the
+    data of a long trace is loaded.
+
+    Returns
+    -------
+    (tags, measured)
+        Both empty while the store has no complete row.
+    """
+    import zarr
+
+    n = trace_rows(path)
+    if n == 0:
+        return [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        group = zarr.open_group(str(path), mode="r")
+        tags = [t.decode() if isinstance(t, bytes) else str(t) for t in group["tag"][:]]
+        if "residual" not in group:
+            return tags, tags
+        res = np.asarray(group["residual"][max(n - tail, 0):n], dtype=float)
+    measured = [t for j, t in enumerate(tags) if np.isfinite(res[:, j]).any()]
+    return tags, measured or tags

@@ -17,6 +17,8 @@ Dataset layouts read here (the producers' conventions):
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import plotly.graph_objects as go
 import xarray as xr
@@ -146,13 +148,53 @@ def state_fraction_figure(ds: xr.Dataset) -> go.Figure:
 
 
 # ----------------------------------------------------------------------------- campaigns
+def _objective_vars(ds: xr.Dataset) -> list[str]:
+    """Objective variables: ``objective``/``value``, or ``objective_0, objective_1, …``
+    (``optimization.Campaign`` results)."""
+    if "objective" in ds.data_vars:
+        return ["objective"]
+    if "value" in ds.data_vars:
+        return ["value"]
+    k = sorted(int(str(v)[10:]) for v in ds.data_vars if str(v).startswith("objective_") and str(v)[10:].isdigit())
+    return [f"objective_{i}" for i in k]
+
+
 def _objectives(ds: xr.Dataset) -> tuple[np.ndarray, list[str]]:
-    name = "objective" if "objective" in ds.data_vars else "value"
-    da = ds[name]
-    if da.ndim == 1:
-        return da.values.astype(float)[:, None], [da.attrs.get("long_name", name)]
-    other = [d for d in da.dims if d != "trial"][0]
-    return da.transpose("trial", other).values.astype(float), [str(v) for v in da[other].values]
+    names_attr = [n for n in str(ds.attrs.get("objectives", "")).split(",") if n]
+    vars_ = _objective_vars(ds)
+    if len(vars_) == 1:
+        da = ds[vars_[0]]
+        if da.ndim == 1:
+            label = names_attr[0] if len(names_attr) == 1 else da.attrs.get("long_name", vars_[0])
+            return da.values.astype(float)[:, None], [label]
+        other = [d for d in da.dims if d != "trial"][0]
+        return da.transpose("trial", other).values.astype(float), [str(v) for v in da[other].values]
+    obj = np.stack([ds[v].values.astype(float) for v in vars_], axis=1)
+    labels = names_attr if len(names_attr) == len(vars_) else [ds[v].attrs.get("long_name", v) for v in vars_]
+    return obj, labels
+
+
+def _directions(ds: xr.Dataset, n: int) -> list[str]:
+    """Optimisation direction per objective (attrs ``directions`` comma-separated, or ``direction``)."""
+    raw = [d.strip() for d in str(ds.attrs.get("directions", "")).split(",") if d.strip()]
+    if len(raw) == n:
+        return raw
+    return [str(ds.attrs.get("direction", "minimize"))] * n
+
+
+def _importances(ds: xr.Dataset) -> tuple[list[str], np.ndarray] | None:
+    if "importance" in ds:
+        imp = ds["importance"]
+        return [str(v) for v in imp[imp.dims[0]].values], imp.values.astype(float)
+    raw = ds.attrs.get("importances")
+    if raw:
+        try:
+            d = json.loads(raw)
+        except (TypeError, ValueError):
+            return None
+        if d:
+            return list(map(str, d)), np.array([float(v) for v in d.values()])
+    return None
 
 
 def _params(ds: xr.Dataset) -> dict[str, np.ndarray]:
@@ -165,18 +207,23 @@ def _params(ds: xr.Dataset) -> dict[str, np.ndarray]:
 
 def campaign_history_figure(ds: xr.Dataset) -> go.Figure:
     """Objective per trial and the best-so-far line (first objective; minimised unless
-    ``attrs['direction'] == 'maximize'``)."""
+    ``attrs['directions']``/``attrs['direction']`` says ``maximize``). Trials with
+    ``feasible == False`` are drawn apart and never count as best."""
     obj, names = _objectives(ds)
     y = obj[:, 0]
     trials = ds["trial"].values
-    maximize = str(ds.attrs.get("direction", "minimize")).startswith("max")
-    filled = np.where(np.isfinite(y), y, -np.inf if maximize else np.inf)
+    maximize = _directions(ds, obj.shape[1])[0].startswith("max")
+    feasible = ds["feasible"].values.astype(bool) if "feasible" in ds else np.ones(y.size, bool)
+    filled = np.where(np.isfinite(y) & feasible, y, -np.inf if maximize else np.inf)
     best = np.maximum.accumulate(filled) if maximize else np.minimum.accumulate(filled)
     best = np.where(np.isfinite(best), best, np.nan)
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=trials, y=y, mode="markers", name="trial"))
-    fig.add_trace(go.Scatter(x=trials, y=best, mode="lines", name="best so far", line={"shape": "hv"}))
-    unit = ds["objective" if "objective" in ds.data_vars else "value"].attrs.get("units", "")
+    fig.add_trace(go.Scatter(x=trials[feasible], y=y[feasible], mode="markers", name="trial"))
+    if not feasible.all():
+        fig.add_trace(go.Scatter(x=trials[~feasible], y=y[~feasible], mode="markers", name="infeasible trial",
+                                 marker={"symbol": "x", "color": "#999"}))
+    fig.add_trace(go.Scatter(x=trials, y=best, mode="lines", name="best feasible so far", line={"shape": "hv"}))
+    unit = ds[_objective_vars(ds)[0]].attrs.get("units", "")
     fig.update_layout(title="optimisation history", xaxis_title="trial",
                       yaxis_title=f"{names[0]} [{unit}]" if unit else names[0], margin=_MARGIN)
     return fig
@@ -186,7 +233,7 @@ def pareto_figure(ds: xr.Dataset) -> go.Figure:
     """First two objectives of all trials, the Pareto-optimal ones highlighted.
 
     The front is ``ds['pareto']`` when the campaign recorded it; otherwise the
-    non-dominated trials (both objectives minimised) are marked.
+    non-dominated feasible trials (in the campaign's directions) are marked.
     """
     obj, names = _objectives(ds)
     fig = go.Figure()
@@ -197,10 +244,14 @@ def pareto_figure(ds: xr.Dataset) -> go.Figure:
     if "pareto" in ds:
         front = ds["pareto"].values.astype(bool)
     else:
+        sa, sb = (1.0 if d.startswith("min") else -1.0 for d in _directions(ds, obj.shape[1])[:2])
         ok = np.isfinite(a) & np.isfinite(b)
+        if "feasible" in ds:
+            ok &= ds["feasible"].values.astype(bool)
+        ma, mb = sa * a, sb * b
         front = np.zeros(a.size, bool)
         for i in np.flatnonzero(ok):
-            dominated = ok & (a <= a[i]) & (b <= b[i]) & ((a < a[i]) | (b < b[i]))
+            dominated = ok & (ma <= ma[i]) & (mb <= mb[i]) & ((ma < ma[i]) | (mb < mb[i]))
             front[i] = not dominated.any()
     fig.add_trace(go.Scatter(x=a[~front], y=b[~front], mode="markers", name="trials", marker={"color": "#aaa"}))
     o = np.argsort(a[front])
@@ -211,14 +262,14 @@ def pareto_figure(ds: xr.Dataset) -> go.Figure:
 
 
 def importance_figure(ds: xr.Dataset) -> go.Figure:
-    """Parameter importances (``importance(parameter)``) as horizontal bars."""
+    """Parameter importances (``importance(parameter)``, or the JSON ``attrs['importances']`` of
+    ``optimization`` results) as horizontal bars."""
     fig = go.Figure()
-    if "importance" not in ds:
+    got = _importances(ds)
+    if got is None:
         fig.update_layout(title="no parameter importances recorded", margin=_MARGIN)
         return fig
-    imp = ds["importance"]
-    names = [str(v) for v in imp[imp.dims[0]].values]
-    vals = imp.values.astype(float)
+    names, vals = got
     o = np.argsort(vals)
     fig.add_trace(go.Bar(x=vals[o], y=[names[i] for i in o], orientation="h"))
     fig.update_layout(title="parameter importances", xaxis_title="importance [1]", margin=_MARGIN)
@@ -300,14 +351,49 @@ def median_ranks(times: np.ndarray, censored: np.ndarray | None = None) -> tuple
     return np.asarray(out_t), np.asarray(out_f)
 
 
+def _weibull_y(f: np.ndarray) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        return np.log(-np.log1p(-np.asarray(f, dtype=float)))
+
+
+def _weibull_plot_fit(ds: xr.Dataset) -> go.Figure:
+    unit = str(ds.attrs.get("time_unit", ds["observed_time"].attrs.get("units", "")))
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=ds["observed_time"].values, y=_weibull_y(ds["observed_unreliability"].values),
+                             mode="markers", name="failures (plotting positions)"))
+    if "fitted_unreliability" in ds:
+        fu = ds["fitted_unreliability"]
+        tt = ds["time"].values.astype(float)
+        dist = str(ds.attrs.get("distribution", "fitted"))
+        if "bound" in fu.dims and {"lower", "upper"} <= set(map(str, fu["bound"].values)):
+            lo, hi = _weibull_y(fu.sel(bound="lower").values), _weibull_y(fu.sel(bound="upper").values)
+            ok = np.isfinite(lo) & np.isfinite(hi)
+            fig.add_trace(go.Scatter(x=np.r_[tt[ok], tt[ok][::-1]], y=np.r_[hi[ok], lo[ok][::-1]], fill="toself",
+                                     opacity=0.25, line={"width": 0}, name="confidence bounds", hoverinfo="skip"))
+        est = fu.sel(bound="estimate").values if "bound" in fu.dims else fu.values
+        fig.add_trace(go.Scatter(x=tt, y=_weibull_y(est), mode="lines", name=f"{dist} fit {ds.attrs.get('parameters', '')}"))
+    ticks = np.array([0.01, 0.05, 0.1, 0.2, 0.5, 0.632, 0.9, 0.99])
+    fig.update_layout(title="Weibull probability plot", xaxis={"type": "log", "title": f"time [{unit}]"},
+                      yaxis={"title": "unreliability F [%]", "tickvals": _weibull_y(ticks),
+                             "ticktext": [f"{100 * p:g}" for p in ticks]}, margin=_MARGIN)
+    return fig
+
+
 def weibull_plot(ds: xr.Dataset) -> go.Figure:
     """Weibull probability plot: ln(−ln(1−F̂)) against ln t, with the fitted line.
 
     A Weibull sample lies on a straight line with slope β (shape) crossing
     ``F = 63.2 %`` at ``t = η`` (scale). The fitted line uses
     ``attrs['weibull_shape']``/``['weibull_scale']`` when the fit recorded them.
+
+    Also reads the probability-plot data of ``simulation.life.LifeFit.plot_data()``:
+    ``observed_time``/``observed_unreliability(sample)`` (the fit's plotting positions)
+    and ``fitted_unreliability(bound, time)`` (fitted line with confidence bounds), in
+    ``attrs['time_unit']``.
     """
     fig = go.Figure()
+    if "observed_time" in ds and "observed_unreliability" in ds:
+        return _weibull_plot_fit(ds)
     if "failure_time" not in ds:
         fig.update_layout(title="no failure data (failure_time) for a Weibull plot", margin=_MARGIN)
         return fig

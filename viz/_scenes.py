@@ -147,6 +147,32 @@ def line_scene_from_result(ds, *, kpi: str = "utilisation") -> Scene:
     return line_scene(stations, vals, buffers=buffers, label=f"{kpi} [1]")
 
 
+_TEMPERATURE_UNITS = ("K", "degC", "°C", "Cel")
+
+
+def reactor_scene_from_trace(ds, *, window: int = 60) -> Scene | None:
+    """Reactor scene coloured by the twin's live deviation (real − virtual) of its temperatures.
+
+    The measured temperature tags of a twin trace (unit K or °C, with residuals),
+    averaged over the last ``window`` rows: the first colours the vessel, the
+    second (when there is one) the jacket. A temperature difference is the same
+    number in K and °C. Returns ``None`` when the trace has no such tag.
+    """
+    from viz._data import tag_units
+
+    if ds is None or ds.sizes.get("time", 0) == 0:
+        return None
+    units = tag_units(ds)
+    measured = {str(t) for t in ds["tag"].values if np.isfinite(ds["residual"].sel(tag=t).values).any()}
+    tags = [t for t, u in units.items() if u in _TEMPERATURE_UNITS and t in measured]
+    if not tags:
+        return None
+    last = ds["residual"].sel(tag=tags).isel(time=slice(-window, None)).mean("time").values
+    span = max(float(np.nanmax(np.abs(last))), 0.1)
+    return reactor_scene(float(last[0]), float(last[1]) if len(last) > 1 else None,
+                         label="deviation real − virtual [K]", clim=(-span, span))
+
+
 def reactor_scene(
     vessel: float | Sequence[float],
     jacket: float | Sequence[float] | None = None,

@@ -109,3 +109,21 @@ def publish(path: Path, artefacts: Path) -> Path:
         Path(docs).mkdir(parents=True, exist_ok=True)
         shutil.copy(path, Path(docs) / path.name)
     return out
+
+
+@pytest.fixture(scope="session")
+def line_tour(tmp_path_factory):
+    """A real line-twin trace: :func:`twin.line.demo_tour` (emulated line, press slows at 3 h, drift alarm)."""
+    from twin.line import demo_tour
+
+    out = tmp_path_factory.mktemp("line-tour")
+    paths = demo_tour(out, hours=4.5, replications=9)
+    return {"trace": paths[0], "summary": paths[-1]}
+
+
+@pytest.fixture(scope="session")
+def real_outputs(tmp_path_factory):
+    """Outputs of the real producers (twin, golden_batch, simulation, optimization); see ``_real.py``."""
+    from tests.viz._real import write_all
+
+    return write_all(tmp_path_factory.mktemp("viz-real"))

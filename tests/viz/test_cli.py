@@ -35,3 +35,11 @@ def test_report_missing_file_exit_1(tmp_path):
 def test_dashboard_refuses_open_bind_without_token(monkeypatch, capsys):
     assert main(["dashboard", "--host", "0.0.0.0", "--port", "1"]) == 2
     assert "--token" in capsys.readouterr().err
+
+
+def test_dashboard_line_trace_option_opens_the_line_page(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("TWIN_DASHBOARD_DRY_RUN", "1")
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["dashboard", "--line-trace", str(tmp_path / "line.zarr"), "--port", "8123"]) == 0
+    assert "http://127.0.0.1:8123/line" in capsys.readouterr().out
+    assert main(["dashboard", "--life-fit", str(tmp_path / "missing.nc")]) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,12 +14,12 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def app_sources(sample_dir):
+def app_sources(sample_dir, line_tour):
     from viz import DashboardSources
 
     return DashboardSources(trace=sample_dir["trace"], envelope=sample_dir["envelope"], monitor=sample_dir["monitor"],
                             scenarios={"base": sample_dir["line_base"], "bigger-buffer": sample_dir["line_buffer"]},
-                            campaign=sample_dir["campaign"], life=sample_dir["life"])
+                            campaign=sample_dir["campaign"], life=sample_dir["life"], line_trace=line_tour["trace"])
 
 
 def _open(browser, url, errors):
@@ -39,6 +40,7 @@ def _points(page, graph_id):
 
 @pytest.mark.parametrize("path,graphs", [
     ("/live", ["trend-graph", "overview-graph", "envelope-graph", "mspc-graph"]),
+    ("/line", ["line-gantt-graph", "line-buffer-graph", "line-forecast-graph"]),
     ("/scenarios", ["kpi-graph", "wip-graph", "gantt-graph", "states-graph"]),
     ("/campaigns", ["history-graph", "pareto-graph", "importance-graph", "recipe-graph"]),
     ("/reliability", ["reliability-graph", "availability-graph", "weibull-graph"]),
@@ -56,6 +58,9 @@ def test_page_loads_with_data_and_no_console_errors(browser, dash_server, app_so
             page.wait_for_function("id => { const g = document.querySelector('#' + id + ' .js-plotly-plot');"
                                    " return g && g.data && g.data.length > 0; }", arg=gid, timeout=30_000)
             assert _points(page, gid) > 0, f"{gid} on {path} has no data"
+        if path == "/line":  # the real tour's drift alarm on the press is listed
+            page.wait_for_selector("#line-alarm-table", timeout=30_000)
+            assert "press.process_time" in page.inner_text("#line-alarm-table")
         if path == "/3d":  # the off-screen PyVista render, embedded as PNG
             page.click("#scene-png-button")
             page.wait_for_selector("#scene-png-img", timeout=60_000)
@@ -86,7 +91,11 @@ def test_live_page_updates_while_trace_grows_and_t2_click_shows_contributions(
         page.wait_for_function("() => document.getElementById('live-status').innerText.startsWith('600 rows')",
                                timeout=30_000)
         real_len = ("() => { const g = document.querySelector('#trend-graph .js-plotly-plot');"
-                    " const t = g._fullData.find(t => t.name === 'real'); return t._length; }")
+                    " const t = g && g._fullData && g._fullData.find(t => t.name === 'real');"
+                    " return t ? t._length : -1; }")
+        # status and chart come from one callback, but plotly draws the chart a moment later
+        page.wait_for_function(real_len.replace("return t ? t._length : -1;", "return t && t._length === 600;"),
+                               timeout=30_000)
         assert page.evaluate(real_len) == 600
         # a replay appends while the page is open
         for k in range(3):
@@ -94,8 +103,21 @@ def test_live_page_updates_while_trace_grows_and_t2_click_shows_contributions(
             time.sleep(0.3)
         page.wait_for_function("() => document.getElementById('live-status').innerText.startsWith('1200 rows')",
                                timeout=30_000)
-        page.wait_for_function(real_len.replace("return t._length;", "return t._length === 1200;"), timeout=30_000)
+        page.wait_for_function(real_len.replace("return t ? t._length : -1;", "return t && t._length === 1200;"),
+                               timeout=30_000)
         save_screenshot(page, "dashboard-live-updated", artefacts)
+        # zoom: the server re-samples the visible window only, and the next rows keep that window
+        page.evaluate("""() => { const gd = document.querySelector('#trend-graph .js-plotly-plot');
+            const x = gd._fullData.find(t => t.name === 'real').x;
+            window.Plotly.relayout(gd, {'xaxis.range': [x[100], x[300]]}); }""")
+        in_window = ("() => { const gd = document.querySelector('#trend-graph .js-plotly-plot');"
+                     " const t = gd._fullData.find(t => t.name === 'real');"
+                     " return t._length > 0 && t._length < 260; }")
+        page.wait_for_function(in_window, timeout=30_000)
+        append_trace(store, 1200, 100, n_tags=3, fault_tag=1, fault_start=700, rng=rng)
+        page.wait_for_function("() => document.getElementById('live-status').innerText.startsWith('1300 rows')",
+                               timeout=30_000)
+        assert page.evaluate(in_window)
 
         # click the largest T² point → its contributions appear
         page.wait_for_selector("#mspc-graph .scatterlayer .trace .points path", timeout=30_000)
@@ -119,4 +141,85 @@ def test_live_page_updates_while_trace_grows_and_t2_click_shows_contributions(
     finally:
         page.close()
         store.close()
+    assert not errors, errors
+
+
+def test_line_page_updates_while_the_line_twin_runs(browser, dash_server, tmp_path, artefacts):
+    """The real line twin follows the emulated line in-process; the page follows its trace store."""
+    from twin.line import LinePlant, LineTwin, load_line_binding, load_line_plant
+    from viz import DashboardSources, create_app
+
+    scenarios = Path(__file__).resolve().parents[2] / "scenarios"
+    b = load_line_binding(scenarios / "assembly_line_twin.yaml")
+    b = b.model_copy(update={"forecast": b.forecast.model_copy(update={"replications": 5})})
+    plant = LinePlant.from_scenario(load_line_plant(scenarios / "assembly_line_twin_plant.yaml"), duration=7200.0)
+    store = tmp_path / "line.zarr"
+    twin = LineTwin(b, trace=store, time_kind="elapsed", flush_interval=1e9)
+    frames = iter(plant.frames())
+
+    def follow(until: float) -> None:
+        for t, values in frames:
+            twin.step(t, values)
+            if t >= until:
+                break
+        twin.store.flush()
+
+    follow(3600.0)
+    srv = dash_server(create_app(DashboardSources(line_trace=store), refresh_ms=500))
+    errors: list[str] = []
+    page = _open(browser, srv.url + "/line", errors)
+    try:
+        page.wait_for_function("() => { const s = document.getElementById('line-status');"
+                               " return s && s.innerText.startsWith('721 rows'); }", timeout=30_000)
+        assert "3 forecasts" in page.inner_text("#line-status")
+        for gid in ("line-gantt-graph", "line-buffer-graph", "line-forecast-graph"):
+            page.wait_for_function("id => { const g = document.querySelector('#' + id + ' .js-plotly-plot');"
+                                   " return g && g._fullData && g._fullData.length > 0; }", arg=gid, timeout=30_000)
+            assert _points(page, gid) > 0, gid
+        median = ("() => document.querySelector('#line-forecast-graph .js-plotly-plot')._fullData"
+                  ".find(t => t.name === 'forecast median')._length")
+        assert page.evaluate(median) == 3
+        follow(7200.0)  # the line runs on while the page is open
+        page.wait_for_function("() => document.getElementById('line-status').innerText.startsWith('1441 rows')",
+                               timeout=30_000)
+        page.wait_for_function(median.replace("._length", "._length === 5"), timeout=30_000)
+        gantt_end = page.evaluate("""() => { const g = document.querySelector('#line-gantt-graph .js-plotly-plot');
+            return Math.max(...g._fullData.map(t => Math.max(...Array.from(t.base, (b, i) => b + t.x[i])))); }""")
+        assert gantt_end == pytest.approx(2.0, abs=1e-3)  # the Gantt reaches the plant clock now (2 h)
+        save_screenshot(page, "dashboard-line", artefacts)
+    finally:
+        page.close()
+        twin.close()
+    assert not errors, errors
+
+
+def test_every_page_on_real_producer_outputs(browser, dash_server, real_outputs, line_tour, artefacts):
+    """One smoke pass over all pages fed by the real producers (twin, golden_batch, simulation, optimization)."""
+    from viz import DashboardSources, create_app
+
+    r = real_outputs
+    sources = DashboardSources(trace=r["trace"], envelope=r["envelope"], monitor=r["monitor"],
+                               scenarios={"base": r["assembly_line"], "big-buffers": r["assembly_line_big_buffers"]},
+                               campaign=r["campaign"], life=r["life"], life_fit=r["life_fit"],
+                               line_trace=line_tour["trace"])
+    srv = dash_server(create_app(sources, refresh_ms=60_000))
+    errors: list[str] = []
+    page = _open(browser, srv.url + "/live", errors)
+    pages = {"/live": ["trend-graph", "overview-graph", "envelope-graph", "mspc-graph"],
+             "/line": ["line-gantt-graph", "line-buffer-graph", "line-forecast-graph"],
+             "/scenarios": ["kpi-graph", "wip-graph", "gantt-graph", "states-graph"],
+             "/campaigns": ["history-graph", "importance-graph"],
+             "/reliability": ["reliability-graph", "availability-graph", "weibull-graph"],
+             "/3d": ["scene-graph"]}
+    try:
+        for path, graphs in pages.items():
+            page.click(f"#nav{path.replace('/', '-')}")
+            for gid in graphs:
+                page.wait_for_function("id => { const g = document.querySelector('#' + id + ' .js-plotly-plot');"
+                                       " return g && g._fullData && g._fullData.length > 0; }", arg=gid,
+                                       timeout=30_000)
+                assert _points(page, gid) > 0, f"{gid} on {path} has no data"
+            save_screenshot(page, f"dashboard-real{path.replace('/', '-')}", artefacts)
+    finally:
+        page.close()
     assert not errors, errors

@@ -1,4 +1,4 @@
-"""``twin dashboard``: serve the Dash dashboard (live twin, scenarios, campaigns, reliability, 3D)."""
+"""``twin dashboard``: serve the Dash dashboard (live twin, line twin, scenarios, campaigns, reliability, 3D)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,10 @@ def dashboard(
     scenario: list[str] = typer.Option(None, "--scenario", help="Line result as NAME=PATH (repeatable)."),
     campaign: Path = typer.Option(None, "--campaign", help="Optimisation campaign dataset (.nc)."),
     life: Path = typer.Option(None, "--life", help="Life/reliability result (.nc)."),
+    life_fit: Path = typer.Option(None, "--life-fit",
+                                  help="Life-data fit plot data (.nc, e.g. life_fit_plot.nc) for the Weibull plot."),
+    line_trace: Path = typer.Option(None, "--line-trace",
+                                    help="Line-twin trace store (Zarr) to watch live, e.g. assembly_line_twin.line.zarr."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind; other than loopback needs --token."),
     port: int = typer.Option(8050, "--port", help="TCP port."),
     token: str = typer.Option(None, "--token", envvar="TWIN_DASHBOARD_TOKEN",
@@ -40,12 +44,13 @@ def dashboard(
     from viz import DashboardSources, serve
 
     for opt, p in (("--trace", trace), ("--envelope", envelope), ("--monitor", monitor),
-                   ("--campaign", campaign), ("--life", life)):
+                   ("--campaign", campaign), ("--life", life), ("--life-fit", life_fit)):
         if p is not None and not p.exists() and opt != "--trace":
             raise ConfigError(f"{opt} {p}: no such file or store")
     sources = DashboardSources(trace=trace, envelope=envelope, monitor=monitor, scenarios=_scenario_pairs(scenario),
-                               campaign=campaign, life=life)
-    url = f"http://{host}:{port}/live"
+                               campaign=campaign, life=life, life_fit=life_fit,
+                               line_trace=line_trace)
+    url = f"http://{host}:{port}/" + ("line" if line_trace is not None and trace is None else "live")
     console.print(f"twin dashboard on [bold]{url}[/]" + (" (token required)" if token else ""))
     if os.environ.get("TWIN_DASHBOARD_DRY_RUN") == "1":  # for tests of the option parsing
         return

@@ -1,0 +1,108 @@
+"""Real producer outputs for the view tests: each package's own API writes what the pages show.
+
+Nothing here is hand-made: the twin follows the reactor plant emulator, the golden-batch
+model is fitted and then monitors faulty batches, the line and life models are simulated,
+the life-data fit is the MLE of the Lieblein–Zelen bearing data, and the campaign runs
+Optuna trials on the reactor model. Sizes are small so the whole set builds in ~15 s.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def twin_trace(out: Path, *, minutes: float = 30.0) -> Path:
+    """The reactor twin following the emulated plant in-process (``Twin.run`` on a ``MemorySource``)."""
+    from twin import Twin, load_binding
+    from twin.emulator import PlantEmulator, load_plant_scenario
+    from twin.sources import MemorySource
+
+    fmu = ROOT / "fmu_models" / "build" / "reactor.fmu"
+    if not fmu.exists():
+        import pytest
+
+        pytest.skip("reactor FMU not built; run `twin fmu build` (make setup) first")
+    # a sensor bias on the reactor temperature at 15 min, so the alarm markers have something to show
+    plant = load_plant_scenario(ROOT / "scenarios" / "reactor_plant.yaml",
+                                overrides={"drift": [], "fmu": str(fmu), "duration": f"{minutes} min"})
+    binding = load_binding(ROOT / "scenarios" / "reactor_twin.yaml", overrides={"fmu": str(fmu)})
+    path = out / "reactor_twin.zarr"
+    twin = Twin(binding, trace=path)
+    twin.run(MemorySource(PlantEmulator(plant).frames()))
+    twin.close()
+    return path
+
+
+def golden(out: Path) -> dict[str, Path]:
+    """A golden-batch model (``GoldenBatchModel.save``) and the on-line monitor of faulty batches
+    (``monitor_aligned`` merged with ``BatchPCA.contributions``) and of one live session."""
+    import xarray as xr
+
+    from golden_batch import GoldenBatchModel, make_synthetic_history
+    from workbench.dataset import write_netcdf
+
+    history = make_synthetic_history(30, seed=1, n_samples=80)
+    model = GoldenBatchModel(select="yield >= 0.9 and impurity < 0.02").fit(history)
+    test = make_synthetic_history(2, seed=2, n_samples=80, faults={"cooling": 1, "sensor_bias": 1})
+    aligned = model.align(test)
+    monitor = xr.merge([model.monitor_aligned(aligned), model.mpca_.contributions(aligned)],
+                       compat="override", join="outer")
+    session = model.start()
+    batch = test.isel(batch=-1)
+    names = list(model.aligner_.variables_)
+    for k, t in enumerate(batch["elapsed"].values):
+        if t == t:  # NaN pads the shorter batches
+            session.update(float(t), {v: float(batch[v].values[k]) for v in names})
+    return {"envelope": model.save(out / "golden_model.nc"),
+            "monitor": write_netcdf(monitor, out / "golden_monitor.nc"),
+            "session": write_netcdf(session.to_dataset(), out / "golden_session.nc")}
+
+
+def line_results(out: Path) -> dict[str, Path]:
+    """``simulation.line.simulate`` of the shipped assembly line and its bigger-buffer variant."""
+    from simulation.line import load_scenario, simulate
+    from workbench.dataset import write_netcdf
+
+    paths = {}
+    for name in ("assembly_line", "assembly_line_big_buffers"):
+        sc = load_scenario(ROOT / "scenarios" / f"{name}.yaml")
+        paths[name] = write_netcdf(simulate(sc, replications=3, seed=1, trace_hours=8.0), out / f"{name}.nc")
+    return paths
+
+
+def life_results(out: Path) -> dict[str, Path]:
+    """``simulation.life.run_life`` of the shipped pump station and a Weibull MLE's plot data."""
+    import numpy as np
+
+    from simulation.life import load_life_model, run_life
+    from simulation.life._demo import BALL_BEARING_MCYCLES
+    from simulation.life._fitting import LifeData, fit_life
+    from workbench.dataset import write_netcdf
+
+    life = run_life(load_life_model(ROOT / "scenarios" / "pump_station_life.yaml"), seed=1)
+    fit = fit_life(LifeData(failures=np.array(BALL_BEARING_MCYCLES), unit="h"), "weibull")
+    return {"life": write_netcdf(life, out / "life.nc"), "life_fit": write_netcdf(fit.plot_data(), out / "life_fit.nc")}
+
+
+def campaign(out: Path, *, trials: int = 6) -> Path:
+    """An Optuna reactor-recipe campaign (``Campaign.run``), its trials dataset (``trials.nc``)."""
+    from optimization import load_campaign
+    from optimization._demo import _CAMPAIGN
+
+    cfile = out / "campaign.yaml"
+    cfile.write_text(_CAMPAIGN.replace("trials: 25", f"trials: {trials}"))
+    camp = load_campaign(cfile)
+    res = camp.run(workers=1, n_trials=trials, progress=False)
+    return res.write(out / "campaign")[0]
+
+
+def write_all(out: Path) -> dict[str, Path]:
+    """Every real output above into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"trace": twin_trace(out), "campaign": campaign(out)}
+    paths.update(golden(out))
+    paths.update(line_results(out))
+    paths.update(life_results(out))
+    return paths

@@ -7,18 +7,22 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from twin.cli._common import JSON_OPTION, console, print_json, print_table
+from twin.cli._common import (
+    DASK_OPTION,
+    JSON_OPTION,
+    WORKERS_OPTION,
+    console,
+    open_executor,
+    print_json,
+    print_table,
+)
 
 _REPS = typer.Option(None, "--replications", "-n", help="Replications (default: the scenario's experiment).")
 _SEED = typer.Option(None, "--seed", help="Root seed (default: the scenario's experiment.seed).")
-_EXEC = typer.Option("serial", "--executor", help='"serial", "processes:N" or a Dask scheduler "tcp://host:8786".')
+_EXEC = typer.Option(None, "--executor", help='"serial", "processes:N" or a Dask scheduler "tcp://host:8786".')
 _SET = typer.Option([], "--set", help="Override a field, e.g. --set stations.dryer.servers=2 (repeatable).")
 _OUT = typer.Option(None, "--out", help="Write the results as NetCDF (.nc).")
 _REPORT = typer.Option(None, "--report", help="Write a self-contained HTML report.")
-
-
-def _executor(text: str):
-    return None if text in ("serial", "1") else text
 
 
 def _load(path: Path, sets: list[str]):
@@ -51,7 +55,9 @@ def run(
     scenario: Path = typer.Argument(..., help="Scenario YAML (kind: line)."),
     replications: int | None = _REPS,
     seed: int | None = _SEED,
-    executor: str = _EXEC,
+    executor: str | None = _EXEC,
+    dask: str | None = DASK_OPTION,
+    workers: int | None = WORKERS_OPTION,
     set_: list[str] = _SET,
     out: Path | None = _OUT,
     report: Path | None = _REPORT,
@@ -66,8 +72,9 @@ def run(
 
     sc = _load(scenario, set_)
     snap = load_config(snapshot, LineSnapshot, kind="line-snapshot") if snapshot is not None else None
-    ds = simulate(sc, replications=replications, seed=seed, executor=_executor(executor), snapshot=snap,
-                  progress=not json_ and f"{sc.name}", base_dir=scenario_dir(scenario))
+    with open_executor(dask=dask, workers=workers, executor=executor) as ex:
+        ds = simulate(sc, replications=replications, seed=seed, executor=ex, snapshot=snap,
+                      progress=not json_ and f"{sc.name}", base_dir=scenario_dir(scenario))
     if out is not None:
         write_netcdf(ds, out)
     if report is not None:
@@ -95,7 +102,9 @@ def compare(
     variants: list[Path] = typer.Argument(..., help="Variant scenario YAMLs (usually extends: base + overrides:)."),
     replications: int | None = _REPS,
     seed: int | None = _SEED,
-    executor: str = _EXEC,
+    executor: str | None = _EXEC,
+    dask: str | None = DASK_OPTION,
+    workers: int | None = WORKERS_OPTION,
     out: Path | None = typer.Option(None, "--out", help="Write the comparison as NetCDF (.nc)."),
     report: Path | None = _REPORT,
     all_kpis: bool = typer.Option(False, "--all-kpis", help="Show station KPIs too."),
@@ -111,13 +120,14 @@ def compare(
     seed = base_sc.experiment.seed if seed is None else seed
     n = replications if replications is not None else base_sc.experiment.replications
     results = {}
-    for path in [base, *variants]:
-        sc = base_sc if path == base else _load(path, [])
-        if sc.name in results:
-            raise ConfigError(f"two scenarios are both named '{sc.name}'; give each variant its own name:",
-                              source=str(path), path="name")
-        results[sc.name] = simulate(sc, replications=n, seed=seed, executor=_executor(executor),
-                                    progress=not json_ and sc.name, base_dir=scenario_dir(path))
+    with open_executor(dask=dask, workers=workers, executor=executor) as ex:
+        for path in [base, *variants]:
+            sc = base_sc if path == base else _load(path, [])
+            if sc.name in results:
+                raise ConfigError(f"two scenarios are both named '{sc.name}'; give each variant its own name:",
+                                  source=str(path), path="name")
+            results[sc.name] = simulate(sc, replications=n, seed=seed, executor=ex,
+                                        progress=not json_ and sc.name, base_dir=scenario_dir(path))
     names = list(results)
     cmp = compare_results(results[names[0]], {k: results[k] for k in names[1:]})
     if out is not None:

@@ -80,8 +80,7 @@ def make_storage(spec: str | Path):
 
     spec = str(spec)
     if "://" in spec:
-        return optuna.storages.RDBStorage(spec, heartbeat_interval=10, grace_period=30,
-                                          engine_kwargs={"pool_pre_ping": True})
+        return _rdb_storage(spec)
     from optuna.storages.journal import JournalFileBackend
 
     Path(spec).parent.mkdir(parents=True, exist_ok=True)
@@ -118,6 +117,30 @@ def _flock_lock(path: str):
                 os.close(fd)
 
     return FlockLock(path)
+
+
+def _rdb_storage(url: str, *, attempts: int = 6):
+    """RDB storage, tolerating workers that create the schema at the same moment.
+
+    Optuna creates its tables and enum types when a storage is first opened; two
+    workers starting together on a fresh database race on that DDL (PostgreSQL
+    raises ``UniqueViolation`` on ``pg_type`` or ``DuplicateTable``). The loser
+    waits and opens the storage again, when the schema exists.
+    """
+    import random
+
+    import optuna
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(url, heartbeat_interval=10, grace_period=30,
+                                              engine_kwargs={"pool_pre_ping": True})
+        except (IntegrityError, ProgrammingError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1) + random.random() * 0.2)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class Campaign:

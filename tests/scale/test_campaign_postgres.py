@@ -44,3 +44,34 @@ def test_independent_campaign_processes_share_the_study(tmp_path: Path, postgres
     assert all(t.values is not None and len(t.values) == 1 for t in trials if t.state.name == "COMPLETE")
     workers = {t.user_attrs.get("worker") for t in trials}
     assert len(workers) == 2, workers  # both processes ran trials
+
+
+def _open_storage(url: str, barrier) -> str:
+    from optimization._campaign import make_storage
+
+    barrier.wait()  # every process creates the schema at the same moment
+    make_storage(url)
+    return "ok"
+
+
+def test_workers_creating_the_schema_together_all_start(postgres_url: str):
+    """Optuna creates tables and enum types on first open; simultaneous first opens must not fail."""
+    import multiprocessing as mp
+    import uuid
+
+    import psycopg2
+
+    name = "fresh_" + uuid.uuid4().hex[:8]
+    conn = psycopg2.connect(postgres_url.replace("postgresql+psycopg2://", "postgresql://"))
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {name}")
+    conn.close()
+    url = postgres_url.rsplit("/", 1)[0] + "/" + name
+    ctx = mp.get_context("spawn")
+    n = 4
+    with ctx.Manager() as manager:
+        barrier = manager.Barrier(n)
+        with ctx.Pool(n) as pool:
+            results = pool.starmap(_open_storage, [(url, barrier)] * n)
+    assert results == ["ok"] * n

@@ -12,24 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from optimization import optimize_line_allocation, verify_line_allocation
-
-LINE_SCENARIO = """\
-kind: line
-name: three_station
-source: {interarrival: "exponential(mean=1 min)"}
-stations:
-  - name: cut
-    process_time: "exponential(mean=1.5 min)"
-    failures:
-      - {basis: busy, ttf: "exponential(mean=4 h)", ttr: "exponential(mean=20 min)"}
-  - name: weld
-    process_time: "exponential(mean=2.6 min)"
-    failures:
-      - {basis: busy, ttf: "exponential(mean=3 h)", ttr: "exponential(mean=30 min)"}
-  - name: pack
-    process_time: "exponential(mean=0.9 min)"
-experiment: {horizon: 4 d, warmup: 1 d, replications: 6, seed: 7}
-"""
+from tests.optimization.conftest import LINE_SCENARIO
 
 
 def test_allocation_verified_in_the_line_model(tmp_path):

@@ -180,6 +180,14 @@ def render_header(spec: ModelSpec, token: str) -> str:
 
 
 # ----------------------------------------------------------------- XML output
+def _default_experiment(root, spec) -> None:
+    """``<DefaultExperiment>`` from the model table's stop time and step size (FMI 2 and 3 alike)."""
+    extra = spec_extra(spec)
+    ET.SubElement(root, "DefaultExperiment", {
+        "startTime": "0.0", "stopTime": repr(float(extra["stop_time"])),
+        "tolerance": "1e-06", "stepSize": repr(float(extra["step_size"]))})
+
+
 def _unit_definitions(parent: ET.Element, vs: list[_Var]) -> None:
     used = sorted({v.unit for v in vs if v.unit})
     if not used:
@@ -236,10 +244,7 @@ def render_fmi2(spec: ModelSpec, token: str, sources: list[str]) -> str:
             if s.endswith(".c"):
                 ET.SubElement(sf, "File", name=s)
     _unit_definitions(root, vs)
-    extra = spec_extra(spec)
-    ET.SubElement(root, "DefaultExperiment", {
-        "startTime": "0.0", "stopTime": repr(float(extra["stop_time"])),
-        "tolerance": "1e-06", "stepSize": repr(float(extra["step_size"]))})
+    _default_experiment(root, spec)
     mv = ET.SubElement(root, "ModelVariables")
     for v in vs:
         attrs = {"name": v.name, "valueReference": str(v.vr), "description": v.description,
@@ -292,10 +297,7 @@ def render_fmi3(spec: ModelSpec, token: str) -> str:
                                           "canHandleVariableCommunicationStepSize": "true",
                                           "hasEventMode": "false"})
     _unit_definitions(root, vs)
-    extra = spec_extra(spec)
-    ET.SubElement(root, "DefaultExperiment", {
-        "startTime": "0.0", "stopTime": repr(float(extra["stop_time"])),
-        "tolerance": "1e-06", "stepSize": repr(float(extra["step_size"]))})
+    _default_experiment(root, spec)
     mv = ET.SubElement(root, "ModelVariables")
     for v in vs:
         tag = "Float64" if v.type == "Real" else "Boolean"

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from workbench.dataset import open_zarr, read_netcdf
 from workbench.errors import DatasetError
 
 __all__ = ["read_trace", "trace_rows", "load_result", "result_kind", "tag_units", "read_line_forecast",
@@ -129,9 +130,7 @@ def load_result(path: str | Path) -> xr.Dataset:
             raise DatasetError(f"{path}: a directory but not a Zarr store (no zarr.json or .zgroup)")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return xr.open_zarr(path, consolidated=False).load()
-    from workbench.dataset import read_netcdf
-
+            return open_zarr(path).load()
     return read_netcdf(path)
 
 

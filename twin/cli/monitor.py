@@ -51,12 +51,16 @@ def _binding(path: Path, sets: list[str]):
     return load_binding(path, overrides=parse_override_args(sets) if sets else None)
 
 
+def _print_event(ev, twin) -> None:
+    console.print(f"[bold red]ALARM[/] {ev.kind} on {ev.tag} at t={_fmt_time(ev.start, twin)}: "
+                  f"residual {ev.direction * ev.magnitude:+.3g} {ev.unit}")
+
+
 def _print_alarm(step, twin) -> None:
     for ev in twin.detector.events[-4:]:
         if ev.start == step.time and not getattr(ev, "_printed", False):
             ev._printed = True  # type: ignore[attr-defined]
-            console.print(f"[bold red]ALARM[/] {ev.kind} on {ev.tag} at t={_fmt_time(ev.start, twin)}: "
-                          f"residual {ev.direction * ev.magnitude:+.3g} {ev.unit}")
+            _print_event(ev, twin)
 
 
 def _fmt_time(t: float, twin) -> str:
@@ -84,6 +88,16 @@ def _summary(report, as_json: bool) -> None:
     print_table([{"dimension": k, "flagged samples": v} for k, v in dims.items()], title="data quality")
     if report.trace:
         console.print(f"trace: {report.trace}")
+
+
+def _finish(tw, lookahead_to: str | None, param_sd: list[str], runs: int, as_json: bool) -> None:
+    """Optional look-ahead from the twin's last state, close the twin, print the summary."""
+    summary = _lookahead(tw, lookahead_to, param_sd, runs, as_json)
+    report = tw.close()
+    if as_json and summary is not None:
+        print_json({**report.as_dict(), "lookahead": summary})
+        return
+    _summary(report, as_json)
 
 
 def monitor(
@@ -146,12 +160,7 @@ def monitor(
         pass
     finally:
         source.close()
-    summary = _lookahead(tw, lookahead_to, param_sd, runs, as_json)
-    report = tw.close()
-    if as_json and summary is not None:
-        print_json({**report.as_dict(), "lookahead": summary})
-        return
-    _summary(report, as_json)
+    _finish(tw, lookahead_to, param_sd, runs, as_json)
 
 
 def replay(
@@ -176,7 +185,6 @@ def replay(
 
     with Progress(transient=True, disable=as_json) as progress:
         task = progress.add_task("replaying", total=source.n_frames)
-
         printed = 0
 
         def on_progress(n: int) -> None:  # keeps the block path of max-speed replay
@@ -185,17 +193,11 @@ def replay(
             events = tw.detector.events
             if not as_json:
                 for ev in events[printed:]:
-                    console.print(f"[bold red]ALARM[/] {ev.kind} on {ev.tag} at t={_fmt_time(ev.start, tw)}: "
-                                  f"residual {ev.direction * ev.magnitude:+.3g} {ev.unit}")
+                    _print_event(ev, tw)
             printed = len(events)
 
         tw.run(source, on_progress=on_progress)
-    summary = _lookahead(tw, lookahead_to, param_sd, runs, as_json)
-    report = tw.close()
-    if as_json and summary is not None:
-        print_json({**report.as_dict(), "lookahead": summary})
-        return
-    _summary(report, as_json)
+    _finish(tw, lookahead_to, param_sd, runs, as_json)
 
 
 def calibrate(

@@ -59,8 +59,12 @@ def main(quick: bool = False) -> dict:
     repeats = 1 if quick else 3
     ready = []  # twins built outside the timed calls (loading the FMU is not loop cost)
 
-    def fresh(binding=b):
-        return Twin(binding, trace=tmp / f"bench{len(ready)}.zarr")
+    import itertools
+
+    serial = itertools.count()
+
+    def fresh(binding=b):  # a new store path each time: replacing an old store is not loop cost
+        return Twin(binding, trace=tmp / f"bench{next(serial)}.zarr")
 
     def twin_run(binding=b):
         twin = ready.pop() if ready and binding is b else fresh(binding)

@@ -2,7 +2,8 @@
 
 Discrete EKF (Simon, *Optimal State Estimation*, Wiley 2006, §13.2) with the
 FMU as the process model: the prediction integrates the Model-Exchange
-right-hand side over the sample (RK4, :class:`~twin._model.FmuStepper`); the
+right-hand side over the sample (RK4, :class:`fmu_models.MeStepper` through
+:class:`~twin._model.FmuStepper`); the
 state-transition Jacobian ``F = ∂x_{k+1}/∂x_k`` comes from forward differences
 of that integration (one extra integration per state). The measured outputs
 must be states (``H`` selects them); the update uses the Joseph form
@@ -54,20 +55,17 @@ class StateEkf:
     def predict(self, u: np.ndarray, dt: float) -> np.ndarray:
         """Propagate state (model step) and covariance; return the model outputs."""
         m = self.model
-        x0 = m._x.copy()
+        x0 = m.state_vector
         t0 = m.time
         n = x0.size
         F = np.empty((n, n))
         y = m.step(u, dt)
-        x1 = m._x.copy()
+        x1 = m.state_vector
         for j in range(n):
             h = 1e-6 * self.nominal[j]
             xp = x0.copy()
             xp[j] += h
-            m._x, m.time = xp, t0
-            m._integrate(dt)
-            F[:, j] = (m._x - x1) / h
-        m._x, m.time = x1, t0 + dt
+            F[:, j] = (m.integrate_from(xp, t0, dt) - x1) / h
         self.P = F @ self.P @ F.T + np.diag(self.q2 * dt)
         H = self.P[np.ix_(self.idx, self.idx)]
         self.innovation_var = np.diag(H) + np.diag(self.R)
@@ -79,14 +77,15 @@ class StateEkf:
         if rows.size == 0:
             return
         m = self.model
-        n = m._x.size
+        x = m.state_vector
+        n = x.size
         H = np.zeros((rows.size, n))
         H[np.arange(rows.size), self.idx[rows]] = 1.0
         R = self.R[np.ix_(rows, rows)]
         S = H @ self.P @ H.T + R
         K = np.linalg.solve(S, H @ self.P).T
-        innov = z[rows] - m._x[self.idx[rows]]
-        m._x = m._x + K @ innov
+        innov = z[rows] - x[self.idx[rows]]
+        m.state_vector = x + K @ innov
         I_KH = np.eye(n) - K @ H
         self.P = I_KH @ self.P @ I_KH.T + K @ R @ K.T
 

@@ -10,16 +10,14 @@ loaded once and reset between runs:
 * ``mode="me"`` integrates the Model-Exchange interface with classical RK4 at a
   fixed sub-step ``me_step`` (the reactor's fastest time constant is minutes,
   so ``me_step = 1 s`` keeps the RK4 error far below sensor noise; checked
-  against CS in ``tests/twin/test_model.py``). ME mode exposes the continuous
+  against CS in ``tests/twin/test_twin_loop.py``). ME mode exposes the continuous
   states, which state re-sync (:meth:`FmuStepper.set_states`) needs: FMI 2.0
-  forbids setting the states of a Co-Simulation FMU. ``fmu_models.FmuModel``
-  has no ME stepping API, so this mode drives the ME interface through FMPy
-  directly (imported lazily, only in this mode).
+  forbids setting the states of a Co-Simulation FMU. The ME instance and its
+  RK4 stepping are :class:`fmu_models.MeStepper`.
 """
 
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -88,7 +86,7 @@ class FmuStepper:
         self.set_outputs(outputs)
         self.time = 0.0
         self._u = np.zeros(len(self.input_names))
-        self._x = np.zeros(0)
+        self._me = None
         if mode == "me":
             self._me_setup()
         self.reset()
@@ -125,7 +123,33 @@ class FmuStepper:
     @property
     def state_names(self) -> list[str]:
         """Names of the continuous states (ME order; empty in CS mode)."""
-        return list(self._state_names) if self.mode == "me" else []
+        return list(self._me.state_names) if self.mode == "me" else []
+
+    @property
+    def state_vector(self) -> np.ndarray:
+        """Continuous states now, in :attr:`state_names` order (ME mode; a copy)."""
+        self._need_me("state_vector")
+        return self._me.states
+
+    @state_vector.setter
+    def state_vector(self, x: np.ndarray) -> None:
+        self._need_me("state_vector")
+        self._me.states = x
+
+    def integrate_from(self, x: np.ndarray, t0: float, dt: float) -> np.ndarray:
+        """States after ``dt`` s of RK4 from states ``x`` at ``t0`` under the current inputs (ME mode).
+
+        The stepper's own time and states are left as they were (for finite-difference
+        Jacobians, e.g. the EKF's state-transition matrix).
+        """
+        self._need_me("integrate_from")
+        me = self._me
+        keep_x, keep_t = me.states, me.time
+        me.states, me.time = x, t0
+        me.step(dt, max_step=self.me_step)
+        out = me.states
+        me.states, me.time = keep_x, keep_t
+        return out
 
     # -- running --------------------------------------------------------------------------
     def reset(self, parameters: Mapping[str, float | bool] | None = None, *, start_time: float = 0.0) -> None:
@@ -165,9 +189,10 @@ class FmuStepper:
                 self.time = fm.step_to(self.time + dt)
             return fm.get(self.output_names) if self.output_names else np.zeros(0)
         if self.input_names:
-            self._inst.setReal(self._in_vr, u.tolist())
+            self._me.set_real(self._in_vr, u.tolist())
         if dt > 0:
-            self._integrate(dt)
+            self._me.time = self.time
+            self._me.step(dt, max_step=self.me_step)
             self.time += dt
         return self.read()
 
@@ -245,14 +270,12 @@ class FmuStepper:
             return np.zeros(0)
         if self.mode == "cs":
             return self._fm.get(names)
-        self._set_x(self._x)
-        vrs = [self._ref(n, "variable").value_reference for n in names]
-        return np.array(self._inst.getReal(vrs), dtype=float)
+        return self._me.get_real([self._ref(n, "variable").value_reference for n in names])
 
     def get_state(self):
         """Snapshot of the complete model state (for look-ahead); free CS ones with :meth:`free_state`."""
         if self.mode == "me":
-            return ("me", self.time, self._x.copy(), self._u.copy(), dict(self.parameters))
+            return ("me", self.time, self._me.states, self._u.copy(), dict(self.parameters))
         return ("cs", self.time, self._fm.get_state(), self._u.copy(), dict(self.parameters))
 
     def set_state(self, state) -> None:
@@ -263,7 +286,7 @@ class FmuStepper:
         self.time = t
         self._u = u.copy()
         if kind == "me":
-            self._x = payload.copy()
+            self._me.states = payload
             if params != self.parameters:
                 self.set_parameters(params)
         else:
@@ -278,27 +301,25 @@ class FmuStepper:
     def get_states(self) -> dict[str, float]:
         """Continuous states by name (ME mode)."""
         self._need_me("get_states")
-        return dict(zip(self._state_names, self._x.tolist(), strict=True))
+        return dict(zip(self._me.state_names, self._me.states.tolist(), strict=True))
 
     def set_states(self, values: Mapping[str, float]) -> None:
         """Overwrite continuous states by name (state re-sync; ME mode only)."""
         self._need_me("set_states")
-        names = self._state_names
+        names = self._me.state_names
+        x = self._me.states
         for name, value in values.items():
             if name not in names:
                 raise FmuError(f"{self.path.name}: '{name}' is not a continuous state; {did_you_mean(name, names)}")
-            self._x[names.index(name)] = float(value)
+            x[names.index(name)] = float(value)
+        self._me.states = x
 
     def close(self) -> None:
         """Free the instance."""
         if self._fm is not None:
             self._fm.close()
-        elif getattr(self, "_inst", None) is not None:
-            inst, self._inst = self._inst, None
-            try:
-                inst.terminate()
-            finally:
-                inst.freeInstance()
+        elif self._me is not None:
+            self._me.close()
 
     # -- internals ------------------------------------------------------------------------
     def _ref(self, name: str, what: str):
@@ -311,72 +332,18 @@ class FmuStepper:
         if self.mode != "me":
             raise FmuError(f"{what} needs mode 'me' (FMI 2.0 Co-Simulation cannot set states)")
 
-    # -- Model Exchange + RK4 (fmpy) --------------------------------------------------------
+    # -- Model Exchange (fmu_models.MeStepper) -------------------------------------------
     def _me_setup(self) -> None:
-        from fmpy import extract, read_model_description
-        from fmpy.fmi2 import FMU2Model
+        from fmu_models import MeStepper
 
-        md = read_model_description(str(self.path))
-        if md.modelExchange is None:
-            raise FmuError(f"{self.path.name}: has no Model-Exchange interface; use mode 'cs'")
-        self._state_names = [d.variable.derivative.name for d in md.derivatives]
-        self._nx = md.numberOfContinuousStates
-        self._in_vr = [self._ref(n, "input").value_reference for n in self.input_names]
-        self._inst = FMU2Model(guid=md.guid, unzipDirectory=extract(str(self.path)),
-                               modelIdentifier=md.modelExchange.modelIdentifier, instanceName="twin")
-        self._inst.instantiate()
-        self._me_started = False
+        self._me = MeStepper(self.path, instance_name="twin")
+        self._in_vr = self._me.value_references(self.input_names, "input")
 
     def _me_set(self, values: Mapping[str, float | bool]) -> None:
-        for name, value in values.items():
-            v = self._ref(name, "parameter")
-            vr = [v.value_reference]
-            if v.type == "Boolean":
-                self._inst.setBoolean(vr, [bool(value)])
-            elif v.type in ("Integer", "Enumeration"):
-                self._inst.setInteger(vr, [int(value)])
-            else:
-                self._inst.setReal(vr, [float(value)])
+        for name in values:
+            self._ref(name, "parameter")
+        self._me.set_values(values)
 
     def _me_initialise(self, start_time: float) -> None:
-        inst = self._inst
-        if self._me_started:
-            inst.reset()
-        self._me_started = True
-        inst.setupExperiment(startTime=start_time)
-        self._me_set(self.parameters)
-        inst.enterInitializationMode()
-        inst.exitInitializationMode()
-        inst.newDiscreteStates()
-        inst.enterContinuousTimeMode()
-        self._x = np.zeros(self._nx)
-        inst.getContinuousStates(self._x.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), self._nx)
-        vrs = [self._ref(n, "input").value_reference for n in self.input_names]
-        self._u = np.array(inst.getReal(vrs), dtype=float) if vrs else np.zeros(0)
-
-    def _set_x(self, x: np.ndarray) -> None:
-        buf = np.ascontiguousarray(x, dtype=float)
-        self._inst.setContinuousStates(buf.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), buf.size)
-
-    def _f(self, t: float, x: np.ndarray) -> np.ndarray:
-        inst = self._inst
-        inst.setTime(t)
-        self._set_x(x)
-        dx = np.empty_like(x)
-        inst.getDerivatives(dx.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), dx.size)
-        return dx
-
-    def _integrate(self, dt: float) -> None:
-        n_sub = max(1, int(np.ceil(dt / self.me_step - 1e-9)))
-        h = dt / n_sub
-        t, x = self.time, self._x
-        for _ in range(n_sub):  # classical RK4 (Hairer, Norsett & Wanner, Solving ODEs I, II.1)
-            k1 = self._f(t, x)
-            k2 = self._f(t + h / 2, x + h / 2 * k1)
-            k3 = self._f(t + h / 2, x + h / 2 * k2)
-            k4 = self._f(t + h, x + h * k3)
-            x = x + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-            t += h
-            self._set_x(x)
-            self._inst.completedIntegratorStep()
-        self._x = x
+        self._me.initialise(self.parameters, start_time=start_time)
+        self._u = self._me.get_real(self._in_vr) if self._in_vr else np.zeros(0)

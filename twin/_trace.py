@@ -26,6 +26,7 @@ are appended to ``events.jsonl`` inside the store as they start and end.
 from __future__ import annotations
 
 import json
+import shutil
 import time as _time
 import warnings
 from collections.abc import Sequence
@@ -35,7 +36,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from workbench.dataset import add_provenance, validate_dataset
+from twin._zarr_writer import AppendableArray, write_group
+from workbench.dataset import _sanitize_attrs, add_provenance, validate_dataset
 from workbench.errors import DatasetError
 
 __all__ = ["TraceStore", "open_trace", "read_events"]
@@ -92,12 +94,23 @@ class TraceStore:
         self._n_block_rows = 0
         self._last_flush = _time.monotonic()
         self._created = append and (self.path / "zarr.json").exists()
+        self._arrays: dict[str, AppendableArray] = {}
+        self._group_attrs = add_provenance(xr.Dataset(), **self.attrs).attrs
+        if self._created:  # continue the store: its attrs and arrays as they are on disk
+            self._resume()
         self.rows_written = 0
         self.flushes = 0
         self.path.mkdir(parents=True, exist_ok=True)
         self._events_file = self.path / "events.jsonl"
         if not append and self._events_file.exists():
             self._events_file.unlink()
+
+    def _resume(self) -> None:
+        import zarr
+
+        self._group_attrs = {**zarr.open_group(str(self.path), mode="r").attrs.asdict(), **self._group_attrs}
+        self._arrays = {name: AppendableArray.resume(self.path / name, dims=dims, attrs=at)
+                        for name, (_, _, dims, at) in self._layout().items()}
 
     # -- writing --------------------------------------------------------------------------
     def append(
@@ -164,77 +177,86 @@ class TraceStore:
             np.array([r[7] for r in rows], dtype=float),
         )
 
-    def flush(self) -> None:
-        """Write buffered rows to the store (``time`` last)."""
+    @property
+    def created(self) -> bool:
+        """True once the store exists on disk (after the first flush with rows)."""
+        return self._created
+
+    def flush(self, **attrs: Any) -> None:
+        """Write buffered rows to the store (``time`` last); ``attrs`` are added to the store's attrs."""
         self._last_flush = _time.monotonic()
         if self._rows:
             self._blocks.append(self._rows_block())
+        self._group_attrs.update(_sanitize_attrs(attrs))
         if not self._blocks:
+            if attrs and self._created:
+                write_group(self.path, self._group_attrs)
             return
         blocks, self._blocks = self._blocks, []
         self._n_block_rows = 0
         parts = blocks[0] if len(blocks) == 1 else tuple(np.concatenate(p) for p in zip(*blocks, strict=True))
         t = parts[0]
-        data = dict(zip(_VARS, parts[1:], strict=True))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if not self._created:
-                self._create(t, data)
-                self._created = True
-            else:
-                import zarr
-
-                group = zarr.open_group(str(self.path), mode="r+")
-                for name in _VARS:
-                    group[name].append(data[name], axis=0)
-                group["time"].append(t, axis=0)
+        if not self._created:
+            self._create()
+        if attrs or not self._created:
+            write_group(self.path, self._group_attrs)
+        arrays = self._arrays
+        for name, rows in zip(_VARS, parts[1:], strict=True):
+            arrays[name].append(rows)
+        arrays["time"].append(t)  # last: the length of time says which rows are complete
+        self._created = True
         self.rows_written += len(t)
         self.flushes += 1
 
     def close(self, **attrs: Any) -> None:
         """Flush and record final attrs (e.g. gate summary, alarm events)."""
-        self.flush()
-        if attrs and self._created:
-            import zarr
+        self.flush(**attrs)
 
-            from workbench.dataset import _sanitize_attrs
-
-            group = zarr.open_group(str(self.path), mode="r+")
-            group.attrs.update(_sanitize_attrs(attrs))
-
-    def _create(self, t: np.ndarray, data: dict[str, np.ndarray]) -> None:
-        time_attrs = {"units": _EPOCH_UNITS if self.time_kind == "datetime" else "s", "long_name": "time"}
-        tag = xr.DataArray(self.tags, dims="tag", attrs={"long_name": "plant tag"})
+    def _layout(self) -> dict[str, tuple]:
+        """Array name → (dtype, row shape, dims, attrs), the layout of the module docstring."""
+        n = len(self.tags)
         unit_attr = json.dumps(dict(zip(self.tags, self.units, strict=True)))
-        ds = xr.Dataset(
-            {
-                "value": (("time", "source", "tag"), data["value"],
-                          {"units": "mixed", "long_name": "tag value (units per tag in attrs tag_units)",
-                           "tag_units": unit_attr}),
-                "residual": (("time", "tag"), data["residual"],
-                             {"units": "mixed", "long_name": "residual real - virtual", "tag_units": unit_attr}),
-                "statistic": (("time", "tag"), data["statistic"],
-                              {"units": "1", "long_name": "EWMA/CUSUM statistic / alarm limit"}),
-                "alarm": (("time", "tag"), data["alarm"],
-                          {"units": "1", "long_name": "alarm bits (1 limit, 2 EWMA, 4 CUSUM)"}),
-                "quality": (("time", "tag"), data["quality"],
-                            {"units": "1", "long_name": "data-quality flag bits"}),
-                "gap": (("time",), data["gap"], {"units": "s", "long_name": "missing data before sample"}),
-            },
-            coords={
-                "time": ("time", t, time_attrs),
-                "source": ("source", ["real", "virtual"], {"long_name": "real plant or virtual twin"}),
-                "tag": tag,
-                "tag_unit": ("tag", self.units, {"long_name": "unit of each tag"}),
-            },
-        )
-        ds = add_provenance(ds, **self.attrs)
-        enc = {name: {"chunks": (1024,) + ds[name].shape[1:]} for name in (*_VARS, "time")}
-        # mode="w" clears the directory: keep the alarm events logged before the first flush
+        per_tag = {"coordinates": "tag_unit"}
+        time_units = _EPOCH_UNITS if self.time_kind == "datetime" else "s"
+        return {
+            "value": ("f8", (2, n), ("time", "source", "tag"),
+                      {"units": "mixed", "long_name": "tag value (units per tag in attrs tag_units)",
+                       "tag_units": unit_attr, **per_tag}),
+            "residual": ("f8", (n,), ("time", "tag"),
+                         {"units": "mixed", "long_name": "residual real - virtual", "tag_units": unit_attr, **per_tag}),
+            "statistic": ("f8", (n,), ("time", "tag"),
+                          {"units": "1", "long_name": "EWMA/CUSUM statistic / alarm limit", **per_tag}),
+            "alarm": ("u1", (n,), ("time", "tag"), {"units": "1", "long_name": "alarm bits (1 limit, 2 EWMA, 4 CUSUM)",
+                                                    **per_tag}),
+            "quality": ("u2", (n,), ("time", "tag"), {"units": "1", "long_name": "data-quality flag bits", **per_tag}),
+            "gap": ("f8", (), ("time",), {"units": "s", "long_name": "missing data before sample"}),
+            "time": ("f8", (), ("time",), {"units": time_units, "long_name": "time"}),
+        }
+
+    def _create(self) -> None:
+        """Create an empty store: group, the fixed coordinates and the row arrays (shape 0)."""
+        # a fresh store replaces an old one; keep the alarm events logged before the first flush
         logged = self._events_file.read_bytes() if self._events_file.exists() else None
-        ds.to_zarr(self.path, mode="w", consolidated=False, encoding=enc)
+        if self.path.exists():
+            foreign = {p.name for p in self.path.iterdir()} - {"events.jsonl", "snapshots.jsonl"}
+            if foreign and not (self.path / "zarr.json").exists():
+                raise DatasetError(f"{self.path}: exists and is not a trace store ({len(foreign)} other entries, "
+                                   f"e.g. {sorted(foreign)[0]!r}); give a new or trace-store path")
+            shutil.rmtree(self.path)
+        write_group(self.path, self._group_attrs)
         if logged is not None:
             self._events_file.write_bytes(logged)
+        for name, dim, values, long_name in (("source", "source", ["real", "virtual"], "real plant or virtual twin"),
+                                             ("tag", "tag", self.tags, "plant tag"),
+                                             ("tag_unit", "tag", self.units, "unit of each tag")):
+            arr = np.array(values)
+            AppendableArray(self.path / name, arr.dtype, (), chunk_rows=max(len(arr), 1), dims=(dim,),
+                            attrs={"long_name": long_name}).append(arr)
+        self._arrays = {name: AppendableArray(self.path / name, dt, shape, chunk_rows=_CHUNK_ROWS, dims=dims, attrs=at)
+                        for name, (dt, shape, dims, at) in self._layout().items()}
+
+
+_CHUNK_ROWS = 4096  # rows per chunk along time (one chunk per default flush)
 
 
 def open_trace(path: str | Path) -> xr.Dataset:

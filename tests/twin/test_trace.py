@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import warnings
 import subprocess
 import sys
 import textwrap
@@ -111,3 +113,83 @@ def test_crash_loses_at_most_one_flush(tmp_path):
     t = ds["time"].values
     assert np.array_equal(t, np.arange(n, dtype=float))
     assert np.array_equal(ds["value"].sel(source="real", tag="B").values, 2 * t)
+
+
+def _expected_dataset(rows, time_attrs):
+    """The trace of ``rows`` built in memory, as the module docstring lays it out."""
+    t, real, virt, res, stat, alarm, qual = (np.array(c) for c in zip(*rows, strict=True))
+    json_units = json.dumps(dict(zip(TAGS, UNITS, strict=True)))
+    per_tag = {"coordinates": "tag_unit"}
+    return xr.Dataset(
+        {
+            "value": (("time", "source", "tag"), np.stack([real, virt], axis=1),
+                      {"units": "mixed", "long_name": "tag value (units per tag in attrs tag_units)",
+                       "tag_units": json_units, **per_tag}),
+            "residual": (("time", "tag"), res, {"units": "mixed", "long_name": "residual real - virtual",
+                                                "tag_units": json_units, **per_tag}),
+            "statistic": (("time", "tag"), stat, {"units": "1", "long_name": "EWMA/CUSUM statistic / alarm limit"}),
+            "alarm": (("time", "tag"), alarm, {"units": "1", "long_name": "alarm bits (1 limit, 2 EWMA, 4 CUSUM)"}),
+            "quality": (("time", "tag"), qual, {"units": "1", "long_name": "data-quality flag bits"}),
+            "gap": (("time",), np.zeros(len(t)), {"units": "s", "long_name": "missing data before sample"}),
+        },
+        coords={"time": ("time", t, time_attrs),
+                "source": ("source", ["real", "virtual"], {"long_name": "real plant or virtual twin"}),
+                "tag": ("tag", TAGS, {"long_name": "plant tag"}),
+                "tag_unit": ("tag", UNITS, {"long_name": "unit of each tag"})},
+    )
+
+
+def test_store_is_what_xarray_writes(tmp_path, monkeypatch):
+    """The hand-written Zarr v3 store reads back as the same dataset xarray writes, chunk bytes included."""
+    import twin._trace as trace_mod
+
+    monkeypatch.setattr(trace_mod, "_CHUNK_ROWS", 8)
+    rows = [_row(k) for k in range(29)]
+    store = TraceStore(tmp_path / "mine.zarr", TAGS, UNITS, flush_rows=5, flush_interval=1e9, attrs={"scenario": "s"})
+    for r in rows[:12]:
+        store.append(*r, gap=0.0)
+    store.append_block(*(np.array(c) for c in zip(*rows[12:], strict=True)), gap=np.zeros(17))
+    store.close()
+    ref = _expected_dataset(rows, {"units": "s", "long_name": "time"})
+    enc = {v: {"chunks": (8,) + ref[v].shape[1:]} for v in ("value", "residual", "statistic", "alarm", "quality",
+                                                             "gap", "time")}
+    with warnings.catch_warnings():  # zarr: fixed-length UTF-32 has no v3 spec yet (xarray writes it anyway)
+        warnings.simplefilter("ignore")
+        ref.to_zarr(tmp_path / "xr.zarr", mode="w", consolidated=False, encoding=enc)
+    mine = xr.open_zarr(tmp_path / "mine.zarr", consolidated=False).load()
+    theirs = xr.open_zarr(tmp_path / "xr.zarr", consolidated=False).load()
+    for ds in (mine, theirs):
+        ds.attrs = {}
+    xr.testing.assert_identical(mine, theirs)
+    for name in ("value/c/3/0/0", "alarm/c/0/0", "quality/c/2/0", "time/c/1", "tag/c/0"):
+        assert (tmp_path / "mine.zarr" / name).read_bytes() == (tmp_path / "xr.zarr" / name).read_bytes(), name
+
+
+def test_resume_appends_across_chunk_boundaries(tmp_path, monkeypatch):
+    import twin._trace as trace_mod
+
+    monkeypatch.setattr(trace_mod, "_CHUNK_ROWS", 4)
+    path = tmp_path / "r.zarr"
+    rows = [_row(k) for k in range(23)]
+    first = TraceStore(path, TAGS, UNITS, flush_rows=3, flush_interval=1e9, attrs={"scenario": "s"})
+    for r in rows[:10]:
+        first.append(*r)
+    first.close(part="one")
+    second = TraceStore(path, TAGS, UNITS, flush_rows=6, flush_interval=1e9, append=True)
+    for r in rows[10:]:
+        second.append(*r)
+    second.close(part="two")
+    ds = open_trace(path)
+    assert ds.sizes["time"] == 23 and ds.attrs["scenario"] == "s" and ds.attrs["part"] == "two"
+    assert np.array_equal(ds["time"].values, 10.0 * np.arange(23))
+    assert np.array_equal(ds["quality"].sel(tag="TJ").values, np.arange(23) % 3)
+
+
+def test_refuses_to_replace_a_directory_that_is_not_a_store(tmp_path):
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "keep.csv").write_text("a,b\n")
+    store = TraceStore(tmp_path / "results", TAGS, UNITS)
+    store.append(*_row(0))
+    with pytest.raises(DatasetError, match="not a trace store.*keep.csv"):
+        store.flush()
+    assert (tmp_path / "results" / "keep.csv").exists()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import os
 import signal
-import warnings
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest

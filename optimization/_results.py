@@ -1,8 +1,27 @@
-"""Campaign results: all trials as xarray/CSV, best recipe, Pareto front, importances."""
+"""Campaign results: all trials as xarray/CSV, best recipe, Pareto front, importances.
+
+The trials dataset (``trials.nc``) is self-contained for the views: besides one row per
+trial it holds the best recipe's trajectory and the campaign's own envelope bands.
+
+``best_<var>(time)``
+    Every output of ``problem.trajectory(best params)`` (reactor problems: the
+    :data:`optimization._reactor.RECIPE_OUTPUTS`, e.g. ``best_T`` in K) over ``time``
+    (elapsed batch time, s). Single objective: the best feasible trial. Several objectives:
+    the Pareto recipe that is best on the *first* objective. Problems without a
+    ``trajectory`` method (the line problem) and campaigns without a feasible trial store
+    none. ``attrs["best_trajectory_trial"]`` names the trial. The recipe is simulated again,
+    in one piece: a trial evaluated in pruning chunks agrees with it to the integrator's
+    tolerance (relative 1e-7), not bit for bit.
+``envelope_lower_<var>(envelope_time)``, ``envelope_upper_<var>(envelope_time)``
+    The bands of ``problem.envelopes`` (:class:`optimization.EnvelopeBand`), on the union of
+    their time points (s); a band is exact there (piecewise linear) and NaN outside its own
+    time range. A second band on the same variable gets the suffix ``_2`` and so on.
+"""
 
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,9 +29,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from workbench.dataset import add_provenance, config_hash, write_netcdf
+from workbench.dataset import add_provenance, config_hash, validate_dataset, write_netcdf
+from workbench.errors import WorkbenchError
 
-__all__ = ["CampaignResult", "collect_results"]
+__all__ = ["CampaignResult", "collect_results", "TRIALS_EXTRA_DIMS"]
+
+#: Dimensions of the trials dataset beyond :data:`workbench.dataset.KNOWN_DIMS`.
+TRIALS_EXTRA_DIMS = ("envelope_time",)
 
 
 @dataclass
@@ -34,7 +57,9 @@ class CampaignResult:
     importances
         Parameter → importance (fANOVA, Optuna) of the first objective; empty if too few trials.
     trials
-        All trials as an :class:`xarray.Dataset` over ``trial``.
+        All trials as an :class:`xarray.Dataset` over ``trial``, plus the best recipe's
+        trajectory ``best_<var>(time)`` and the envelope bands
+        ``envelope_lower_<var>/envelope_upper_<var>(envelope_time)`` (module docstring).
     """
 
     name: str
@@ -57,15 +82,27 @@ class CampaignResult:
                 "objectives": self.objectives, "directions": self.directions}
 
     def to_csv(self, path: str | Path) -> Path:
-        """All trials as CSV (one row per trial)."""
+        """All trials as CSV: one row per trial, only the variables over ``trial`` alone.
+
+        The best recipe's trajectory and the envelope bands (other dims) stay in ``trials.nc``.
+        """
         path = Path(path)
-        self.trials.to_dataframe().to_csv(path)
+        ds = self.trials
+        ds = ds.drop_dims([d for d in ds.dims if d != "trial"])
+        ds = ds[[v for v in ds.data_vars if ds[v].dims == ("trial",)]]
+        ds.to_dataframe().to_csv(path)
         return path
 
     def write(self, outdir: str | Path) -> list[Path]:
-        """Write ``trials.nc``, ``trials.csv`` and ``summary.json`` into ``outdir``."""
+        """Write ``trials.nc``, ``trials.csv`` and ``summary.json`` into ``outdir``.
+
+        ``trials.nc`` is checked against the dataset conventions first
+        (:func:`workbench.dataset.validate_dataset` with :data:`TRIALS_EXTRA_DIMS`).
+        """
         out = Path(outdir)
         out.mkdir(parents=True, exist_ok=True)
+        validate_dataset(self.trials, require_provenance=True, extra_dims=TRIALS_EXTRA_DIMS,
+                         name=f"trials of campaign {self.name!r}")
         paths = [write_netcdf(self.trials, out / "trials.nc"), self.to_csv(out / "trials.csv")]
         p = out / "summary.json"
         p.write_text(json.dumps(self.summary(), indent=2, default=_json))
@@ -89,8 +126,25 @@ def _feasible(t) -> bool:
     return cons is None or all(c <= 0 for c in cons)
 
 
-def collect_results(campaign, study) -> CampaignResult:
-    """Read every trial of ``study`` into a :class:`CampaignResult`."""
+def collect_results(campaign, study, *, trajectory: bool = True) -> CampaignResult:
+    """Read every trial of ``study`` into a :class:`CampaignResult`.
+
+    Parameters
+    ----------
+    campaign
+        The :class:`optimization.Campaign` (its config and problem).
+    study
+        Its Optuna study.
+    trajectory
+        Add the best recipe's trajectory ``best_<var>(time)`` when the problem has a
+        ``trajectory`` method. That is one simulation of the best recipe, memoised per
+        (model, recipe), so calling this again while the best trial is unchanged costs no
+        simulation. The envelope bands are stored either way.
+
+    Returns
+    -------
+    CampaignResult
+    """
     import optuna
 
     cfg = campaign.config
@@ -130,11 +184,98 @@ def collect_results(campaign, study) -> CampaignResult:
         else:
             msg = f"Pareto front of {len(pareto)} recipes from {len(feas)} feasible trials"
     ds = _trials_dataset(campaign, trials)
+    note = []
+    shown = best if best is not None else _best_on_first(pareto, dirs)
+    if trajectory and shown is not None and hasattr(campaign.problem, "trajectory"):
+        try:
+            best_ds = _best_dataset(campaign, shown["params"])
+            ds = ds.merge(best_ds)
+            ds.attrs.update(best_ds.attrs, best_trajectory_trial=int(shown["number"]))
+        except WorkbenchError as exc:  # the study stays readable if the recipe cannot be re-run here
+            note.append(f"best recipe trajectory not stored: {exc}")
+    try:
+        ds = ds.merge(_bands_dataset(getattr(campaign.problem, "envelopes", [])))
+    except WorkbenchError as exc:
+        note.append(f"envelope bands not stored: {exc}")
+    if note:
+        ds.attrs["views_note"] = "; ".join(note)
     ds = add_provenance(ds, scenario=cfg.name, scenario_hash=config_hash(cfg), seed=cfg.sampler.seed,
                         status=status, message=msg, directions=",".join(dirs), objectives=",".join(objs),
                         best=json.dumps(best, default=_json) if best else "",
                         importances=json.dumps(importances))
     return CampaignResult(cfg.name, status, msg, best, pareto, importances, ds, dirs, objs)
+
+
+def _best_on_first(pareto: list[dict[str, Any]], directions: list[str]) -> dict[str, Any] | None:
+    """The Pareto recipe that is best on the first objective (the one whose trajectory is stored)."""
+    if not pareto:
+        return None
+    sign = 1.0 if directions[0] == "maximize" else -1.0
+    return max(pareto, key=lambda r: sign * r["values"][0])
+
+
+_TRAJECTORIES: OrderedDict[str, xr.Dataset] = OrderedDict()
+_TRAJECTORY_CACHE_SIZE = 8
+
+
+def _trajectory(campaign, params: dict[str, Any]) -> xr.Dataset:
+    """``campaign.problem.trajectory(params)``, memoised on the model section (without its
+    envelopes, which do not change the trajectory) and the parameter values."""
+    spec = campaign.config.model.model_dump(mode="json", exclude={"envelopes"})
+    base = str(getattr(campaign.problem, "base_dir", ""))
+    key = json.dumps([spec, base, sorted(params.items())], sort_keys=True, default=_json)
+    hit = _TRAJECTORIES.get(key)
+    if hit is None:
+        hit = campaign.problem.trajectory(params)
+        _TRAJECTORIES[key] = hit
+        while len(_TRAJECTORIES) > _TRAJECTORY_CACHE_SIZE:
+            _TRAJECTORIES.popitem(last=False)
+    _TRAJECTORIES.move_to_end(key)
+    return hit
+
+
+def _best_dataset(campaign, params: dict[str, Any]) -> xr.Dataset:
+    """``best_<var>(time)`` from the best recipe's trajectory."""
+    traj = _trajectory(campaign, params)
+    t = np.array(traj["time"].values, dtype=float)
+    data = {}
+    for v in traj.data_vars:
+        da = traj[v]
+        if da.dims != ("time",):
+            continue
+        data[f"best_{v}"] = xr.DataArray(np.array(da.values, dtype=float), dims="time", attrs={
+            "units": str(da.attrs.get("units", "1")),
+            "long_name": f"{da.attrs.get('long_name', v)} of the best recipe"})
+    coords = {"time": ("time", t, {"units": "s", "long_name": "elapsed batch time of the best recipe"})}
+    ds = xr.Dataset(data, coords=coords)
+    ds.attrs["best_trajectory_backend"] = str(traj.attrs.get("backend", ""))
+    return ds
+
+
+def _bands_dataset(bands) -> xr.Dataset:
+    """``envelope_lower_<var>/envelope_upper_<var>(envelope_time)`` of the campaign's envelope bands.
+
+    The bands are piecewise linear in time, so putting them on the union of their time points
+    changes none of them; outside its own time range a band is NaN (it constrains nothing there,
+    :meth:`optimization.EnvelopeBand.violation`).
+    """
+    bands = list(bands)
+    if not bands:
+        return xr.Dataset()
+    grid = np.unique(np.concatenate([b.time for b in bands]))
+    data: dict[str, xr.DataArray] = {}
+    seen: dict[str, int] = {}
+    for b in bands:
+        seen[b.variable] = seen.get(b.variable, 0) + 1
+        name = b.variable if seen[b.variable] == 1 else f"{b.variable}_{seen[b.variable]}"
+        inside = (grid >= b.time[0] - 1e-9) & (grid <= b.time[-1] + 1e-9)
+        lo, hi = b.bounds_at(grid)
+        for side, arr in (("lower", lo), ("upper", hi)):
+            data[f"envelope_{side}_{name}"] = xr.DataArray(np.where(inside, arr, np.nan), dims="envelope_time", attrs={
+                "units": b.units or "1", "long_name": f"{side} limit of the campaign's envelope on {b.variable}",
+                "variable": b.variable})
+    coords = {"envelope_time": ("envelope_time", grid, {"units": "s", "long_name": "elapsed batch time of the envelope"})}
+    return xr.Dataset(data, coords=coords)
 
 
 def _infeasible_message(campaign, trials) -> str:

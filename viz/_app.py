@@ -287,12 +287,13 @@ def create_app(sources: DashboardSources, *, token: str | None = None, refresh_m
         graphs = [dcc.Graph(id="history-graph", figure=fr.campaign_history_figure(ds)),
                   dcc.Graph(id="pareto-graph", figure=fr.pareto_figure(ds)),
                   dcc.Graph(id="importance-graph", figure=fr.importance_figure(ds))]
-        env = files.get(sources.envelope)
-        best = [str(v)[5:] for v in ds.data_vars if str(v).startswith("best_")]
-        if env is not None and best:
-            traj = xr.Dataset({b: ds[f"best_{b}"] for b in best}).assign_attrs(label="best recipe")
-            graphs.append(dcc.Graph(id="recipe-graph", figure=fl.envelope_figure(
-                env, trajectory=traj, variable=best[0], title=f"best recipe: {best[0]} against the envelope")))
+        # the best recipe against --envelope when it shares a variable, else the campaign's own band
+        recipe = fr.best_recipe_figure(ds, envelope=files.get(sources.envelope))
+        if recipe is not None:
+            graphs.append(dcc.Graph(id="recipe-graph", figure=recipe))
+        elif fr.campaign_best_trajectory(ds) is not None:
+            graphs.append(html.P("the best recipe's trajectory is stored, but the campaign has no envelope "
+                                 "and no --envelope shares a variable with it", id="recipe-note", className="empty"))
         return html.Div([html.H2("Campaigns"), *graphs])
 
     def reliability_layout():

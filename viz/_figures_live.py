@@ -159,7 +159,10 @@ def envelope_figure(envelope: xr.Dataset, *, trace: xr.Dataset | None = None,
     Parameters
     ----------
     envelope
-        ``Envelope.to_dataset()`` output: ``envelope_mean/lower/upper(time, variable)``.
+        ``Envelope.to_dataset()`` output: ``envelope_mean/lower/upper(time, variable)``;
+        ``envelope_mean`` is optional (a campaign's own band has none, see
+        :func:`viz._figures_results.campaign_envelope`), ``attrs["label"]`` names the band
+        (default ``"golden envelope"``).
     trace
         Twin trace; its ``real`` values of ``variable`` are drawn against elapsed
         time since the first row (the batch start).
@@ -186,9 +189,11 @@ def envelope_figure(envelope: xr.Dataset, *, trace: xr.Dataset | None = None,
     fig.add_trace(go.Scatter(x=te, y=env["envelope_upper"].values, mode="lines", line={"width": 0},
                              showlegend=False, hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=te, y=env["envelope_lower"].values, mode="lines", line={"width": 0},
-                             fill="tonexty", fillcolor=COLORS["envelope"], name="golden envelope"))
-    fig.add_trace(go.Scatter(x=te, y=env["envelope_mean"].values, mode="lines", name="golden mean",
-                             line={"color": COLORS["mean"], "dash": "dash"}))
+                             fill="tonexty", fillcolor=COLORS["envelope"],
+                             name=str(envelope.attrs.get("label", "golden envelope"))))
+    if "envelope_mean" in env:
+        fig.add_trace(go.Scatter(x=te, y=env["envelope_mean"].values, mode="lines", name="golden mean",
+                                 line={"color": COLORS["mean"], "dash": "dash"}))
     if trace is not None and variable in set(map(str, trace["tag"].values)) and trace.sizes["time"]:
         y = trace["value"].sel(source="real", tag=variable).values.astype(float)
         x = _elapsed(trace["time"].values)

@@ -8,7 +8,8 @@ Dataset layouts read here (the producers' conventions):
 * campaigns: ``trial`` dim with ``value(trial[, objective])`` (or a variable ``objective``),
   parameters as ``param_<name>(trial)`` or ``params(trial, parameter)``, optional
   ``pareto(trial)`` flag and ``importance(parameter)``; the best recipe's
-  trajectory as ``best_<variable>(time)``.
+  trajectory as ``best_<variable>(time)`` and the campaign's own envelope bands as
+  ``envelope_lower_<variable>/envelope_upper_<variable>(envelope_time)``.
 * life results (``simulation.life``): ``reliability(bound, time)``,
   ``availability(bound, time)`` with ``bound = estimate, lower, upper``; failure
   data for a Weibull plot as ``failure_time(sample)`` (+ ``censored(sample)``) and
@@ -32,6 +33,9 @@ __all__ = [
     "campaign_history_figure",
     "pareto_figure",
     "importance_figure",
+    "campaign_best_trajectory",
+    "campaign_envelope",
+    "best_recipe_figure",
     "reliability_figure",
     "availability_figure",
     "weibull_plot",
@@ -274,6 +278,88 @@ def importance_figure(ds: xr.Dataset) -> go.Figure:
     fig.add_trace(go.Bar(x=vals[o], y=[names[i] for i in o], orientation="h"))
     fig.update_layout(title="parameter importances", xaxis_title="importance [1]", margin=_MARGIN)
     return fig
+
+
+def campaign_best_trajectory(ds: xr.Dataset) -> xr.Dataset | None:
+    """The best recipe's trajectory of a campaign dataset: ``best_<var>(time)`` as ``<var>(time)``.
+
+    ``attrs["label"]`` is ``"best recipe (trial N)"`` when the dataset names the trial
+    (``best_trajectory_trial``, :mod:`optimization._results`). ``None`` when nothing is stored.
+    """
+    names = [str(v) for v in ds.data_vars if str(v).startswith("best_") and ds[v].dims == ("time",)]
+    if not names:
+        return None
+    trial = ds.attrs.get("best_trajectory_trial")
+    label = f"best recipe (trial {int(trial)})" if trial is not None and str(trial) != "" else "best recipe"
+    out = xr.Dataset({n[5:]: ds[n] for n in names})
+    return out.assign_attrs(label=label)
+
+
+def campaign_envelope(ds: xr.Dataset) -> xr.Dataset | None:
+    """The campaign's own envelope bands in the layout :func:`viz._figures_live.envelope_figure` reads.
+
+    Converts ``envelope_lower_<var>/envelope_upper_<var>(envelope_time)`` (written by
+    :mod:`optimization._results`) to ``envelope_lower/envelope_upper(time, variable)`` with
+    ``variable_units(variable)``; no ``envelope_mean`` (a band need not be symmetric).
+    ``None`` when the dataset stores no band.
+    """
+    names = [str(v)[15:] for v in ds.data_vars if str(v).startswith("envelope_lower_")
+             and f"envelope_upper_{str(v)[15:]}" in ds and ds[v].dims == ("envelope_time",)]
+    if not names:
+        return None
+    t = ds["envelope_time"].values.astype(float)
+    lo = np.stack([ds[f"envelope_lower_{n}"].values.astype(float) for n in names], axis=1)
+    hi = np.stack([ds[f"envelope_upper_{n}"].values.astype(float) for n in names], axis=1)
+    units = [str(ds[f"envelope_lower_{n}"].attrs.get("units", "")) for n in names]
+    dims = ("time", "variable")
+    return xr.Dataset(
+        {"envelope_lower": (dims, lo, {"units": units[0], "long_name": "envelope lower bound"}),
+         "envelope_upper": (dims, hi, {"units": units[0], "long_name": "envelope upper bound"}),
+         "variable_units": ("variable", np.asarray(units, dtype=str), {"units": "1", "long_name": "units"})},
+        coords={"time": ("time", t, {"units": "s", "long_name": "elapsed batch time"}), "variable": names},
+        attrs={"label": "campaign envelope"})
+
+
+def best_recipe_figure(ds: xr.Dataset, envelope: xr.Dataset | None = None, *,
+                       trajectory: xr.Dataset | None = None):
+    """The campaign's best recipe against an envelope, or ``None`` when there is nothing to compare.
+
+    Parameters
+    ----------
+    ds
+        Campaign dataset with ``best_<var>(time)`` (see :func:`campaign_best_trajectory`).
+    envelope
+        A golden-batch envelope (``envelope_mean/lower/upper(time, variable)``, e.g. the
+        dashboard's ``--envelope``). Used when it has a variable of the best recipe; otherwise
+        the campaign's own band (:func:`campaign_envelope`) is used.
+    trajectory
+        The best recipe's trajectory (variables over ``time`` in s); default:
+        :func:`campaign_best_trajectory` of ``ds``.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure or None
+        :func:`viz._figures_live.envelope_figure` of the first matching variable: the
+        campaign's enveloped variables first, then ``T``, then the rest.
+    """
+    from viz._figures_live import envelope_figure
+
+    traj = campaign_best_trajectory(ds) if trajectory is None else trajectory
+    if traj is None:
+        return None
+    label = str(traj.attrs.get("label", "best recipe"))
+    own = campaign_envelope(ds)
+    order = [str(v) for v in (own["variable"].values if own is not None else [])]
+    order += [v for v in ("T", *map(str, traj.data_vars)) if v not in order]
+    for env, source in ((envelope, "golden envelope"), (own, "campaign envelope")):
+        if env is None or "variable" not in env.coords or "envelope_lower" not in env:
+            continue
+        have = {str(v) for v in env["variable"].values}
+        var = next((v for v in order if v in have and v in traj), None)
+        if var is not None:
+            return envelope_figure(env, trajectory=traj, variable=var,
+                                   title=f"{label}: {var} against the {source}")
+    return None
 
 
 # --------------------------------------------------------------------------- reliability

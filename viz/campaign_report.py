@@ -2,7 +2,8 @@
 
 Reads the trials dataset of :class:`optimization.CampaignResult` (``trials.nc``): optimisation
 history with the running best, parameters against the first objective, the Pareto front for two
-objectives, parameter importances and the best recipe's trajectory. Computes no physics.
+objectives, parameter importances and the best recipe's trajectory, against the campaign's own
+envelope band when ``trials.nc`` stores one (or a golden-batch envelope given here). Computes no physics.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ def _label(da: xr.DataArray, name: str) -> str:
 
 def write_campaign_report(trials: xr.Dataset | str | Path, path: str | Path, *,
                           best_trajectory: xr.Dataset | None = None,
-                          reference: dict[str, Any] | None = None) -> Path:
+                          reference: dict[str, Any] | None = None,
+                          envelope: xr.Dataset | str | Path | None = None) -> Path:
     """Write the campaign report.
 
     Parameters
@@ -36,9 +38,14 @@ def write_campaign_report(trials: xr.Dataset | str | Path, path: str | Path, *,
     path
         HTML file to write.
     best_trajectory
-        Trajectory of the best recipe (variables over ``time`` in s) to plot.
+        Trajectory of the best recipe (variables over ``time`` in s) to plot; default: the
+        ``best_<var>(time)`` variables stored in ``trials`` (:mod:`optimization._results`).
     reference
         Optional model-based optimum (e.g. ``ReactorOptimum.as_dict()``) shown as a line/table.
+    envelope
+        Optional golden-batch envelope (``Envelope.to_dataset()``, or its NetCDF path) to draw the
+        best recipe against; default: the campaign's own band stored in ``trials``
+        (:func:`viz._figures_results.best_recipe_figure`).
 
     Returns
     -------
@@ -47,11 +54,19 @@ def write_campaign_report(trials: xr.Dataset | str | Path, path: str | Path, *,
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
+    from viz._figures_results import best_recipe_figure, campaign_best_trajectory
+
     if not isinstance(trials, xr.Dataset):
         from workbench.dataset import read_netcdf
 
         trials = read_netcdf(trials)
+    if envelope is not None and not isinstance(envelope, xr.Dataset):
+        from workbench.dataset import read_netcdf
+
+        envelope = read_netcdf(envelope)
     ds = trials
+    if best_trajectory is None:
+        best_trajectory = campaign_best_trajectory(ds)
     figs: list[str] = []
     objs = [v for v in ds.data_vars if str(v).startswith("objective_")]
     params = [v for v in ds.data_vars if str(v).startswith("param_")]
@@ -112,6 +127,9 @@ def write_campaign_report(trials: xr.Dataset | str | Path, path: str | Path, *,
                 fig.add_scatter(x=t, y=best_trajectory[v].values, mode="lines", name=_label(best_trajectory[v], v))
             fig.update_layout(title="best recipe: temperatures", xaxis_title="elapsed time [h]", yaxis_title="[K]")
             add(fig)
+    recipe = best_recipe_figure(ds, envelope=envelope, trajectory=best_trajectory)
+    if recipe is not None:
+        add(recipe)
     best = ds.attrs.get("best", "")
     states = [str(s) for s in ds["state"].values] if "state" in ds else []
     summary = (f"<p><b>status:</b> {html.escape(str(ds.attrs.get('status', '')))} — "

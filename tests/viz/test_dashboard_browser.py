@@ -208,7 +208,7 @@ def test_every_page_on_real_producer_outputs(browser, dash_server, real_outputs,
     pages = {"/live": ["trend-graph", "overview-graph", "envelope-graph", "mspc-graph"],
              "/line": ["line-gantt-graph", "line-buffer-graph", "line-forecast-graph"],
              "/scenarios": ["kpi-graph", "wip-graph", "gantt-graph", "states-graph"],
-             "/campaigns": ["history-graph", "importance-graph"],
+             "/campaigns": ["history-graph", "importance-graph", "recipe-graph"],
              "/reliability": ["reliability-graph", "availability-graph", "weibull-graph"],
              "/3d": ["scene-graph"]}
     try:
@@ -222,4 +222,52 @@ def test_every_page_on_real_producer_outputs(browser, dash_server, real_outputs,
             save_screenshot(page, f"dashboard-real{path.replace('/', '-')}", artefacts)
     finally:
         page.close()
+    assert not errors, errors
+
+
+def _trace_ys(page, graph_id):
+    """Name → y values of every drawn trace of a graph."""
+    return page.evaluate(
+        """id => { const gd = document.querySelector('#' + id + ' .js-plotly-plot');
+                   return Object.fromEntries(gd._fullData.filter(t => t.name).map(t => [t.name, Array.from(t.y)])); }""",
+        graph_id)
+
+
+def test_campaign_page_shows_the_best_recipe_of_a_real_campaign_against_its_envelope(
+        browser, dash_server, real_outputs, artefacts, tmp_path):
+    """A real Optuna campaign's trials.nc alone (no --envelope): the best recipe over the campaign's own
+    band; with a golden-batch --envelope on T: over that envelope, with its mean."""
+    import golden_batch as gb
+    from viz import DashboardSources, create_app
+    from viz._data import load_result
+    from workbench.dataset import write_netcdf
+
+    ds = load_result(real_outputs["campaign"])
+    label = f"best recipe (trial {int(ds.attrs['best_trajectory_trial'])})"
+    hist = gb.make_reactor_history(5, seed=4, duration=4 * 3600.0, interval=240.0)
+    golden = gb.Envelope(k=3.0, variables=["T"]).fit(gb.Aligner("elapsed", n_points=61).fit_transform(hist))
+    golden_path = write_netcdf(golden.to_dataset(), tmp_path / "golden_T.nc")
+    errors: list[str] = []
+    for envelope, band, shot in ((None, "campaign envelope", "dashboard-campaigns-own-envelope"),
+                                 (golden_path, "golden envelope", "dashboard-campaigns-golden-envelope")):
+        srv = dash_server(create_app(DashboardSources(campaign=real_outputs["campaign"], envelope=envelope),
+                                     refresh_ms=60_000))
+        page = _open(browser, srv.url + "/campaigns", errors)
+        try:
+            page.wait_for_function("() => { const g = document.querySelector('#recipe-graph .js-plotly-plot');"
+                                   " return g && g._fullData && g._fullData.length >= 3; }", timeout=30_000)
+            ys = _trace_ys(page, "recipe-graph")
+            np.testing.assert_allclose(np.asarray(ys[label], dtype=float), ds["best_T"].values)
+            if envelope is None:
+                lower = np.asarray([np.nan if v is None else v for v in ys[band]], dtype=float)
+                np.testing.assert_allclose(lower, ds["envelope_lower_T"].values)
+                assert "golden mean" not in ys
+            else:
+                np.testing.assert_allclose(np.asarray(ys["golden mean"], dtype=float), golden.mean_[:, 0])
+                assert band in ys
+            title = page.evaluate("() => document.querySelector('#recipe-graph .js-plotly-plot').layout.title.text")
+            assert title == f"{label}: T against the {band}"
+            save_screenshot(page, shot, artefacts)
+        finally:
+            page.close()
     assert not errors, errors

@@ -86,6 +86,64 @@ def test_campaign_figures_on_campaign_trials(real_outputs):
     assert "single-objective" in fr.pareto_figure(ds).layout.title.text
 
 
+def _golden_envelope_on_T():
+    """A golden_batch envelope on the reactor temperature ``T`` (and volume ``V``) over elapsed s."""
+    import golden_batch as gb
+
+    hist = gb.make_reactor_history(5, seed=4, duration=4 * 3600.0, interval=240.0)
+    return gb.Envelope(k=3.0, variables=["T", "V"]).fit(gb.Aligner("elapsed", n_points=61).fit_transform(hist)).to_dataset()
+
+
+def test_best_recipe_against_the_campaigns_own_envelope(real_outputs):
+    ds = load_result(real_outputs["campaign"])
+    fig = fr.best_recipe_figure(ds)
+    assert fig is not None and "campaign envelope" in fig.layout.title.text
+    band = next(t for t in fig.data if t.name == "campaign envelope")
+    np.testing.assert_array_equal(np.asarray(band.x, dtype=float), ds["envelope_time"].values)
+    np.testing.assert_array_equal(np.asarray(band.y, dtype=float), ds["envelope_lower_T"].values)
+    upper = fig.data[0]  # the band's upper edge is drawn first, fill goes to the next trace
+    np.testing.assert_array_equal(np.asarray(upper.y, dtype=float), ds["envelope_upper_T"].values)
+    label = f"best recipe (trial {int(ds.attrs['best_trajectory_trial'])})"
+    best = next(t for t in fig.data if t.name == label)
+    np.testing.assert_array_equal(np.asarray(best.y, dtype=float), ds["best_T"].values)
+    assert fig.layout.yaxis.title.text == "T [K]"
+    assert not [t for t in fig.data if t.name == "golden mean"]  # a campaign band has no mean
+    # the converter gives envelope_figure's layout
+    env = fr.campaign_envelope(ds)
+    assert env["envelope_lower"].dims == ("time", "variable") and list(env["variable"].values) == ["T"]
+    # a golden envelope without T (the golden model's variables are named differently): own band
+    golden = load_result(real_outputs["envelope"])
+    assert "T" not in set(map(str, golden["variable"].values))
+    assert "campaign envelope" in fr.best_recipe_figure(ds, envelope=golden).layout.title.text
+
+
+def test_best_recipe_against_a_golden_envelope_given(real_outputs):
+    ds = load_result(real_outputs["campaign"])
+    golden = _golden_envelope_on_T()
+    fig = fr.best_recipe_figure(ds, envelope=golden)
+    assert "golden envelope" in fig.layout.title.text
+    mean = next(t for t in fig.data if t.name == "golden mean")
+    np.testing.assert_allclose(mean.y, golden["envelope_mean"].sel(variable="T").values)
+    best = next(t for t in fig.data if str(t.name).startswith("best recipe"))
+    np.testing.assert_array_equal(np.asarray(best.y, dtype=float), ds["best_T"].values)
+
+
+def test_campaign_report_shows_the_best_recipe_against_the_envelope(real_outputs, tmp_path, artefacts):
+    from tests.viz.conftest import publish
+    from viz.campaign_report import write_campaign_report
+
+    path = write_campaign_report(real_outputs["campaign"], tmp_path / "campaign_report.html")
+    html = path.read_text()
+    assert "against the campaign envelope" in html and "best recipe: temperatures" in html
+    golden = tmp_path / "golden_T.nc"
+    from workbench.dataset import write_netcdf
+
+    write_netcdf(_golden_envelope_on_T(), golden)
+    other = write_campaign_report(real_outputs["campaign"], tmp_path / "campaign_report_golden.html", envelope=golden)
+    assert "against the golden envelope" in other.read_text()
+    publish(path, artefacts)
+
+
 def test_reliability_figures_on_life_results(real_outputs):
     life = load_result(real_outputs["life"])
     rel = fr.reliability_figure(life)

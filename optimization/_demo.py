@@ -18,13 +18,22 @@ model:
   jacket_inlet: [340 K, 335 K]
   feed_rate: [1.0e-4, 0]
   output_interval: 120 s
+  envelopes:               # golden band on T from three proven recipes (mean ± 3 sd, >= 5 K wide)
+    - variable: T
+      k: 3
+      min_halfwidth: 5
+      from_recipes:
+        - {jacket_inlet_1: 335, jacket_inlet_2: 338, feed_rate_1: 1.4e-4}
+        - {jacket_inlet_1: 338, jacket_inlet_2: 340, feed_rate_1: 1.3e-4}
+        - {jacket_inlet_1: 332, jacket_inlet_2: 336, feed_rate_1: 1.5e-4}
 parameters:
-  - {name: jacket_inlet_1, low: 300 K, high: 380 K, unit: K}
-  - {name: jacket_inlet_2, low: 300 K, high: 380 K, unit: K}
-  - {name: feed_rate_1, low: 2.0e-5, high: 1.5277777e-4, unit: m3/s}
+  - {name: jacket_inlet_1, low: 325 K, high: 350 K, unit: K}
+  - {name: jacket_inlet_2, low: 325 K, high: 350 K, unit: K}
+  - {name: feed_rate_1, low: 1.0e-4, high: 1.5277777e-4, unit: m3/s}
 objectives:
   - {metric: yield, direction: maximize}
 constraints:
+  - {metric: envelope_violation, max: 0}
   - {metric: impurity, max: 0.05}
   - {metric: peak_temperature, max: 360 K, unit: K}
 sampler: {name: tpe, seed: 1}

@@ -67,15 +67,14 @@ def run(
     res = camp.run(workers=workers, n_trials=trials, progress=not as_json)
     if out is not None:
         res.write(out)
-        _report(camp, res, out / "report.html")
+        _report(res, out / "report.html")
     _print_result(res, as_json)
 
 
-def _report(camp, res, path: Path) -> Path:
+def _report(res, path: Path) -> Path:
     from viz.campaign_report import write_campaign_report
 
-    traj = camp.problem.trajectory(res.best["params"]) if res.best and hasattr(camp.problem, "trajectory") else None
-    return write_campaign_report(res.trials, path, best_trajectory=traj)
+    return write_campaign_report(res.trials, path)  # the best recipe's trajectory is stored in the trials
 
 
 @app.command("report")
@@ -91,7 +90,7 @@ def report(
 
     camp = load_campaign(campaign, storage=storage)
     res = collect_results(camp, camp.study())
-    path = _report(camp, res, out)
+    path = _report(res, out)
     _print_result(res, as_json)
     if not as_json:
         console.print(f"report: {path}")

@@ -19,7 +19,7 @@ import xarray as xr
 
 from fmu_models._config import RunConfig
 from workbench.errors import FmuError
-from workbench.executors import JobFailure, describe_executor, map_jobs, spawn_seeds
+from workbench.executors import JobFailure, describe_executor, map_jobs, spawn_seeds, worker_count
 
 __all__ = ["run_many"]
 
@@ -126,15 +126,15 @@ def run_many(
     configs = _configs(model, parameter_sets, base)
     n = len(configs)
     seeds: list[int | None] = spawn_seeds(seed, n) if (seed is not None or perturb is not None) else [None] * n
+    workers = worker_count(executor)
     if chunk_size is None:
-        workers = _workers(executor)
         chunk_size = n if workers == 1 else max(1, math.ceil(n / (8 * workers)))
     items = [(i, configs[i], seeds[i]) for i in range(n)]
     chunks = [items[i:i + chunk_size] for i in range(0, n, chunk_size)] or []
-    sink, sink_time = _shared_buffer(model, configs) if _workers(executor) == 1 and not hasattr(
+    sink, sink_time = _shared_buffer(model, configs) if workers == 1 and not hasattr(
         executor, "submit") else (None, None)
     runner = _ChunkRunner(model, perturb, sink)
-    if progress and chunk_size > 1 and _workers(executor) == 1:
+    if progress and chunk_size > 1 and workers == 1:
         chunks = [[item] for item in items]  # serial: one bar tick per run
     results = map_jobs(runner, chunks, executor=executor, progress=progress)
     records: list[dict[str, Any] | None] = [None] * n
@@ -162,16 +162,6 @@ def _shared_buffer(model: Any, configs: list[RunConfig]) -> tuple[np.ndarray | N
     grid, names = grids.pop(), outputs.pop()
     times = grid.times
     return np.full((len(configs), times.size, len(names)), np.nan), times
-
-
-def _workers(executor: Any) -> int:
-    if executor is None or executor in ("serial", 1):
-        return 1
-    if isinstance(executor, int):
-        return executor
-    if isinstance(executor, str) and executor.startswith("processes:"):
-        return int(executor.split(":")[1] or 2)
-    return max(1, getattr(executor, "_max_workers", 0) or 4)
 
 
 def _stack(model: Any, records: list[dict[str, Any]], seeds: list[int | None], seed: int | None,

@@ -93,27 +93,40 @@ class Envelope:
         if not hasattr(self, "mean_"):
             raise DatasetError("this Envelope is not fitted yet; call fit(aligned_golden_batches) first")
 
-    def excursion(self, data: xr.Dataset | np.ndarray) -> np.ndarray:
-        """Normalised distance outside the band, ``(batch, time, variable)``; 0 inside."""
+    def _batches(self, data: xr.Dataset | np.ndarray) -> np.ndarray:
+        """``(batch, time, variable)`` on the envelope grid; a 2-D array is one batch, a
+        batch shorter than the grid (still running) is compared over its first samples."""
         self._check()
         if isinstance(data, xr.Dataset):
             x, _ = batch_array(data, self.variables_)
         else:
             arr = np.asarray(data, dtype=float)
             x, _ = batch_array(arr if arr.ndim == 3 else arr[None])  # one batch (K, J) → (1, K, J)
-        k = min(x.shape[1], self.mean_.shape[0])
-        x = x[:, :k]
+        if x.shape[2] != len(self.variables_):
+            raise DatasetError(f"batch data has {x.shape[2]} variables; this envelope has "
+                               f"{len(self.variables_)} ({self.variables_})")
+        return x[:, : self.mean_.shape[0]]
+
+    def excursion(self, data: xr.Dataset | np.ndarray) -> np.ndarray:
+        """Normalised distance outside the band, ``(batch, time, variable)``; 0 inside."""
+        x = self._batches(data)
+        k = x.shape[1]
         above = (x - self.upper_[:k]) / self.norm_[:k]
         below = (self.lower_[:k] - x) / self.norm_[:k]
         return np.nan_to_num(np.maximum(0.0, np.maximum(above, below)))
 
     def score_samples(self, data) -> xr.Dataset:
-        """z-scores ``(x - mean)/σ`` and the excursion, dims ``batch`` × ``time`` × ``variable``."""
-        self._check()
-        x, _ = batch_array(data, self.variables_)
-        z = (x - self.mean_) / self.norm_
-        exc = self.excursion(data)
-        coords = {"time": self.time_, "variable": self.variables_}
+        """z-scores ``(x - mean)/σ`` and the excursion, dims ``batch`` × ``time`` × ``variable``.
+
+        ``data``: an aligned batch set, an array ``(batch, time, variable)`` or one batch
+        ``(time, variable)``; a running batch (fewer samples than the grid) is scored over
+        the samples it has.
+        """
+        x = self._batches(data)
+        k = x.shape[1]
+        z = (x - self.mean_[:k]) / self.norm_[:k]
+        exc = self.excursion(x)
+        coords = {"time": self.time_[:k], "variable": self.variables_}
         if isinstance(data, xr.Dataset):
             coords["batch"] = data["batch"].values
         dims = ("batch", "time", "variable")

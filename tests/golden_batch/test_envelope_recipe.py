@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from golden_batch import Envelope, RecipeWindow, capability
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, DatasetError
 
 
 def _aligned(seed=0, n=50, k=40):
@@ -90,3 +90,20 @@ def test_recipe_window():
     assert {"cp", "cpk", "pp", "ppk"} <= set(table.columns)
     with pytest.raises(ConfigError):
         capability([1, 2, 3], 5, 4)
+
+
+def test_envelope_scores_one_batch_and_a_running_batch():
+    """A single (time, variable) batch and a batch still running score like the same rows of a batch set."""
+    rng = np.random.default_rng(4)
+    golden = rng.normal(size=(25, 40, 2)) + np.linspace(0, 4, 40)[None, :, None]
+    env = Envelope().fit(golden)
+    new = golden[:3] + np.array([0.0, 0.5])  # shift the second variable
+    whole = env.score_samples(new)
+    one = env.score_samples(new[1])
+    np.testing.assert_array_equal(one["z"].values[0], whole["z"].values[1])
+    running = env.score_samples(new[2, :15])
+    assert running.sizes == {"batch": 1, "time": 15, "variable": 2}
+    np.testing.assert_array_equal(running["excursion"].values[0], whole["excursion"].values[2, :15])
+    assert env.predict(new[1])["fraction_inside"].shape == (1,)
+    with pytest.raises(DatasetError, match="has 1 variables; this envelope has 2"):
+        env.score_samples(new[0, :, :1])

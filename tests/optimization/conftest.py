@@ -131,3 +131,58 @@ def line_scenario(tmp_path):
     path = tmp_path / "three_station.yaml"
     path.write_text(LINE_SCENARIO)
     return path
+
+
+def _blocked_on(path: Path) -> int:
+    """Number of processes waiting for an ``flock`` on ``path`` (Linux ``/proc/locks``)."""
+    inode = f":{os.stat(path).st_ino} "
+    with open("/proc/locks") as fh:
+        return sum(1 for line in fh if "->" in line and inode in line)
+
+
+@pytest.fixture
+def workers_gate():
+    """Hold every worker of a campaign at its first trial until all ``n`` are waiting.
+
+    Each worker takes a shared ``flock`` on ``campaign.lock_path`` before its first trial; the
+    gate holds it exclusively, waits until ``n`` workers (this process and its children) are
+    blocked on it, then releases it, so that all of them start trials at the same moment
+    however long the children took to start. Use as ``with workers_gate(camp, n): ...``
+    around code that waits for the run (e.g. a thread running ``camp.run``).
+    """
+    import contextlib
+    import fcntl
+
+    if not os.path.exists("/proc/locks"):
+        pytest.skip("needs Linux /proc/locks")
+
+    @contextlib.contextmanager
+    def gate(camp, n: int, timeout: float = 180.0):
+        path = camp.lock_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        released = False
+
+        def release():
+            nonlocal released
+            if not released:
+                released = True
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+
+        def wait_and_open():
+            deadline = time.time() + timeout
+            while _blocked_on(path) < n:
+                if time.time() > deadline:
+                    release()
+                    raise AssertionError(f"{n} workers did not reach their first trial in {timeout:.0f} s")
+                time.sleep(0.05)
+            release()
+
+        try:
+            yield wait_and_open
+        finally:
+            release()
+
+    return gate

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -30,13 +32,44 @@ def test_config_errors_name_the_field(tmp_path):
         _ = camp.problem
 
 
-def test_journal_storage_two_workers_one_study(campaign_file):
-    camp = load_campaign(campaign_file(trials=8))
+def run_in_thread(camp, **kwargs):
+    """``camp.run(**kwargs)`` in a thread; returns ``(thread, box)`` with the result or error in ``box``."""
+    box: dict = {}
+
+    def target():
+        try:
+            box["result"] = camp.run(**kwargs)
+        except BaseException as exc:  # noqa: BLE001 - re-raised by the test
+            box["error"] = exc
+
+    th = threading.Thread(target=target)
+    th.start()
+    return th, box
+
+
+def finish(th, box, timeout=300):
+    th.join(timeout)
+    assert not th.is_alive(), "the campaign did not finish"
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def test_journal_storage_two_workers_one_study(campaign_file, workers_gate):
+    camp = load_campaign(campaign_file(trials=16))
     assert camp.storage_spec.endswith(".journal")
-    res = camp.run(workers=2, progress=False)
+    with workers_gate(camp, 2) as open_gate:  # this process and its child start trials together
+        th, box = run_in_thread(camp, workers=2, progress=False)
+        open_gate()
+        res = finish(th, box)
     numbers = res.trials["trial"].values.tolist()
-    assert len(numbers) == len(set(numbers)) >= 8
-    assert len(set(res.trials["worker"].values)) == 2  # two processes wrote into one study
+    assert sorted(numbers) == list(range(len(numbers)))  # no duplicated or missing numbers
+    states = list(res.trials["state"].values)
+    assert 16 <= sum(s in ("COMPLETE", "PRUNED") for s in states) <= 17  # at most one trial over
+    assert "RUNNING" not in states
+    workers = set(res.trials["worker"].values)
+    assert len(workers) == 2  # two processes wrote into one study: this one and a child
+    assert f"{socket.gethostname()}:{os.getpid()}" in workers
     assert res.status in ("ok", "infeasible")
     paths = res.write(campaign_file().parent / "out")
     assert all(p.exists() for p in paths)
@@ -72,16 +105,19 @@ def test_resume_after_kill_loses_no_finished_trial(campaign_file, tmp_path):
 
 
 @pytest.mark.postgres
-def test_two_workers_on_postgresql(campaign_file, postgres_url):
-    camp = load_campaign(campaign_file(name="pg-campaign", trials=8), storage=postgres_url)
-    res = camp.run(workers=2, progress=False)
+def test_two_workers_on_postgresql(campaign_file, postgres_url, workers_gate):
+    camp = load_campaign(campaign_file(name="pg-campaign", trials=12), storage=postgres_url)
+    with workers_gate(camp, 2) as open_gate:
+        th, box = run_in_thread(camp, workers=2, progress=False)
+        open_gate()
+        res = finish(th, box)
     import optuna
 
     summaries = optuna.get_all_study_summaries(storage=postgres_url)
     assert [s.study_name for s in summaries] == ["pg-campaign"]
     numbers = res.trials["trial"].values.tolist()
     assert sorted(numbers) == list(range(len(numbers)))  # no duplicated or missing numbers
-    assert len(numbers) >= 8
+    assert 12 <= sum(s in ("COMPLETE", "PRUNED") for s in res.trials["state"].values) <= 13
     assert len(set(res.trials["worker"].values)) == 2
 
 

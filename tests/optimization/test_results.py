@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,50 +17,22 @@ from optimization._results import TRIALS_EXTRA_DIMS, collect_results
 from workbench.dataset import read_netcdf, validate_dataset
 from workbench.errors import DatasetError
 
-# a reactor campaign constrained by a golden-batch envelope on T built from three proven recipes
-# (as scenarios/reactor_campaign.yaml), with a search space around them so a few trials find
-# feasible recipes; reference backend (SciPy); pruning on (4 chunks) as in the shipped campaign
-ENV_CAMPAIGN = """\
-kind: campaign
-name: {name}
-model:
-  type: reactor
-  backend: reference
-  batch_time: 4 h
-  jacket_stages: 2
-  feed_stages: 2
-  jacket_inlet: [340 K, 335 K]
-  feed_rate: [1.0e-4, 0]
-  output_interval: 120 s
-  envelopes:
-    - variable: T
-      k: 3
-      min_halfwidth: 5
-      from_recipes:
-        - {{jacket_inlet_1: 335, jacket_inlet_2: 338, feed_rate_1: 1.4e-4}}
-        - {{jacket_inlet_1: 338, jacket_inlet_2: 340, feed_rate_1: 1.3e-4}}
-        - {{jacket_inlet_1: 332, jacket_inlet_2: 336, feed_rate_1: 1.5e-4}}
-parameters:
-  - {{name: jacket_inlet_1, low: 330 K, high: 342 K, unit: K}}
-  - {{name: jacket_inlet_2, low: 330 K, high: 342 K, unit: K}}
-  - {{name: feed_rate_1, low: 1.2e-4, high: 1.5e-4, unit: m3/s}}
-objectives:
-{objectives}
-constraints:
-  - {{metric: envelope_violation, max: 0}}
-  - {{metric: impurity, max: {impurity_max}}}
-sampler: {{name: tpe, seed: 1}}
-budget: {{trials: {trials}}}
-"""
-
-SINGLE = "  - {metric: yield, direction: maximize}"
-TWO = "  - {metric: yield, direction: maximize}\n  - {metric: utility_energy, direction: minimize}"
+# the shipped reactor campaign (golden-batch envelope on T from three proven recipes, pruning in 4
+# chunks) on the reference equations (SciPy), searching near the proven recipes so a few trials
+# find feasible ones
+SHIPPED = Path(__file__).resolve().parents[2] / "scenarios" / "reactor_campaign.yaml"
+NEAR_PROVEN = {"model.backend": "reference", "sampler.seed": 1,
+               "parameters.jacket_inlet_1.low": "330 K", "parameters.jacket_inlet_1.high": "342 K",
+               "parameters.jacket_inlet_2.low": "330 K", "parameters.jacket_inlet_2.high": "342 K",
+               "parameters.feed_rate_1.low": 1.2e-4, "parameters.feed_rate_1.high": 1.5e-4}
+SINGLE = [{"metric": "yield", "direction": "maximize"}]
+TWO = [*SINGLE, {"metric": "utility_energy", "direction": "minimize"}]
 
 
 def _run(tmp_path, name, objectives=SINGLE, trials=6, impurity_max=0.05):
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(ENV_CAMPAIGN.format(name=name, objectives=objectives, trials=trials, impurity_max=impurity_max))
-    camp = load_campaign(path)
+    camp = load_campaign(SHIPPED, storage=str(tmp_path / f"{name}.journal"), overrides={
+        **NEAR_PROVEN, "name": name, "objectives": objectives, "budget.trials": trials,
+        "constraints.1.max": impurity_max})
     return camp, camp.run(workers=1, progress=False)
 
 

@@ -86,51 +86,20 @@ def life_results(out: Path) -> dict[str, Path]:
     return {"life": write_netcdf(life, out / "life.nc"), "life_fit": write_netcdf(fit.plot_data(), out / "life_fit.nc")}
 
 
-# the shipped reactor campaign (scenarios/reactor_campaign.yaml: golden-batch envelope on T from
-# three proven recipes, pruning in 4 chunks) on the reference equations, searching near the proven
-# recipes so that a handful of trials finds feasible ones
-_CAMPAIGN = """\
-kind: campaign
-name: viz-reactor-yield
-model:
-  type: reactor
-  backend: reference
-  batch_time: 4 h
-  jacket_stages: 2
-  feed_stages: 2
-  jacket_inlet: [340 K, 335 K]
-  feed_rate: [1.0e-4, 0]
-  output_interval: 120 s
-  envelopes:
-    - variable: T
-      k: 3
-      min_halfwidth: 5
-      from_recipes:
-        - {{jacket_inlet_1: 335, jacket_inlet_2: 338, feed_rate_1: 1.4e-4}}
-        - {{jacket_inlet_1: 338, jacket_inlet_2: 340, feed_rate_1: 1.3e-4}}
-        - {{jacket_inlet_1: 332, jacket_inlet_2: 336, feed_rate_1: 1.5e-4}}
-parameters:
-  - {{name: jacket_inlet_1, low: 330 K, high: 342 K, unit: K}}
-  - {{name: jacket_inlet_2, low: 330 K, high: 342 K, unit: K}}
-  - {{name: feed_rate_1, low: 1.2e-4, high: 1.5e-4, unit: m3/s}}
-objectives:
-  - {{metric: yield, direction: maximize}}
-constraints:
-  - {{metric: envelope_violation, max: 0}}
-  - {{metric: impurity, max: 0.05}}
-sampler: {{name: tpe, seed: 1}}
-budget: {{trials: {trials}}}
-"""
-
-
 def campaign(out: Path, *, trials: int = 6) -> Path:
-    """An Optuna reactor-recipe campaign inside a golden-batch envelope (``Campaign.run``), its
-    trials dataset (``trials.nc``: trials, the best recipe's trajectory and the envelope band)."""
+    """The shipped reactor campaign (golden-batch envelope on T from three proven recipes,
+    pruning in 4 chunks) on the reference equations, searching near the proven recipes so a
+    handful of trials finds feasible ones; its trials dataset (``trials.nc``: trials, the best
+    recipe's trajectory and the envelope band)."""
     from optimization import load_campaign
 
-    cfile = out / "campaign.yaml"
-    cfile.write_text(_CAMPAIGN.format(trials=trials))
-    camp = load_campaign(cfile)
+    near = {f"parameters.{p}.{end}": v for p, lo, hi in (("jacket_inlet_1", "330 K", "342 K"),
+                                                        ("jacket_inlet_2", "330 K", "342 K"),
+                                                        ("feed_rate_1", 1.2e-4, 1.5e-4))
+            for end, v in (("low", lo), ("high", hi))}
+    camp = load_campaign(ROOT / "scenarios" / "reactor_campaign.yaml", storage=str(out / "campaign.journal"),
+                         overrides={**near, "name": "viz-reactor-yield", "model.backend": "reference",
+                                    "sampler.seed": 1, "budget.trials": trials})
     res = camp.run(workers=1, n_trials=trials, progress=False)
     return res.write(out / "campaign")[0]
 

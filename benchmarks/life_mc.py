@@ -8,6 +8,10 @@
    compared per mission. Quality: max |R̂(t) − R(t)| against the exact R(t).
 2. Event-driven engine: SimPy events per second on the pump-station model with
    crews, spares, age-based PM and a cold standby.
+3. Contention between workers: one job (a chunk of 10⁶ missions) timed alone in a
+   worker process, then in each of two worker processes running at the same time
+   (wall and CPU seconds). A ratio two-concurrent / alone well above 1 with the
+   cores otherwise idle means the workers compete for memory bandwidth.
 """
 
 from __future__ import annotations
@@ -78,6 +82,45 @@ def _loop_baseline(model, missions: int, seed: int = 1) -> np.ndarray:
     return (out[None, :] > grid[:, None]).mean(axis=1)
 
 
+def _chunk_times(args: tuple[int, int]) -> list[tuple[float, float]]:
+    """In a worker process: (wall, CPU) seconds of ``repeats`` runs of one job of ``n`` missions."""
+    from simulation.life import _montecarlo, _orderstats
+
+    n, repeats = args
+    model = _rbd_model(n)
+    grid = np.linspace(0.0, model.simulation.mission_time, model.simulation.time_points)
+    windows = _orderstats.window_fractions(8 * n, _montecarlo.B_LIVES, model.simulation.confidence)
+    job = _montecarlo._Chunk(model, n, 12345, 1, grid, {}, windows=windows)
+    _montecarlo._run_chunk(job)  # warm-up
+    out = []
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        _montecarlo._run_chunk(job)
+        out.append((time.perf_counter() - t0, time.process_time() - c0))
+    return out
+
+
+def _concurrency(n: int, repeats: int) -> dict:
+    """One job alone in a worker process vs the same job in two worker processes at once."""
+    import multiprocessing as mp
+    import os
+    import statistics
+
+    ctx = mp.get_context("spawn")
+    load = os.getloadavg()[0]
+    with ctx.Pool(1) as pool:
+        alone = pool.map(_chunk_times, [(n, repeats)])[0]
+    with ctx.Pool(2) as pool:
+        both = pool.map(_chunk_times, [(n, repeats)] * 2, chunksize=1)
+    med = statistics.median
+    wall_alone, cpu_alone = med(w for w, _ in alone), med(c for _, c in alone)
+    wall_two = med(med(w for w, _ in t) for t in both)
+    cpu_two = med(med(c for _, c in t) for t in both)
+    return {"missions_per_job": n, "repeats": repeats, "wall_alone_s": wall_alone, "wall_two_concurrent_s": wall_two,
+            "cpu_alone_s": cpu_alone, "cpu_two_concurrent_s": cpu_two, "ratio_wall": wall_two / wall_alone,
+            "ratio_cpu": cpu_two / cpu_alone, "load_average_1min_before": round(load, 2)}
+
+
 def main(quick: bool = False) -> dict:
     """Run the benchmark; ``quick`` uses 2·10⁵ vectorised and 5·10³ loop missions."""
     from simulation.life import load_life_model, simulate_missions, simulate_operation
@@ -127,9 +170,11 @@ def main(quick: bool = False) -> dict:
     bench.record("event_engine_seconds", dt)
     bench.record("event_engine_events_per_s", ops.attrs["events"] / dt)
     bench.record("event_engine_replications", reps)
+    conc = _concurrency(200_000 if quick else 1_000_000, 2 if quick else 5)
+    bench.record("one job alone vs two jobs in two processes at once", conc)
     path = bench.write()
     return {"path": str(path), "speedup_per_mission": per_b / per_c, "seconds_per_1e6": seconds_1e6,
-            "events_per_s": ops.attrs["events"] / dt}
+            "events_per_s": ops.attrs["events"] / dt, "concurrency_ratio_wall": conc["ratio_wall"]}
 
 
 if __name__ == "__main__":

@@ -100,30 +100,49 @@ class Structure:
     def _eval(self, node: int | Node, T: np.ndarray, ctx) -> tuple[np.ndarray, np.ndarray]:
         if isinstance(node, int):
             return T[:, node], np.full(T.shape[0], node, dtype=np.int32)
-        if node.type in ("series", "parallel", "k_out_of_n") and all(isinstance(c, int) for c in node.children):
-            cols = np.asarray(node.children)
-            lives = T[:, cols]
-            causes = None
-        else:
-            parts = [self._eval(c, T, ctx) for c in node.children] if node.type != "standby" else None
-            if parts is not None:
-                lives = np.stack([p[0] for p in parts], axis=1)
-                causes = np.stack([p[1] for p in parts], axis=1)
+        if node.type in ("series", "parallel"):
+            return self._min_max(node, T, ctx)
         if node.type == "standby":
             return self._standby(node, T, ctx)
+        # k-out-of-n fails at the (n-k+1)-th failure
+        if all(isinstance(c, int) for c in node.children):
+            lives = T[:, np.asarray(node.children)]
+            causes = None
+        else:
+            parts = [self._eval(c, T, ctx) for c in node.children]
+            lives = np.stack([p[0] for p in parts], axis=1)
+            causes = np.stack([p[1] for p in parts], axis=1)
         n = lives.shape[1]
-        if node.type == "series":
-            pick = np.argmin(lives, axis=1)
-        elif node.type == "parallel":
-            pick = np.argmax(lives, axis=1)
-        else:  # k-out-of-n fails at the (n-k+1)-th failure
-            r = n - node.k
-            pick = np.argpartition(lives, r, axis=1)[:, r] if n > 1 else np.zeros(len(lives), dtype=np.intp)
+        r = n - node.k
+        pick = np.argpartition(lives, r, axis=1)[:, r] if n > 1 else np.zeros(len(lives), dtype=np.intp)
         life = np.take_along_axis(lives, pick[:, None], axis=1)[:, 0]
         if causes is None:
             cause = np.asarray(node.children, dtype=np.int32)[pick]
         else:
             cause = np.take_along_axis(causes, pick[:, None], axis=1)[:, 0]
+        return life, cause
+
+    def _min_max(self, node: Node, T: np.ndarray, ctx) -> tuple[np.ndarray, np.ndarray]:
+        """Series (min) or parallel (max) folded child by child: only 1-D temporaries.
+
+        Same result as ``argmin``/``argmax`` over the stacked children: the first
+        extreme wins ties, and a NaN life (the first one) wins as NumPy's do.
+        """
+        series = node.type == "series"
+        life: np.ndarray | None = None
+        cause: np.ndarray | None = None
+        for child in node.children:
+            lc, cc = (T[:, child], child) if isinstance(child, int) else self._eval(child, T, ctx)
+            if life is None:
+                life = lc
+                cause = np.full(T.shape[0], cc, dtype=np.int32) if isinstance(cc, int) else cc
+                continue
+            better = np.less(lc, life) if series else np.greater(lc, life)
+            nan = np.isnan(lc)
+            if nan.any():
+                better |= nan & ~np.isnan(life)
+            life = np.where(better, lc, life)
+            cause = np.where(better, cc, cause)
         return life, cause
 
     def _standby(self, node: Node, T: np.ndarray, ctx) -> tuple[np.ndarray, np.ndarray]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-__all__ = ["wilson", "mean_ci", "quantile_ci", "BOUND"]
+__all__ = ["wilson", "mean_ci", "mean_ci_from_moments", "combine_moments", "quantile_ci", "BOUND"]
 
 BOUND = ["estimate", "lower", "upper"]
 
@@ -41,6 +41,36 @@ def mean_ci(x: np.ndarray, confidence: float, axis: int = 0) -> np.ndarray:
     se = x.std(axis=axis, ddof=1) / np.sqrt(n)
     h = stats.t.ppf(0.5 + confidence / 2, n - 1) * se
     return np.stack([m, m - h, m + h])
+
+
+def combine_moments(a: tuple[int, float, float], b: tuple[int, float, float]) -> tuple[int, float, float]:
+    """Count, mean and sum of squared deviations of two samples pooled.
+
+    Chan, Golub & LeVeque (1983), "Algorithms for computing the sample
+    variance", *The American Statistician* 37(3): with ``δ = mean_b − mean_a``,
+    ``mean = mean_a + δ·n_b/n`` and ``M2 = M2_a + M2_b + δ²·n_a·n_b/n``.
+    """
+    na, ma, sa = a
+    nb, mb, sb = b
+    if na == 0:
+        return b
+    if nb == 0:
+        return a
+    n = na + nb
+    delta = mb - ma
+    return n, ma + delta * (nb / n), sa + sb + delta * delta * (na * nb / n)
+
+
+def mean_ci_from_moments(n: int, mean: float, m2: float, confidence: float) -> np.ndarray:
+    """:func:`mean_ci` of a sample given only its count, mean and sum of squared deviations ``m2``.
+
+    Student-t interval ``mean ± t(1 − α/2, n − 1) · sqrt(m2 / (n − 1) / n)``.
+    """
+    if n < 2:
+        return np.array([mean, np.nan, np.nan])
+    se = np.sqrt(m2 / (n - 1)) / np.sqrt(n)
+    h = stats.t.ppf(0.5 + confidence / 2, n - 1) * se
+    return np.array([mean, mean - h, mean + h])
 
 
 def quantile_ci(sorted_x: np.ndarray, p: float, confidence: float) -> np.ndarray:

@@ -24,7 +24,6 @@ Importing this package never imports Dash or Plotly.
 from golden_batch._align import Aligner, OnlineAlignment
 from golden_batch._batchset import (
     batch_lengths,
-    batches_from_trace,
     make_batch_set,
     quality_variables,
     read_history,
@@ -36,6 +35,7 @@ from golden_batch._dtw import dtw_path
 from golden_batch._envelope import Envelope
 from golden_batch._evaluate import clopper_pearson, detection_summary, detection_table
 from golden_batch._expr import evaluate, parse_expression
+from golden_batch._from_trace import batches_from_trace
 from golden_batch._history import make_reactor_history
 from golden_batch._limits import spe_limit_box, spe_limit_jackson_mudholkar, t2_limit
 from golden_batch._monitor import GoldenBatchModel, MonitorSample, MonitorSession

@@ -33,7 +33,6 @@ __all__ = [
     "quality_variables",
     "segment_phases",
     "batch_lengths",
-    "batches_from_trace",
 ]
 
 LONG_COLUMNS = ("batch_id", "timestamp", "tag", "value")
@@ -342,52 +341,3 @@ def segment_phases(
     return out
 
 
-def batches_from_trace(
-    trace: xr.Dataset,
-    batch_variable: str,
-    *,
-    source: str = "real",
-    variables: Sequence[str] | None = None,
-) -> xr.Dataset:
-    """Cut a continuous twin trace (dim ``time``) into a raw batch set.
-
-    Parameters
-    ----------
-    trace
-        Trace Dataset with a ``time`` dim (datetime64 or s) and, optionally, a
-        ``source`` dim (``real``/``virtual``).
-    batch_variable
-        Variable along ``time`` holding the batch id (or number) of each sample;
-        empty / NaN / 0 samples belong to no batch.
-    source
-        Which side of a twin trace to use.
-    variables
-        Tags to keep (default: every numeric variable along ``time`` but the batch id).
-    """
-    if batch_variable not in trace:
-        raise DatasetError(f"trace has no variable '{batch_variable}'; {did_you_mean(batch_variable, list(trace.data_vars))}")
-    ds = trace.sel(source=source) if "source" in trace.dims else trace
-    ids = ds[batch_variable].values
-    names = list(variables or [str(n) for n, da in ds.data_vars.items() if da.dims == ("time",)
-                               and n != batch_variable and np.issubdtype(da.dtype, np.number)])
-    t = ds["time"].values
-    secs = (t - t[0]) / np.timedelta64(1, "s") if np.issubdtype(t.dtype, np.datetime64) else t.astype(float)
-    valid = np.array([not (v is None or (isinstance(v, float) and np.isnan(v)) or str(v) in ("", "0", "nan"))
-                      for v in ids])
-    order: list[str] = []
-    for v in ids[valid]:
-        if str(v) not in order:
-            order.append(str(v))
-    if not order:
-        raise DatasetError(f"trace variable '{batch_variable}' names no batch")
-    rows = [np.flatnonzero(valid & (ids.astype(str) == b)) for b in order]
-    n_s = max(len(r) for r in rows)
-    arrays = {n: np.full((len(order), n_s), np.nan) for n in names}
-    elapsed = np.full((len(order), n_s), np.nan)
-    for i, r in enumerate(rows):
-        elapsed[i, : len(r)] = secs[r] - secs[r[0]]
-        for n in names:
-            arrays[n][i, : len(r)] = ds[n].values[r]
-    units = {n: ds[n].attrs.get("units", "1") for n in names}
-    long_names = {n: ds[n].attrs.get("long_name", n) for n in names}
-    return make_batch_set(arrays, elapsed, batch_ids=order, units=units, long_names=long_names)

@@ -9,6 +9,7 @@ RAM still fits with chunks small enough.
 
 from __future__ import annotations
 
+import gc
 import tracemalloc
 import warnings
 
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.dask
 
 
 def _peak(fn):
+    gc.collect()  # garbage of earlier work is not this call's memory
     tracemalloc.start()
     try:
         out = fn()
@@ -107,22 +109,25 @@ def _twin_trace(path, n_batches: int, samples: int, *, tags: int = 4, gap: int =
 def test_batches_from_a_twin_trace_streamed_equal_in_memory_with_bounded_memory(tmp_path):
     """Cutting a lazily opened twin trace store into batches streams it: the same batch set as from
     the whole trace in memory, with a peak that follows the chunks, not the trace."""
+    import dask
     import numpy as np
 
     from twin import open_trace
 
     warm = _twin_trace(tmp_path / "warm.zarr", 3, 100)  # imports and caches outside the measurement
-    gb.batches_from_trace(xr.open_zarr(warm, consolidated=False, chunks={}), "batch", out=tmp_path / "w.zarr")
     peaks, raws = [], []
-    for n_batches in (12, 48):
-        path = _twin_trace(tmp_path / f"trace{n_batches}.zarr", n_batches, 1500, tags=16)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+    # local synchronous Dask (as on one worker), like the chunked fit above: a distributed
+    # client left in the process by another test would add its communication buffers
+    with dask.config.set(scheduler="synchronous"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gb.batches_from_trace(xr.open_zarr(warm, consolidated=False, chunks={}), "batch", out=tmp_path / "w.zarr")
+        for n_batches in (12, 48):
+            path = _twin_trace(tmp_path / f"trace{n_batches}.zarr", n_batches, 1500, tags=16)
             lazy = xr.open_zarr(path, consolidated=False, chunks={})  # the stored chunks: 4096 samples
             streamed, peak = _peak(lambda lazy=lazy, n=n_batches: gb.batches_from_trace(
                 lazy, "batch", out=tmp_path / f"b{n}.zarr", chunk_rows=4096, batches_per_write=4))
-        peaks.append(peak)
-        raws.append(lazy["value"].nbytes)
+            peaks.append(peak)
+            raws.append(lazy["value"].nbytes)
     whole = gb.batches_from_trace(open_trace(path), "batch")
     assert list(streamed["batch"].values) == [str(float(b)) for b in range(1, 49)]
     assert streamed.sizes == whole.sizes and whole.sizes["sample"] == 1500

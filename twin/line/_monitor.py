@@ -283,7 +283,7 @@ class LineTwin:
 
     def _write_snapshots(self) -> None:
         # the store directory is (re)created by its first flush: write after that
-        if self._pending and self.store is not None and self.store._created:  # noqa: SLF001
+        if self._pending and self.store is not None and self.store.created:
             with (self.trace_path / "snapshots.jsonl").open("a") as fh:
                 fh.write("\n".join(self._pending) + "\n")
             self._pending.clear()
@@ -375,7 +375,7 @@ class LineTwin:
         if self.trace_path is None or not self.forecasts or self.store is None:
             return
         self.store.flush()
-        if not self.store._created:  # noqa: SLF001 - the forecast group goes inside a created store
+        if not self.store.created:  # the forecast group goes inside a created store
             return
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -63,3 +63,20 @@ def test_cli_line_milp_and_surrogate(line_scenario, campaign_file, capsys):
     assert main(["optimize", "surrogate", str(campaign_file(trials=2, backend="auto")), "--samples", "12", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out["predicted"]) == {"yield", "impurity", "peak_temperature"} and out["samples"] == 12
+
+
+def test_cli_set_overrides_campaign_fields(campaign_file, tmp_path, capsys):
+    import json
+
+    from twin.cli.main import main
+
+    path = campaign_file(trials=10)
+    capsys.readouterr()
+    assert main(["optimize", str(path), "--json", "--set", "budget.trials=3",
+                 "--set", "parameters.jacket_inlet_1.high=330 K"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["trials"] == 3
+    assert out["best"] is None or out["best"]["params"]["jacket_inlet_1"] <= 330.0
+    assert main(["optimize", str(path), "--set", "parameters.jacket_inlet_9.high=3"]) == 2
+    assert "no item named 'jacket_inlet_9'" in capsys.readouterr().err
+    assert main(["optimize", "dynamic", "--set", "budget.trials=3"]) == 2  # --set needs a campaign file

@@ -26,8 +26,17 @@ app = typer.Typer(cls=_RunByDefault, no_args_is_help=True,
                   help="Recipe optimisation: Optuna campaigns on the twin, Pyomo/Ipopt dynamic optimisation.")
 
 CAMPAIGN_ARG = typer.Argument(..., help="Campaign YAML (kind: campaign).", exists=True, dir_okay=False)
+SET_OPT = typer.Option([], "--set", "-s", help="Override a campaign field PATH=VALUE (repeatable), "
+                       "e.g. --set parameters.jacket_inlet_1.high='345 K' or --set model.backend=reference.")
 STORAGE_OPT = typer.Option(None, "--storage", help="Optuna storage: postgresql://... URL or journal file "
                            "(default: <name>.journal next to the campaign).")
+
+
+def _load(campaign: Path, sets: list[str], storage: str | None = None):
+    from optimization import load_campaign
+    from workbench.config import parse_override_args
+
+    return load_campaign(campaign, storage=storage, overrides=parse_override_args(sets) if sets else None)
 
 
 def _print_result(res, as_json: bool) -> None:
@@ -58,12 +67,11 @@ def run(
     storage: str = STORAGE_OPT,
     trials: int = typer.Option(None, "--trials", help="Override budget.trials (finished trials in the study)."),
     out: Path = typer.Option(None, "--out", help="Write trials.nc/csv, summary.json and report.html here."),
+    sets: list[str] = SET_OPT,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run or resume a campaign until its budget is spent; print the best recipe."""
-    from optimization import load_campaign
-
-    camp = load_campaign(campaign, storage=storage)
+    camp = _load(campaign, sets, storage)
     res = camp.run(workers=workers, n_trials=trials, progress=not as_json)
     if out is not None:
         res.write(out)
@@ -82,13 +90,13 @@ def report(
     campaign: Path = CAMPAIGN_ARG,
     storage: str = STORAGE_OPT,
     out: Path = typer.Option(Path("campaign_report.html"), "--out", help="HTML file to write."),
+    sets: list[str] = SET_OPT,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Summarise a campaign's study (no new trials) and write a self-contained HTML report."""
-    from optimization import load_campaign
     from optimization._results import collect_results
 
-    camp = load_campaign(campaign, storage=storage)
+    camp = _load(campaign, sets, storage)
     res = collect_results(camp, camp.study())
     path = _report(res, out)
     _print_result(res, as_json)
@@ -106,21 +114,23 @@ def dynamic(
     b_total_max: float = typer.Option(6600.0, "--b-total-max", help="Most B fed, mol."),
     nfe: int = typer.Option(24, "--nfe", min=2, help="Finite elements of the collocation."),
     replay: bool = typer.Option(True, "--replay/--no-replay", help="Replay the optimum on the twin."),
+    sets: list[str] = SET_OPT,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Solve the reactor recipe with Pyomo.DAE + Ipopt and replay the optimum on the twin."""
     from optimization import (
         ReactorRecipe,
         campaign_optimum,
-        load_campaign,
         optimize_reactor,
         recipe_metrics,
         simulate_recipe,
     )
     from workbench.units import convert
 
+    if sets and campaign is None:
+        raise typer.BadParameter("--set overrides a campaign file's fields; give the campaign file too")
     if campaign is not None:
-        opt = campaign_optimum(load_campaign(campaign), nfe=nfe)
+        opt = campaign_optimum(_load(campaign, sets), nfe=nfe)
     else:
         guess = ReactorRecipe(batch_time=convert(batch_time, "s"), jacket_inlet=(340.0,) * stages,
                               feed_rate=(1.0e-4,) + (0.0,) * (stages - 1))
@@ -207,13 +217,14 @@ def surrogate(
     seed: int = typer.Option(0, "--seed", help="Seed of the design."),
     from_trials: bool = typer.Option(False, "--from-trials", help="Fit the campaign's finished trials instead of a new design."),
     storage: str = STORAGE_OPT,
+    sets: list[str] = SET_OPT,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Fit quadratic response surfaces, optimise them with Ipopt, verify the optimum on the twin."""
-    from optimization import load_campaign, surrogate_optimum
+    from optimization import surrogate_optimum
     from optimization._results import collect_results
 
-    camp = load_campaign(campaign, storage=storage)
+    camp = _load(campaign, sets, storage)
     data = collect_results(camp, camp.study()).trials if from_trials else None
     res = surrogate_optimum(camp, samples=samples, seed=seed, data=data)
     if as_json:

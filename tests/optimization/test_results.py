@@ -225,3 +225,25 @@ def test_bands_on_a_union_grid_are_the_same_bands(bands):
         dense = np.linspace(b.time[0], b.time[-1], 97)
         for a, c in zip(back.bounds_at(dense), b.bounds_at(dense), strict=True):
             np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-9)
+
+
+def test_importances_of_a_large_campaign_come_from_a_subsample(monkeypatch):
+    """Above IMPORTANCE_TRIALS complete trials fANOVA runs on a seeded subsample: same ranking,
+    values close to the full computation (objective dominated by x, then y, z inert)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+    def objective(t):
+        x, y, z = (t.suggest_float(n, 0, 1) for n in "xyz")
+        return (x - 0.3) ** 2 + 0.05 * y + 0.0 * z
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=2))
+    study.optimize(objective, n_trials=160)
+    done = study.get_trials(deepcopy=False)
+    full = results._importances(study, done, multi=False)
+    monkeypatch.setattr(results, "IMPORTANCE_TRIALS", 80)
+    sub = results._importances(study, done, multi=False)
+    assert list(sub) == list(full) == ["x", "y", "z"]
+    assert all(abs(sub[k] - full[k]) < 0.1 for k in full), (sub, full)
+    assert sub == results._importances(study, done, multi=False)  # seeded

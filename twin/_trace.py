@@ -40,7 +40,7 @@ from twin._zarr_writer import AppendableArray, write_group
 from workbench.dataset import _sanitize_attrs, add_provenance, validate_dataset
 from workbench.errors import DatasetError
 
-__all__ = ["TraceStore", "open_trace", "read_events"]
+__all__ = ["TraceStore", "open_trace", "read_events", "read_trace_rows"]
 
 _EPOCH_UNITS = "seconds since 1970-01-01T00:00:00"
 _VARS = ("value", "residual", "statistic", "alarm", "quality", "gap")
@@ -108,8 +108,10 @@ class TraceStore:
     def _resume(self) -> None:
         import zarr
 
-        self._group_attrs = {**zarr.open_group(str(self.path), mode="r").attrs.asdict(), **self._group_attrs}
-        self._arrays = {name: AppendableArray.resume(self.path / name, dims=dims, attrs=at)
+        group = zarr.open_group(str(self.path), mode="r")
+        self._group_attrs = {**group.attrs.asdict(), **self._group_attrs}
+        complete = int(group["time"].shape[0])  # rows a crash left beyond it are dropped
+        self._arrays = {name: AppendableArray.resume(self.path / name, dims=dims, attrs=at, rows=complete)
                         for name, (_, _, dims, at) in self._layout().items()}
 
     # -- writing --------------------------------------------------------------------------
@@ -259,8 +261,55 @@ class TraceStore:
 _CHUNK_ROWS = 4096  # rows per chunk along time (one chunk per default flush)
 
 
+def read_trace_rows(path: str | Path, *, start: int = 0) -> xr.Dataset:
+    """Read a trace store's complete rows ``start:``, read-only (safe while a writer appends).
+
+    A row is complete when ``time`` has it: the writer writes ``time`` last, so after a
+    crash, or while a live twin is flushing, the other arrays may be longer; they are cut
+    in memory, never on disk.
+
+    Parameters
+    ----------
+    path
+        Store directory written by :class:`TraceStore`.
+    start
+        First row to read (e.g. only what was appended since the last poll).
+
+    Returns
+    -------
+    xarray.Dataset
+        In memory, CF-decoded (``time`` as datetime64 for ``time_kind="datetime"``); not
+        checked against the conventions (see :func:`open_trace`).
+
+    Raises
+    ------
+    DatasetError
+        If ``path`` is not a trace store.
+    """
+    import zarr
+
+    path = Path(path)
+    if not (path / "zarr.json").exists() or not (path / "time" / "zarr.json").exists():
+        raise DatasetError(f"{path}: not a twin trace store (no zarr.json/time); run `twin monitor` or `twin replay` first")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        group = zarr.open_group(str(path), mode="r")
+        arrays = dict(group.arrays())
+        rows = {name: int(arr.shape[0]) for name, arr in arrays.items() if name in (*_VARS, "time")}
+        n = min(rows.values())  # = len(time) for this writer; other writers may be mid-flush elsewhere
+        if all(r == n for r in rows.values()):
+            return xr.open_zarr(path, consolidated=False).isel(time=slice(start, n)).load()
+        data: dict[str, Any] = {}
+        coords: dict[str, Any] = {}
+        for name, arr in arrays.items():
+            dims = tuple(getattr(arr.metadata, "dimension_names", None) or arr.attrs.get("_ARRAY_DIMENSIONS", ()))
+            values = arr[start:n] if dims and dims[0] == "time" else arr[:]
+            (coords if name in ("time", "source", "tag", "tag_unit") else data)[name] = (dims, values, dict(arr.attrs))
+        return xr.decode_cf(xr.Dataset(data, coords=coords, attrs=dict(group.attrs)))
+
+
 def open_trace(path: str | Path) -> xr.Dataset:
-    """Open a trace store, trimming rows a crash left half-written.
+    """Open a trace store (its complete rows, read-only) with its alarm events, checked.
 
     Parameters
     ----------
@@ -278,20 +327,7 @@ def open_trace(path: str | Path) -> xr.Dataset:
     DatasetError
         If ``path`` is not a trace store.
     """
-    import zarr
-
-    path = Path(path)
-    if not (path / "zarr.json").exists() or not (path / "time").exists():
-        raise DatasetError(f"{path}: not a twin trace store (no zarr.json/time); run `twin monitor` or `twin replay` first")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        group = zarr.open_group(str(path), mode="r+")
-        n = group["time"].shape[0]
-        for name in _VARS:
-            if name in group and group[name].shape[0] != n:
-                arr = group[name]
-                arr.resize((n,) + arr.shape[1:])
-        ds = xr.open_zarr(path, consolidated=False).load()
+    ds = read_trace_rows(path)
     ds.attrs["alarm_events"] = json.dumps(read_events(path))
     units = dict(zip(map(str, ds["tag"].values), map(str, ds["tag_unit"].values), strict=True))
     ds.attrs["tag_units"] = json.dumps(units)

@@ -114,16 +114,25 @@ class AppendableArray:
         self._tail = np.empty((0, *self.row_shape), dtype=self.dtype)  # rows of the last partial chunk
 
     @classmethod
-    def resume(cls, path: str | Path, *, dims: tuple[str, ...], attrs: dict[str, Any]) -> AppendableArray:
-        """Continue an array written earlier (reads its metadata and its last partial chunk once)."""
+    def resume(cls, path: str | Path, *, dims: tuple[str, ...], attrs: dict[str, Any] | None = None,
+               rows: int | None = None) -> AppendableArray:
+        """Continue an array written earlier (reads its metadata and its last partial chunk once).
+
+        ``attrs``: the array's attributes from now on (default: the stored ones).
+        ``rows``: keep only this many rows (fewer than stored: the metadata is rewritten, the
+        rows after it are overwritten by the next appends).
+        """
         import zarr
 
         arr = zarr.open_array(str(path), mode="r")
         out = cls(path, arr.dtype.to_native_dtype() if hasattr(arr.dtype, "to_native_dtype") else arr.dtype,
-                  arr.shape[1:], chunk_rows=arr.chunks[0], dims=dims, attrs=attrs)
-        out.rows = arr.shape[0]
+                  arr.shape[1:], chunk_rows=arr.chunks[0], dims=dims,
+                  attrs=dict(arr.attrs) if attrs is None else attrs)
+        out.rows = arr.shape[0] if rows is None else min(int(rows), arr.shape[0])
         start = (out.rows // out.chunk_rows) * out.chunk_rows
         out._tail = np.asarray(arr[start:out.rows]).astype(out.dtype)
+        if out.rows != arr.shape[0]:
+            out.write_metadata()
         return out
 
     def metadata(self) -> dict[str, Any]:

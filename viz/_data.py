@@ -67,37 +67,12 @@ def read_trace(path: str | Path, *, start: int = 0) -> xr.Dataset:
     DatasetError
         If ``path`` is not a Zarr store with a ``time`` array.
     """
+    from twin import read_trace_rows
+
     path = Path(path)
     if not _is_zarr(path):
         raise DatasetError(f"{path}: not a Zarr trace store; give the directory written by `twin monitor`")
-    n = trace_rows(path)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            ds = xr.open_zarr(path, consolidated=False, decode_times=True, chunks=None)
-        except ValueError:
-            # arrays of unequal length (writer mid-flush): open the group and cut by hand
-            ds = _open_unequal(path, n)
-        ds = ds.isel(time=slice(start, n)).load()
-    return ds
-
-
-def _open_unequal(path: Path, n: int) -> xr.Dataset:
-    import zarr
-
-    group = zarr.open_group(str(path), mode="r")
-    data: dict[str, Any] = {}
-    coords: dict[str, Any] = {}
-    for name, arr in group.arrays():
-        dims = arr.attrs.get("_ARRAY_DIMENSIONS") or list(getattr(arr.metadata, "dimension_names", None) or [])
-        attrs = {k: v for k, v in arr.attrs.items() if k != "_ARRAY_DIMENSIONS"}
-        values = arr[:n] if dims and dims[0] == "time" else arr[:]
-        if name in ("time", "source", "tag", "tag_unit"):
-            coords[name] = (tuple(dims), values, attrs)
-        else:
-            data[name] = (tuple(dims), values, attrs)
-    ds = xr.Dataset(data, coords=coords, attrs=dict(group.attrs))
-    return xr.decode_cf(ds)
+    return read_trace_rows(path, start=start)
 
 
 def tag_units(ds: xr.Dataset) -> dict[str, str]:

@@ -193,3 +193,32 @@ def test_refuses_to_replace_a_directory_that_is_not_a_store(tmp_path):
     with pytest.raises(DatasetError, match="not a trace store.*keep.csv"):
         store.flush()
     assert (tmp_path / "results" / "keep.csv").exists()
+
+
+def test_rows_beyond_time_are_cut_in_memory_and_dropped_on_resume(tmp_path, monkeypatch):
+    """A crash between the data arrays and ``time``: readers see the complete rows and leave
+    the store alone; a resumed writer continues after the last complete row."""
+    import twin._trace as trace_mod
+    from twin import read_trace_rows
+    from twin._zarr_writer import AppendableArray
+
+    monkeypatch.setattr(trace_mod, "_CHUNK_ROWS", 4)
+    path = tmp_path / "c.zarr"
+    store = TraceStore(path, TAGS, UNITS, flush_rows=5, flush_interval=1e9)
+    for k in range(10):
+        store.append(*_row(k))
+    store.close()
+    value = AppendableArray.resume(path / "value", dims=("time", "source", "tag"))
+    value.append(np.zeros((3, 2, 3)))  # the crash: value got 3 rows more, time did not
+    before = sorted(p.relative_to(path) for p in path.rglob("*"))
+    ds = open_trace(path)
+    assert ds.sizes["time"] == 10 and np.array_equal(ds["time"].values, 10.0 * np.arange(10))
+    assert read_trace_rows(path, start=7).sizes["time"] == 3
+    assert sorted(p.relative_to(path) for p in path.rglob("*")) == before  # read-only
+    resumed = TraceStore(path, TAGS, UNITS, flush_rows=5, flush_interval=1e9, append=True)
+    for k in range(10, 13):
+        resumed.append(*_row(k))
+    resumed.close()
+    ds = open_trace(path)
+    assert ds.sizes["time"] == 13
+    assert np.allclose(ds["value"].sel(source="real", tag="TI").values, [_row(k)[1][1] for k in range(13)])

@@ -35,6 +35,6 @@ def test_appends_read_back_as_concatenation(tmp_path_factory, dtype, width, chun
     got = zarr.open_array(str(path), mode="r")[...]
     assert got.shape == expected.shape
     np.testing.assert_array_equal(got, expected)
-    resumed = AppendableArray.resume(path, dims=arr.dims, attrs={})
+    resumed = AppendableArray.resume(path, dims=arr.dims)
     assert resumed.rows == len(expected)
     np.testing.assert_array_equal(resumed._tail, expected[len(expected) - len(expected) % chunk:])  # noqa: SLF001

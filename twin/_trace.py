@@ -40,7 +40,7 @@ from twin._zarr_writer import AppendableArray, write_group
 from workbench.dataset import _sanitize_attrs, add_provenance, validate_dataset
 from workbench.errors import DatasetError
 
-__all__ = ["TraceStore", "open_trace", "read_events", "read_trace_rows"]
+__all__ = ["TraceStore", "open_trace", "read_events", "read_trace_rows", "trace_rows"]
 
 _EPOCH_UNITS = "seconds since 1970-01-01T00:00:00"
 _VARS = ("value", "residual", "statistic", "alarm", "quality", "gap")
@@ -261,6 +261,23 @@ class TraceStore:
 _CHUNK_ROWS = 4096  # rows per chunk along time (one chunk per default flush)
 
 
+def trace_rows(path: str | Path) -> int:
+    """Number of complete rows in a trace store (reads array metadata only; 0 if there is no store).
+
+    A row is complete when ``time`` and every row array have it: the writer writes ``time``
+    last, so after a crash or during a flush the other arrays may be longer.
+    """
+    import zarr
+
+    path = Path(path)
+    if not (path / "zarr.json").exists() or not (path / "time" / "zarr.json").exists():
+        return 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        group = zarr.open_group(str(path), mode="r")
+        return min(int(arr.shape[0]) for name, arr in group.arrays() if name in (*_VARS, "time"))
+
+
 def read_trace_rows(path: str | Path, *, start: int = 0) -> xr.Dataset:
     """Read a trace store's complete rows ``start:``, read-only (safe while a writer appends).
 
@@ -295,9 +312,8 @@ def read_trace_rows(path: str | Path, *, start: int = 0) -> xr.Dataset:
         warnings.simplefilter("ignore")
         group = zarr.open_group(str(path), mode="r")
         arrays = dict(group.arrays())
-        rows = {name: int(arr.shape[0]) for name, arr in arrays.items() if name in (*_VARS, "time")}
-        n = min(rows.values())  # = len(time) for this writer; other writers may be mid-flush elsewhere
-        if all(r == n for r in rows.values()):
+        n = trace_rows(path)
+        if all(arr.shape[0] == n for name, arr in arrays.items() if name in (*_VARS, "time")):
             return xr.open_zarr(path, consolidated=False).isel(time=slice(start, n)).load()
         data: dict[str, Any] = {}
         coords: dict[str, Any] = {}

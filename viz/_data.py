@@ -23,26 +23,16 @@ from workbench.errors import DatasetError
 __all__ = ["read_trace", "trace_rows", "load_result", "result_kind", "tag_units", "read_line_forecast",
            "read_line_events", "monitor_view", "trace_tags"]
 
-_TRACE_VARS = ("value", "residual", "statistic", "alarm", "quality", "gap")
-
-
 def _is_zarr(path: Path) -> bool:
     return path.is_dir() and ((path / "zarr.json").exists() or (path / ".zgroup").exists())
 
 
 def trace_rows(path: str | Path) -> int:
-    """Number of complete rows in a trace store (cheap: reads array metadata only)."""
-    import zarr
+    """Number of complete rows in a trace store (cheap: reads array metadata only; see
+    :func:`twin.trace_rows`)."""
+    from twin import trace_rows as rows
 
-    path = Path(path)
-    if not _is_zarr(path):
-        return 0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        group = zarr.open_group(str(path), mode="r")
-        if "time" not in group:
-            return 0
-        return min(int(group[n].shape[0]) for n in ("time", *_TRACE_VARS) if n in group)
+    return rows(path)
 
 
 def read_trace(path: str | Path, *, start: int = 0) -> xr.Dataset:

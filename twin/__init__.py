@@ -18,6 +18,7 @@ import importlib
 _LAZY = {
     "CalibrationParameter": "twin._binding",
     "DetectionSettings": "twin._binding",
+    "InputTag": "twin._binding",
     "MeasuredTag": "twin._binding",
     "QualitySettings": "twin._binding",
     "SyncSettings": "twin._binding",
@@ -68,6 +69,7 @@ __all__ = [
     "TwinStep",
     "TwinBinding",
     "TagBinding",
+    "InputTag",
     "MeasuredTag",
     "QualitySettings",
     "DetectionSettings",

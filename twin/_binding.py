@@ -20,6 +20,7 @@ from workbench.units import Duration, parse_quantity
 
 __all__ = [
     "TagBinding",
+    "InputTag",
     "MeasuredTag",
     "QualitySettings",
     "DetectionSettings",
@@ -75,6 +76,15 @@ class TagBinding(WorkbenchModel):
         return self
 
 
+class InputTag(TagBinding):
+    """A plant tag fed to an FMU input."""
+
+    sigma: float | None = Field(
+        None, ge=0, description="Measurement-noise standard deviation of the input sensor (tag unit); with "
+        "sync.method 'ekf' it enters the filter as process noise (errors in variables)"
+    )
+
+
 class MeasuredTag(TagBinding):
     """A measured plant tag compared with an FMU output (residual = plant − twin)."""
 
@@ -103,6 +113,10 @@ class DetectionSettings(WorkbenchModel):
     L: float = Field(2.962, gt=0, description="EWMA limit width (σ of the EWMA)")
     k: float = Field(0.5, ge=0, description="CUSUM reference value (σ units)")
     h: float = Field(5.0, gt=0, description="CUSUM decision interval (σ units)")
+    clear: float = Field(
+        0.5, gt=0, le=1, description="An EWMA/CUSUM alarm clears when its statistic falls to this fraction of "
+        "its limit (deadband against chattering alarms, ISA-18.2)"
+    )
     warmup: int = Field(30, ge=2, description="Samples used to estimate unknown σ")
 
 
@@ -180,7 +194,7 @@ class TwinBinding(WorkbenchModel):
     )
     start_values: dict[str, float] = Field(default_factory=dict, description="Initial FMU parameter/start values")
     parameters: dict[str, float | bool] = Field(default_factory=dict)
-    inputs: list[TagBinding] = Field(default_factory=list)
+    inputs: list[InputTag] = Field(default_factory=list)
     outputs: list[MeasuredTag] = Field(min_length=1)
     quality: QualitySettings = Field(default_factory=QualitySettings)
     detection: DetectionSettings = Field(default_factory=DetectionSettings)

@@ -99,6 +99,11 @@ class DetectorBank:
         Units per tag, for the events.
     warmup
         Samples used to estimate unknown σ; no EWMA/CUSUM alarm before.
+    clear
+        An EWMA/CUSUM alarm, once raised, holds until the statistic falls to this
+        fraction of its limit (alarm deadband against chattering alarms:
+        ANSI/ISA-18.2-2016 §10.4.2; EEMUA 191, 3rd ed., 2013, §A6). 1 clears as
+        soon as the statistic is back below its limit.
     track_events
         Keep :class:`AlarmEvent` records (switch off for bulk simulation).
     """
@@ -113,6 +118,7 @@ class DetectorBank:
     h: np.ndarray | float = 5.0
     units: Sequence[str] = ()
     warmup: int = 30
+    clear: float = 0.5
     track_events: bool = True
     events: list[AlarmEvent] = field(default_factory=list)
 
@@ -131,6 +137,7 @@ class DetectorBank:
         self.z = np.zeros(n)
         self.c_plus = np.zeros(n)
         self.c_minus = np.zeros(n)
+        self.latched = np.zeros(n, bool)
         self._warm = [[] for _ in range(n)]
         self._active: dict[tuple[int, str], AlarmEvent] = {}
         self.n_samples = np.zeros(n, dtype=int)
@@ -150,7 +157,7 @@ class DetectorBank:
         out[~np.isfinite(out)] = 0.0
         return out
 
-    def update(self, time: float, residual: np.ndarray) -> np.ndarray:
+    def update(self, time: float, residual: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
         """Feed one residual vector; return the alarm bits per tag.
 
         Bits: 1 = limit, 2 = EWMA, 4 = CUSUM.
@@ -161,6 +168,11 @@ class DetectorBank:
             Sample time (s).
         residual
             ``measured - predicted`` per tag; NaN where unusable.
+        scale
+            This sample's residual standard deviation per tag (tag unit), e.g. a
+            Kalman filter's innovation std; EWMA and CUSUM then see
+            ``residual · σ / scale``, a residual standardised by ``scale`` and
+            expressed in units of σ. NaN entries (or None) keep σ.
         """
         r = np.asarray(residual, float)
         ok = np.isfinite(r)
@@ -174,19 +186,23 @@ class DetectorBank:
         live = ok & self.ready
         if live.any():
             x = np.where(live, r, 0.0)
+            if scale is not None:
+                scale = np.asarray(scale, float)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    x = np.where(np.isfinite(scale) & (scale > 0), x * self.sigma / scale, x)
             em = live & self._ewma_mask
             self.z = np.where(em, self.lam * x + (1 - self.lam) * self.z, self.z)
             ewma_lim = self.L * self.sigma * np.sqrt(self.lam / (2 - self.lam))
-            with np.errstate(invalid="ignore"):
-                bits |= np.where(self._ewma_mask & self.ready & (np.abs(self.z) > ewma_lim), 2, 0).astype(np.uint8)
             cm = live & self._cusum_mask
             with np.errstate(invalid="ignore", divide="ignore"):
                 s = x / self.sigma
             self.c_plus = np.where(cm, np.maximum(0.0, s - self.k + self.c_plus), self.c_plus)
             self.c_minus = np.where(cm, np.maximum(0.0, -s - self.k + self.c_minus), self.c_minus)
-            bits |= np.where(
-                self._cusum_mask & self.ready & ((self.c_plus > self.h) | (self.c_minus > self.h)), 4, 0
-            ).astype(np.uint8)
+            with np.errstate(invalid="ignore"):
+                on = self.ready & np.where(self._ewma_mask, np.abs(self.z) > ewma_lim,
+                                           self._cusum_mask & ((self.c_plus > self.h) | (self.c_minus > self.h)))
+            self.latched = on | (self.latched & (self.statistic() > self.clear))
+            bits |= np.where(self.latched, np.where(self._ewma_mask, 2, 4), 0).astype(np.uint8)
         if self.track_events:
             self._events(time, r, bits)
         return bits
@@ -265,13 +281,14 @@ class DetectorBank:
                 self.c_minus[j] = mj
         with np.errstate(invalid="ignore", divide="ignore"):
             ewma_lim = self.L * self.sigma * np.sqrt(self.lam / (2 - self.lam))
-            ready = self.ready
-            live = any_live[:, None]
-            bits |= np.where(live & self._ewma_mask & ready & (np.abs(z) > ewma_lim), 2, 0).astype(np.uint8)
-            bits |= np.where(live & self._cusum_mask & ready & ((cp > self.h) | (cm > self.h)), 4, 0).astype(np.uint8)
+            on = self.ready & np.where(self._ewma_mask, np.abs(z) > ewma_lim,
+                                       self._cusum_mask & ((cp > self.h) | (cm > self.h)))
             stat = np.where(self._cusum_mask, np.maximum(cp, cm) / self.h,
                             np.where(self._ewma_mask, np.abs(z) / ewma_lim, 0.0))
         stat[~np.isfinite(stat)] = 0.0
+        latched = _latch(on, stat > self.clear, any_live, self.latched)
+        self.latched = latched[-1].copy() if n else self.latched
+        bits |= np.where(latched & any_live[:, None], np.where(self._ewma_mask, 2, 4), 0).astype(np.uint8)
         if self.track_events:
             busy = np.flatnonzero(bits.any(axis=1))
             i, k = 0, 0  # k: next busy row
@@ -294,6 +311,7 @@ class DetectorBank:
         self.z[m] = 0.0
         self.c_plus[m] = 0.0
         self.c_minus[m] = 0.0
+        self.latched[m] = False
 
     def close(self, time: float) -> None:
         """End every active alarm at ``time`` (end of run)."""
@@ -332,6 +350,23 @@ class DetectorBank:
                 if not on and ev is not None:
                     ev.end = time
                     del self._active[key]
+
+
+def _latch(on: np.ndarray, keep: np.ndarray, live: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Alarm latch per row and tag: ``l_i = on_i or (l_{i-1} and keep_i)``, unchanged on rows not ``live``.
+
+    ``on`` (n × tags) is the raise condition, ``keep`` the hold condition
+    (``on`` implies ``keep``); ``start`` the latch before the first row.
+    Columns whose latch can only equal ``on`` are vectorised.
+    """
+    out = on.copy()
+    for j in np.flatnonzero(start | (keep & ~on).any(axis=0)):
+        prev = bool(start[j])
+        for i in range(on.shape[0]):
+            if live[i]:
+                prev = bool(on[i, j]) or (prev and bool(keep[i, j]))
+            out[i, j] = prev
+    return out
 
 
 def _hold(col: np.ndarray, rows: np.ndarray, values: list[float]) -> None:

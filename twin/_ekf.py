@@ -1,13 +1,20 @@
 """Extended Kalman filter on the FMU's continuous states (ME mode).
 
-Discrete EKF (Simon, *Optimal State Estimation*, Wiley 2006, §13.2) with the
-FMU as the process model: the prediction integrates the Model-Exchange
-right-hand side over the sample (RK4, :class:`fmu_models.MeStepper` through
-:class:`~twin._model.FmuStepper`); the
-state-transition Jacobian ``F = ∂x_{k+1}/∂x_k`` comes from forward differences
-of that integration (one extra integration per state). The measured outputs
-must be states (``H`` selects them); the update uses the Joseph form
-``P = (I − KH) P (I − KH)ᵀ + K R Kᵀ`` so that ``P`` stays symmetric positive
+Continuous-discrete EKF (Simon, *Optimal State Estimation*, Wiley 2006,
+§13.2) with the FMU as the process model: the state prediction integrates the
+Model-Exchange right-hand side ``ẋ = f(x, u)`` over the sample (RK4,
+:class:`fmu_models.MeStepper` through :class:`~twin._model.FmuStepper`). The
+covariance prediction linearises ``f`` at the step's midpoint, ``A = ∂f/∂x`` and
+``B = ∂f/∂u`` by forward differences of the derivatives (one evaluation per
+column), and discretises with one matrix exponential (Van Loan, *IEEE Trans.
+Autom. Control* 23(3), 1978): ``exp([[A, B], [0, 0]] Δt) = [[F, Γ], [0, I]]``,
+``F = ∂x_{k+1}/∂x_k`` and ``Γ = ∂x_{k+1}/∂u_k`` for inputs held over the step.
+Noise on the *measured inputs* that drive the model enters as process noise
+through ``Γ`` (Simon 2006, eq. 13.47: ``P⁻ = F P Fᵀ + Γ Q_u Γᵀ + Q``; errors in
+variables: without it the propagated input noise makes the innovations
+autocorrelated and a CUSUM on them alarms far more often than its ARL says). The
+measured outputs must be states (``H`` selects them); the update uses the Joseph
+form ``P = (I − KH) P (I − KH)ᵀ + K R Kᵀ`` so that ``P`` stays symmetric positive
 definite. Rows of tags that are unusable or whose detector is in alarm are left
 out of the update, so a sensor fault is not pulled into the twin.
 """
@@ -17,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.linalg import expm
 
 __all__ = ["StateEkf"]
 
@@ -35,12 +43,20 @@ class StateEkf:
     q_std
         Process-noise std per state per √s (FMU units / √s); a state missing
         from the mapping gets ``q_default × nominal``.
+    q_default
+        Process-noise std per √s, as a fraction of the nominal, of states missing from ``q_std``.
+    input_std
+        Measurement-noise std per model input (FMU units, order of
+        ``model.input_names``; 0 = noise-free). The inputs are sampled and held,
+        so each noise sample acts over a whole step: ``Q_u = diag(input_std²)``
+        per step.
     p0_std
         Initial std per state as a fraction of its nominal.
     """
 
     def __init__(self, model, measured: Sequence[str], r_std: Sequence[float], *,
-                 q_std: dict[str, float] | None = None, q_default: float = 1e-6, p0_std: float = 1e-3) -> None:
+                 q_std: dict[str, float] | None = None, q_default: float = 1e-6,
+                 input_std: Sequence[float] | None = None, p0_std: float = 1e-3) -> None:
         self.model = model
         names = model.state_names
         self.idx = np.array([names.index(m) for m in measured])
@@ -51,6 +67,11 @@ class StateEkf:
         self.nominal = nominal
         self.P = np.diag(np.square(p0_std * nominal))
         self.innovation_var = np.diag(self.R).copy()
+        u_std = np.zeros(len(model.input_names)) if input_std is None else np.asarray(input_std, float)
+        if u_std.shape != (len(model.input_names),):
+            raise ValueError(f"input_std has {u_std.size} entries, the model has {len(model.input_names)} inputs")
+        self.noisy_inputs = np.flatnonzero(u_std > 0)
+        self.input_std = u_std
 
     def predict(self, u: np.ndarray, dt: float) -> np.ndarray:
         """Propagate state (model step) and covariance; return the model outputs."""
@@ -58,15 +79,20 @@ class StateEkf:
         x0 = m.state_vector
         t0 = m.time
         n = x0.size
-        F = np.empty((n, n))
         y = m.step(u, dt)
+        if dt <= 0:
+            return y
         x1 = m.state_vector
-        for j in range(n):
-            h = 1e-6 * self.nominal[j]
-            xp = x0.copy()
-            xp[j] += h
-            F[:, j] = (m.integrate_from(xp, t0, dt) - x1) / h
-        self.P = F @ self.P @ F.T + np.diag(self.q2 * dt)
+        u = np.asarray(u, float)
+        cols = self.noisy_inputs
+        du = np.maximum(1e-6 * np.abs(u[cols]), 1e-2 * self.input_std[cols])
+        A, B = m.linearise(0.5 * (x0 + x1), t0 + 0.5 * dt, u, cols, dx=1e-6 * self.nominal, du=du)
+        M = np.zeros((n + cols.size, n + cols.size))
+        M[:n, :n] = A * dt
+        M[:n, n:] = B * dt
+        E = expm(M)
+        F, G = E[:n, :n], E[:n, n:]
+        self.P = F @ self.P @ F.T + (G * np.square(self.input_std[cols])) @ G.T + np.diag(self.q2 * dt)
         H = self.P[np.ix_(self.idx, self.idx)]
         self.innovation_var = np.diag(H) + np.diag(self.R)
         return y

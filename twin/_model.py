@@ -136,20 +136,52 @@ class FmuStepper:
         self._need_me("state_vector")
         self._me.states = x
 
-    def integrate_from(self, x: np.ndarray, t0: float, dt: float) -> np.ndarray:
-        """States after ``dt`` s of RK4 from states ``x`` at ``t0`` under the current inputs (ME mode).
+    def integrate_from(self, x: np.ndarray, t0: float, dt: float, u: np.ndarray | None = None) -> np.ndarray:
+        """States after ``dt`` s of RK4 from states ``x`` at ``t0`` (ME mode).
 
-        The stepper's own time and states are left as they were (for finite-difference
-        Jacobians, e.g. the EKF's state-transition matrix).
+        Under inputs ``u`` (FMU units; default: the current inputs). The stepper's
+        own time, states and inputs are left as they were (for finite-difference
+        Jacobians, e.g. the EKF's state-transition and input matrices).
         """
         self._need_me("integrate_from")
         me = self._me
         keep_x, keep_t = me.states, me.time
         me.states, me.time = x, t0
+        if u is not None:
+            me.set_real(self._in_vr, np.asarray(u, float).tolist())
         me.step(dt, max_step=self.me_step)
         out = me.states
+        if u is not None:
+            me.set_real(self._in_vr, self._u.tolist())
         me.states, me.time = keep_x, keep_t
         return out
+
+    def linearise(self, x: np.ndarray, t: float, u: np.ndarray, inputs: Sequence[int] = (), *,
+                  dx: np.ndarray, du: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Jacobians ``A = ∂f/∂x`` and ``B = ∂f/∂u[inputs]`` of the ME right-hand side at (``t``, ``x``, ``u``).
+
+        Forward differences with steps ``dx`` per state and ``du`` per listed
+        input; one derivative evaluation per column. The stepper's states and
+        inputs are left as they were.
+        """
+        self._need_me("linearise")
+        me = self._me
+        u = np.asarray(u, float)
+        me.set_real(self._in_vr, u.tolist())
+        f0 = me.derivatives(t, x)
+        A = np.empty((x.size, x.size))
+        for j in range(x.size):
+            xp = np.array(x, float)
+            xp[j] += dx[j]
+            A[:, j] = (me.derivatives(t, xp) - f0) / dx[j]
+        B = np.empty((x.size, len(inputs)))
+        for c, j in enumerate(inputs):
+            up = u.copy()
+            up[j] += du[c]
+            me.set_real(self._in_vr, up.tolist())
+            B[:, c] = (me.derivatives(t, x) - f0) / du[c]
+        me.set_real(self._in_vr, self._u.tolist())
+        return A, B
 
     # -- running --------------------------------------------------------------------------
     def reset(self, parameters: Mapping[str, float | bool] | None = None, *, start_time: float = 0.0) -> None:

@@ -102,7 +102,7 @@ def demo_tour(
                    covariance=[[(0.1 * 400.0) ** 2]], n=lookahead_runs, seed=1)
     report = twin.close()
     echo(f"twin: {report.samples} samples over OPC UA, {len(report.events)} alarm event(s), "
-         f"{report.syncs} state syncs; trace {trace_path}")
+         f"{report.syncs} state corrections; trace {trace_path}")
     echo(f"look-ahead from {twin.batch_time / 60:.0f} min to the end of the batch (8 h, {lookahead_runs} runs, "
          "inputs held):")
     for line in la.describe():

@@ -7,10 +7,12 @@ At each frame the twin
    previous sample (zero-order hold; held through unusable samples and gaps),
 3. compares the FMU's outputs with the measured tags (residual = plant − twin),
 4. runs limit + EWMA/CUSUM detection on the residuals (:class:`~twin.DetectorBank`),
-5. re-syncs measured states from trustworthy measurements every
-   ``sync.interval`` (ME mode; states whose detector is in alarm or above the
-   guard fraction of its limit are not synced, so a sensor fault is not
-   absorbed into the twin),
+5. re-syncs measured states from trustworthy measurements: every
+   ``sync.interval`` by the mean residual (``reset``) or every sample with an
+   extended Kalman filter (``ekf``, whose innovation std then scales the
+   detectors); ME mode; tags whose detector is in alarm or above the guard
+   fraction of its limit are not used, so a sensor fault is not absorbed into
+   the twin,
 6. appends real, virtual, residual, statistic, alarm and quality flags to the
    :class:`~twin.TraceStore`.
 """
@@ -70,7 +72,7 @@ class TwinReport:
     gaps
         ``(start, end)`` times of data gaps.
     syncs
-        Number of state re-syncs.
+        Number of state re-syncs (resets, or samples with an EKF correction).
     wall_time
         Seconds of wall time spent.
     trace
@@ -174,8 +176,9 @@ class Twin:
 
             outs = [(i, o) for i, o in enumerate(binding.outputs) if o.sync]
             r_std = [(o.sigma or 1e-3) * abs(self._to_fmu[n_in + i, 0]) for i, o in outs]
+            u_std = [(t.sigma or 0.0) * abs(self._to_fmu[i, 0]) for i, t in enumerate(binding.inputs)]
             self.ekf = StateEkf(self.model, [o.variable for _, o in outs], r_std,
-                                q_std=binding.sync.process_noise or None)
+                                q_std=binding.sync.process_noise or None, input_std=u_std)
             self._ekf_rows = np.array([n_in + i for i, _ in outs])
             self._ekf_out = np.array([i for i, _ in outs])
         q = binding.quality
@@ -193,7 +196,7 @@ class Twin:
             sigma=np.array([o.sigma if o.sigma is not None else np.nan for o in outs]),
             limit=np.array([o.limit if o.limit is not None else np.nan for o in outs]),
             method=[o.method or d.method for o in outs],
-            lam=d.lam, L=d.L, k=d.k, h=d.h, units=[o.unit for o in outs], warmup=d.warmup,
+            lam=d.lam, L=d.L, k=d.k, h=d.h, units=[o.unit for o in outs], warmup=d.warmup, clear=d.clear,
         )
         if trace is True:
             trace = binding.trace.path
@@ -281,7 +284,7 @@ class Twin:
         virtual[ni:] = y * self._to_tag[ni:, 0] + self._to_tag[ni:, 1]
         residual = np.full(n, np.nan)
         residual[ni:] = real[ni:] - virtual[ni:]
-        bits = self.detector.update(t, residual[ni:])
+        bits = self.detector.update(t, residual[ni:], self._residual_scale())
         alarm = np.zeros(n, np.uint8)
         alarm[ni:] = bits
         statistic = np.full(n, np.nan)
@@ -547,6 +550,22 @@ class Twin:
         self.report.syncs += 1
         return True
 
+    def _residual_scale(self) -> np.ndarray | None:
+        """Standard deviation of this sample's residual per measured tag (tag unit), or None for σ.
+
+        With the EKF the residual is the innovation, whose variance
+        ``S = H P⁻ Hᵀ + R`` the filter predicts; standardising by √S makes the
+        detector's input white with unit variance when the filter is consistent,
+        which is what the CUSUM/EWMA run-length theory assumes (Mehra & Peschon,
+        *Automatica* 7, 1971; Basseville & Nikiforov, *Detection of Abrupt
+        Changes*, 1993, §3.1.2). Tags not in the filter keep their σ.
+        """
+        if self.ekf is None:
+            return None
+        scale = np.full(len(self.binding.outputs), np.nan)
+        scale[self._ekf_out] = np.sqrt(self.ekf.innovation_var) / np.abs(self._to_fmu[self._ekf_rows, 0])
+        return scale
+
     def _ekf_update(self, real: np.ndarray, usable: np.ndarray) -> bool:
         rows = self._ekf_rows
         stat = self.detector.statistic()[self._ekf_out]
@@ -555,6 +574,8 @@ class Twin:
             [self.tags[i] not in active for i in rows])
         z = real[rows] * self._to_fmu[rows, 0] + self._to_fmu[rows, 1]
         self.ekf.update(z, use)
+        if use.any():
+            self.report.syncs += 1
         return bool(use.any())
 
     def _resync_after_gap(self, real: np.ndarray, usable: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -37,14 +37,16 @@ def _history(tmp_path, hours=1.0, **plant_overrides):
     return path, emu
 
 
-def test_replay_writes_trace_and_twin_follows_clean_plant(tmp_path):
+@pytest.mark.parametrize("sync", ["ekf", "reset"])
+def test_replay_writes_trace_and_twin_follows_clean_plant(tmp_path, sync):
     path, _ = _history(tmp_path, hours=1.0)
-    b = make_binding(tmp_path)
+    b = make_binding(tmp_path, **{"sync.method": sync})
     twin = Twin(b, trace=tmp_path / "t.zarr")
     report = twin.run(ReplaySource(path, units={t.tag: t.unit for t in b.tags}))
     report = twin.close()
     assert report.samples == 361 and report.rejected == 0 and not report.events
-    assert report.syncs >= 5  # every 10 min
+    # the EKF corrects the states at every sample, the reset every 10 min
+    assert report.syncs >= (360 if sync == "ekf" else 5)
     ds = open_trace(tmp_path / "t.zarr")
     assert ds.sizes["time"] == 361
     res = ds["residual"].sel(tag="TI_reactor").values[1:]

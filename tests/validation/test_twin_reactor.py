@@ -1,17 +1,15 @@
 """The twin against the emulated reactor plant: fault detection delay, false alarms, calibration.
 
-Stated performance (reactor_twin.yaml: CUSUM k = 0.5, h = 10 on residuals with
-σ = 0.05 K):
+Stated performance (reactor_twin.yaml: EKF sync, CUSUM k = 0.5, h = 10 on the
+innovations standardised by the filter's √S ≈ σ = 0.05 K):
 
 * a +0.5 K (10 σ) bias on the reactor temperature sensor raises a CUSUM alarm on
   ``TI_reactor`` within 3 samples (30 s); theory: the statistic grows by
   δ − k = 9.5 per sample, so it passes h = 10 at the 1st or 2nd biased sample;
 * a clean run of the same length raises no alarm; the false-alarm count is
   printed (theory: two-sided ARL₀ ≈ 7·10⁴ samples per tag by Siegmund's
-  approximation, i.e. < 0.05 expected false alarms over 3 tags × 721 samples). This
-  holds for emulator seed 11 only: over 30 seeds, 9 of 30 clean runs raise an alarm,
-  because noisy measured inputs make the residuals locally biased (docs/twin-monitoring.md,
-  "Known limitation"; issue 5 stays open for it);
+  approximation, i.e. 0.03 expected false alarms over 3 tags × 721 samples); the
+  rate over many seeds is tested against theory in test_twin_false_alarms.py;
 * calibration of the heat-transfer coefficient on 3 h of plant data with a
   hidden fouling resistance recovers the true effective U (UA per wetted area)
   within its 95 % confidence interval.

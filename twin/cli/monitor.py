@@ -77,7 +77,7 @@ def _summary(report, as_json: bool) -> None:
         return
     rate = report.samples / report.wall_time if report.wall_time else float("nan")
     console.print(f"{report.samples} samples in {report.wall_time:.2f} s ({rate:.0f} samples/s), "
-                  f"{report.rejected} frames rejected, {len(report.gaps)} gaps, {report.syncs} state syncs")
+                  f"{report.rejected} frames rejected, {len(report.gaps)} gaps, {report.syncs} state corrections")
     if report.events:
         print_table([{"tag": e.tag, "detector": e.kind, "start [s]": e.start, "end [s]": e.end,
                       "magnitude": f"{e.direction * e.magnitude:+.4g} {e.unit}"} for e in report.events],

@@ -46,7 +46,9 @@ class AlarmEvent:
     kind
         ``"limit"``, ``"ewma"`` or ``"cusum"``.
     start, end
-        Times (s) of the first and last sample in alarm (``end`` is None while active).
+        Time (s) of the first sample in alarm, and of the first sample back to
+        normal (None while active; the end time of the run for an alarm still
+        active when the run ends).
     magnitude
         Largest ``|residual|`` seen during the alarm, in the tag's unit.
     direction

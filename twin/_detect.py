@@ -103,9 +103,9 @@ class DetectorBank:
         Samples used to estimate unknown σ; no EWMA/CUSUM alarm before.
     clear
         An EWMA/CUSUM alarm, once raised, holds until the statistic falls to this
-        fraction of its limit (alarm deadband against chattering alarms:
-        ANSI/ISA-18.2-2016 §10.4.2; EEMUA 191, 3rd ed., 2013, §A6). 1 clears as
-        soon as the statistic is back below its limit.
+        fraction of its limit: a deadband against chattering alarms
+        (ANSI/ISA-18.2-2016; EEMUA 191, 3rd ed., 2013). 1 clears as soon as the
+        statistic is back below its limit.
     track_events
         Keep :class:`AlarmEvent` records (switch off for bulk simulation).
     """

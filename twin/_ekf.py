@@ -10,7 +10,7 @@ column), and discretises with one matrix exponential (Van Loan, *IEEE Trans.
 Autom. Control* 23(3), 1978): ``exp([[A, B], [0, 0]] Δt) = [[F, Γ], [0, I]]``,
 ``F = ∂x_{k+1}/∂x_k`` and ``Γ = ∂x_{k+1}/∂u_k`` for inputs held over the step.
 Noise on the *measured inputs* that drive the model enters as process noise
-through ``Γ`` (Simon 2006, eq. 13.47: ``P⁻ = F P Fᵀ + Γ Q_u Γᵀ + Q``; errors in
+through ``Γ`` (Simon 2006, §13.2: ``P⁻ = F P Fᵀ + Γ Q_u Γᵀ + Q``; errors in
 variables: without it the propagated input noise makes the innovations
 autocorrelated and a CUSUM on them alarms far more often than its ARL says). The
 measured outputs must be states (``H`` selects them); the update uses the Joseph

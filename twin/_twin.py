@@ -175,7 +175,13 @@ class Twin:
             from twin._ekf import StateEkf
 
             outs = [(i, o) for i, o in enumerate(binding.outputs) if o.sync]
-            r_std = [(o.sigma or 1e-3) * abs(self._to_fmu[n_in + i, 0]) for i, o in outs]
+            for _, o in outs:
+                if o.sigma is None:
+                    raise ConfigError(
+                        f"output '{o.tag}' is synced by the EKF but has no sigma; give its measurement-noise "
+                        f"standard deviation in {o.unit} (the filter's R)",
+                        source=binding.source_file, path=f"tags.{o.tag}.sigma")
+            r_std = [o.sigma * abs(self._to_fmu[n_in + i, 0]) for i, o in outs]
             u_std = [(t.sigma or 0.0) * abs(self._to_fmu[i, 0]) for i, t in enumerate(binding.inputs)]
             self.ekf = StateEkf(self.model, [o.variable for _, o in outs], r_std,
                                 q_std=binding.sync.process_noise or None, input_std=u_std)
@@ -284,7 +290,7 @@ class Twin:
         virtual[ni:] = y * self._to_tag[ni:, 0] + self._to_tag[ni:, 1]
         residual = np.full(n, np.nan)
         residual[ni:] = real[ni:] - virtual[ni:]
-        bits = self.detector.update(t, residual[ni:], self._residual_scale())
+        bits = self.detector.update(t, residual[ni:], self.residual_scale())
         alarm = np.zeros(n, np.uint8)
         alarm[ni:] = bits
         statistic = np.full(n, np.nan)
@@ -550,7 +556,7 @@ class Twin:
         self.report.syncs += 1
         return True
 
-    def _residual_scale(self) -> np.ndarray | None:
+    def residual_scale(self) -> np.ndarray | None:
         """Standard deviation of this sample's residual per measured tag (tag unit), or None for σ.
 
         With the EKF the residual is the innovation, whose variance
@@ -558,7 +564,7 @@ class Twin:
         detector's input white with unit variance when the filter is consistent,
         which is what the CUSUM/EWMA run-length theory assumes (Mehra & Peschon,
         *Automatica* 7, 1971; Basseville & Nikiforov, *Detection of Abrupt
-        Changes*, 1993, §3.1.2). Tags not in the filter keep their σ.
+        Changes*, 1993). Tags not in the filter keep their σ.
         """
         if self.ekf is None:
             return None

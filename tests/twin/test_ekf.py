@@ -71,3 +71,16 @@ def test_input_std_must_match_the_model_inputs():
     with pytest.raises(ValueError, match="3 inputs"):
         StateEkf(m, ["T"], [0.05], input_std=[0.1, 0.2])
     m.close()
+
+
+def test_ekf_sync_without_output_sigma_is_a_clear_config_error(tmp_path):
+    from _reactor import binding
+
+    from twin import Twin
+    from workbench.errors import ConfigError
+
+    b = binding(**{"sync.method": "ekf"})
+    b.outputs[1].sigma = None
+    with pytest.raises(ConfigError, match="TI_jacket.*no sigma.*degC") as info:
+        Twin(b)
+    assert "tags.TI_jacket.sigma" in str(info.value)

@@ -63,7 +63,7 @@ def clean_runs():
         rows = []
         for frame in PlantEmulator(plant(duration="2 h", seed=seed)).frames():
             step = twin.process(frame)
-            rows.append(step.residual[-TAGS:] / twin._residual_scale())
+            rows.append(step.residual[-TAGS:] / twin.residual_scale())
         events.append(twin.close().events)
         z.append(np.array(rows[1:]))
     return np.array(z), events

@@ -14,24 +14,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def twin_trace(out: Path, *, minutes: float = 30.0) -> Path:
-    """The reactor twin following the emulated plant in-process (``Twin.run`` on a ``MemorySource``)."""
-    from twin import Twin, load_binding
-    from twin.emulator import PlantEmulator, load_plant_scenario
-    from twin.sources import MemorySource
+    """The reactor twin following the emulated plant in-process (``Twin.run`` on a ``MemorySource``).
 
-    fmu = ROOT / "fmu_models" / "build" / "reactor.fmu"
-    if not fmu.exists():
+    The same run the views' tour renders (``viz._tour._twin_trace``); skips without the FMU.
+    """
+    from viz._tour import _twin_trace
+
+    path = _twin_trace(out, minutes)
+    if path is None:
         import pytest
 
         pytest.skip("reactor FMU not built; run `twin fmu build` (make setup) first")
-    # a sensor bias on the reactor temperature at 15 min, so the alarm markers have something to show
-    plant = load_plant_scenario(ROOT / "scenarios" / "reactor_plant.yaml",
-                                overrides={"drift": [], "fmu": str(fmu), "duration": f"{minutes} min"})
-    binding = load_binding(ROOT / "scenarios" / "reactor_twin.yaml", overrides={"fmu": str(fmu)})
-    path = out / "reactor_twin.zarr"
-    twin = Twin(binding, trace=path)
-    twin.run(MemorySource(PlantEmulator(plant).frames()))
-    twin.close()
     return path
 
 

@@ -46,7 +46,7 @@ def _workloads(quick: bool):
     """name -> (function of executor returning an xarray.Dataset, work units, unit)."""
     from benchmarks.life_mc import _rbd_model
     from fmu_models import FmuModel
-    from fmu_models._demo import _reactor_path
+    from twin_app.tours.physics import _reactor_path
     from simulation.life import simulate_missions
     from simulation.line import load_scenario, simulate
 

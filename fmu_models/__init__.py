@@ -19,7 +19,6 @@ from fmu_models._build import BUILD_DIR, MODELS, build, build_all
 
 # --- runtime (PART B) ---
 from fmu_models._config import InputTable, RunConfig
-from fmu_models._demo import runtime_tour
 from fmu_models._describe import FmuInfo, FmuVariable, describe_fmu
 from fmu_models._many import run_many
 from fmu_models._me_stepper import MeStepper
@@ -42,5 +41,4 @@ __all__ = [
     "describe_fmu",
     "run_many",
     "build_stepper",
-    "runtime_tour",
 ]

@@ -44,7 +44,6 @@ from golden_batch._quality import QualityPLS
 from golden_batch._recipe import Capability, RecipeWindow, capability
 from golden_batch._select import GoldenSelection, select_golden
 from golden_batch._synthetic import FAULTS, make_synthetic_history
-from golden_batch._tour import demo_tour
 
 __all__ = [
     "Aligner",
@@ -81,5 +80,4 @@ __all__ = [
     "detection_table",
     "detection_summary",
     "clopper_pearson",
-    "demo_tour",
 ]

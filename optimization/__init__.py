@@ -28,7 +28,6 @@ Surrogate-based optimisation (LHS design → quadratic surfaces → Ipopt → tw
 from optimization._campaign import Campaign, load_campaign, make_storage
 from optimization._config import CampaignConfig
 from optimization._crosscheck import campaign_optimum, correct_recipe, replay_correction
-from optimization._demo import demo_tour
 from optimization._dynamic import (
     DYNAMIC_STATES,
     ReactorOptimum,
@@ -98,5 +97,4 @@ __all__ = [
     "ipopt_solver",
     "highs_solver",
     "solver_status",
-    "demo_tour",
 ]

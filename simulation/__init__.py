@@ -1,11 +1,2 @@
-"""simulation package."""
-
-
-
-def __getattr__(name: str):
-    # ``simulation.demo_tour``: the line what-if tour for ``make demo`` (imported on first use)
-    if name == "demo_tour":
-        from simulation.line import demo_tour
-
-        return demo_tour
-    raise AttributeError(f"module 'simulation' has no attribute {name!r}")
+"""Discrete-event line simulation (:mod:`simulation.line`) and reliability life simulation
+(:mod:`simulation.life`), both on SimPy and NumPy."""

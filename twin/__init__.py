@@ -95,12 +95,5 @@ __all__ = [
     "CalibrationResult",
     "lookahead",
     "LookaheadResult",
-    "demo_tour",
 ]
 
-
-def demo_tour(outdir, **kwargs):
-    """Live twin against the OPC UA plant emulator catching an injected fault (see :mod:`twin._tour`)."""
-    from twin._tour import demo_tour as _tour
-
-    return _tour(outdir, **kwargs)

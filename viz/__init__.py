@@ -10,7 +10,7 @@ Reports: :func:`render_report` (shared self-contained HTML writer), :func:`repor
 (``twin report``). Dashboard: :class:`DashboardSources`, :func:`create_app`, :func:`serve`.
 Scenes: :func:`line_scene`, :func:`reactor_scene`, :func:`reactor_scene_from_trace`, :func:`render_png`, :func:`scene_figure`,
 :func:`export_scene_html`. Data: :func:`read_trace` (read-only, safe while a twin appends),
-:func:`downsample`. Tour: :func:`demo_tour`.
+:func:`downsample`.
 """
 
 from viz._app import DashboardSources, create_app, serve
@@ -35,7 +35,6 @@ from viz._scenes import (
     render_png,
     scene_figure,
 )
-from viz._tour import demo_tour
 
 __all__ = [
     "render_report",
@@ -61,5 +60,4 @@ __all__ = [
     "load_result",
     "result_kind",
     "downsample",
-    "demo_tour",
 ]

@@ -18,7 +18,7 @@ import xarray as xr
 
 from workbench.units import convert
 
-__all__ = ["write_life_report", "life_figures", "demo_tour"]
+__all__ = ["write_life_report", "life_figures"]
 
 
 def _scale(unit: str) -> float:
@@ -167,28 +167,3 @@ def write_life_report(path: str | Path, result: xr.Dataset | None = None, *, fit
     path.write_text(doc, encoding="utf-8")
     return path
 
-
-def demo_tour(outdir: str | Path) -> list[Path]:
-    """Reliability tour for ``make demo``: :func:`simulation.life.demo_tour` plus HTML reports.
-
-    Returns
-    -------
-    list of pathlib.Path
-        NetCDF files, ``life_report.html`` (missions, fit, PM curve),
-        ``life_operation_report.html`` (availability, costs) and
-        ``life_bearing_cbm_report.html`` (condition-based maintenance).
-    """
-    from simulation.life import demo_tour as simulate_tour
-    from workbench.dataset import read_netcdf
-
-    out = Path(outdir)
-    files = simulate_tour(out)
-    missions = read_netcdf(out / "life_missions.nc")
-    files.append(write_life_report(out / "life_report.html", missions, fit_plot=read_netcdf(out / "life_fit_plot.nc"),
-                                   policy=read_netcdf(out / "life_pm.nc"),
-                                   title="reliability tour: pump skid, ball-bearing fit, PM interval"))
-    files.append(write_life_report(out / "life_operation_report.html", read_netcdf(out / "life_operation.nc"),
-                                   title="pump skid: availability and cost with crews, spares and PM"))
-    files.append(write_life_report(out / "life_bearing_cbm_report.html", read_netcdf(out / "life_bearing_cbm.nc"),
-                                   title="pump bearing: condition-based maintenance on FMU damage"))
-    return files

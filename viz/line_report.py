@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import xarray as xr
 from plotly.subplots import make_subplots
 
-__all__ = ["write_line_report", "kpi_figure", "gantt_figure", "wip_figure", "state_figure", "demo_tour"]
+__all__ = ["write_line_report", "kpi_figure", "gantt_figure", "wip_figure", "state_figure"]
 
 _STATE_COLOURS = {
     "busy": "#2ca02c", "starved": "#c7c7c7", "blocked": "#ff7f0e", "down": "#d62728",
@@ -180,22 +180,3 @@ td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}} tr.sig td{{backg
     path.write_text(page, encoding="utf-8")
     return path
 
-
-def demo_tour(outdir: str | Path, **kwargs) -> list[Path]:
-    """Line part of ``make demo``: :func:`simulation.line.demo_tour` plus the HTML report.
-
-    Returns
-    -------
-    list of pathlib.Path
-        The NetCDF files and ``line_report.html``.
-    """
-    from simulation.line import demo_tour as run_tour
-    from workbench.dataset import read_netcdf
-
-    paths = run_tour(outdir, **kwargs)
-    results = {}
-    for p in paths[:-1]:
-        ds = read_netcdf(p)
-        results[str(ds.attrs["scenario"])] = ds
-    cmp = read_netcdf(paths[-1])
-    return [*paths, write_line_report(results, Path(outdir) / "line_report.html", comparison=cmp)]

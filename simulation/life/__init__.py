@@ -28,7 +28,6 @@ from simulation.life._degradation import (
     first_passage,
     simulate_paths,
 )
-from simulation.life._demo import demo_tour
 from simulation.life._distributions import DISTRIBUTIONS, LifeDistribution
 from simulation.life._fitting import FIT_DISTRIBUTIONS, LifeData, LifeFit, fit_best, fit_life
 from simulation.life._io import load_fitted, load_life_model, write_fitted
@@ -79,7 +78,6 @@ __all__ = [
     "block_replacement_cost_rate",
     "compile_structure",
     "degradation_pools",
-    "demo_tour",
     "fit_best",
     "fit_life",
     "first_passage",

@@ -13,7 +13,6 @@ Examples
 >>> ds["ci"].sel(kpi="throughput").values                            # doctest: +SKIP
 """
 
-from simulation.line._demo import demo_tour
 from simulation.line._distributions import Distribution, Stream, parse_distribution
 from simulation.line._experiment import (
     compare,
@@ -54,5 +53,4 @@ __all__ = [
     "STATES",
     "LINE_KPIS",
     "STATION_KPIS",
-    "demo_tour",
 ]

@@ -9,11 +9,11 @@ import textwrap
 
 import pytest
 
-from twin.cli.main import app, main
+from twin_app.cli.main import app, main
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "twin.cli.main", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "twin_app.cli.main", *args], capture_output=True, text=True)
 
 
 def test_help_and_version():

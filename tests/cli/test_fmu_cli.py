@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.fmu_models.lag_fixtures import lag_fmus_fixture  # noqa: F401 - fixture
-from twin.cli.main import main
+from twin_app.cli.main import main
 
 
 def run_json(capsys, *args: str):

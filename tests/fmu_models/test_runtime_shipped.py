@@ -79,7 +79,7 @@ def test_run_many_serial_equals_pool(reactor):
 
 
 def test_runtime_tour(reactor, tmp_path):
-    from fmu_models import runtime_tour
+    from twin_app.tours.physics import runtime_tour
     from workbench.dataset import read_netcdf, validate_dataset
 
     files = runtime_tour(tmp_path, runs=4, fmu=reactor)

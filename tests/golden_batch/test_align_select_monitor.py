@@ -140,7 +140,9 @@ def test_config_kind(tmp_path):
 
 
 def test_demo_tour(tmp_path):
-    paths = gb.demo_tour(tmp_path)
+    from twin_app.tours.golden import demo_tour
+
+    paths = demo_tour(tmp_path)
     assert [p.name for p in paths] == ["golden_history.nc", "golden_envelope.nc", "golden_check.csv"]
     import pandas as pd
 

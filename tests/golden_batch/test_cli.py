@@ -7,7 +7,7 @@ import json
 import pytest
 
 import golden_batch as gb
-from twin.cli.main import main
+from twin_app.cli.main import main
 from workbench.dataset import write_netcdf
 
 

@@ -28,7 +28,7 @@ def test_correction_brings_impurity_back_inside_spec():
 
 
 def test_cli_help_and_solvers():
-    from twin.cli.main import main
+    from twin_app.cli.main import main
 
     assert main(["optimize", "--help"]) == 0
     assert main(["optimize", "run", "--help"]) == 0
@@ -37,7 +37,7 @@ def test_cli_help_and_solvers():
 
 
 def test_cli_runs_a_campaign_by_default_verb(campaign_file, tmp_path, capsys):
-    from twin.cli.main import main
+    from twin_app.cli.main import main
 
     path = campaign_file(trials=3)
     assert main(["optimize", str(path), "--json", "--out", str(tmp_path / "o")]) == 0
@@ -50,7 +50,7 @@ def test_cli_runs_a_campaign_by_default_verb(campaign_file, tmp_path, capsys):
 def test_cli_line_milp_and_surrogate(line_scenario, campaign_file, capsys):
     import json
 
-    from twin.cli.main import main
+    from twin_app.cli.main import main
 
     assert main(["optimize", "line-milp", "--help"]) == 0
     assert main(["optimize", "surrogate", "--help"]) == 0
@@ -68,7 +68,7 @@ def test_cli_line_milp_and_surrogate(line_scenario, campaign_file, capsys):
 def test_cli_set_overrides_campaign_fields(campaign_file, tmp_path, capsys):
     import json
 
-    from twin.cli.main import main
+    from twin_app.cli.main import main
 
     path = campaign_file(trials=10)
     capsys.readouterr()

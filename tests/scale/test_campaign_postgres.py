@@ -16,7 +16,7 @@ pytestmark = pytest.mark.postgres
 
 
 def _twin(*args: str) -> subprocess.Popen:
-    code = "import sys; from twin.cli.main import main; sys.argv[0] = 'twin'; sys.exit(main())"
+    code = "import sys; from twin_app.cli.main import main; sys.argv[0] = 'twin'; sys.exit(main())"
     return subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from twin.cli.main import main
+from twin_app.cli.main import main
 
 pytestmark = [pytest.mark.dask, pytest.mark.slow]
 

@@ -17,7 +17,7 @@ def jitter_k1(cfg, rng: np.random.Generator):
 
 def test_fmu_run_many(dask_client):
     from fmu_models import FmuModel
-    from fmu_models._demo import _reactor_path
+    from twin_app.tours.physics import _reactor_path
 
     model = FmuModel(_reactor_path())
     k1 = float(model.variables["k1_ref"].start)

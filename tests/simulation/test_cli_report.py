@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from twin.cli.main import main
+from twin_app.cli.main import main
 from workbench.dataset import read_netcdf
 
 BASE = """\

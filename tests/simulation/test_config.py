@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from simulation.line import load_scenario
-from twin.configs import model_for_kind
+from twin_app.configs import model_for_kind
 from workbench.errors import ConfigError
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"

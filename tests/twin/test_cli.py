@@ -7,7 +7,7 @@ import json
 import pandas as pd
 from _reactor import TWIN_YAML, need_fmu, plant
 
-from twin.cli.main import main
+from twin_app.cli.main import main
 from twin.emulator import PlantEmulator
 
 

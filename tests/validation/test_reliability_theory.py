@@ -27,7 +27,7 @@ from simulation.life import (
     simulate_missions,
     simulate_operation,
 )
-from simulation.life._demo import BALL_BEARING_MCYCLES
+from twin_app.tours.life import BALL_BEARING_MCYCLES
 
 H = 3600.0
 Z = 4.5

@@ -16,9 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def twin_trace(out: Path, *, minutes: float = 30.0) -> Path:
     """The reactor twin following the emulated plant in-process (``Twin.run`` on a ``MemorySource``).
 
-    The same run the views' tour renders (``viz._tour._twin_trace``); skips without the FMU.
+    The same run the views' tour renders (``twin_app.tours.views._twin_trace``); skips without the FMU.
     """
-    from viz._tour import _twin_trace
+    from twin_app.tours.views import _twin_trace
 
     path = _twin_trace(out, minutes)
     if path is None:
@@ -70,7 +70,7 @@ def life_results(out: Path) -> dict[str, Path]:
     import numpy as np
 
     from simulation.life import load_life_model, run_life
-    from simulation.life._demo import BALL_BEARING_MCYCLES
+    from twin_app.tours.life import BALL_BEARING_MCYCLES
     from simulation.life._fitting import LifeData, fit_life
     from workbench.dataset import write_netcdf
 

@@ -113,8 +113,8 @@ def publish(path: Path, artefacts: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def line_tour(tmp_path_factory):
-    """A real line-twin trace: :func:`twin.line.demo_tour` (emulated line, press slows at 3 h, drift alarm)."""
-    from twin.line import demo_tour
+    """A real line-twin trace: :func:`twin_app.tours.line_twin.demo_tour` (emulated line, press slows at 3 h, drift alarm)."""
+    from twin_app.tours.line_twin import demo_tour
 
     out = tmp_path_factory.mktemp("line-tour")
     paths = demo_tour(out, hours=4.5, replications=9)

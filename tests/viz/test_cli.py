@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PIL import Image
 
-from twin.cli.main import main
+from twin_app.cli.main import main
 
 
 def test_render_reactor_png_and_html(tmp_path):

@@ -1,4 +1,4 @@
-"""The line page's figures on a real line-twin trace (``twin.line.demo_tour``), no browser."""
+"""The line page's figures on a real line-twin trace (``twin_app.tours.line_twin.demo_tour``), no browser."""
 
 from __future__ import annotations
 

@@ -71,12 +71,5 @@ __all__ = [
     "LineCalibration",
     "Estimate",
     "observations_from_trace",
-    "demo_tour",
 ]
 
-
-def demo_tour(outdir, **kwargs):
-    """Line twin against the line emulator: drift alarm, forecast, re-calibration (see :mod:`twin.line._tour`)."""
-    from twin.line._tour import demo_tour as _tour
-
-    return _tour(outdir, **kwargs)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from simulation.life import load_fitted
-from twin.cli.main import main
+from twin_app.cli.main import main
 from workbench.dataset import read_netcdf
 
 SCENARIOS = Path(__file__).resolve().parents[3] / "scenarios"

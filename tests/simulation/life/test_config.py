@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from simulation.life import LifeDistribution, load_life_model
-from twin.configs import model_for_kind
+from twin_app.configs import model_for_kind
 from workbench.errors import ConfigError
 
 SCENARIOS = Path(__file__).resolve().parents[3] / "scenarios"

@@ -8,7 +8,7 @@ import pytest
 from _line import binding, follow, model, plant
 
 from simulation.line import load_scenario
-from twin.cli.main import main
+from twin_app.cli.main import main
 from twin.line import LineTwin
 
 

@@ -6,7 +6,7 @@ import pytest
 import yaml
 from _line import BINDING, PLANT, model
 
-from twin.configs import model_for_kind
+from twin_app.configs import model_for_kind
 from twin.line import LineBinding, LinePlant, LinePlantScenario, load_line_binding, load_line_plant
 from workbench.errors import ConfigError
 

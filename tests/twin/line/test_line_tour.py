@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from simulation.line import load_scenario
-from twin.line import demo_tour
+from twin_app.tours.line_twin import demo_tour
 
 
 def test_demo_tour(tmp_path):

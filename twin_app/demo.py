@@ -33,7 +33,7 @@ class TourStep:
 
 def validate_shipped_configs(outdir: Path) -> list[Path]:
     """Validate every YAML in ``scenarios/`` that names a registered ``kind``; write a summary."""
-    from twin.configs import KINDS, model_for_kind
+    from twin_app.configs import KINDS, model_for_kind
     from workbench.config import load_config, resolve_config
 
     scen = Path(__file__).resolve().parent.parent / "scenarios"
@@ -54,14 +54,14 @@ def validate_shipped_configs(outdir: Path) -> list[Path]:
 
 def physics_step(outdir: Path) -> list[Path]:
     """One reactor batch, a 40-run parameter sweep and a look-ahead from a saved FMU state."""
-    from fmu_models import runtime_tour
+    from twin_app.tours.physics import runtime_tour
 
     return runtime_tour(outdir / "physics")
 
 
 def live_twin_step(outdir: Path) -> list[Path]:
     """A live twin on the OPC UA plant emulator catching an injected sensor bias; trace report."""
-    from twin import demo_tour
+    from twin_app.tours.twin import demo_tour
     from viz import report_result
 
     written = demo_tour(outdir / "twin")
@@ -73,14 +73,14 @@ def live_twin_step(outdir: Path) -> list[Path]:
 
 def line_twin_step(outdir: Path) -> list[Path]:
     """A line twin on an emulated assembly line: drift alarm, re-calibration, shift forecast."""
-    from twin.line import demo_tour
+    from twin_app.tours.line_twin import demo_tour
 
     return demo_tour(outdir / "line_twin")
 
 
 def golden_batch_step(outdir: Path) -> list[Path]:
     """Golden-batch model from a batch history, checks of faulty batches, HTML report."""
-    from golden_batch import demo_tour
+    from twin_app.tours.golden import demo_tour
     from viz import report_result
 
     written = demo_tour(outdir / "golden")
@@ -91,21 +91,21 @@ def golden_batch_step(outdir: Path) -> list[Path]:
 
 def what_if_step(outdir: Path) -> list[Path]:
     """Shipped line scenarios with replications, a what-if comparison and its report."""
-    from viz.line_report import demo_tour
+    from twin_app.tours.line import demo_tour
 
     return demo_tour(outdir / "line")
 
 
 def reliability_step(outdir: Path) -> list[Path]:
     """Field-data fit, system life Monte Carlo, PM optimisation, reports."""
-    from viz.life_report import demo_tour
+    from twin_app.tours.life import demo_tour
 
     return demo_tour(outdir / "life")
 
 
 def optimisation_step(outdir: Path) -> list[Path]:
     """A reactor recipe campaign (Optuna) cross-checked against the Pyomo/Ipopt optimum; report."""
-    from optimization import demo_tour
+    from twin_app.tours.optimization import demo_tour
     from viz.campaign_report import write_campaign_report
 
     out = outdir / "optimization"
@@ -118,22 +118,22 @@ def optimisation_step(outdir: Path) -> list[Path]:
 
 def scene_step(outdir: Path) -> list[Path]:
     """3D plant views: the assembly line coloured by utilisation, the reactor by temperature."""
-    from viz import demo_tour
+    from twin_app.tours.views import demo_tour
 
     return demo_tour(outdir / "views")
 
 
 TOUR: list[TourStep] = [
-    TourStep("Shipped configs validate", "twin.demo:validate_shipped_configs"),
+    TourStep("Shipped configs validate", "twin_app.demo:validate_shipped_configs"),
     # --- tour steps (one line each, in tour order) ---
-    TourStep("Physics: FMU runs, sweep and look-ahead", "twin.demo:physics_step"),
-    TourStep("Live twin against the OPC UA plant emulator", "twin.demo:live_twin_step"),
-    TourStep("Line twin: drift alarm, re-calibration, shift forecast", "twin.demo:line_twin_step"),
-    TourStep("Golden batch: envelope, T²/SPE, checks", "twin.demo:golden_batch_step"),
-    TourStep("What-if: line scenarios with confidence intervals", "twin.demo:what_if_step"),
-    TourStep("Reliability: life fit, Monte Carlo, PM policy", "twin.demo:reliability_step"),
-    TourStep("Optimisation: recipe campaign vs Ipopt", "twin.demo:optimisation_step"),
-    TourStep("Views: 3D scenes and reports", "twin.demo:scene_step"),
+    TourStep("Physics: FMU runs, sweep and look-ahead", "twin_app.demo:physics_step"),
+    TourStep("Live twin against the OPC UA plant emulator", "twin_app.demo:live_twin_step"),
+    TourStep("Line twin: drift alarm, re-calibration, shift forecast", "twin_app.demo:line_twin_step"),
+    TourStep("Golden batch: envelope, T²/SPE, checks", "twin_app.demo:golden_batch_step"),
+    TourStep("What-if: line scenarios with confidence intervals", "twin_app.demo:what_if_step"),
+    TourStep("Reliability: life fit, Monte Carlo, PM policy", "twin_app.demo:reliability_step"),
+    TourStep("Optimisation: recipe campaign vs Ipopt", "twin_app.demo:optimisation_step"),
+    TourStep("Views: 3D scenes and reports", "twin_app.demo:scene_step"),
     # --- end of tour steps ---
 ]
 

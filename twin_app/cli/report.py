@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from twin.cli._common import console
+from twin_app.cli._common import console
 
 
 def report(

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from twin.cli._common import (
+from twin_app.cli._common import (
     DASK_OPTION,
     JSON_OPTION,
     WORKERS_OPTION,

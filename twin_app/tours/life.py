@@ -1,4 +1,4 @@
-"""``demo_tour``: the reliability part of ``make demo`` (embedded defaults, real runs)."""
+"""The reliability part of ``make demo``: embedded defaults, real runs, HTML reports."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["demo_tour", "DEMO_MODEL", "BALL_BEARING_MCYCLES"]
+__all__ = ["demo_tour", "simulate_tour", "DEMO_MODEL", "BALL_BEARING_MCYCLES"]
 
 #: Lieblein & Zelen (1956), J. Res. NBS 57(5):273–316, ball-bearing endurance data
 #: (millions of revolutions to failure, 23 bearings), as tabulated by Lawless (2003) Example 5.2.2.
@@ -45,7 +45,7 @@ DEMO_MODEL = {
 }
 
 
-def demo_tour(outdir: str | Path) -> list[Path]:
+def simulate_tour(outdir: str | Path) -> list[Path]:
     """Run the reliability tour and write its results as NetCDF.
 
     Steps: Weibull MLE of the Lieblein–Zelen ball-bearing data; vectorised
@@ -58,7 +58,7 @@ def demo_tour(outdir: str | Path) -> list[Path]:
     -------
     list of pathlib.Path
         The files written (``life_missions.nc``, ``life_operation.nc``,
-        ``life_pm.nc``, ``life_fit_plot.nc``, ``life_bearing_cbm.nc``). :func:`viz.life_report.demo_tour`
+        ``life_pm.nc``, ``life_fit_plot.nc``, ``life_bearing_cbm.nc``). :func:`demo_tour`
         runs this and adds the HTML reports (the simulation layer does not
         import plotting code).
     """
@@ -110,4 +110,30 @@ def demo_tour(outdir: str | Path) -> list[Path]:
         "simulation": {"mission_time": "43800 h", "replications": 20, "time_points": 26, "seed": 3},
     })
     files.append(write_netcdf(simulate_operation(cbm), out / "life_bearing_cbm.nc"))
+    return files
+
+
+def demo_tour(outdir: str | Path) -> list[Path]:
+    """Reliability tour for ``make demo``: :func:`simulate_tour` plus HTML reports.
+
+    Returns
+    -------
+    list of pathlib.Path
+        NetCDF files, ``life_report.html`` (missions, fit, PM curve),
+        ``life_operation_report.html`` (availability, costs) and
+        ``life_bearing_cbm_report.html`` (condition-based maintenance).
+    """
+    from viz.life_report import write_life_report
+    from workbench.dataset import read_netcdf
+
+    out = Path(outdir)
+    files = simulate_tour(out)
+    missions = read_netcdf(out / "life_missions.nc")
+    files.append(write_life_report(out / "life_report.html", missions, fit_plot=read_netcdf(out / "life_fit_plot.nc"),
+                                   policy=read_netcdf(out / "life_pm.nc"),
+                                   title="reliability tour: pump skid, ball-bearing fit, PM interval"))
+    files.append(write_life_report(out / "life_operation_report.html", read_netcdf(out / "life_operation.nc"),
+                                   title="pump skid: availability and cost with crews, spares and PM"))
+    files.append(write_life_report(out / "life_bearing_cbm_report.html", read_netcdf(out / "life_bearing_cbm.nc"),
+                                   title="pump bearing: condition-based maintenance on FMU damage"))
     return files

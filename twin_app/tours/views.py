@@ -6,7 +6,7 @@ from pathlib import Path
 
 __all__ = ["demo_tour"]
 
-_ROOT = Path(__file__).resolve().parents[1]
+_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _twin_trace(out: Path, minutes: float = 30.0) -> Path | None:

@@ -12,7 +12,7 @@ from twin._twin import Twin
 
 __all__ = ["demo_tour"]
 
-_ROOT = Path(__file__).resolve().parents[1]
+_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _free_port() -> int:

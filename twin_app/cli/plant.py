@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from twin.cli._common import console, print_table
+from twin_app.cli._common import console, print_table
 
 app = typer.Typer(help="Plant emulator: an FMU with hidden parameters, noise, drift and faults over OPC UA.",
                   no_args_is_help=True)
@@ -31,7 +31,7 @@ def serve(
     from workbench.units import convert
 
     if resolve_config(scenario).data.get("kind") == "line-plant":
-        from twin.cli.line_twin import serve_line_plant_command
+        from twin_app.cli.line_twin import serve_line_plant_command
 
         serve_line_plant_command(scenario, endpoint=endpoint, speed=speed, anchor=anchor, seed=seed,
                                  until=until)

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from typer.core import TyperGroup
 
-from twin.cli._common import JSON_OPTION, console, print_json, print_table
+from twin_app.cli._common import JSON_OPTION, console, print_json, print_table
 
 
 class _RunByDefault(TyperGroup):

@@ -11,20 +11,20 @@ import sys
 import typer
 from rich.markup import escape
 
-from twin.cli import config as config_cli
-from twin.cli import dashboard as dashboard_cli
-from twin.cli import demo as demo_cli
-from twin.cli import fmu as fmu_cli
-from twin.cli import golden as golden_cli
-from twin.cli import life as life_cli
-from twin.cli import line_twin as line_twin_cli
-from twin.cli import monitor as monitor_cli
-from twin.cli import optimize as optimize_cli
-from twin.cli import plant as plant_cli
-from twin.cli import render as render_cli
-from twin.cli import report as report_cli
-from twin.cli import run as run_cli
-from twin.cli._common import console_err, version_callback
+from twin_app.cli import config as config_cli
+from twin_app.cli import dashboard as dashboard_cli
+from twin_app.cli import demo as demo_cli
+from twin_app.cli import fmu as fmu_cli
+from twin_app.cli import golden as golden_cli
+from twin_app.cli import life as life_cli
+from twin_app.cli import line_twin as line_twin_cli
+from twin_app.cli import monitor as monitor_cli
+from twin_app.cli import optimize as optimize_cli
+from twin_app.cli import plant as plant_cli
+from twin_app.cli import render as render_cli
+from twin_app.cli import report as report_cli
+from twin_app.cli import run as run_cli
+from twin_app.cli._common import console_err, version_callback
 from workbench.errors import ConfigError, WorkbenchError
 
 app = typer.Typer(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from twin.cli._common import JSON_OPTION, console, print_json, print_table
+from twin_app.cli._common import JSON_OPTION, console, print_json, print_table
 
 _TRACE = typer.Option(None, "--trace", help="Zarr trace store to write (default: the binding's trace.path).")
 _SET = typer.Option([], "--set", help="Override a binding field, e.g. --set detection.h=8 (repeatable).")
@@ -126,7 +126,7 @@ def monitor(
     from workbench.units import convert
 
     if resolve_config(binding).data.get("kind") == "line-binding":
-        from twin.cli.line_twin import monitor_line_command
+        from twin_app.cli.line_twin import monitor_line_command
 
         monitor_line_command(binding, url=url, trace=trace, speed=time_scale, until=duration,
                              as_json=as_json)

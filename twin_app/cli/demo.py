@@ -14,7 +14,7 @@ def demo(
     only: list[str] = typer.Option(None, "--only", help="Run only steps whose title contains this text."),
 ) -> None:
     """Run the tour: every capability on shipped scenarios, printing where outputs are."""
-    from twin.demo import run_tour
+    from twin_app.demo import run_tour
 
     failures = run_tour(out, only=only)
     if failures:

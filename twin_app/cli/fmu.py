@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from twin.cli._common import JSON_OPTION, console, print_json, print_table
+from twin_app.cli._common import JSON_OPTION, console, print_json, print_table
 from workbench.errors import ConfigError, FmuError
 
 app = typer.Typer(help="Build the shipped physics FMUs; inspect and run any FMI 2.0/3.0 FMU.",

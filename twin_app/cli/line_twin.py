@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from twin.cli._common import JSON_OPTION, console, print_json, print_table
+from twin_app.cli._common import JSON_OPTION, console, print_json, print_table
 
 
 def calibrate_line(

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 import yaml
 
-from twin.cli._common import JSON_OPTION, console, print_json, print_table
+from twin_app.cli._common import JSON_OPTION, console, print_json, print_table
 from workbench.config import load_config, parse_override_args, resolve_config
 from workbench.errors import ConfigError
 
@@ -20,7 +20,7 @@ SET_OPTION = typer.Option(
 
 
 def _model_and_kind(file: Path, kind: str | None, overrides: dict):
-    from twin.configs import KINDS, model_for_kind
+    from twin_app.configs import KINDS, model_for_kind
 
     resolved = resolve_config(file, overrides=overrides)
     found = resolved.data.get("kind")
@@ -102,7 +102,7 @@ def show(
 @app.command("kinds")
 def kinds(as_json: bool = JSON_OPTION) -> None:
     """List the config kinds this installation knows and the model that reads each."""
-    from twin.configs import KINDS
+    from twin_app.configs import KINDS
 
     rows = [{"kind": k, "model": v} for k, v in sorted(KINDS.items())]
     if as_json:

@@ -331,11 +331,28 @@ class Campaign:
         -------
         CampaignResult
         """
-        from optimization._results import collect_results
-
         study = self.study(workers=workers)
         self.optimize(workers=workers, n_trials=n_trials, timeout=timeout, progress=progress, study=study)
-        return collect_results(self, study)
+        return self.results(study)
+
+    def results(self, study=None, *, trajectory: bool = True):
+        """The campaign's results so far, read from its storage; runs no new trial.
+
+        Parameters
+        ----------
+        study
+            The Optuna study (default: this campaign's study in its storage).
+        trajectory
+            Add the best recipe's trajectory (one memoised simulation; see
+            :func:`optimization._results.collect_results`).
+
+        Returns
+        -------
+        CampaignResult
+        """
+        from optimization._results import collect_results
+
+        return collect_results(self, study if study is not None else self.study(), trajectory=trajectory)
 
     def optimize(self, *, workers: int = 1, n_trials: int | None = None, timeout: float | None = None,
                  progress: bool | Callable[[int, int], None] = False, study=None) -> int:

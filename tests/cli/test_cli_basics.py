@@ -49,7 +49,7 @@ def test_usage_error_exit_code(capsys):
 
 @pytest.fixture
 def registered(monkeypatch):
-    from twin import configs
+    from twin_app import configs
 
     monkeypatch.setitem(configs.KINDS, "test-line", "tests.workbench.models:Scenario")
 

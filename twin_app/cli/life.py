@@ -107,8 +107,7 @@ def fit(
     """Fit life distributions (MLE, censored data) and write the best one for life models."""
     import pandas as pd
 
-    from simulation.life import write_fitted
-    from simulation.life._fitting import LifeData, fit_best, fit_life
+    from simulation.life import LifeData, fit_best, fit_life, write_fitted
     from workbench.errors import ConfigError
     from workbench.units import convert
 
@@ -163,7 +162,7 @@ def optimize_pm_cmd(
     """Find the PM (or inspection) interval with the lowest cost rate; compare with renewal-reward."""
     import numpy as np
 
-    from simulation.life._policy import optimize_pm
+    from simulation.life import optimize_pm
     from workbench.dataset import write_netcdf
     from workbench.units import convert
 

@@ -229,7 +229,6 @@ def calibrate(
         print_json(result.as_dict())
         return
     from fmu_models import describe_fmu
-    from twin._model import FmuStepper  # noqa: F401 - units come from the FMU description
 
     units = {v.name: v.units for v in describe_fmu(b.fmu_path()).variables}
     rows = [{"parameter": r["name"], "estimate": f"{r['estimate']:.6g}", "std error": f"{r['std_error']:.3g}",

@@ -94,10 +94,8 @@ def report(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Summarise a campaign's study (no new trials) and write a self-contained HTML report."""
-    from optimization._results import collect_results
-
     camp = _load(campaign, sets, storage)
-    res = collect_results(camp, camp.study())
+    res = camp.results()
     path = _report(res, out)
     _print_result(res, as_json)
     if not as_json:
@@ -222,10 +220,9 @@ def surrogate(
 ) -> None:
     """Fit quadratic response surfaces, optimise them with Ipopt, verify the optimum on the twin."""
     from optimization import surrogate_optimum
-    from optimization._results import collect_results
 
     camp = _load(campaign, sets, storage)
-    data = collect_results(camp, camp.study()).trials if from_trials else None
+    data = camp.results().trials if from_trials else None
     res = surrogate_optimum(camp, samples=samples, seed=seed, data=data)
     if as_json:
         print_json(res.as_dict())

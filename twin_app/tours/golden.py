@@ -13,8 +13,7 @@ def demo_tour(outdir: str | Path) -> list[Path]:
     Writes ``golden_history.nc``, ``golden_envelope.nc`` and ``golden_check.csv``
     into ``outdir`` and returns their paths (runs in a few seconds).
     """
-    from golden_batch._monitor import GoldenBatchModel
-    from golden_batch._synthetic import make_synthetic_history
+    from golden_batch import GoldenBatchModel, make_synthetic_history
     from workbench.dataset import write_netcdf
 
     out = Path(outdir)

@@ -62,11 +62,14 @@ def simulate_tour(outdir: str | Path) -> list[Path]:
         runs this and adds the HTML reports (the simulation layer does not
         import plotting code).
     """
-    from simulation.life._config import LifeModel
-    from simulation.life._fitting import LifeData, fit_life
-    from simulation.life._montecarlo import simulate_missions
-    from simulation.life._policy import optimize_pm
-    from simulation.life._repairable import simulate_operation
+    from simulation.life import (
+        LifeData,
+        LifeModel,
+        fit_life,
+        optimize_pm,
+        simulate_missions,
+        simulate_operation,
+    )
     from workbench.dataset import write_netcdf
 
     out = Path(outdir)

@@ -8,10 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from twin.line._calibrate import calibrate_line
-from twin.line._config import load_line_binding, load_line_plant
-from twin.line._monitor import LineTwin
-from twin.line._plant import LinePlant
+from twin.line import LinePlant, LineTwin, calibrate_line, load_line_binding, load_line_plant
 
 __all__ = ["demo_tour"]
 

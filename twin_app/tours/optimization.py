@@ -72,9 +72,7 @@ def demo_tour(outdir: str | Path, *, trials: int = 25) -> list[Path]:
     list of Path
         Files written.
     """
-    from optimization._campaign import load_campaign
-    from optimization._crosscheck import campaign_optimum
-    from optimization._reactor import recipe_metrics, simulate_recipe
+    from optimization import campaign_optimum, load_campaign, recipe_metrics, simulate_recipe
 
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
@@ -99,7 +97,7 @@ def demo_tour(outdir: str | Path, *, trials: int = 25) -> list[Path]:
 
 
 def _line_allocation(out: Path) -> list[Path]:
-    from optimization._line_milp import optimize_line_allocation, verify_line_allocation
+    from optimization import optimize_line_allocation, verify_line_allocation
     from simulation.line import load_scenario
 
     line = out / "line.yaml"

@@ -6,9 +6,7 @@ import json
 import socket
 from pathlib import Path
 
-from twin._binding import load_binding
-from twin._lookahead import lookahead
-from twin._twin import Twin
+from twin import Twin, load_binding, lookahead
 
 __all__ = ["demo_tour"]
 

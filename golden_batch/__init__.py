@@ -7,11 +7,21 @@ quantile bands), multiway PCA with batch-wise and observation-wise unfolding
 (Hotelling T², SPE, contributions), on-line monitoring with final-quality
 prediction, and recipe windows with capability indices.
 
+Every estimator follows scikit-learn's contract: ``__init__`` stores parameters,
+``get_params``/``set_params``/``sklearn.base.clone`` work, ``fit`` returns
+``self``, learned attributes end in ``_``, and using an unfitted one raises
+:class:`workbench.errors.NotFittedError` (see :func:`check_is_fitted`).
+
 Typical use::
 
     import golden_batch as gb
     history = gb.read_history("history.csv")
-    model = gb.GoldenBatchModel(select="yield >= 0.9 and impurity < 0.02").fit(history)
+    model = gb.GoldenBatchModel(                 # composed of its parts, like a Pipeline
+        "yield >= 0.9 and impurity < 0.02",      # selection: KPI spec (or gb.GoldenSelector(...))
+        aligner=gb.Aligner("dtw", window=0.2),
+        envelope=gb.Envelope(k=3),
+        mpca=gb.BatchPCA(0.8, alpha=0.01),
+    ).fit(history)
     model.save("envelope.nc")
     session = model.start()
     for t, values in running_batch:
@@ -22,6 +32,7 @@ Importing this package never imports Dash or Plotly.
 """
 
 from golden_batch._align import Aligner, OnlineAlignment
+from golden_batch._base import check_is_fitted
 from golden_batch._batchset import (
     batch_lengths,
     make_batch_set,
@@ -42,7 +53,7 @@ from golden_batch._monitor import GoldenBatchModel, MonitorSample, MonitorSessio
 from golden_batch._mpca import BatchPCA, ObservationPCA
 from golden_batch._quality import QualityPLS
 from golden_batch._recipe import Capability, RecipeWindow, capability
-from golden_batch._select import GoldenSelection, select_golden
+from golden_batch._select import GoldenSelection, GoldenSelector, select_golden
 from golden_batch._synthetic import FAULTS, make_synthetic_history
 
 __all__ = [
@@ -59,6 +70,7 @@ __all__ = [
     "parse_expression",
     "evaluate",
     "select_golden",
+    "GoldenSelector",
     "GoldenSelection",
     "Envelope",
     "BatchPCA",
@@ -80,4 +92,5 @@ __all__ = [
     "detection_table",
     "detection_summary",
     "clopper_pearson",
+    "check_is_fitted",
 ]

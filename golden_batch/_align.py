@@ -11,7 +11,7 @@ the reference, ``transform`` aligns batches, learned attributes end in ``_``):
     Kourti et al. 1996). The grid spans the maturity range common to all batches.
 ``"dtw"``
     Dynamic time warping of the standardised multivariate trajectory against a
-    reference batch (Kassidas, MacGregor & Taylor 1998), with a Sakoe–Chiba band,
+    reference batch (Kassidas, MacGregor & Taylor 1998), with a Sakoe–Chiba window,
     optionally per phase. The warping is kept: ``warped_time`` is the batch's own
     elapsed time at each reference point (a useful monitoring variable), and
     :meth:`Aligner.start` returns an open-end DTW aligner for a running batch.
@@ -19,11 +19,19 @@ the reference, ``transform`` aligns batches, learned attributes end in ``_``):
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
 
+from golden_batch._base import (
+    GoldenEstimator,
+    check_is_fitted,
+    estimator_from_json,
+    params_to_json,
+    renamed_kwargs,
+)
 from golden_batch._batchset import batch_lengths, quality_variables, trajectory_variables
 from golden_batch._dtw import dtw_path, dtw_row, path_to_grid
 from workbench.errors import ConfigError, DatasetError, did_you_mean
@@ -31,13 +39,14 @@ from workbench.errors import ConfigError, DatasetError, did_you_mean
 __all__ = ["Aligner", "OnlineAlignment"]
 
 METHODS = ("elapsed", "indicator", "dtw")
+_RENAMED = {"band": "window", "online_band": "online_window"}  # deprecated → current parameter
 
 
 def _valid(ds: xr.Dataset, b: int) -> np.ndarray:
     return np.isfinite(ds["elapsed"].values[b])
 
 
-class Aligner:
+class Aligner(GoldenEstimator):
     """Align raw batches (``batch`` × ``sample``) onto a common ``time`` grid.
 
     Parameters
@@ -50,19 +59,23 @@ class Aligner:
         Maturity variable for ``method="indicator"`` (must rise over the batch).
     n_points
         Grid points for ``elapsed``/``indicator`` (DTW uses the reference's samples).
-    band
-        DTW Sakoe–Chiba half width as a fraction of the reference length.
-    online_band
+    window
+        DTW Sakoe–Chiba window: half width as a fraction of the reference length
+        (formerly ``band``).
+    online_window
         Half width (fraction of the reference duration, in elapsed time) of the
-        open-end DTW band used on line.
+        open-end DTW window used on line (formerly ``online_band``).
     reference
         ``"median"`` (the batch of median duration, Kassidas et al. 1998) or a batch id.
     per_phase
         Align each phase separately when the batch set has a ``phase`` variable
-        (DTW only; on line the whole reference is used with the elapsed-time band).
+        (DTW only; on line the whole reference is used with the elapsed-time window).
     weights
         Per-variable DTW weights (default 1 on standardised variables).
     """
+
+    _fit_hint = "fit(batch_set)"
+    _fitted_attribute = "grid_"
 
     def __init__(
         self,
@@ -71,24 +84,42 @@ class Aligner:
         variables: Sequence[str] | None = None,
         indicator: str | None = None,
         n_points: int = 200,
-        band: float = 0.2,
-        online_band: float = 0.3,
+        window: float = 0.2,
+        online_window: float = 0.3,
         reference: str = "median",
         per_phase: bool = True,
         weights: dict[str, float] | None = None,
+        **deprecated,
     ):
+        if deprecated:
+            renamed = renamed_kwargs("Aligner", deprecated, _RENAMED, self._get_param_names())
+            window = renamed.get("window", window)
+            online_window = renamed.get("online_window", online_window)
         self.method = method
         self.variables = variables
         self.indicator = indicator
         self.n_points = n_points
-        self.band = band
-        self.online_band = online_band
+        self.window = window
+        self.online_window = online_window
         self.reference = reference
         self.per_phase = per_phase
         self.weights = weights
 
+    @property
+    def band(self) -> float:
+        """Deprecated name of :attr:`window`."""
+        warnings.warn("Aligner.band is deprecated; use Aligner.window", DeprecationWarning, stacklevel=2)
+        return self.window
+
+    @property
+    def online_band(self) -> float:
+        """Deprecated name of :attr:`online_window`."""
+        warnings.warn("Aligner.online_band is deprecated; use Aligner.online_window", DeprecationWarning,
+                      stacklevel=2)
+        return self.online_window
+
     # ------------------------------------------------------------------ fit
-    def fit(self, ds: xr.Dataset) -> Aligner:
+    def fit(self, ds: xr.Dataset, y=None) -> Aligner:
         """Learn the grid (and for DTW the reference batch and the variable scales)."""
         if self.method not in METHODS:
             raise ConfigError(f"alignment method {self.method!r} is not known; {did_you_mean(self.method, METHODS)}")
@@ -226,7 +257,7 @@ class Aligner:
         r = self._standardise(self.reference_values_)
         q = self._standardise(x)
         if phase is None or self.reference_phase_ is None:
-            path, d = dtw_path(q, r, band=self.band)
+            path, d = dtw_path(q, r, window=self.window)
             return path_to_grid(path, x, r.shape[0]), path_to_grid(path, el, r.shape[0]), d
         vals = np.full((r.shape[0], x.shape[1]), np.nan)
         wt = np.full(r.shape[0], np.nan)
@@ -236,7 +267,7 @@ class Aligner:
             qi = np.flatnonzero(phase == p)
             if qi.size == 0:
                 continue
-            path, d = dtw_path(q[qi], r[rj], band=max(self.band, 1.0 / max(rj.size, 1)))
+            path, d = dtw_path(q[qi], r[rj], window=max(self.window, 1.0 / max(rj.size, 1)))
             vals[rj] = path_to_grid(path, x[qi], rj.size)
             wt[rj] = path_to_grid(path, el[qi], rj.size)
             total += d * d
@@ -267,8 +298,7 @@ class Aligner:
         return aligned
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "grid_"):
-            raise DatasetError("this Aligner is not fitted yet; call fit(batch_set) first")
+        check_is_fitted(self)
 
     # --------------------------------------------------------------- online
     def start(self) -> OnlineAlignment:
@@ -298,8 +328,9 @@ class Aligner:
             ds["align_reference_phase"] = ("time", self.reference_phase_.astype(np.int16),
                                            {"units": "1", "long_name": "phase of the DTW reference"})
         ds.attrs.update({
-            "align_method": self.method, "align_indicator": self.indicator or "", "align_band": self.band,
-            "align_online_band": self.online_band, "align_reference_batch": self.reference_batch_,
+            "align_params": params_to_json(self),
+            "align_method": self.method, "align_indicator": self.indicator or "",
+            "align_reference_batch": self.reference_batch_,
             "align_units": ";".join(f"{n}={self.units_[n]}" for n in self.variables_),
         })
         return ds
@@ -307,8 +338,11 @@ class Aligner:
     @classmethod
     def from_dataset(cls, ds: xr.Dataset) -> Aligner:
         """Rebuild a fitted aligner from :meth:`to_dataset` output."""
-        a = cls(ds.attrs["align_method"], indicator=ds.attrs.get("align_indicator") or None,
-                band=float(ds.attrs["align_band"]), online_band=float(ds.attrs["align_online_band"]))
+        if "align_params" in ds.attrs:
+            a = estimator_from_json(ds.attrs["align_params"], cls)
+        else:  # written before the parameters were stored whole
+            a = cls(ds.attrs["align_method"], indicator=ds.attrs.get("align_indicator") or None,
+                    window=float(ds.attrs["align_band"]), online_window=float(ds.attrs["align_online_band"]))
         a.variables_ = [str(v) for v in ds["align_variable"].values]
         units = dict(kv.split("=", 1) for kv in str(ds.attrs.get("align_units", "")).split(";") if "=" in kv)
         a.units_ = {n: units.get(n, "1") for n in a.variables_}
@@ -329,7 +363,7 @@ class OnlineAlignment:
     """Aligns one running batch sample by sample (see :meth:`Aligner.start`).
 
     For DTW this is open-end DTW (Tormene et al. 2009): one accumulated-cost row
-    per sample, restricted to a band in elapsed time; the current grid position is
+    per sample, restricted to a window in elapsed time; the current grid position is
     ``argmin_j D[i, j]``, never moving backwards. Grid points passed since the last
     sample receive linearly interpolated values, a grid point hit repeatedly
     receives the running mean of its samples (as offline, Kassidas et al. 1998).
@@ -368,7 +402,7 @@ class OnlineAlignment:
             pos = int(np.searchsorted(a.maturity_, x[k], side="right") - 1)
         else:
             q = a._standardise(x)
-            half = a.online_band * self._t_ref[-1]
+            half = a.online_window * self._t_ref[-1]
             lo = int(np.searchsorted(self._t_ref, elapsed - half, side="left"))
             hi = int(np.searchsorted(self._t_ref, elapsed + half, side="right") - 1)
             lo, hi = min(lo, self._t_ref.size - 1), max(min(hi, self._t_ref.size - 1), 0)
@@ -377,7 +411,7 @@ class OnlineAlignment:
             cost = np.zeros(self._t_ref.size)
             cost[lo : hi + 1] = np.sum((self._ref[lo : hi + 1] - q) ** 2, axis=1)
             self._row = dtw_row(self._row, cost, lo, hi)
-            if not np.isfinite(self._row).any():  # left the band: restart the row at the band
+            if not np.isfinite(self._row).any():  # left the window: restart the row at the window
                 self._row = dtw_row(None, np.where(np.arange(cost.size) >= lo, cost, 0.0), 0, hi)
             pos = int(np.argmin(self._row))
         pos = max(pos, self.position)

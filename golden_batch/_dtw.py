@@ -1,4 +1,4 @@
-"""Dynamic time warping with a Sakoe–Chiba band, offline and open-end online.
+"""Dynamic time warping with a Sakoe–Chiba window, offline and open-end online.
 
 Local cost: squared Euclidean distance between (standardised, weighted)
 multivariate samples. Step pattern: the symmetric pattern of Sakoe & Chiba
@@ -21,20 +21,22 @@ map to receives their mean.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-__all__ = ["dtw_path", "dtw_row", "band_limits", "path_to_grid"]
+__all__ = ["dtw_path", "dtw_row", "window_limits", "path_to_grid"]
 
 
-def band_limits(i: np.ndarray | int, n_query: int, n_ref: int, band: float) -> tuple[np.ndarray, np.ndarray]:
-    """Sakoe–Chiba band around the (slanted) diagonal as reference index bounds for query rows.
+def window_limits(i: np.ndarray | int, n_query: int, n_ref: int, window: float) -> tuple[np.ndarray, np.ndarray]:
+    """Sakoe–Chiba window around the (slanted) diagonal as reference index bounds for query rows.
 
-    ``band`` is the half width as a fraction of the reference length; ``band >= 1``
-    means no band.
+    ``window`` is the half width as a fraction of the reference length; ``window >= 1``
+    means no window.
     """
     i = np.asarray(i)
     centre = i * (n_ref - 1) / max(n_query - 1, 1)
-    half = max(int(np.ceil(band * n_ref)), 1)
+    half = max(int(np.ceil(window * n_ref)), 1)
     lo = np.clip(np.floor(centre - half), 0, n_ref - 1).astype(int)
     hi = np.clip(np.ceil(centre + half), 0, n_ref - 1).astype(int)
     return lo, hi
@@ -46,11 +48,11 @@ def dtw_row(prev: np.ndarray | None, cost: np.ndarray, lo: int = 0, hi: int | No
     Parameters
     ----------
     prev
-        Previous row ``D[i-1, :]`` (``inf`` outside its band), or None for the first row.
+        Previous row ``D[i-1, :]`` (``inf`` outside its window), or None for the first row.
     cost
         Local costs ``c[i, :]`` (length ``n_ref``).
     lo, hi
-        Inclusive band of reference indices allowed for this row.
+        Inclusive window of reference indices allowed for this row.
 
     Returns
     -------
@@ -76,7 +78,8 @@ def dtw_row(prev: np.ndarray | None, cost: np.ndarray, lo: int = 0, hi: int | No
     return row
 
 
-def dtw_path(query: np.ndarray, reference: np.ndarray, *, band: float = 1.0) -> tuple[np.ndarray, float]:
+def dtw_path(query: np.ndarray, reference: np.ndarray, *, window: float = 1.0,
+             band: float | None = None) -> tuple[np.ndarray, float]:
     """Optimal warping path between two multivariate series.
 
     Parameters
@@ -85,8 +88,10 @@ def dtw_path(query: np.ndarray, reference: np.ndarray, *, band: float = 1.0) -> 
         ``(n, J)`` samples of the batch to align.
     reference
         ``(m, J)`` samples of the reference batch.
-    band
+    window
         Sakoe–Chiba half width as a fraction of ``m`` around the slanted diagonal.
+    band
+        Deprecated name of ``window``.
 
     Returns
     -------
@@ -95,12 +100,16 @@ def dtw_path(query: np.ndarray, reference: np.ndarray, *, band: float = 1.0) -> 
     distance : float
         ``sqrt(D[n-1, m-1])`` – the same convention as ``dtaidistance``.
     """
+    if band is not None:
+        warnings.warn("dtw_path(band=...) is deprecated and will be removed in the next release; "
+                      "use dtw_path(window=...)", DeprecationWarning, stacklevel=2)
+        window = band
     q = np.atleast_2d(np.asarray(query, dtype=float))
     r = np.atleast_2d(np.asarray(reference, dtype=float))
     if q.shape[0] == 1 and q.shape[1] > 1 and r.shape[1] == 1:
         q = q.T
     n, m = q.shape[0], r.shape[0]
-    lo, hi = band_limits(np.arange(n), n, m, band)
+    lo, hi = window_limits(np.arange(n), n, m, window)
     D = np.full((n, m), np.inf)
     prev = None
     for i in range(n):
@@ -110,7 +119,7 @@ def dtw_path(query: np.ndarray, reference: np.ndarray, *, band: float = 1.0) -> 
         prev = dtw_row(prev, full, lo[i], hi[i])
         D[i] = prev
     if not np.isfinite(D[-1, -1]):
-        raise ValueError("DTW band too narrow for these lengths; widen band")
+        raise ValueError(f"DTW window {window} too narrow for lengths {n} and {m}; widen window")
     # backtrack
     i, j = n - 1, m - 1
     path = [(i, j)]

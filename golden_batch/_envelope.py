@@ -14,18 +14,28 @@ duration of an excursion (an integrated normalised excursion).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import xarray as xr
 
+from golden_batch._base import (
+    GoldenEstimator,
+    check_is_fitted,
+    estimator_from_json,
+    params_to_json,
+    renamed_kwargs,
+)
 from golden_batch._mpca import batch_array
 from workbench.errors import ConfigError, DatasetError, did_you_mean
 
 __all__ = ["Envelope"]
 
+METHODS = ("sigma", "quantile", "union")
 
-class Envelope:
+
+class Envelope(GoldenEstimator):
     """Per-time, per-variable band learned from aligned golden batches.
 
     Parameters
@@ -34,8 +44,9 @@ class Envelope:
         Half width of the sigma band in standard deviations (``mean ± k·σ``).
     quantiles
         Lower and upper quantile of the quantile band.
-    band
-        Which band defines "inside": ``"sigma"``, ``"quantile"`` or ``"union"`` (either).
+    method
+        Which band defines "inside": ``"sigma"``, ``"quantile"`` or ``"union"`` (either);
+        formerly ``band`` (as :class:`~golden_batch.RecipeWindow`'s ``method``).
     variables
         Variables (default: all trajectory variables).
     min_scale
@@ -43,25 +54,38 @@ class Envelope:
         deviation (keeps :meth:`violation` finite where the batches agree exactly).
     """
 
+    _fit_hint = "fit(aligned_golden_batches)"
+    _fitted_attribute = "mean_"
+
     def __init__(
         self,
         k: float = 3.0,
         *,
         quantiles: tuple[float, float] = (0.005, 0.995),
-        band: str = "sigma",
+        method: str = "sigma",
         variables: Sequence[str] | None = None,
         min_scale: float = 1e-3,
+        **deprecated,
     ):
+        if deprecated:
+            method = renamed_kwargs("Envelope", deprecated, {"band": "method"},
+                                    self._get_param_names()).get("method", method)
         self.k = k
         self.quantiles = quantiles
-        self.band = band
+        self.method = method
         self.variables = variables
         self.min_scale = min_scale
 
+    @property
+    def band(self) -> str:
+        """Deprecated name of :attr:`method`."""
+        warnings.warn("Envelope.band is deprecated; use Envelope.method", DeprecationWarning, stacklevel=2)
+        return self.method
+
     def fit(self, data: xr.Dataset | np.ndarray, y=None) -> Envelope:
         """Learn mean, σ and quantile bands per time and variable."""
-        if self.band not in ("sigma", "quantile", "union"):
-            raise ConfigError(f"band must be 'sigma', 'quantile' or 'union'; got {self.band!r}")
+        if self.method not in METHODS:
+            raise ConfigError(f"Envelope method must be 'sigma', 'quantile' or 'union'; got {self.method!r}")
         if not (0 <= self.quantiles[0] < self.quantiles[1] <= 1):
             raise ConfigError(f"quantiles must satisfy 0 <= low < high <= 1; got {self.quantiles}")
         if not self.k > 0:
@@ -81,17 +105,16 @@ class Envelope:
 
     def _bands(self) -> None:
         lo_s, hi_s = self.mean_ - self.k * self.std_, self.mean_ + self.k * self.std_
-        if self.band == "sigma":
+        if self.method == "sigma":
             self.lower_, self.upper_ = lo_s, hi_s
-        elif self.band == "quantile":
+        elif self.method == "quantile":
             self.lower_, self.upper_ = self.q_lower_, self.q_upper_
         else:
             self.lower_, self.upper_ = np.minimum(lo_s, self.q_lower_), np.maximum(hi_s, self.q_upper_)
         self.norm_ = np.maximum(self.std_, self.scale_floor_)
 
     def _check(self) -> None:
-        if not hasattr(self, "mean_"):
-            raise DatasetError("this Envelope is not fitted yet; call fit(aligned_golden_batches) first")
+        check_is_fitted(self)
 
     def _batches(self, data: xr.Dataset | np.ndarray) -> np.ndarray:
         """``(batch, time, variable)`` on the envelope grid; a 2-D array is one batch, a
@@ -222,17 +245,20 @@ class Envelope:
             coords={"time": ("time", self.time_, {"units": "s", "long_name": "aligned batch time"}),
                     "variable": self.variables_},
         )
-        ds.attrs.update({"envelope_k": self.k, "envelope_band": self.band,
-                         "envelope_quantiles": list(self.quantiles), "envelope_n_batches": self.n_batches_,
-                         "envelope_min_scale": self.min_scale})
+        ds.attrs.update({"envelope_params": params_to_json(self), "envelope_k": self.k,
+                         "envelope_method": self.method, "envelope_quantiles": list(self.quantiles),
+                         "envelope_n_batches": self.n_batches_, "envelope_min_scale": self.min_scale})
         return ds
 
     @classmethod
     def from_dataset(cls, ds: xr.Dataset) -> Envelope:
         """Rebuild a fitted envelope from :meth:`to_dataset` output."""
-        q = np.atleast_1d(ds.attrs["envelope_quantiles"])
-        env = cls(float(ds.attrs["envelope_k"]), quantiles=(float(q[0]), float(q[1])),
-                  band=str(ds.attrs["envelope_band"]), min_scale=float(ds.attrs["envelope_min_scale"]))
+        if "envelope_params" in ds.attrs:
+            env = estimator_from_json(ds.attrs["envelope_params"], cls)
+        else:  # written before the parameters were stored whole
+            q = np.atleast_1d(ds.attrs["envelope_quantiles"])
+            env = cls(float(ds.attrs["envelope_k"]), quantiles=(float(q[0]), float(q[1])),
+                      method=str(ds.attrs["envelope_band"]), min_scale=float(ds.attrs["envelope_min_scale"]))
         env.variables_ = [str(v) for v in ds["variable"].values]
         env.time_ = ds["time"].values.astype(float)
         env.units_ = [str(u) for u in ds["variable_units"].values]

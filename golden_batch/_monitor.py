@@ -8,22 +8,27 @@ and ``twin golden check`` reads. :meth:`GoldenBatchModel.start` returns a
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
+from sklearn.base import clone
 
 from golden_batch._align import Aligner
+from golden_batch._base import GoldenEstimator, check_is_fitted, estimator_from_json, params_to_json
 from golden_batch._batchset import quality_variables, trajectory_variables
 from golden_batch._envelope import Envelope
 from golden_batch._mpca import BatchPCA
 from golden_batch._quality import QualityPLS
-from golden_batch._select import GoldenSelection, select_golden
-from workbench.errors import DatasetError, did_you_mean
+from golden_batch._select import GoldenSelection, GoldenSelector
+from workbench.errors import ConfigError, DatasetError, did_you_mean
 
-__all__ = ["GoldenBatchModel", "MonitorSession", "MonitorSample", "EXTRA_DIMS"]
+__all__ = ["GoldenBatchModel", "MonitorSession", "MonitorSample", "EXTRA_DIMS", "FLAT_PARAMETERS",
+           "flat_to_parts"]
 
 EXTRA_DIMS = ("align_variable", "component", "component2", "pls_component", "pls_component2", "batch_ref")
 
@@ -66,89 +71,168 @@ class MonitorSample:
         return bool(self.t2 > self.t2_limit or self.spe > self.spe_limit or not all(self.in_envelope.values()))
 
 
-class GoldenBatchModel:
+def _part_name(part: str) -> str:
+    return PART_CLASSES[part].__name__
+
+
+# old flat keyword argument of GoldenBatchModel → (part, parameter of that part)
+FLAT_PARAMETERS: dict[str, tuple[str, str]] = {
+    "select": ("selection", "spec"),
+    "outlier_alpha": ("selection", "alpha"),
+    "max_modes": ("selection", "max_modes"),
+    "seed": ("selection", "seed"),
+    "alignment": ("aligner", "method"),
+    "indicator": ("aligner", "indicator"),
+    "variables": ("aligner", "variables"),
+    "n_points": ("aligner", "n_points"),
+    "band": ("aligner", "window"),
+    "k_sigma": ("envelope", "k"),
+    "quantiles": ("envelope", "quantiles"),
+    "envelope_band": ("envelope", "method"),
+    "alpha": ("mpca", "alpha"),
+    "n_components": ("mpca", "n_components"),
+    "spe_method": ("mpca", "spe_method"),
+    "quality": ("quality_model", "quality"),
+}
+PART_CLASSES = {"selection": GoldenSelector, "aligner": Aligner, "envelope": Envelope, "mpca": BatchPCA,
+                "quality_model": QualityPLS}
+
+
+def flat_to_parts(flat: Mapping[str, Any], parts: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Turn the old flat keyword arguments of :class:`GoldenBatchModel` into its parts.
+
+    ``parts`` are parts given as well (copied, then updated); ``quality=[]`` becomes
+    ``quality_model="drop"``. Unknown names raise a TypeError with a did-you-mean.
+    """
+    out = dict(parts or {})
+    for name, value in flat.items():
+        if name not in FLAT_PARAMETERS:
+            valid = [*FLAT_PARAMETERS, *PART_CLASSES, "include_warp"]
+            raise TypeError(f"GoldenBatchModel() got an unexpected keyword argument '{name}'; "
+                            f"{did_you_mean(name, valid)}")
+        part, key = FLAT_PARAMETERS[name]
+        current = out.get(part)
+        if part == "quality_model":
+            if value is not None and len(value) == 0:
+                out[part] = "drop"
+                continue
+            if current == "drop":
+                continue
+        if isinstance(current, str) and part == "selection":
+            current = GoldenSelector(current)
+        est = clone(current) if current is not None else PART_CLASSES[part]()
+        out[part] = est.set_params(**{key: tuple(value) if name == "quantiles" else value})
+    return out
+
+
+class GoldenBatchModel(GoldenEstimator):
     """Golden-batch envelope and multivariate batch model built from a raw history.
+
+    Composed of its parts like a scikit-learn ``Pipeline``: ``fit`` aligns the
+    history (``aligner``), selects the golden batches (``selection``), re-aligns
+    them and fits the ``envelope``, the multiway PCA (``mpca``) and the quality
+    prediction (``quality_model``). Each part is cloned before it is fitted; the
+    fitted parts are ``aligner_``, ``selection_`` (the :class:`GoldenSelection`),
+    ``envelope_``, ``mpca_`` and ``quality_model_``. ``get_params(deep=True)``
+    reaches every part's parameters (``envelope__k``), so does ``set_params``.
 
     Parameters
     ----------
-    select
-        KPI spec choosing candidate golden batches, e.g. ``"yield >= 0.9"``.
-    alignment
-        ``"dtw"``, ``"elapsed"`` or ``"indicator"`` (see :class:`~golden_batch.Aligner`).
-    indicator
-        Maturity variable for ``alignment="indicator"``.
-    variables
-        Trajectory variables to model (default: all).
-    n_points
-        Grid size for elapsed/indicator alignment.
-    band
-        DTW band (fraction of the reference length).
-    k_sigma, quantiles, envelope_band
-        Envelope settings (see :class:`~golden_batch.Envelope`).
-    alpha
-        False-alarm probability of every control limit.
-    n_components
-        MPCA components (int) or explained-variance fraction.
-    spe_method
-        ``"box"`` or ``"jackson-mudholkar"``.
-    quality
-        KPIs to predict on line (default: all quality variables; ``[]`` disables).
+    selection
+        A :class:`~golden_batch.GoldenSelector`, or its KPI spec as a string
+        (``"yield >= 0.9"`` is ``GoldenSelector("yield >= 0.9")``); None keeps every
+        batch that is not an outlier.
+    aligner
+        :class:`~golden_batch.Aligner` (default ``Aligner("dtw")``).
+    envelope
+        :class:`~golden_batch.Envelope` (default ``Envelope(k=3)``). Its variables are
+        the model's (the aligner's, plus ``warped_time``); leave ``variables`` unset.
+    mpca
+        :class:`~golden_batch.BatchPCA` (default ``BatchPCA(0.8, alpha=0.01)``); its
+        ``alpha`` is the false-alarm probability of the control limits. Leave
+        ``variables`` unset.
+    quality_model
+        :class:`~golden_batch.QualityPLS` predicting the final KPIs on line (default:
+        every quality variable, when at least 8 golden batches have them), or
+        ``"drop"`` for none.
     include_warp
         With DTW or indicator alignment, also model ``warped_time`` (the batch's own
         elapsed time at each aligned point), so timing faults such as a late feed,
         which the warping absorbs, stay visible (Kassidas et al. 1998).
-    outlier_alpha
-        False-alarm probability of the Phase I outlier exclusion in the selection
-        (None: no exclusion). Kept apart from ``alpha``: trimming the reference set
-        at the monitoring α would narrow the limits and raise the false-alarm rate.
-    max_modes
-        Largest number of operating modes tried in the selection (1: no clustering).
-    seed
-        Seed of the mixture-model initialisation.
+    **flat
+        Deprecated flat keyword arguments of the former constructor (``alignment``,
+        ``k_sigma``, ``alpha`` …); each warns and goes to its part (see
+        ``FLAT_PARAMETERS``), e.g. ``k_sigma=2`` → ``envelope=Envelope(k=2)``.
+
+    Examples
+    --------
+    >>> GoldenBatchModel("yield >= 0.9", aligner=Aligner("elapsed", n_points=100),
+    ...                  envelope=Envelope(k=2.5), mpca=BatchPCA(3, alpha=0.05))  # doctest: +SKIP
     """
+
+    _fit_hint = "fit(history) or load(path)"
+    _fitted_attribute = "mpca_"
 
     def __init__(
         self,
-        select: str | None = None,
+        selection: GoldenSelector | str | None = None,
         *,
-        alignment: str = "dtw",
-        indicator: str | None = None,
-        variables: Sequence[str] | None = None,
-        n_points: int = 200,
-        band: float = 0.2,
-        k_sigma: float = 3.0,
-        quantiles: tuple[float, float] = (0.005, 0.995),
-        envelope_band: str = "sigma",
-        alpha: float = 0.01,
-        n_components: int | float = 0.8,
-        spe_method: str = "box",
-        quality: Sequence[str] | None = None,
+        aligner: Aligner | None = None,
+        envelope: Envelope | None = None,
+        mpca: BatchPCA | None = None,
+        quality_model: QualityPLS | str | None = None,
         include_warp: bool = True,
-        outlier_alpha: float | None = 0.01,
-        max_modes: int = 3,
-        seed: int = 0,
+        **flat,
     ):
-        self.outlier_alpha = outlier_alpha
+        if flat:
+            given = {"selection": selection, "aligner": aligner, "envelope": envelope, "mpca": mpca,
+                     "quality_model": quality_model}
+            parts = flat_to_parts(flat, given)
+            moved = ", ".join(f"{name}= → {FLAT_PARAMETERS[name][0]}={_part_name(FLAT_PARAMETERS[name][0])}"
+                              f"({FLAT_PARAMETERS[name][1]}=...)" for name in flat)
+            warnings.warn("GoldenBatchModel's flat keyword arguments are deprecated and will be removed in the "
+                          f"next release; give them to its parts: {moved}", DeprecationWarning, stacklevel=2)
+            selection, aligner, envelope, mpca, quality_model = (
+                parts[k] for k in ("selection", "aligner", "envelope", "mpca", "quality_model"))
+        self.selection = selection
+        self.aligner = aligner
+        self.envelope = envelope
+        self.mpca = mpca
+        self.quality_model = quality_model
         self.include_warp = include_warp
-        self.select = select
-        self.alignment = alignment
-        self.indicator = indicator
-        self.variables = variables
-        self.n_points = n_points
-        self.band = band
-        self.k_sigma = k_sigma
-        self.quantiles = quantiles
-        self.envelope_band = envelope_band
-        self.alpha = alpha
-        self.n_components = n_components
-        self.spe_method = spe_method
-        self.quality = quality
-        self.max_modes = max_modes
-        self.seed = seed
 
-    def _aligner(self) -> Aligner:
-        return Aligner(self.alignment, variables=self.variables, indicator=self.indicator,
-                       n_points=self.n_points, band=self.band)
+    def part(self, name: str) -> Any:
+        """The (unfitted) part ``name`` as configured: the default one where the parameter is None.
+
+        ``selection`` given as a string is the :class:`GoldenSelector` of that spec;
+        ``quality_model="drop"`` gives None.
+        """
+        if name not in PART_CLASSES:
+            raise ConfigError(f"GoldenBatchModel has no part '{name}'; {did_you_mean(name, PART_CLASSES)}")
+        value = getattr(self, name)
+        if value is None:
+            return PART_CLASSES[name]()
+        if name == "selection" and isinstance(value, str):
+            return GoldenSelector(value)
+        if name == "quality_model" and isinstance(value, str):
+            if value != "drop":
+                raise ConfigError(f"quality_model must be a QualityPLS, None or 'drop'; got {value!r}")
+            return None
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        # deprecated read access to the former flat parameters (model.alpha → model.mpca.alpha)
+        where = FLAT_PARAMETERS.get(name)
+        if where is None or name.startswith("__"):
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        part, key = where
+        warnings.warn(f"GoldenBatchModel.{name} is deprecated and will be removed in the next release; "
+                      f"use GoldenBatchModel.{part}.{key} (None: the default {_part_name(part)})",
+                      DeprecationWarning, stacklevel=2)
+        est = self.part(part)
+        if est is None:  # quality_model="drop"
+            return []
+        return est.get_params(deep=False)[key]
 
     def fit(self, history: xr.Dataset, y=None, *, executor=None) -> GoldenBatchModel:
         """Align the history, select the golden batches, fit envelope, MPCA and quality PLS.
@@ -166,36 +250,46 @@ class GoldenBatchModel:
             Spreads the alignment of batch chunks (see
             :func:`workbench.executors.map_jobs`); same numbers on every executor.
         """
-        first = self._aligner().fit(history)
+        aligner, selector, envelope, mpca = (self.part(n) for n in ("aligner", "selection", "envelope", "mpca"))
+        for name, est in (("envelope", envelope), ("mpca", mpca)):
+            if getattr(est, "variables", None) is not None:
+                raise ConfigError(
+                    f"GoldenBatchModel sets the {name}'s variables itself (the aligner's, plus warped_time); "
+                    f"got {name}.variables={list(est.variables)}; give variables to the aligner instead: "
+                    "aligner=Aligner(variables=[...])")
+        first = clone(aligner).fit(history)
         aligned_all = first.transform(history, executor=executor)
-        self.selection_: GoldenSelection = select_golden(
-            aligned_all, self.select, alpha=self.outlier_alpha, n_components=self.n_components,
-            max_modes=self.max_modes, variables=first.variables_, seed=self.seed)
+        selector = clone(selector)
+        if selector.n_components is None:
+            selector.set_params(n_components=mpca.n_components)
+        if selector.variables is None:
+            selector.set_params(variables=first.variables_)
+        self.selection_: GoldenSelection = selector.fit(aligned_all).selection_
         golden_raw = history.sel(batch=self.selection_.selected)
-        self.aligner_ = self._aligner().fit(golden_raw)
+        self.aligner_ = clone(aligner).fit(golden_raw)
         golden = self.aligner_.transform(golden_raw, executor=executor)
         self.golden_ = golden
         # the indicator is the grid itself (no information left in it): model its timing instead
+        method = self.aligner_.method
         self.variables_ = [v for v in self.aligner_.variables_
-                           if not (self.alignment == "indicator" and v == self.indicator)]
+                           if not (method == "indicator" and v == self.aligner_.indicator)]
         self.units_ = {v: self.aligner_.units_[v] for v in self.variables_}
-        if self.include_warp and self.alignment != "elapsed":
+        if self.include_warp and method != "elapsed":
             self.variables_.append("warped_time")
             self.units_["warped_time"] = "s"
-        self.envelope_ = Envelope(self.k_sigma, quantiles=self.quantiles, band=self.envelope_band,
-                                  variables=self.variables_).fit(golden)
-        self.mpca_ = BatchPCA(self.n_components, alpha=self.alpha, spe_method=self.spe_method,
-                              variables=self.variables_).fit(golden)
-        kpis = list(self.quality) if self.quality is not None else quality_variables(golden)
-        kpis = [k for k in kpis if k in golden and k != "dtw_distance"]
+        self.envelope_ = clone(envelope).set_params(variables=self.variables_).fit(golden)
+        self.mpca_ = clone(mpca).set_params(variables=self.variables_).fit(golden)
+        quality = self.part("quality_model")
         self.quality_model_ = None
-        if kpis and golden.sizes["batch"] >= 8:
-            self.quality_model_ = QualityPLS(quality=kpis, variables=self.variables_).fit(golden)
+        if quality is not None:
+            kpis = list(quality.quality) if quality.quality is not None else quality_variables(golden)
+            kpis = [k for k in kpis if k in golden and k != "dtw_distance"]
+            if kpis and golden.sizes["batch"] >= 8:
+                self.quality_model_ = clone(quality).set_params(quality=kpis, variables=self.variables_).fit(golden)
         return self
 
     def _check(self) -> None:
-        if not hasattr(self, "mpca_"):
-            raise DatasetError("this GoldenBatchModel is not fitted yet; call fit(history) or load(path)")
+        check_is_fitted(self)
 
     # ------------------------------------------------------------ offline
     def align(self, batches: xr.Dataset) -> xr.Dataset:
@@ -288,10 +382,7 @@ class GoldenBatchModel:
             parts.append(self.quality_model_.to_dataset())
         sel = self.selection_.to_dataset()
         ds = xr.merge(parts + [sel], combine_attrs="no_conflicts", compat="override", join="outer")
-        ds.attrs["golden_model_params"] = json.dumps({
-            k: getattr(self, k) for k in ("select", "alignment", "indicator", "n_points", "band", "k_sigma",
-                                          "quantiles", "envelope_band", "alpha", "n_components", "spe_method",
-                                          "include_warp", "outlier_alpha", "max_modes", "seed")})
+        ds.attrs["golden_model_params"] = params_to_json(self)  # get_params(), parts included
         ds.attrs["golden_batches"] = ",".join(self.selection_.selected)
         ds.attrs["kind"] = "golden-batch-model"
         return ds
@@ -302,9 +393,13 @@ class GoldenBatchModel:
         if ds.attrs.get("kind") != "golden-batch-model":
             raise DatasetError("not a golden-batch model file (attrs['kind'] != 'golden-batch-model'); "
                                "build one with `twin golden build`")
-        params = json.loads(ds.attrs["golden_model_params"])
-        params["quantiles"] = tuple(params["quantiles"])
-        m = cls(**params)
+        text = ds.attrs["golden_model_params"]
+        params = json.loads(text)
+        if "__estimator__" in params:
+            m = estimator_from_json(text, cls)
+        else:  # written before the model was composed of parts: its flat parameters
+            include_warp = params.pop("include_warp", True)
+            m = cls(**flat_to_parts(params), include_warp=include_warp)
         m.envelope_ = Envelope.from_dataset(ds)
         m.mpca_ = BatchPCA.from_dataset(ds)
         m.aligner_ = Aligner.from_dataset(ds)
@@ -320,7 +415,8 @@ class GoldenBatchModel:
             if col in table:
                 table[col] = table[col].astype(bool)
         m.selection_ = GoldenSelection([b for b in str(ds.attrs.get("golden_batches", "")).split(",") if b],
-                                       table, params.get("select"), int(ds.attrs.get("selection_n_modes", 1)))
+                                       table, ds.attrs.get("selection_spec") or None,
+                                       int(ds.attrs.get("selection_n_modes", 1)))
         return m
 
     def save(self, path: str | Path) -> Path:

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
+from golden_batch._base import GoldenEstimator, check_is_fitted, estimator_from_json, params_to_json
 from golden_batch._batchset import trajectory_variables
 from golden_batch._limits import spe_limit_box, spe_limit_jackson_mudholkar, t2_limit
 from workbench.errors import ConfigError, DatasetError
@@ -137,7 +138,7 @@ def _online_spe(z3: np.ndarray, p3: np.ndarray, omat: np.ndarray) -> np.ndarray:
     return np.sum(resid**2, axis=2)
 
 
-class BatchPCA:
+class BatchPCA(GoldenEstimator):
     """Multiway PCA with batch-wise unfolding (Nomikos & MacGregor).
 
     Parameters
@@ -158,6 +159,9 @@ class BatchPCA:
     variables
         Variables of an aligned Dataset to use (default: all trajectory variables).
     """
+
+    _fit_hint = "fit(aligned_batches)"
+    _fitted_attribute = "components_"
 
     def __init__(
         self,
@@ -354,8 +358,7 @@ class BatchPCA:
         return t_star @ self.online_matrix_[k - 1]
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "components_"):
-            raise DatasetError("this BatchPCA is not fitted yet; call fit(aligned_batches) first")
+        check_is_fitted(self)
 
     # -------------------------------------------------------- serialisation
     def to_dataset(self, prefix: str = "mpca_") -> xr.Dataset:
@@ -379,15 +382,18 @@ class BatchPCA:
         )
         ds.attrs.update({f"{prefix}{key}": getattr(self, key + "_") for key in
                          ("t2_limit", "spe_limit", "t2_limit_phase1", "n_batches", "total_variance")})
-        ds.attrs.update({f"{prefix}alpha": self.alpha, f"{prefix}spe_method": self.spe_method,
-                         f"{prefix}online": self.online})
+        ds.attrs.update({f"{prefix}params": params_to_json(self), f"{prefix}alpha": self.alpha,
+                         f"{prefix}spe_method": self.spe_method, f"{prefix}online": self.online})
         return ds
 
     @classmethod
     def from_dataset(cls, ds: xr.Dataset, prefix: str = "mpca_") -> BatchPCA:
         """Rebuild a fitted model from :meth:`to_dataset` output."""
-        m = cls(alpha=float(ds.attrs[f"{prefix}alpha"]), spe_method=str(ds.attrs[f"{prefix}spe_method"]),
-                online=str(ds.attrs[f"{prefix}online"]))
+        if f"{prefix}params" in ds.attrs:
+            m = estimator_from_json(ds.attrs[f"{prefix}params"], cls)
+        else:  # written before the parameters were stored whole
+            m = cls(alpha=float(ds.attrs[f"{prefix}alpha"]), spe_method=str(ds.attrs[f"{prefix}spe_method"]),
+                    online=str(ds.attrs[f"{prefix}online"]))
         lt = ds[f"{prefix}loadings"].values
         k, j, a = lt.shape
         m.loadings_time_ = lt
@@ -409,7 +415,7 @@ class BatchPCA:
         return m
 
 
-class ObservationPCA:
+class ObservationPCA(GoldenEstimator):
     """PCA with observation-wise unfolding ``(IK × J)`` – the evolution model of Wold et al. (1998).
 
     Parameters
@@ -423,6 +429,9 @@ class ObservationPCA:
     variables
         Variables to use (default: all trajectory variables).
     """
+
+    _fit_hint = "fit(aligned_batches)"
+    _fitted_attribute = "components_"
 
     def __init__(self, n_components: int | float = 0.9, *, alpha: float = 0.01, n_sigma: float = 3.0,
                  variables: Sequence[str] | None = None):
@@ -465,6 +474,7 @@ class ObservationPCA:
 
     def score_samples(self, data) -> xr.Dataset:
         """Per-time ``t2``, ``spe`` and the score trajectories, dims ``batch`` × ``time``."""
+        check_is_fitted(self)
         x3, _ = batch_array(data, self.variables_) if isinstance(data, xr.Dataset) else batch_array(data)
         i, k, j = x3.shape
         z = np.nan_to_num((x3 - self.mean_) / self.scale_)
@@ -499,6 +509,7 @@ class ObservationPCA:
 
     def score_bands(self) -> xr.Dataset:
         """Mean ± ``n_sigma``·σ score trajectories (control chart of the evolution model)."""
+        check_is_fitted(self)
         dims = ("time", "component")
         coords = {"time": self.time_, "component": np.arange(self.n_components_)}
         return xr.Dataset({

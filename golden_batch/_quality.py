@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
+from golden_batch._base import GoldenEstimator, check_is_fitted, estimator_from_json, params_to_json
 from golden_batch._batchset import quality_variables
 from golden_batch._mpca import batch_array, column_scale
 from workbench.errors import DatasetError
@@ -25,7 +26,7 @@ from workbench.errors import DatasetError
 __all__ = ["QualityPLS"]
 
 
-class QualityPLS:
+class QualityPLS(GoldenEstimator):
     """Multiway PLS from aligned trajectories to final quality, with partial-batch prediction.
 
     Parameters
@@ -39,6 +40,9 @@ class QualityPLS:
     max_components
         Upper bound of the cross-validated choice.
     """
+
+    _fit_hint = "fit(aligned_batches_with_quality)"
+    _fitted_attribute = "x_rotations_"
 
     def __init__(self, n_components: int | None = None, *, quality: Sequence[str] | None = None,
                  variables: Sequence[str] | None = None, max_components: int = 6):
@@ -102,6 +106,7 @@ class QualityPLS:
         return self
 
     def _z(self, aligned) -> np.ndarray:
+        check_is_fitted(self)
         x3, _ = batch_array(aligned, self.variables_)
         x = x3.reshape(x3.shape[0], -1)
         x = np.where(np.isnan(x), self.mean_, x)
@@ -127,12 +132,14 @@ class QualityPLS:
 
     def predict_from_trimmed(self, t_star: np.ndarray, k: int) -> np.ndarray:
         """Quality from trimmed scores ``t*`` after ``k`` grid points (on-line use)."""
+        check_is_fitted(self)
         t = t_star @ self.online_matrix_[k - 1]
         return (t @ self.y_loadings_.T) * self.y_scale_ + self.y_mean_
 
     # -------------------------------------------------------- serialisation
     def to_dataset(self) -> xr.Dataset:
         """Fitted model as Dataset variables (dims ``time``, ``variable``, ``pls_component``, ``kpi``)."""
+        check_is_fitted(self)
         k, j, a = self.loadings_time_.shape
         ds = xr.Dataset({
             "pls_mean": (("time", "variable"), self.mean_.reshape(k, j), {"units": "1", "long_name": "PLS column mean"}),
@@ -146,12 +153,14 @@ class QualityPLS:
             "pls_online_matrix": (("time", "pls_component", "pls_component2"), self.online_matrix_,
                                   {"units": "1", "long_name": "TSR map"}),
         }, coords={"kpi": self.quality_})
+        ds.attrs["pls_params"] = params_to_json(self)
         return ds
 
     @classmethod
     def from_dataset(cls, ds: xr.Dataset) -> QualityPLS:
         """Rebuild from :meth:`to_dataset` output."""
-        m = cls()
+        # written before the parameters were stored whole: default parameters
+        m = estimator_from_json(ds.attrs["pls_params"], cls) if "pls_params" in ds.attrs else cls()
         lt = ds["pls_loadings"].values
         k, j, a = lt.shape
         m.loadings_time_ = lt

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from golden_batch._base import GoldenEstimator, check_is_fitted
 from workbench.errors import ConfigError, DatasetError
 
 __all__ = ["capability", "Capability", "RecipeWindow"]
@@ -86,7 +87,7 @@ def capability(values: Sequence[float] | np.ndarray, lsl: float | None = None, u
     return Capability(mu, s_within, s_overall, cp, cpk, pp, ppk, lsl, usl)
 
 
-class RecipeWindow:
+class RecipeWindow(GoldenEstimator):
     """Golden windows of recipe / batch-level parameters.
 
     Parameters
@@ -96,15 +97,18 @@ class RecipeWindow:
     quantiles
         Window as quantiles of the golden batches (``"quantile"``).
     method
-        ``"sigma"`` or ``"quantile"``.
+        ``"sigma"`` or ``"quantile"`` (as :class:`~golden_batch.Envelope`'s ``method``).
     """
+
+    _fit_hint = "fit(golden_batch_parameters)"
+    _fitted_attribute = "mean_"
 
     def __init__(self, k: float = 3.0, *, quantiles: tuple[float, float] = (0.025, 0.975), method: str = "sigma"):
         self.k = k
         self.quantiles = quantiles
         self.method = method
 
-    def fit(self, params: pd.DataFrame | xr.Dataset | Mapping[str, Sequence[float]]) -> RecipeWindow:
+    def fit(self, params: pd.DataFrame | xr.Dataset | Mapping[str, Sequence[float]], y=None) -> RecipeWindow:
         """Learn the windows from the parameters of the golden batches (one row per batch)."""
         if self.method not in ("sigma", "quantile"):
             raise ConfigError(f"method must be 'sigma' or 'quantile'; got {self.method!r}")
@@ -122,6 +126,7 @@ class RecipeWindow:
 
     def table(self, specs: Mapping[str, tuple[float | None, float | None]] | None = None) -> pd.DataFrame:
         """Per-parameter distribution, window and (where specs are given) Cp/Cpk/Pp/Ppk."""
+        check_is_fitted(self)
         rows = []
         for i, p in enumerate(self.parameters_):
             v = self.values_[p].to_numpy(dtype=float)
@@ -136,6 +141,7 @@ class RecipeWindow:
 
     def violation(self, recipe: Mapping[str, float]) -> float:
         """Sum over parameters of the normalised distance outside the window (0 inside)."""
+        check_is_fitted(self)
         total = 0.0
         for i, p in enumerate(self.parameters_):
             if p not in recipe:

@@ -20,13 +20,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from golden_batch._base import GoldenEstimator
 from golden_batch._batchset import quality_variables
 from golden_batch._expr import evaluate, expression_names, parse_expression
 from golden_batch._limits import spe_limit_box
 from golden_batch._mpca import BatchPCA
 from workbench.errors import ConfigError, DatasetError, did_you_mean
 
-__all__ = ["select_golden", "GoldenSelection", "spec_reasons"]
+__all__ = ["select_golden", "GoldenSelection", "GoldenSelector", "spec_reasons"]
 
 
 @dataclass
@@ -225,3 +226,67 @@ def select_golden(
     table["selected"] = selected_mask
     table["reason"] = reasons
     return GoldenSelection(list(ids[selected_mask]), table, spec, best, bic)
+
+
+class GoldenSelector(GoldenEstimator):
+    """The selection step of :class:`~golden_batch.GoldenBatchModel` as an estimator.
+
+    ``fit(aligned)`` runs :func:`select_golden` with these settings and keeps its
+    result as ``selection_`` (a :class:`GoldenSelection`) and ``selected_`` (the ids).
+
+    Parameters
+    ----------
+    spec
+        KPI specification, e.g. ``"yield >= 0.9 and impurity < 0.02"``; None keeps all.
+    alpha
+        False-alarm probability of the Phase I outlier exclusion; None skips it. Kept
+        apart from the monitoring α (``BatchPCA.alpha``): trimming the reference set at
+        the monitoring α would narrow the limits and raise the false-alarm rate.
+    n_components
+        MPCA components of the outlier model; None: inside a
+        :class:`~golden_batch.GoldenBatchModel` those of its ``mpca``, alone 0.8.
+    max_iterations
+        Rounds of outlier removal.
+    max_modes
+        Largest number of operating modes tried (1: no clustering).
+    n_modes
+        Fix the number of modes instead of choosing it by BIC.
+    variables
+        Trajectory variables used; None: inside a model the aligner's, alone all.
+    seed
+        Seed of the Gaussian-mixture initialisation.
+    """
+
+    _fit_hint = "fit(aligned_batches)"
+    _fitted_attribute = "selection_"
+
+    def __init__(
+        self,
+        spec: str | None = None,
+        *,
+        alpha: float | None = 0.01,
+        n_components: int | float | None = None,
+        max_iterations: int = 5,
+        max_modes: int = 3,
+        n_modes: int | None = None,
+        variables: list[str] | None = None,
+        seed: int = 0,
+    ):
+        self.spec = spec
+        self.alpha = alpha
+        self.n_components = n_components
+        self.max_iterations = max_iterations
+        self.max_modes = max_modes
+        self.n_modes = n_modes
+        self.variables = variables
+        self.seed = seed
+
+    def fit(self, aligned: xr.Dataset, y=None) -> GoldenSelector:
+        """Choose the golden batches of an aligned history (see :func:`select_golden`)."""
+        self.selection_ = select_golden(
+            aligned, self.spec, alpha=self.alpha,
+            n_components=0.8 if self.n_components is None else self.n_components,
+            max_iterations=self.max_iterations, max_modes=self.max_modes, n_modes=self.n_modes,
+            variables=self.variables, seed=self.seed)
+        self.selected_ = list(self.selection_.selected)
+        return self

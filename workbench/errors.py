@@ -21,6 +21,7 @@ __all__ = [
     "ConfigError",
     "UnitError",
     "DatasetError",
+    "NotFittedError",
     "DataQualityError",
     "FmuError",
     "SimulationError",
@@ -89,6 +90,16 @@ class UnitError(ConfigError):
 
 class DatasetError(WorkbenchError, ValueError):
     """An xarray Dataset breaks the workbench conventions (dims, units, attrs)."""
+
+
+class NotFittedError(DatasetError, AttributeError):
+    """An estimator was used before ``fit`` (or ``load``) gave it its learned attributes.
+
+    Also an :class:`AttributeError` (the learned attribute does not exist yet, so
+    ``hasattr`` and ``getattr(obj, name, default)`` behave), as scikit-learn's
+    ``NotFittedError`` is; a :class:`DatasetError` because the workbench raised
+    that before this class existed.
+    """
 
 
 class DataQualityError(WorkbenchError):

@@ -11,6 +11,7 @@ from twin_app.cli._common import (
     JSON_OPTION,
     WORKERS_OPTION,
     console,
+    console_err,
     open_executor,
     print_json,
     print_table,
@@ -20,14 +21,43 @@ app = typer.Typer(help="Golden-batch envelopes and multivariate batch models (bu
                   no_args_is_help=True)
 
 
-def _model_from_options(config: Path | None, **options):
-    from golden_batch import GoldenBuildConfig
-    from workbench.config import load_config, validate_config
+# `twin golden build` shortcut flag → field of the golden-build config (part.parameter)
+SHORTCUTS = {"select": "selection.spec", "alignment": "aligner.method", "indicator": "aligner.indicator",
+             "alpha": "mpca.alpha", "k_sigma": "envelope.k", "n_components": "mpca.n_components"}
 
-    cfg = load_config(config, GoldenBuildConfig) if config is not None else GoldenBuildConfig()
-    changes = {k: v for k, v in options.items() if v is not None}
+SET_OPTION = typer.Option([], "--set", "-s", help=(
+    "Any part parameter PART.PARAM=VALUE (repeatable), parts and parameters as in GoldenBatchModel: "
+    "selection, aligner, envelope, mpca, quality_model; e.g. --set aligner.window=0.3 "
+    "--set envelope.method=union --set quality_model=drop."))
+
+
+def _model_from_options(config: Path | None, sets: list[str] | None = None, **options):
+    """The model of a golden-build config (or the defaults), edited by the shortcut flags and ``--set``."""
+    import warnings
+
+    from golden_batch import GoldenBuildConfig
+    from workbench.config import (
+        ResolvedConfig,
+        apply_overrides,
+        load_config,
+        parse_override_args,
+        validate_config,
+    )
+
+    with warnings.catch_warnings(record=True) as caught:  # deprecated flat keys: tell the person at the terminal
+        warnings.simplefilter("always", DeprecationWarning)
+        cfg = load_config(config, GoldenBuildConfig) if config is not None else GoldenBuildConfig()
+    for w in caught:
+        if issubclass(w.category, DeprecationWarning):
+            console_err.print(f"[yellow]note:[/yellow] {config}: {w.message}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    changes = {SHORTCUTS[k]: v for k, v in options.items() if v is not None}
+    changes.update(parse_override_args(sets or []))
     if changes:
-        cfg = validate_config({**cfg.model_dump(), **changes}, GoldenBuildConfig, source="command line")
+        data = ResolvedConfig(cfg.model_dump(), source="command line")
+        apply_overrides(data, changes)
+        cfg = validate_config(data.data, GoldenBuildConfig, source="command line")
     return cfg.model()
 
 
@@ -36,13 +66,18 @@ def build(
     history: Path = typer.Argument(..., help="Batch history: .nc, a .zarr store, or long/wide .csv/.parquet."),
     select: str = typer.Option(None, "--select", help='KPI spec, e.g. "yield >= 0.9 and impurity < 0.02".'),
     output: Path = typer.Option(Path("envelope.nc"), "-o", "--output", help="Model file to write (NetCDF)."),
-    config: Path = typer.Option(None, "--config", help="YAML with kind: golden-build settings."),
+    config: Path = typer.Option(None, "--config", help="YAML with kind: golden-build settings (one mapping per part)."),
     quality: Path = typer.Option(None, "--quality", help="Table batch_id,<kpi>… with batch-level quality."),
-    alignment: str = typer.Option(None, "--alignment", help="dtw, elapsed or indicator."),
-    indicator: str = typer.Option(None, "--indicator", help="Maturity variable for --alignment indicator."),
-    alpha: float = typer.Option(None, "--alpha", help="False-alarm probability of the limits (e.g. 0.01)."),
-    k_sigma: float = typer.Option(None, "--k-sigma", help="Envelope half width in standard deviations."),
-    n_components: float = typer.Option(None, "--n-components", help="MPCA components, or variance fraction < 1."),
+    alignment: str = typer.Option(None, "--alignment", help="dtw, elapsed or indicator (= --set aligner.method=...)."),
+    indicator: str = typer.Option(None, "--indicator",
+                                  help="Maturity variable for --alignment indicator (= --set aligner.indicator=...)."),
+    alpha: float = typer.Option(None, "--alpha",
+                                help="False-alarm probability of the limits, e.g. 0.01 (= --set mpca.alpha=...)."),
+    k_sigma: float = typer.Option(None, "--k-sigma",
+                                  help="Envelope half width in standard deviations (= --set envelope.k=...)."),
+    n_components: float = typer.Option(None, "--n-components",
+                                       help="MPCA components, or variance fraction < 1 (= --set mpca.n_components=...)."),
+    sets: list[str] = SET_OPTION,
     chunk: int = typer.Option(None, "--chunk", help="Batches per chunk: read a .zarr history lazily, chunk by chunk.",
                               min=1),
     dask: str = DASK_OPTION,
@@ -53,7 +88,7 @@ def build(
     from golden_batch import read_history
 
     data = read_history(history, quality=quality, chunks={"batch": chunk} if chunk else None)
-    model = _model_from_options(config, select=select, alignment=alignment, indicator=indicator, alpha=alpha,
+    model = _model_from_options(config, sets, select=select, alignment=alignment, indicator=indicator, alpha=alpha,
                                 k_sigma=k_sigma, n_components=n_components)
     with open_executor(dask=dask, workers=workers) as ex, \
             console.status(f"fitting golden-batch model on {data.sizes['batch']} batches"):
@@ -112,7 +147,7 @@ def check(
     if json_out:
         print_json(rows)
     else:
-        print_table(rows, title=f"check against {envelope.name} (α = {model.alpha})")
+        print_table(rows, title=f"check against {envelope.name} (α = {model.mpca_.alpha})")
     if any(r["verdict"] != "in" for r in rows):
         raise typer.Exit(code=1)
 

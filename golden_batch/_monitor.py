@@ -154,7 +154,7 @@ class GoldenBatchModel(GoldenEstimator):
     quality_model
         :class:`~golden_batch.QualityPLS` predicting the final KPIs on line (default:
         every quality variable, when at least 8 golden batches have them), or
-        ``"drop"`` for none.
+        ``"drop"`` for none. Leave ``variables`` unset.
     include_warp
         With DTW or indicator alignment, also model ``warped_time`` (the batch's own
         elapsed time at each aligned point), so timing faults such as a late feed,
@@ -251,7 +251,7 @@ class GoldenBatchModel(GoldenEstimator):
             :func:`workbench.executors.map_jobs`); same numbers on every executor.
         """
         aligner, selector, envelope, mpca = (self.part(n) for n in ("aligner", "selection", "envelope", "mpca"))
-        for name, est in (("envelope", envelope), ("mpca", mpca)):
+        for name, est in (("envelope", envelope), ("mpca", mpca), ("quality_model", self.part("quality_model"))):
             if getattr(est, "variables", None) is not None:
                 raise ConfigError(
                     f"GoldenBatchModel sets the {name}'s variables itself (the aligner's, plus warped_time); "

@@ -24,7 +24,13 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from golden_batch._base import GoldenEstimator, check_is_fitted, estimator_from_json, params_to_json
+from golden_batch._base import (
+    GoldenEstimator,
+    check_is_fitted,
+    estimator_from_json,
+    params_to_json,
+    renamed_kwargs,
+)
 from golden_batch._batchset import trajectory_variables
 from golden_batch._limits import spe_limit_box, spe_limit_jackson_mudholkar, t2_limit
 from workbench.errors import ConfigError, DatasetError
@@ -424,8 +430,9 @@ class ObservationPCA(GoldenEstimator):
         Number of components or explained-variance fraction.
     alpha
         False-alarm probability of the per-time T² and SPE limits.
-    n_sigma
-        Width of the score-trajectory bands (Wold et al. use ±3σ).
+    k
+        Half width of the score-trajectory bands in standard deviations (Wold et al.
+        use ±3σ); formerly ``n_sigma`` (as :class:`~golden_batch.Envelope`'s ``k``).
     variables
         Variables to use (default: all trajectory variables).
     """
@@ -433,11 +440,13 @@ class ObservationPCA(GoldenEstimator):
     _fit_hint = "fit(aligned_batches)"
     _fitted_attribute = "components_"
 
-    def __init__(self, n_components: int | float = 0.9, *, alpha: float = 0.01, n_sigma: float = 3.0,
-                 variables: Sequence[str] | None = None):
+    def __init__(self, n_components: int | float = 0.9, *, alpha: float = 0.01, k: float = 3.0,
+                 variables: Sequence[str] | None = None, **deprecated):
+        if deprecated:
+            k = renamed_kwargs("ObservationPCA", deprecated, {"n_sigma": "k"}, self._get_param_names()).get("k", k)
         self.n_components = n_components
         self.alpha = alpha
-        self.n_sigma = n_sigma
+        self.k = k
         self.variables = variables
 
     def fit(self, data, y=None) -> ObservationPCA:
@@ -508,12 +517,12 @@ class ObservationPCA(GoldenEstimator):
         })
 
     def score_bands(self) -> xr.Dataset:
-        """Mean ± ``n_sigma``·σ score trajectories (control chart of the evolution model)."""
+        """Mean ± ``k``·σ score trajectories (control chart of the evolution model)."""
         check_is_fitted(self)
         dims = ("time", "component")
         coords = {"time": self.time_, "component": np.arange(self.n_components_)}
         return xr.Dataset({
             "score_mean": (dims, self.score_mean_, {"units": "1", "long_name": "mean score"}),
-            "score_lower": (dims, self.score_mean_ - self.n_sigma * self.score_std_, {"units": "1", "long_name": "lower score band"}),
-            "score_upper": (dims, self.score_mean_ + self.n_sigma * self.score_std_, {"units": "1", "long_name": "upper score band"}),
+            "score_lower": (dims, self.score_mean_ - self.k * self.score_std_, {"units": "1", "long_name": "lower score band"}),
+            "score_upper": (dims, self.score_mean_ + self.k * self.score_std_, {"units": "1", "long_name": "upper score band"}),
         }, coords=coords)

@@ -20,7 +20,7 @@ ESTIMATORS = [
                per_phase=False, weights={"temperature": 2.0}),
     gb.Envelope(2.5, quantiles=(0.01, 0.99), method="union", min_scale=1e-2),
     gb.BatchPCA(3, alpha=0.05, spe_method="jackson-mudholkar", cv_folds=3, online="pmp"),
-    gb.ObservationPCA(2, alpha=0.05, n_sigma=2.0),
+    gb.ObservationPCA(2, alpha=0.05, k=2.0),
     gb.QualityPLS(2, quality=["yield"], max_components=4),
     gb.GoldenSelector("yield >= 0.9", alpha=None, n_components=3, max_modes=1, seed=7),
     gb.RecipeWindow(2.0, method="quantile"),
@@ -184,6 +184,8 @@ def test_renamed_part_parameters_warn():
     assert (al.window, al.online_window) == (0.3, 0.4) and "band" not in al.get_params()
     with pytest.warns(DeprecationWarning, match=r"use Envelope\(method=...\)"):
         assert gb.Envelope(band="quantile").method == "quantile"
+    with pytest.warns(DeprecationWarning, match=r"use ObservationPCA\(k=...\)"):
+        assert gb.ObservationPCA(n_sigma=2.0).k == 2.0
     x = np.sin(np.linspace(0, 3, 30))[:, None]
     with pytest.warns(DeprecationWarning, match="window"):
         old = gb.dtw_path(x, x[::2], band=0.5)

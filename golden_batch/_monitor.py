@@ -1,8 +1,10 @@
 """The golden-batch model: alignment + selection + envelope + MPCA + quality PLS, and on-line monitoring.
 
-:class:`GoldenBatchModel` is what ``twin golden build`` writes (``envelope.nc``)
-and ``twin golden check`` reads. :meth:`GoldenBatchModel.start` returns a
-:class:`MonitorSession` that takes a running batch sample by sample.
+:class:`GoldenBatchModel` is composed of those parts (each a scikit-learn style
+estimator) the way a scikit-learn ``Pipeline`` is of its steps. It is what
+``twin golden build`` writes (``envelope.nc``) and ``twin golden check`` reads.
+:meth:`GoldenBatchModel.start` returns a :class:`MonitorSession` that takes a
+running batch sample by sample.
 """
 
 from __future__ import annotations
@@ -71,10 +73,6 @@ class MonitorSample:
         return bool(self.t2 > self.t2_limit or self.spe > self.spe_limit or not all(self.in_envelope.values()))
 
 
-def _part_name(part: str) -> str:
-    return PART_CLASSES[part].__name__
-
-
 # old flat keyword argument of GoldenBatchModel → (part, parameter of that part)
 FLAT_PARAMETERS: dict[str, tuple[str, str]] = {
     "select": ("selection", "spec"),
@@ -96,6 +94,10 @@ FLAT_PARAMETERS: dict[str, tuple[str, str]] = {
 }
 PART_CLASSES = {"selection": GoldenSelector, "aligner": Aligner, "envelope": Envelope, "mpca": BatchPCA,
                 "quality_model": QualityPLS}
+
+
+def _part_name(part: str) -> str:
+    return PART_CLASSES[part].__name__
 
 
 def flat_to_parts(flat: Mapping[str, Any], parts: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -161,8 +163,8 @@ class GoldenBatchModel(GoldenEstimator):
         which the warping absorbs, stay visible (Kassidas et al. 1998).
     **flat
         Deprecated flat keyword arguments of the former constructor (``alignment``,
-        ``k_sigma``, ``alpha`` …); each warns and goes to its part (see
-        ``FLAT_PARAMETERS``), e.g. ``k_sigma=2`` → ``envelope=Envelope(k=2)``.
+        ``k_sigma``, ``alpha`` …); each warns and goes to its part (table in
+        ``docs/golden-batch.md``), e.g. ``k_sigma=2`` → ``envelope=Envelope(k=2)``.
 
     Examples
     --------

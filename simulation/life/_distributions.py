@@ -44,6 +44,7 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "normal": (("mean", "std"), ()),
 }
 _FIELDS = ("shape", "scale", "location", "median", "sigma", "mean", "std")
+_FIELD_KEYS = {"dist": "distribution", "sd": "std", "loc": "location"}
 
 
 class LifeDistribution(WorkbenchModel):
@@ -82,8 +83,9 @@ class LifeDistribution(WorkbenchModel):
                 return parse_distribution(value, "s").to_spec()
             except ConfigError as exc:
                 raise ValueError(str(exc)) from None
-        if isinstance(value, dict) and "dist" in value and "distribution" not in value:
-            value = {("distribution" if k == "dist" else k): v for k, v in value.items()}
+        if isinstance(value, dict):  # older/other key names onto this model's fields
+            value = {(_FIELD_KEYS[k] if k in _FIELD_KEYS and _FIELD_KEYS[k] not in value else k): v
+                     for k, v in value.items()}
         return value
 
     @field_validator("distribution")
@@ -115,6 +117,13 @@ class LifeDistribution(WorkbenchModel):
             raise ValueError(f"{d} has no positive values or no finite mean; a life must be > 0")
         self._dist = d
         return self
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LifeDistribution):
+            return self._dist == other._dist  # the same distribution, however it was written
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
 
     # ------------------------------------------------------------------ the distribution
     @property

@@ -19,7 +19,7 @@ Also accepted (older syntaxes): the call form ``"lognormal(mean=30 min, cv=0.6)"
 ``location``, and a bare value or quantity (``"30 min"``) for a constant.
 
 =============  =========================================================  ===================
-family         parametrisations (any one; first is canonical)             scipy.stats
+family         parametrisations (any one; to_spec keeps the one given)   scipy.stats
 =============  =========================================================  ===================
 exponential    {mean} | {rate} | {scale}                                  ``expon``
 normal         {mean, sd} | {loc, scale}                                  ``norm``

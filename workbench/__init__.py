@@ -1,7 +1,11 @@
-"""Base layer of twin workbench: errors, units, configs, dataset conventions, executors.
+"""Base layer of twin workbench: errors, units, configs, distributions, dataset conventions, executors.
 
 Every other package imports from here; this package imports none of them.
+``Distribution`` and ``parse_distribution`` (:mod:`workbench.distributions`) are
+loaded on first use, so ``import workbench`` does not import scipy.
 """
+
+from typing import Any
 
 from workbench.config import WorkbenchModel, load_config, resolve_config
 from workbench.errors import (
@@ -29,4 +33,16 @@ __all__ = [
     "SimulationError",
     "SolverError",
     "ConnectionLostError",
+    "Distribution",
+    "parse_distribution",
 ]
+
+_LAZY = {"Distribution": "workbench.distributions", "parse_distribution": "workbench.distributions"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'workbench' has no attribute {name!r}")

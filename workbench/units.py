@@ -171,20 +171,29 @@ except ImportError:  # pragma: no cover
     TokenErrorType = SyntaxError  # type: ignore[misc,assignment]
 
 
-def convert(value: str | float | int, unit: str) -> float:
-    """Convert ``value`` to a float in ``unit``.
+def convert(value: str | float | int, unit: str, *, from_unit: str | None = None) -> float:
+    """Convert ``value`` to a float in ``unit`` — the workbench's one unit conversion.
 
     Parameters
     ----------
     value
-        Quantity string or bare number (already in ``unit``).
+        Quantity string (``"2 h"``) or bare number.
     unit
-        Target unit, e.g. ``"s"``, ``"K"``, ``"m3/s"``.
+        Target unit, e.g. ``"s"``, ``"K"``, ``"m3/s"``, ``"h"``.
+    from_unit
+        Unit of a bare number (default: ``unit``, i.e. bare numbers are already in
+        the target unit). Use it to turn a stored canonical value into a display
+        unit: ``convert(7200.0, "h", from_unit="s")``.
 
     Returns
     -------
     float
         The magnitude in ``unit``.
+
+    Raises
+    ------
+    UnitError
+        Unknown unit, or dimensions of ``value``/``from_unit`` and ``unit`` differ.
 
     Examples
     --------
@@ -192,7 +201,18 @@ def convert(value: str | float | int, unit: str) -> float:
     7200.0
     >>> round(convert("80 degC", "K"), 2)
     353.15
+    >>> convert(5400.0, "h", from_unit="s")
+    1.5
     """
+    if from_unit is not None and not isinstance(value, bool) and isinstance(value, int | float):
+        source = _units(from_unit)
+        target = _units(unit)
+        if source.dimensionality != target.dimensionality:
+            raise UnitError(
+                f"{from_unit!r} ({dimension_name(from_unit)}) cannot be converted to {unit!r} "
+                f"({dimension_name(unit)})"
+            )
+        return float(ureg.Quantity(float(value), source).to(target).magnitude)
     q = parse_quantity(value, unit)
     try:
         return float(q.to(_units(unit)).magnitude)

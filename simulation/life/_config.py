@@ -168,6 +168,14 @@ class Component(WorkbenchModel):
     spare: str | None = None
     costs: ComponentCosts = ComponentCosts()
 
+    @field_validator("life", mode="before")
+    @classmethod
+    def _call_form(cls, value: Any) -> Any:
+        # "weibull(shape=1.8, scale=12000 h)" is a distribution, any other string a fitted file
+        if isinstance(value, str) and "(" in value:
+            return LifeDistribution.model_validate(value)
+        return value
+
     @model_validator(mode="after")
     def _life(self) -> Component:
         if self.life is None and self.degradation is None:

@@ -1,7 +1,9 @@
-"""Component life distributions: config model → frozen :mod:`scipy.stats` distribution.
+"""Component life distributions: the workbench's one distribution type, as a life-model field.
 
-All times are stored in seconds (the workbench's canonical duration unit); users
-write ``"12000 h"``. Parametrisations follow the reliability literature
+:class:`LifeDistribution` is the config model of ``life:`` and ``repair:``; it is parsed,
+checked, evaluated and sampled by :class:`workbench.distributions.Distribution` (all
+times in seconds; users write ``"12000 h"``). Every family and parametrisation of that
+table is accepted; the classic life parametrisations follow the reliability literature
 (Meeker & Escobar 1998, *Statistical Methods for Reliability Data*, ch. 4–5):
 
 ========== ======================================= ===================================
@@ -11,8 +13,10 @@ weibull    shape β, scale η, location γ (3-p)      ``weibull_min(β, loc=γ, 
 lognormal  median e^μ, sigma σ, location γ         ``lognorm(σ, loc=γ, scale=e^μ)``
 exponential mean θ (MTTF), location γ              ``expon(loc=γ, scale=θ)``
 gamma      shape k, scale θ, location γ            ``gamma(k, loc=γ, scale=θ)``
-normal     mean μ, std σ (left-truncated at 0)     ``truncnorm(-μ/σ, ∞, μ, σ)``
+normal     mean μ, sd σ (left-truncated at 0)      ``truncnorm(-μ/σ, ∞, μ, σ)``
 ========== ======================================= ===================================
+
+A life cannot be negative: a normal life without its own ``truncate`` is truncated at 0.
 """
 
 from __future__ import annotations
@@ -21,16 +25,17 @@ import math
 from typing import Any
 
 import numpy as np
-from pydantic import field_validator, model_validator
-from scipy import stats
+from pydantic import ConfigDict, PrivateAttr, field_validator, model_validator
 
 from workbench.config import WorkbenchModel
-from workbench.errors import ConfigError, did_you_mean
+from workbench.distributions import Distribution, family, parse_distribution
+from workbench.errors import ConfigError
 from workbench.units import Duration
 
 __all__ = ["LifeDistribution", "DISTRIBUTIONS"]
 
-#: distribution name → (required parameters, optional parameters)
+#: the classic life families → (required parameters, optional parameters); every other
+#: family/parametrisation of :data:`workbench.distributions.FAMILIES` is accepted too
 DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "weibull": (("shape", "scale"), ("location",)),
     "lognormal": (("median", "sigma"), ("location",)),
@@ -38,12 +43,16 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "gamma": (("shape", "scale"), ("location",)),
     "normal": (("mean", "std"), ()),
 }
-_ALIASES = {"weibull2": "weibull", "weibull3": "weibull", "lognorm": "lognormal", "expon": "exponential"}
-_PARAMS = ("shape", "scale", "location", "median", "sigma", "mean", "std")
+_FIELDS = ("shape", "scale", "location", "median", "sigma", "mean", "std")
+_FIELD_KEYS = {"dist": "distribution", "sd": "std", "loc": "location"}
 
 
 class LifeDistribution(WorkbenchModel):
     """A time-to-failure (or time-to-repair) distribution.
+
+    The named fields hold the classic parameters (seconds; None when not used);
+    parameters of other parametrisations (``cv``, ``rate``, ``truncate`` …) are kept
+    as extra fields. :attr:`dist` is the :class:`~workbench.distributions.Distribution`.
 
     Examples
     --------
@@ -51,7 +60,10 @@ class LifeDistribution(WorkbenchModel):
 
         life: {distribution: weibull, shape: 1.8, scale: 12000 h}
         repair: {distribution: lognormal, median: 6 h, sigma: 0.6}
+        repair: "lognormal(mean=8 h, cv=0.5)"
     """
+
+    model_config = ConfigDict(extra="allow")
 
     distribution: str
     shape: float | None = None
@@ -61,100 +73,84 @@ class LifeDistribution(WorkbenchModel):
     sigma: float | None = None
     mean: Duration | None = None
     std: Duration | None = None
+    _dist: Distribution = PrivateAttr()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _any_syntax(cls, value: Any) -> Any:
+        if isinstance(value, str | Distribution):
+            try:
+                return parse_distribution(value, "s").to_spec()
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        if isinstance(value, dict):  # older/other key names onto this model's fields
+            value = {(_FIELD_KEYS[k] if k in _FIELD_KEYS and _FIELD_KEYS[k] not in value else k): v
+                     for k, v in value.items()}
+        return value
 
     @field_validator("distribution")
     @classmethod
     def _known(cls, value: str) -> str:
-        name = _ALIASES.get(value.lower(), value.lower())
-        if name not in DISTRIBUTIONS:
-            raise ValueError(
-                f'"{value}" is not a life distribution; {did_you_mean(value, DISTRIBUTIONS)}'
-                f" (valid: {', '.join(DISTRIBUTIONS)})"
-            )
-        return name
+        try:
+            return family(value).name
+        except ConfigError as exc:
+            raise ValueError(str(exc).replace("is not a known distribution", "is not a life distribution")) from None
 
     @model_validator(mode="after")
     def _parameters(self) -> LifeDistribution:
-        required, optional = DISTRIBUTIONS[self.distribution]
-        given = {p for p in _PARAMS if getattr(self, p) is not None and not (p == "location" and self.location == 0)}
-        missing = [p for p in required if getattr(self, p) is None]
-        if missing:
-            raise ValueError(
-                f"a {self.distribution} distribution needs {', '.join(required)}; missing {', '.join(missing)}"
-            )
-        extra = given - set(required) - set(optional)
-        if extra:
-            raise ValueError(
-                f"{', '.join(sorted(extra))} is not a parameter of the {self.distribution} distribution; "
-                f"use {', '.join(required + optional)}"
-            )
-        for p in ("shape", "scale", "median", "sigma", "mean", "std"):
+        spec: dict[str, Any] = {"distribution": self.distribution}
+        for p in _FIELDS:
             v = getattr(self, p)
-            if v is not None and not (v > 0 and math.isfinite(v)):
-                raise ValueError(f"{p} must be a positive finite number (got {v!r})")
+            if v is not None and not (p == "location" and v == 0):
+                spec[p] = v
+        spec.update(self.__pydantic_extra__ or {})
+        if self.distribution == "normal" and "truncate" not in spec:
+            spec["truncate"] = [0.0, None]
+        try:
+            d = parse_distribution(spec, "s")
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        if d.info.counts_only:
+            raise ValueError(f"{d.family} draws counts; a life or repair time needs a continuous family")
+        lo, hi = d.support()
+        if hi <= 0 or not math.isfinite(d.mean()):
+            raise ValueError(f"{d} has no positive values or no finite mean; a life must be > 0")
+        self._dist = d
         return self
 
-    # ------------------------------------------------------------------ scipy
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LifeDistribution):
+            return self._dist == other._dist  # the same distribution, however it was written
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # ------------------------------------------------------------------ the distribution
+    @property
+    def dist(self) -> Distribution:
+        """The :class:`~workbench.distributions.Distribution` (seconds)."""
+        return self._dist
+
     def frozen(self) -> Any:
         """The frozen :mod:`scipy.stats` distribution, in seconds."""
-        d, loc = self.distribution, self.location
-        if d == "weibull":
-            return stats.weibull_min(self.shape, loc=loc, scale=self.scale)
-        if d == "lognormal":
-            return stats.lognorm(self.sigma, loc=loc, scale=self.median)
-        if d == "exponential":
-            return stats.expon(loc=loc, scale=self.mean)
-        if d == "gamma":
-            return stats.gamma(self.shape, loc=loc, scale=self.scale)
-        if d == "normal":
-            return stats.truncnorm(-self.mean / self.std, np.inf, loc=self.mean, scale=self.std)
-        raise ConfigError(f"distribution {d!r} is not supported")  # pragma: no cover
+        return self._dist.rv
 
     def sample(self, rng: np.random.Generator, size: Any) -> np.ndarray:
-        """Draw lives (s) with NumPy's generator (fast paths for the common families)."""
-        d, loc = self.distribution, self.location
-        if d == "weibull":
-            return loc + self.scale * rng.weibull(self.shape, size)
-        if d == "exponential":
-            return loc + rng.exponential(self.mean, size)
-        if d == "lognormal":
-            return loc + self.median * np.exp(self.sigma * rng.standard_normal(size))
-        if d == "gamma":
-            return loc + rng.gamma(self.shape, self.scale, size)
-        return self.frozen().ppf(rng.random(size))
+        """Draw lives (s) with ``rng`` (see :meth:`Distribution.sample`)."""
+        return self._dist.sample(rng, size)
 
     def sf(self, t: Any) -> np.ndarray:
         """Reliability R(t) = P(T > t)."""
-        return self.frozen().sf(t)
+        return self._dist.sf(t)
 
     def mean_life(self) -> float:
         """Mean life (MTTF) in seconds."""
-        return float(self.frozen().mean())
+        return self._dist.mean()
 
     def describe(self, unit: str = "h") -> str:
         """One-line text such as ``weibull(shape=1.8, scale=12000 h)``."""
-        from workbench.units import convert
-
-        def q(v: float) -> str:
-            return f"{v / convert(f'1 {unit}', 's'):.6g} {unit}"
-
-        parts = []
-        for p in _PARAMS:
-            v = getattr(self, p)
-            if v is None or (p == "location" and v == 0):
-                continue
-            parts.append(f"{p}={q(v) if p in ('scale', 'location', 'median', 'mean', 'std') else f'{v:.6g}'}")
-        return f"{self.distribution}({', '.join(parts)})"
+        return self._dist.describe(unit)
 
     def to_yaml_dict(self, unit: str = "h") -> dict[str, Any]:
-        """Plain mapping with durations written in ``unit`` (for YAML files)."""
-        from workbench.units import convert
-
-        per = convert(f"1 {unit}", "s")
-        out: dict[str, Any] = {"distribution": self.distribution}
-        for p in _PARAMS:
-            v = getattr(self, p)
-            if v is None or (p == "location" and v == 0):
-                continue
-            out[p] = f"{v / per:.8g} {unit}" if p in ("scale", "location", "median", "mean", "std") else float(f"{v:.8g}")
-        return out
+        """The canonical mapping with durations written in ``unit`` (for YAML files)."""
+        return self._dist.to_spec(unit, digits=8)

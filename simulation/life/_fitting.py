@@ -270,25 +270,23 @@ class LifeFit:
         se = float(np.sqrt(max(gr @ self.cov @ gr, 0.0)))
         return np.array([est, est * np.exp(-z * se), est * np.exp(z * se)])
 
+    def to_distribution(self):
+        """The fit as a :class:`~workbench.distributions.Distribution` in seconds (as fitted: a normal is not truncated)."""
+        from workbench.distributions import parse_distribution
+
+        u = self.data.unit
+        p = dict(self.params)
+        if self.distribution == "weibull3":
+            p["location"] = max(p["location"], 0.0)
+        timed = ("scale", "location", "median", "mean", "std")
+        spec = {k: f"{float(v)!r} {u}" if k in timed else float(v) for k, v in p.items()}
+        return parse_distribution({"distribution": self.distribution, **spec}, "s")
+
     def to_config(self):
         """The fit as a :class:`~simulation.life.LifeDistribution` (durations in seconds)."""
         from simulation.life._distributions import LifeDistribution
 
-        u = self.data.unit
-        p = self.params
-        d = self.distribution
-        if d in ("weibull", "weibull3"):
-            kw = {"shape": p["shape"], "scale": f"{p['scale']} {u}"}
-            if d == "weibull3":
-                kw["location"] = f"{max(p['location'], 0.0)} {u}"
-            return LifeDistribution(distribution="weibull", **kw)
-        if d == "lognormal":
-            return LifeDistribution(distribution=d, median=f"{p['median']} {u}", sigma=p["sigma"])
-        if d == "exponential":
-            return LifeDistribution(distribution=d, mean=f"{p['mean']} {u}")
-        if d == "gamma":
-            return LifeDistribution(distribution=d, shape=p["shape"], scale=f"{p['scale']} {u}")
-        return LifeDistribution(distribution=d, mean=f"{p['mean']} {u}", std=f"{p['std']} {u}")
+        return LifeDistribution.model_validate(self.to_distribution().to_spec())
 
     def summary(self, unit: str | None = None) -> dict[str, Any]:
         """JSON-able summary (parameters, bounds, goodness of fit, B10)."""

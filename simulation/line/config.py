@@ -4,7 +4,7 @@ A scenario names products, a source of work, stations with their buffers, failur
 maintenance, quality and (optionally) an FMU-backed unit model, the repair crews and
 shift calendars they share, and the experiment to run. Every duration is a quantity
 (``"45 min"``) stored in seconds; every random quantity is a distribution
-(see :mod:`simulation.line._distributions`).
+(see :mod:`workbench.distributions` and ``docs/configuration.md``).
 
 Example::
 
@@ -113,7 +113,9 @@ class Failure(WorkbenchModel):
     name: str = "breakdown"
     basis: Literal["busy", "calendar", "cycles"] = "busy"
     ttf: DurationDist | None = Field(None, description="Time to failure (busy or calendar basis).")
-    cycles: CountDist | None = Field(None, description="Jobs to failure (cycles basis).")
+    cycles: CountDist | None = Field(
+        None, description="Jobs to failure (cycles basis): a count, e.g. {distribution: geometric, mean: 500}."
+    )
     ttr: DurationDist = Field(..., description="Time to repair once a crew member is present.")
     crew: str | None = Field(None, description="Repair crew (shared resource); None = always available.")
 

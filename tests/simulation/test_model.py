@@ -211,3 +211,22 @@ def test_count_not_reachable_is_a_clear_error():
     })
     with pytest.raises(SimulationError, match="ran out of work .* 3 of the 10"):
         run_replication(sc, 1)
+
+
+@pytest.mark.parametrize("cycles", ["geometric(mean=50)", {"distribution": "poisson", "mean": 50},
+                                    {"distribution": "empirical", "values": [20, 80]}])
+def test_cycles_to_failure_can_be_a_count_distribution(cycles):
+    """Renewal reward: E[jobs between failures] = 50 jobs of 1 min, then 10 min down → 50 parts/h."""
+    sc = scenario(stations=[{"name": "m", "buffer": 2, "process_time": "1 min",
+                             "failures": [{"basis": "cycles", "cycles": cycles, "ttr": "10 min"}]}],
+                  experiment={"horizon": "120 d", "replications": 2, "seed": 3})
+    assert sc.stations[0].failures[0].cycles.is_discrete
+    r = run_replication(sc, 1)
+    # geometric: sd of the jobs ≈ 49.5, ~2900 failures → 1.8 % standard error of the mean
+    assert r.line["throughput"] == pytest.approx(50.0, rel=0.04)
+    assert r.state_fraction["m"]["down"] == pytest.approx(10 / 60, rel=0.08)
+
+
+def test_count_families_are_not_durations():
+    with pytest.raises(ValueError, match="poisson draws counts"):
+        scenario(stations=[{"name": "m", "process_time": "poisson(mean=3)"}])

@@ -32,17 +32,14 @@ import numpy as np
 import yaml
 from scipy import stats
 
-from simulation.life import LifeData, fit_best, fit_life
+from simulation.life import FIT_DISTRIBUTIONS, LifeData, fit_best, fit_life
 from simulation.line import LineScenario, load_scenario
 from twin.line._config import LineBinding
 from twin.line._state import LineState, Observation
+from workbench.distributions import family, parse_distribution
 from workbench.errors import DataQualityError, SolverError
 
 __all__ = ["Estimate", "LineCalibration", "calibrate_line", "observations_from_trace"]
-
-_FAMILY = {"lognorm": "lognormal", "gamma": "gamma", "weibull_min": "weibull", "expon": "exponential",
-           "norm": "normal"}
-
 
 @dataclass
 class Estimate:
@@ -131,10 +128,13 @@ def observations_from_trace(binding: LineBinding, scenario: LineScenario, trace:
 
 
 def _fit(x: np.ndarray, model_dist, confidence: float):
-    family = _FAMILY.get(model_dist.name) if model_dist is not None else None
+    # fit in the model's own family (the table's family for its scipy distribution, e.g. erlang → gamma)
+    family_name = family(model_dist.name).name if model_dist is not None and not model_dist.is_constant else None
+    family_name = family_name if family_name in FIT_DISTRIBUTIONS else None
     data = LifeData(failures=x, unit="s")
     try:
-        fit = fit_life(data, family, confidence=confidence) if family else fit_best(data, confidence=confidence)[0]
+        fit = fit_life(data, family_name, confidence=confidence) if family_name \
+            else fit_best(data, confidence=confidence)[0]
     except (SolverError, DataQualityError):
         fit = fit_best(data, confidence=confidence)[0]
     z = stats.norm.ppf(0.5 + confidence / 2)
@@ -151,19 +151,7 @@ def _fit(x: np.ndarray, model_dist, confidence: float):
         grad[j] = (g(th + e) - g(th - e)) / (2 * h)
     m = g(th)
     se = float(math.sqrt(max(grad @ np.asarray(fit.cov) @ grad, 0.0)))
-    p = fit.params
-    d = fit.distribution
-    if d == "lognormal":
-        cv = math.sqrt(math.expm1(p["sigma"] ** 2))
-        spec = f"lognormal(mean={m:.6g} s, cv={cv:.6g})"
-    elif d == "gamma":
-        spec = {"dist": "gamma", "a": float(p["shape"]), "scale": f"{p['scale']:.6g} s"}
-    elif d in ("weibull", "weibull3"):
-        spec = {"dist": "weibull_min", "c": float(p["shape"]), "scale": f"{p['scale']:.6g} s"}
-    elif d == "exponential":
-        spec = f"exponential(mean={m:.6g} s)"
-    else:
-        spec = f"normal(mean={p['mean']:.6g} s, sd={p['std']:.6g} s)"
+    spec = fit.to_distribution().to_spec("s", digits=6)
     return fit, m, (m - z * se, m + z * se), spec
 
 
@@ -238,13 +226,15 @@ def calibrate_line(
                                           {k: (float(a), float(b)) for k, (a, b) in fit.bounds.items()}))
             r = int(sum(o.value for o in mine if o.parameter == "failure"))
             if "ttf" in parameters and len(st.failures) == 1 and f.basis in ("busy", "calendar") \
-                    and f.ttf.name == "expon" and r >= max(min_samples // 4, 3):
+                    and f.ttf.family == "exponential" and f.ttf.truncate is None \
+                    and r >= max(min_samples // 4, 3):
                 exposure = sum(o.value for o in mine if o.parameter == "busy_time") if f.basis == "busy" \
                     else (window[1] - window[0]) * st.servers
                 a = 1 - confidence
                 m = exposure / r
                 ci = (2 * exposure / stats.chi2.ppf(1 - a / 2, 2 * r + 2), 2 * exposure / stats.chi2.ppf(a / 2, 2 * r))
-                estimates.append(Estimate(st.name, "ttf", r, f.ttf.mean(), m, ci, f"exponential(mean={m:.6g} s)",
+                spec = parse_distribution({"distribution": "exponential", "mean": m}, "s").to_spec("s", digits=6)
+                estimates.append(Estimate(st.name, "ttf", r, f.ttf.mean(), m, ci, spec,
                                           "exponential", {"mean": m}, {"mean": ci}))
         n = int(sum(o.value for o in mine if o.parameter == "processed"))
         k = int(sum(o.value for o in mine if o.parameter == "scrap"))

@@ -106,3 +106,30 @@ def test_scalar_clock_matches_vectorised(t):
     assert clock.exposure_at(t) == pytest.approx(float(clock.exposure(t)), rel=1e-12, abs=1e-9)
     u = clock.exposure_at(t)
     assert clock.time_of(u) == pytest.approx(float(clock.time_at(u)), rel=1e-12, abs=1e-9)
+
+
+@pytest.mark.parametrize("spec", [
+    "lognormal(mean=8 h, cv=0.5)",
+    {"distribution": "lognormal", "mean": "8 h", "cv": 0.5},
+    {"dist": "lognorm", "s": float(np.sqrt(np.log1p(0.25))), "scale": f"{8 / 1.25**0.5!r} h"},
+])
+def test_every_syntax_of_the_one_distribution_type_is_a_life(spec):
+    d = LifeDistribution.model_validate(spec)
+    assert d.distribution == "lognormal"
+    assert d.mean_life() == pytest.approx(8 * 3600.0, rel=1e-9)
+    back = LifeDistribution.model_validate(d.to_yaml_dict("h"))  # 8 significant digits
+    assert back.dist.family == "lognormal" and back.mean_life() == pytest.approx(d.mean_life(), rel=1e-7)
+    assert LifeDistribution.model_validate(d.dist.to_spec()) == d  # exact
+
+
+def test_normal_life_is_truncated_at_zero_and_round_trips():
+    d = LifeDistribution(distribution="normal", mean="100 h", std="80 h")
+    assert d.dist.truncate == (0.0, np.inf)
+    assert d.sf(0.0) == pytest.approx(1.0)
+    back = LifeDistribution.model_validate(d.to_yaml_dict("h"))
+    assert back == d and back.std == pytest.approx(d.std)
+
+
+def test_count_families_are_not_lives():
+    with pytest.raises(ValueError, match="poisson draws counts"):
+        LifeDistribution.model_validate({"distribution": "poisson", "mean": 3})

@@ -22,7 +22,7 @@ __all__ = ["write_life_report", "life_figures"]
 
 
 def _scale(unit: str) -> float:
-    return convert(f"1 {unit}", "s")
+    return convert(1.0, "s", from_unit=unit)
 
 
 def _band(fig: go.Figure, x, da: xr.DataArray, name: str, color: str) -> None:
@@ -117,16 +117,10 @@ def life_figures(result: xr.Dataset | None = None, *, fit_plot: xr.Dataset | Non
 
 
 def _kpi_rows(ds: xr.Dataset, unit: str) -> list[tuple[str, str]]:
-    rows = []
-    for var in ds.data_vars:
-        da = ds[var]
-        if da.dims != ("bound",):
-            continue
-        u = da.attrs.get("units", "")
-        scale, shown = (_scale(unit), unit) if u == "s" else (1.0, u)
-        e, lo, hi = (float(v) / scale for v in da.values)
-        rows.append((da.attrs.get("long_name", var), f"{e:.4g} [{lo:.4g}, {hi:.4g}] {shown}"))
-    return rows
+    from simulation.life import kpi_rows
+
+    return [(r["description"] or r["kpi"], f"{r['estimate']:.4g} [{r['lower']:.4g}, {r['upper']:.4g}] {r['unit']}")
+            for r in kpi_rows(ds, unit)]
 
 
 def write_life_report(path: str | Path, result: xr.Dataset | None = None, *, fit_plot: xr.Dataset | None = None,

@@ -30,7 +30,7 @@ from simulation.life._degradation import (
 )
 from simulation.life._distributions import DISTRIBUTIONS, LifeDistribution
 from simulation.life._fitting import FIT_DISTRIBUTIONS, LifeData, LifeFit, fit_best, fit_life
-from simulation.life._io import load_fitted, load_life_model, write_fitted
+from simulation.life._io import kpi_rows, load_fitted, load_life_model, write_fitted
 from simulation.life._montecarlo import simulate_missions
 from simulation.life._policy import (
     age_replacement_cost_rate,
@@ -92,4 +92,5 @@ __all__ = [
     "simulate_operation",
     "simulate_paths",
     "write_fitted",
+    "kpi_rows",
 ]

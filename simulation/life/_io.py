@@ -11,7 +11,7 @@ import yaml
 from workbench.config import load_config
 from workbench.errors import ConfigError
 
-__all__ = ["load_life_model", "load_fitted", "write_fitted"]
+__all__ = ["load_life_model", "load_fitted", "write_fitted", "kpi_rows"]
 
 
 def load_life_model(path: str | Path, *, overrides: Mapping[str, Any] | None = None):
@@ -61,3 +61,28 @@ def write_fitted(fit, path: str | Path, *, unit: str = "h", source: str = "") ->
     header = f"# fitted by twin life fit ({fit.distribution}, MLE); use it as `life: {path.name}` in a life model\n"
     path.write_text(header + yaml.safe_dump(doc, sort_keys=False))
     return path
+
+
+def kpi_rows(ds, unit: str) -> list[dict[str, Any]]:
+    """The KPIs of a life result (variables over ``bound``), times shown in ``unit``.
+
+    Returns
+    -------
+    list of dict
+        One row per KPI: ``kpi``, ``estimate``, ``lower``, ``upper`` (floats), ``unit`` and
+        ``description`` (the variable's ``long_name``). Durations stored in s are converted
+        to ``unit``; other variables keep their own unit.
+    """
+    from workbench.units import convert
+
+    rows = []
+    for var in ds.data_vars:
+        da = ds[var]
+        if da.dims != ("bound",):
+            continue
+        u = da.attrs.get("units", "")
+        scale, shown = (convert(1.0, "s", from_unit=unit), unit) if u == "s" else (1.0, u)
+        e, lo, hi = (float(v) / scale for v in da.values)
+        rows.append({"kpi": str(var), "estimate": e, "lower": lo, "upper": hi, "unit": shown,
+                     "description": da.attrs.get("long_name", "")})
+    return rows

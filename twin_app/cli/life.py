@@ -30,23 +30,6 @@ def _load(model_file: Path, set_: list[str] | None):
     return load_life_model(model_file, overrides=parse_override_args(set_ or []))
 
 
-def _kpis(ds, unit: str) -> list[dict]:
-    from workbench.units import convert
-
-    per = convert(f"1 {unit}", "s")
-    rows = []
-    for var in ds.data_vars:
-        da = ds[var]
-        if da.dims != ("bound",):
-            continue
-        u = da.attrs.get("units", "")
-        scale, shown = (per, unit) if u == "s" else (1.0, u)
-        e, lo, hi = (float(v) / scale for v in da.values)
-        rows.append({"kpi": var, "estimate": e, "lower": lo, "upper": hi, "unit": shown,
-                     "description": da.attrs.get("long_name", "")})
-    return rows
-
-
 @app.command("run")
 def run(
     model_file: Path = typer.Argument(..., help="Life model YAML (kind: life)."),
@@ -67,7 +50,9 @@ def run(
     with open_executor(dask=dask, executor=executor) as ex:
         ds = run_life(model, seed=seed, executor=ex, engine=engine, progress=False if as_json else "missions")
     unit = model.simulation.report_unit
-    rows = _kpis(ds, unit)
+    from simulation.life import kpi_rows
+
+    rows = kpi_rows(ds, unit)
     comp = []
     for var in ("birnbaum_importance", "failure_share", "component_failures", "component_pm"):
         if var in ds:
@@ -113,7 +98,7 @@ def fit(
 
     if not data.exists():
         raise ConfigError(f"{data}: no such data file; give a CSV with columns time,status or lower,upper")
-    convert(f"1 {unit}", "s")  # validates the unit
+    convert(1.0, "s", from_unit=unit)  # validates the unit
     frame = pd.read_csv(data)
     ld = LifeData.from_frame(frame, unit=unit)
     fits = (fit_best(ld, confidence=confidence, bounds=bounds) if distribution == "auto"
@@ -172,7 +157,7 @@ def optimize_pm_cmd(
         ds = optimize_pm(model, component, intervals=grid, replications=replications, seed=seed, executor=ex,
                          progress=False)
     unit = model.simulation.report_unit
-    per = convert(f"1 {unit}", "s")
+    per = convert(1.0, "s", from_unit=unit)
     cur = model.currency
     rows = []
     for k in range(ds.sizes["trial"]):

@@ -1,6 +1,6 @@
 """Dashboard responsiveness with one day of 1 Hz data for 50 tags (4.32 M samples).
 
-Compares the dashboard's server-side M4 downsampling (``viz._downsample``,
+Compares the dashboard's server-side M4 downsampling (``viz.downsample``,
 ``n_out`` points per line for the visible range) against shipping every sample:
 
 * figure build + JSON serialisation of the 50-tag overview (what the first page
@@ -9,7 +9,7 @@ Compares the dashboard's server-side M4 downsampling (``viz._downsample``,
 * time to first meaningful render in headless Chromium: from navigation until
   the overview chart has drawn its 50 lines, with the times at which the page
   layout and the tag trend appeared (skipped when Chromium is missing). The live
-  page lays itself out from the tag names alone (``viz._data.trace_tags``) and
+  page lays itself out from the tag names alone (``viz.trace_tags``) and
   loads the data in its chart callbacks, which run side by side; before that
   change (layout reading the whole trace, overview chained after the trend) the
   first render took 5.2 s (up to 10 s) on the same data and machine where it now takes
@@ -40,11 +40,11 @@ ROWS_PER_DAY = 86_400
 def _write_day(path: Path, rows: int) -> None:
     """One day of 1 Hz rows for 50 tags in the layout ``twin.TraceStore`` writes (bulk Zarr write):
     Zarr v3 with the default (zstd) compression, 1024-row chunks holding every tag."""
-    from viz._samples import trace_dataset
+    from viz.samples import trace_dataset
 
     ds = trace_dataset(rows, N_TAGS)
     enc = {v: {"chunks": (1024,) + ds[v].shape[1:]} for v in (*ds.data_vars, "time") if ds[v].dims[:1] == ("time",)}
-    ds.to_zarr(path, mode="w", consolidated=False, encoding=enc)
+    ds.to_zarr(path, mode="w", consolidated=False, encoding=enc, zarr_format=3)  # the one Zarr format (v3)
 
 
 def _browser_first_render(app, timeout_s: float, phases: dict | None = None) -> float:
@@ -82,9 +82,9 @@ def main(quick: bool = False) -> dict:
     """Run the comparison; ``quick`` uses one repeat and skips the slow full-data browser baseline."""
     import plotly.io as pio
 
-    from viz._app import DashboardSources, create_app, overview_figure
-    from viz._data import read_trace, trace_tags
-    from viz._figures_live import trend_figure
+    from twin import open_trace
+    from viz import DashboardSources, create_app, trace_tags
+    from viz.figures import overview_figure, residual_limit, trend_figure
 
     bench = Benchmark("dashboard", "1 day × 50 tags at 1 Hz: downsampled (M4) vs every sample")
     tmp = Path(tempfile.mkdtemp(prefix="twin-bench-dashboard-"))
@@ -93,7 +93,7 @@ def main(quick: bool = False) -> dict:
         _write_day(tmp / "day.zarr", ROWS_PER_DAY)
         bench.record("write_trace_s", time.perf_counter() - t0)
         t0 = time.perf_counter()
-        ds = read_trace(tmp / "day.zarr")
+        ds = open_trace(tmp / "day.zarr")
         bench.record("read_trace_s", time.perf_counter() - t0)
         t0 = time.perf_counter()
         trace_tags(tmp / "day.zarr")
@@ -116,8 +116,6 @@ def main(quick: bool = False) -> dict:
         errs = []
         for tr in fig_c.data:
             full = (ds["residual"].sel(tag=tr.name).values.astype(float))
-            from viz._figures_live import residual_limit
-
             full = full / residual_limit(ds, tr.name)
             y = np.asarray(tr.y, dtype=float)
             rng = np.nanmax(full) - np.nanmin(full)

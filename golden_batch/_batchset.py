@@ -115,7 +115,7 @@ def make_batch_set(
             attrs={"units": "1", "long_name": "phase index", "role": "phase",
                    "phase_names": ",".join(phase_names or [])},
         )
-    return xr.Dataset(data_vars, coords={"batch": np.asarray(ids, dtype=str), "sample": np.arange(n_s)})
+    return xr.Dataset(data_vars, coords={"batch": np.asarray(ids, dtype=str), "sample": np.arange(n_s)}, attrs={"kind": "batch-set"})
 
 
 def trajectory_variables(ds: xr.Dataset) -> list[str]:

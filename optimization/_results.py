@@ -192,7 +192,7 @@ def collect_results(campaign, study, *, trajectory: bool = True) -> CampaignResu
         note.append(f"envelope bands not stored: {exc}")
     if note:
         ds.attrs["views_note"] = "; ".join(note)
-    ds = add_provenance(ds, scenario=cfg.name, scenario_hash=config_hash(cfg), seed=cfg.sampler.seed,
+    ds = add_provenance(ds, kind="campaign", scenario=cfg.name, scenario_hash=config_hash(cfg), seed=cfg.sampler.seed,
                         status=status, message=msg, directions=",".join(dirs), objectives=",".join(objs),
                         best=json.dumps(best, default=_json) if best else "",
                         importances=json.dumps(importances))

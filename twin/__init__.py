@@ -9,6 +9,10 @@ Public API::
     twin.close()
 
 Sources live in :mod:`twin.sources`, the plant emulator in :mod:`twin.emulator`.
+
+:func:`open_trace` is the one reader of trace stores (twin and line twin; read-only,
+safe while a twin appends). ``read_trace_rows`` and ``trace_rows`` are deprecated
+aliases of it.
 """
 
 import importlib

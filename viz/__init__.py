@@ -9,12 +9,14 @@ Public API
 Reports: :func:`render_report` (shared self-contained HTML writer), :func:`report_result`
 (``twin report``). Dashboard: :class:`DashboardSources`, :func:`create_app`, :func:`serve`.
 Scenes: :func:`line_scene`, :func:`reactor_scene`, :func:`reactor_scene_from_trace`, :func:`render_png`, :func:`scene_figure`,
-:func:`export_scene_html`. Data: :func:`read_trace` (read-only, safe while a twin appends),
-:func:`downsample`.
+:func:`export_scene_html`. Data: :func:`load_result`, :func:`result_kind` (``ds.wb.kind``, with a
+layout guess for files written before kinds), :func:`trace_tags`, :func:`downsample`; traces are
+read with :func:`twin.open_trace` (``read_trace`` is a deprecated alias). Figures:
+:mod:`viz.figures`; synthetic example datasets: :mod:`viz.samples`.
 """
 
 from viz._app import DashboardSources, create_app, serve
-from viz._data import load_result, read_trace, result_kind
+from viz._data import load_result, read_trace, result_kind, trace_tags
 from viz._downsample import downsample
 from viz._html import (
     attrs_table_html,
@@ -59,5 +61,6 @@ __all__ = [
     "read_trace",
     "load_result",
     "result_kind",
+    "trace_tags",
     "downsample",
 ]

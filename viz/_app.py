@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from viz._data import load_result, read_trace, trace_rows, trace_tags
+from viz._data import is_trace_store, load_result, trace_tags
 
 __all__ = ["DashboardSources", "create_app", "serve", "TraceCache"]
 
@@ -78,11 +78,14 @@ class TraceCache:
         """``(dataset, changed)``; ``None`` while the store does not exist yet."""
         if self.path is None:
             return None, False
+        from twin import open_trace
+
         with self._lock:
-            n = trace_rows(self.path)
-            if n <= self.rows:
+            if not is_trace_store(self.path):
                 return self.ds, False
-            new = read_trace(self.path, start=self.rows)
+            new = open_trace(self.path, start=self.rows)
+            if new.sizes["time"] == 0:
+                return self.ds, False
             self.ds = new if self.ds is None else xr.concat([self.ds, new], dim="time", data_vars="minimal",
                                                              coords="minimal", compat="override",
                                                              combine_attrs="override")

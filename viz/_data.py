@@ -1,15 +1,14 @@
 """Reading what the views show: trace stores (read-only, while a twin appends) and result files.
 
-The dashboard reads a twin trace store while ``twin monitor`` appends to it.
-:func:`twin.open_trace` repairs a store opened read-write (it trims arrays a crash
-left longer than ``time``); a viewer must never do that to a store that is being
-written, so :func:`read_trace` opens it read-only and cuts every array to the
-number of rows that are complete (the writer appends ``time`` last).
+Trace stores are read with :func:`twin.open_trace`, the one trace reader: read-only, cut
+to the rows whose ``time`` is written (the writer appends ``time`` last), so a viewer
+never touches a store that is being written. Result files say what they are
+(``ds.wb.kind``, :data:`workbench.dataset.KINDS`); :func:`result_kind` guesses from the
+layout only for files written before kinds.
 """
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -20,63 +19,27 @@ import xarray as xr
 from workbench.dataset import open_zarr, read_netcdf
 from workbench.errors import DatasetError
 
-__all__ = ["read_trace", "trace_rows", "load_result", "result_kind", "tag_units", "read_line_forecast",
-           "read_line_events", "monitor_view", "trace_tags"]
+__all__ = ["read_trace", "load_result", "result_kind", "read_line_forecast",
+           "read_line_events", "monitor_view", "trace_tags", "is_trace_store"]
+
 
 def _is_zarr(path: Path) -> bool:
     return path.is_dir() and ((path / "zarr.json").exists() or (path / ".zgroup").exists())
 
 
-def trace_rows(path: str | Path) -> int:
-    """Number of complete rows in a trace store (cheap: reads array metadata only; see
-    :func:`twin.trace_rows`)."""
-    from twin import trace_rows as rows
-
-    return rows(path)
+def is_trace_store(path: str | Path) -> bool:
+    """True if ``path`` is a Zarr trace store (a ``value`` array beside ``time``), not another result."""
+    path = Path(path)
+    return _is_zarr(path) and (path / "value").exists() and (path / "time").exists()
 
 
 def read_trace(path: str | Path, *, start: int = 0) -> xr.Dataset:
-    """Read a twin trace store read-only, rows ``start:`` up to the last complete row.
+    """Deprecated: use :func:`twin.open_trace` (``open_trace(path, start=start)``), the one trace reader."""
+    from twin import open_trace
 
-    Parameters
-    ----------
-    path
-        Directory of a Zarr trace store written by :class:`twin.TraceStore` (or any
-        Zarr store with dims ``time`` × ``source`` × ``tag``).
-    start
-        First row to read (to fetch only what was appended since the last poll).
-
-    Returns
-    -------
-    xarray.Dataset
-        In memory; ``time`` decoded to datetime64 when its units are
-        ``"seconds since …"``.
-
-    Raises
-    ------
-    DatasetError
-        If ``path`` is not a Zarr store with a ``time`` array.
-    """
-    from twin import read_trace_rows
-
-    path = Path(path)
-    if not _is_zarr(path):
-        raise DatasetError(f"{path}: not a Zarr trace store; give the directory written by `twin monitor`")
-    return read_trace_rows(path, start=start)
-
-
-def tag_units(ds: xr.Dataset) -> dict[str, str]:
-    """Unit of each tag of a trace (``tag_unit`` coord or the JSON in ``value.attrs['tag_units']``)."""
-    tags = [str(t) for t in ds["tag"].values]
-    if "tag_unit" in ds.coords:
-        return dict(zip(tags, map(str, ds["tag_unit"].values), strict=True))
-    raw = ds["value"].attrs.get("tag_units") if "value" in ds else None
-    if raw:
-        try:
-            return {**dict.fromkeys(tags, ""), **json.loads(raw)}
-        except (TypeError, json.JSONDecodeError):
-            pass
-    return {t: ds["value"].attrs.get("units", "") if "value" in ds else "" for t in tags}
+    warnings.warn("viz.read_trace is deprecated; use twin.open_trace(path, start=start)", DeprecationWarning,
+                  stacklevel=2)
+    return open_trace(path, start=start)
 
 
 def load_result(path: str | Path) -> xr.Dataset:
@@ -100,27 +63,50 @@ def load_result(path: str | Path) -> xr.Dataset:
 
 
 def result_kind(ds: xr.Dataset) -> str:
-    """What a result dataset is: its ``kind`` attr, else guessed from its layout.
+    """What a result dataset is: ``ds.wb.kind`` (one of :data:`workbench.dataset.KINDS`).
 
-    Returns one of ``"trace"``, ``"envelope"``, ``"mspc"``, ``"line"``,
-    ``"life"``, ``"campaign"`` or ``"generic"`` (or the ``kind`` attr verbatim).
+    Files written before kinds existed carry no ``kind`` attr: their kind is guessed from
+    the layout (:func:`_legacy_kind`). A ``kind`` attr that is not a workbench kind, or a
+    layout nothing matches, gives ``"generic"``.
     """
-    kind = ds.attrs.get("kind") or ds.attrs.get("result_kind")
-    if kind:
-        return str(kind)
+    try:
+        kind = ds.wb.kind
+    except DatasetError:
+        return "generic"
+    return kind if kind is not None else _legacy_kind(ds)
+
+
+def _legacy_kind(ds: xr.Dataset) -> str:
+    """LEGACY: the kind of a result written before ``attrs['kind']`` existed, from its layout."""
+    legacy = ds.attrs.get("result_kind")
+    if legacy:
+        try:
+            return ds.assign_attrs(kind=legacy).wb.kind or "generic"
+        except DatasetError:
+            return "generic"
     names = set(ds.variables)
     if "source" in ds.dims and "value" in names:
-        return "trace"
+        return "twin-trace"
     if {"envelope_mean", "envelope_lower", "envelope_upper"} <= names:
         return "envelope"
-    if {"t2", "spe"} <= names:
+    if {"t2", "spe"} <= names or {"online_t2", "online_spe"} <= names:
         return "mspc"
+    if "trial" in ds.dims and "interval" in names and "cost_rate" in names:
+        return "life-pm-policy"
     if "trial" in ds.dims:
         return "campaign"
-    if "reliability" in names or "availability" in names:
-        return "life"
+    if "fitted_unreliability" in names:
+        return "life-fit-plot"
+    if "availability" in names:
+        return "life-operation"
+    if "reliability" in names:
+        return "life-missions"
     if "kpi" in ds.dims and "replication" in ds.dims:
-        return "line"
+        return "line-simulation"
+    if "variant" in ds.dims and "delta" in names:
+        return "line-comparison"
+    if {"batch", "sample"} <= set(ds.dims):
+        return "batch-set"
     return "generic"
 
 
@@ -139,15 +125,12 @@ def read_line_forecast(path: str | Path) -> xr.Dataset | None:
     The twin rewrites the group at each forecast; a read that meets a half-written
     group raises :class:`DatasetError` so the caller can keep its previous copy.
     """
+    from twin import open_trace
+
     group = Path(path) / "forecast"
     if not _is_zarr(group):
         return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ds = xr.open_zarr(Path(path), group="forecast", consolidated=False, chunks=None).load()
-    except (OSError, ValueError, KeyError) as exc:  # mid-rewrite
-        raise DatasetError(f"{group}: forecast group being rewritten ({exc})") from exc
+    ds = open_trace(path, group="forecast")
     missing = [v for v in _FORECAST_VARS if v not in ds]
     if missing:  # the writer has not written these arrays yet
         raise DatasetError(f"{group}: forecast group incomplete, no {', '.join(missing)} yet (being rewritten)")
@@ -199,28 +182,26 @@ def monitor_view(ds: xr.Dataset | None, *, batch: str | None = None) -> xr.Datas
 
 
 def trace_tags(path: str | Path, *, tail: int = 600) -> tuple[list[str], list[str]]:
-    """Tag names of a trace store and the measured ones, without reading the trace.
+    """Tag names of a trace store and the measured ones, without reading the whole trace.
 
-    Reads the ``tag`` array and the last ``tail`` complete rows of ``residual`` only
-    (a measured tag has finite residuals), so a page can lay itself out before the
-    data of a long trace is loaded.
+    Reads the last ``tail`` complete rows only (a measured tag has finite residuals), so
+    a page can lay itself out before the data of a long trace is loaded.
 
     Returns
     -------
     (tags, measured)
         Both empty while the store has no complete row.
     """
-    import zarr
+    from twin import open_trace
 
-    n = trace_rows(path)
-    if n == 0:
+    if not is_trace_store(path):
         return [], []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        group = zarr.open_group(str(path), mode="r")
-        tags = [t.decode() if isinstance(t, bytes) else str(t) for t in group["tag"][:]]
-        if "residual" not in group:
-            return tags, tags
-        res = np.asarray(group["residual"][max(n - tail, 0):n], dtype=float)
+    ds = open_trace(path, start=-tail)
+    if ds.sizes["time"] == 0:
+        return [], []
+    tags = [str(t) for t in ds["tag"].values]
+    if "residual" not in ds:
+        return tags, tags
+    res = np.asarray(ds["residual"].values, dtype=float)
     measured = [t for j, t in enumerate(tags) if np.isfinite(res[:, j]).any()]
     return tags, measured or tags

@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 import xarray as xr
 from plotly.subplots import make_subplots
 
-from viz._data import tag_units
+import workbench.dataset  # noqa: F401  (registers ds.wb)
 from viz._downsample import downsample, visible_slice
 
 __all__ = [
@@ -96,7 +96,7 @@ def trend_figure(
     plotly.graph_objects.Figure
         Two rows: values (real, virtual, band, markers) and the residual.
     """
-    unit = tag_units(trace).get(tag, "")
+    unit = trace.wb.tag_units().get(tag, "")
     t = trace["time"].values
     real = trace["value"].sel(source="real", tag=tag).values.astype(float)
     virt = trace["value"].sel(source="virtual", tag=tag).values.astype(float)

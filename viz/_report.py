@@ -1,9 +1,10 @@
 """``twin report RESULT``: pick the report renderer for a result dataset, generic fallback.
 
-Renderers are found by the dataset's kind (:func:`viz._data.result_kind`). A
-package-specific report module is listed in :data:`RENDERERS` as
-``"module:function"`` with an adapter to its signature; when that module or
-function is missing (or the kind is unknown), the generic report is written.
+Renderers are found by the dataset's kind, ``ds.wb.kind`` (one of
+:data:`workbench.dataset.KINDS`; :func:`viz.result_kind` guesses from the layout only
+for files written before kinds). A package-specific report module is listed in
+:data:`RENDERERS` as ``"module:function"`` with an adapter to its signature; when that
+module or function is missing (or the kind has none), the generic report is written.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from viz._data import load_result, result_kind
+from viz._data import is_trace_store, load_result, result_kind
 from viz._html import render_report
+from workbench.dataset import resolve_kind
 
 __all__ = ["RENDERERS", "report_result", "generic_report"]
 
@@ -32,11 +34,27 @@ def _ds_first(fn, ds, path):
     return fn(ds, path)
 
 
-#: kind → [("module:function", adapter(fn, ds, path) -> Path)]; the first importable one wins
+def _life_policy(fn, ds, path):
+    return fn(path, policy=ds, title=str(ds.attrs.get("scenario", "PM policy")))
+
+
+def _life_fit(fn, ds, path):
+    return fn(path, fit_plot=ds, title=f"life-data fit ({ds.attrs.get('distribution', '')})")
+
+
+_LIFE = "viz.life_report:write_life_report"
+_GOLDEN = "viz.golden_report:write_golden_report"
+
+#: kind → [("module:function", adapter(fn, ds, path) -> Path)]; the first importable one wins.
+#: Kinds not listed get the generic report (with the built-in figures of their kind).
 RENDERERS: dict[str, list[tuple[str, object]]] = {
-    "line": [("viz.line_report:write_line_report", _line)],
-    "life": [("viz.life_report:write_life_report", _path_first)],
-    "envelope": [("viz.golden_report:write_golden_report", _ds_first)],
+    "line-simulation": [("viz.line_report:write_line_report", _line)],
+    "life-missions": [(_LIFE, _path_first)],
+    "life-operation": [(_LIFE, _path_first)],
+    "life-pm-policy": [(_LIFE, _life_policy)],
+    "life-fit-plot": [(_LIFE, _life_fit)],
+    "golden-batch-model": [(_GOLDEN, _ds_first)],
+    "envelope": [(_GOLDEN, _ds_first)],
     "campaign": [("viz.campaign_report:write_campaign_report", _ds_first)],
 }
 
@@ -46,10 +64,10 @@ def _builtin_sections(ds: xr.Dataset, kind: str) -> list[tuple[str, object]]:
     from viz import _figures_results as fr
 
     sections: list[tuple[str, object]] = []
-    if kind == "trace":
+    if kind in ("twin-trace", "line-twin-trace"):
         for tag in [str(t) for t in ds["tag"].values][:8]:
             sections.append((f"{tag}: real vs virtual", fl.trend_figure(ds, tag)))
-    elif kind == "envelope":
+    elif kind in ("envelope", "golden-batch-model"):
         for v in [str(v) for v in ds["variable"].values][:8]:
             sections.append((f"envelope of {v}", fl.envelope_figure(ds, variable=v)))
     elif kind == "mspc":
@@ -57,7 +75,7 @@ def _builtin_sections(ds: xr.Dataset, kind: str) -> list[tuple[str, object]]:
         if "t2_contribution" in ds:
             worst = int(np.nanargmax(ds["t2"].values))
             sections.append(("contributions at the largest T²", fl.contribution_figure(ds, worst)))
-    elif kind == "line":
+    elif kind == "line-simulation":
         sections += [("KPIs", fr.kpi_ci_figure({str(ds.attrs.get("scenario", "result")): ds})),
                      ("work in process", fr.wip_figure({"result": ds})) if "wip_series" in ds else None,
                      ("machine states", fr.gantt_figure(ds)),
@@ -65,7 +83,7 @@ def _builtin_sections(ds: xr.Dataset, kind: str) -> list[tuple[str, object]]:
     elif kind == "campaign":
         sections += [("history", fr.campaign_history_figure(ds)), ("Pareto front", fr.pareto_figure(ds)),
                      ("importances", fr.importance_figure(ds))]
-    elif kind == "life":
+    elif kind in ("life-missions", "life-operation"):
         if "reliability" in ds:
             sections.append(("reliability", fr.reliability_figure(ds)))
         if "availability" in ds:
@@ -75,15 +93,16 @@ def _builtin_sections(ds: xr.Dataset, kind: str) -> list[tuple[str, object]]:
     return [s for s in sections if s is not None]
 
 
-def generic_report(ds: xr.Dataset, path: str | Path, *, title: str | None = None) -> Path:
+def generic_report(ds: xr.Dataset, path: str | Path, *, title: str | None = None, kind: str | None = None) -> Path:
     """Report for any conforming dataset: known figures for its kind, then every variable.
 
-    Each variable gets a line plot (1-D), a heatmap (2-D, at most 200 000 cells) or its
-    values in a table (scalars and small arrays), labelled with ``long_name`` and ``units``.
+    ``kind`` (default: :func:`viz.result_kind`) picks the known figures. Each variable gets a
+    line plot (1-D), a heatmap (2-D, at most 200 000 cells) or its values in a table (scalars
+    and small arrays), labelled with ``long_name`` and ``units``.
     """
     import plotly.graph_objects as go
 
-    kind = result_kind(ds)
+    kind = kind or result_kind(ds)
     sections = _builtin_sections(ds, kind)
     rows = []
     for name, da in ds.data_vars.items():
@@ -117,7 +136,8 @@ def report_result(result: str | Path | xr.Dataset, path: str | Path, *, kind: st
     path
         Output HTML file.
     kind
-        Force a kind instead of detecting it.
+        Force a kind (a :data:`workbench.dataset.KINDS` name, a legacy name, or
+        ``"generic"``) instead of reading ``ds.wb.kind``.
 
     Returns
     -------
@@ -127,11 +147,17 @@ def report_result(result: str | Path | xr.Dataset, path: str | Path, *, kind: st
     if isinstance(result, xr.Dataset):
         ds = result
     else:
-        from viz._data import _is_zarr, read_trace
-
         p = Path(result)
-        ds = read_trace(p) if _is_zarr(p) and (p / "value").exists() else load_result(p)
-    kind = kind or result_kind(ds)
+        if is_trace_store(p):
+            from twin import open_trace
+
+            ds = open_trace(p)
+        else:
+            ds = load_result(p)
+    if kind is None:
+        kind = result_kind(ds)
+    elif kind != "generic":
+        kind = resolve_kind(kind, ds=ds, name="--kind")
     for target, adapter in RENDERERS.get(kind, []):
         mod_name, _, fn_name = target.partition(":")
         try:
@@ -141,5 +167,5 @@ def report_result(result: str | Path | xr.Dataset, path: str | Path, *, kind: st
         try:
             return Path(adapter(fn, ds, path)), target
         except (KeyError, ValueError) as exc:  # dataset lacks what the specialised report needs
-            return generic_report(ds, path), f"generic ({target} could not read it: {exc})"
-    return generic_report(ds, path), "generic"
+            return generic_report(ds, path, kind=kind), f"generic ({target} could not read it: {exc})"
+    return generic_report(ds, path, kind=kind), "generic"

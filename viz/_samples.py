@@ -37,7 +37,7 @@ def write_trace(path: str | Path, *, n: int = 3600, n_tags: int = 4, fault_tag: 
     Tag ``fault_tag`` drifts away from the model after ``fault_start`` (default: at
     80 % of the run) and raises alarms; every 500th sample of tag 0 is flagged bad.
     """
-    from twin._trace import TraceStore
+    from twin import TraceStore
 
     rng = np.random.default_rng(seed)
     tags = [f"T{i}" if i < 2 else f"tag{i:02d}" for i in range(n_tags)]
@@ -101,7 +101,7 @@ def trace_dataset(n: int, n_tags: int, *, fault_tag: int = 1, seed: int = 0,
         coords={"time": ("time", time, {"long_name": "time"}), "source": ["real", "virtual"], "tag": tags,
                 "tag_unit": ("tag", units, {"long_name": "unit of each tag"})},
     )
-    return add_provenance(ds, scenario="synthetic-trace", seed=seed, synthetic=1)
+    return add_provenance(ds, kind="twin-trace", scenario="synthetic-trace", seed=seed, synthetic=1)
 
 
 def monitor_dataset(*, n_ref: int = 400, n: int = 120, n_vars: int = 5, fault_var: int = 2, fault_at: int = 80,
@@ -111,9 +111,9 @@ def monitor_dataset(*, n_ref: int = 400, n: int = 120, n_vars: int = 5, fault_va
     A PCA with 2 components is fitted (SVD) on ``n_ref`` correlated reference
     samples; the monitored samples get a step of 4 σ on ``fault_var`` from
     ``fault_at`` on. Limits: T² phase II F-limit and the Box SPE limit from
-    :mod:`golden_batch._limits`; contributions as in ``BatchPCA.contributions``.
+    :func:`golden_batch.t2_limit` and :func:`golden_batch.spe_limit_box`; contributions as in ``BatchPCA.contributions``.
     """
-    from golden_batch._limits import spe_limit_box, t2_limit
+    from golden_batch import spe_limit_box, t2_limit
 
     rng = np.random.default_rng(seed)
     latent = rng.normal(size=(n_ref + n, 2))
@@ -223,7 +223,7 @@ def line_result(utilisation: dict[str, float], *, replications: int = 5, seed: i
                 "bound": ["low", "high"], "time": ("time", t, {"units": "s", "long_name": "time since start"}),
                 "kpi_units": ("kpi", list(line_kpis.values()) + ["1"] * len(stations))},
     )
-    return add_provenance(ds, scenario=name, seed=seed, synthetic=1, kind="line", confidence=0.95)
+    return add_provenance(ds, scenario=name, seed=seed, synthetic=1, kind="line-simulation", confidence=0.95)
 
 
 def campaign_result(*, n_trials: int = 60, seed: int = 4, envelope: xr.Dataset | None = None) -> xr.Dataset:
@@ -272,7 +272,7 @@ def life_result(*, shape: float = 1.8, scale_h: float = 12000.0, n_fail: int = 3
         coords={"time": ("time", t, {"units": "s", "long_name": "operating time"}),
                 "bound": ["estimate", "lower", "upper"]},
     )
-    return add_provenance(ds, scenario="synthetic-life", seed=seed, synthetic=1, kind="life", confidence=0.95,
+    return add_provenance(ds, scenario="synthetic-life", seed=seed, synthetic=1, kind="life-operation", confidence=0.95,
                           report_unit="h", weibull_shape=shape, weibull_scale=scale_h * 3600)
 
 

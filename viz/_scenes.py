@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+import workbench.dataset  # noqa: F401  (registers ds.wb)
+
 __all__ = [
     "Scene",
     "line_scene",
@@ -158,11 +160,9 @@ def reactor_scene_from_trace(ds, *, window: int = 60) -> Scene | None:
     second (when there is one) the jacket. A temperature difference is the same
     number in K and °C. Returns ``None`` when the trace has no such tag.
     """
-    from viz._data import tag_units
-
     if ds is None or ds.sizes.get("time", 0) == 0:
         return None
-    units = tag_units(ds)
+    units = ds.wb.tag_units()
     measured = {str(t) for t in ds["tag"].values if np.isfinite(ds["residual"].sel(tag=t).values).any()}
     tags = [t for t, u in units.items() if u in _TEMPERATURE_UNITS and t in measured]
     if not tags:

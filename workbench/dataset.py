@@ -17,8 +17,19 @@ Every time series, batch set, simulation result and twin trace is an
 * a twin trace has a ``source`` dim with ``real`` and ``virtual`` so that
   ``ds.sel(source="real") - ds.sel(source="virtual")`` is the deviation.
 
+Every result says what it is: ``attrs["kind"]`` is one of :data:`KINDS` (set it
+with ``add_provenance(ds, kind=...)``), and the ``wb`` accessor, registered when this
+module is imported, reads it back with the other conventions::
+
+    ds.wb.kind                # "line-simulation", "twin-trace", ... (None: written before kinds)
+    ds.wb.units("throughput") # attrs["units"] of a variable
+    ds.wb.label("throughput") # "long name [units]" for plot axes
+    ds.wb.provenance          # workbench_version, created, scenario, seed, ...
+    ds.wb.validate()          # the rules above; a trace kind also checks the trace layout
+
 Persist with :func:`write_netcdf` (small) or :func:`write_zarr` (large,
-appendable along ``time``). Never pickle.
+appendable along ``time``), both in the one Zarr format of the workbench (Zarr v3,
+the layout of the twin's trace store). Never pickle.
 """
 
 from __future__ import annotations
@@ -26,19 +37,28 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import warnings
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from workbench.errors import DatasetError
+from workbench.errors import DatasetError, did_you_mean
 
 __all__ = [
     "KNOWN_DIMS",
+    "KINDS",
+    "KIND_ALIASES",
+    "TRACE_KINDS",
     "PROVENANCE_ATTRS",
+    "ZARR_FORMAT",
+    "WorkbenchAccessor",
+    "resolve_kind",
+    "sanitize_attrs",
     "validate_dataset",
     "add_provenance",
     "config_hash",
@@ -74,6 +94,42 @@ KNOWN_DIMS = frozenset(
 )
 
 PROVENANCE_ATTRS = ("workbench_version", "created")
+
+#: The Zarr format version of every store the workbench writes (the twin's trace store format).
+ZARR_FORMAT = 3
+
+#: The closed list of result kinds (``attrs["kind"]``): kind → what it is and who writes it.
+KINDS: Mapping[str, str] = MappingProxyType({
+    "fmu-run": "FMU simulation run or ensemble (fmu_models: FmuModel.run, run_many; twin fmu run)",
+    "batch-set": "batch trajectories over batch x sample (golden_batch: make_batch_set, read_history, "
+                 "batches_from_trace)",
+    "golden-batch-model": "a saved golden-batch model (golden_batch: GoldenBatchModel.save; twin golden build)",
+    "envelope": "a golden-batch envelope band alone (golden_batch: Envelope.to_dataset)",
+    "mspc": "on-line T2/SPE monitoring of batches (golden_batch: MonitorSession.to_dataset, monitor_aligned)",
+    "line-simulation": "replicated production-line simulation (simulation.line.simulate; twin run)",
+    "line-comparison": "paired what-if comparison of line results (simulation.line.compare; twin compare)",
+    "life-missions": "non-repairable mission Monte Carlo: R(t), MTTF, B-lives (simulation.life.simulate_missions)",
+    "life-operation": "repairable-system operation: A(t), failures, costs (simulation.life.simulate_operation)",
+    "life-pm-policy": "preventive-maintenance interval search: cost rate per interval (simulation.life.optimize_pm)",
+    "life-fit-plot": "probability-plot data of a life-data fit (simulation.life.LifeFit.plot_data)",
+    "life-distribution": "a fitted life distribution: a YAML file, not a Dataset (twin life fit)",
+    "campaign": "optimisation campaign trials (optimization.CampaignResult.trials; trials.nc)",
+    "twin-trace": "twin trace store: real and virtual side by side over time x source x tag (twin.TraceStore)",
+    "line-twin-trace": "line-twin trace store: the twin-trace layout with a line's tags (twin.line.LineTwin)",
+    "line-forecast": "shift forecasts of a line twin (the 'forecast' group of its trace store)",
+})
+
+#: Kind names written before :data:`KINDS` existed → today's name ("life" is resolved by layout:
+#: ``life-operation`` when the dataset has ``availability``, else ``life-missions``).
+KIND_ALIASES: Mapping[str, str] = MappingProxyType({
+    "trace": "twin-trace",
+    "line-twin": "line-twin-trace",
+    "line": "line-simulation",
+    "life": "life-missions",
+})
+
+#: Kinds with the twin-trace layout (``source`` dim with ``real`` and ``virtual``).
+TRACE_KINDS = frozenset({"twin-trace", "line-twin-trace"})
 
 
 @lru_cache(maxsize=1)
@@ -111,9 +167,42 @@ def config_hash(config: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def resolve_kind(kind: str, *, ds: xr.Dataset | None = None, name: str = "kind") -> str:
+    """Today's name of a kind: itself when in :data:`KINDS`, else its :data:`KIND_ALIASES` entry.
+
+    Parameters
+    ----------
+    kind
+        A kind name, current or legacy.
+    ds
+        The dataset, to resolve the legacy ``"life"`` by its layout.
+    name
+        What to call the value in the error message (e.g. ``"results.nc: attrs['kind']"``).
+
+    Raises
+    ------
+    DatasetError
+        If ``kind`` is neither, naming the valid kinds.
+    """
+    kind = str(kind)
+    if kind in KINDS:
+        return kind
+    if kind == "life" and ds is not None and "availability" in ds.variables:
+        return "life-operation"
+    if kind in KIND_ALIASES:
+        return KIND_ALIASES[kind]
+    raise DatasetError(f"{name} = {kind!r} is not a workbench result kind; {_kind_hint(kind)}")
+
+
+def _kind_hint(kind: str) -> str:
+    hint = did_you_mean(kind, [*KINDS, *KIND_ALIASES])
+    return hint if hint.startswith("did you mean") else "valid kinds: " + ", ".join(KINDS)
+
+
 def add_provenance(
     ds: xr.Dataset,
     *,
+    kind: str | None = None,
     scenario: str | None = None,
     scenario_hash: str | None = None,
     seed: int | None = None,
@@ -126,6 +215,8 @@ def add_provenance(
     ----------
     ds
         Result dataset.
+    kind
+        What the result is, one of :data:`KINDS` (a legacy name is stored as today's).
     scenario, scenario_hash
         Name and :func:`config_hash` of the config that produced it.
     seed
@@ -144,6 +235,8 @@ def add_provenance(
         "workbench_version": _version(),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
+    if kind is not None:
+        attrs["kind"] = resolve_kind(kind, ds=ds, name="add_provenance(kind=...)")
     if scenario is not None:
         attrs["scenario"] = scenario
     if scenario_hash is not None:
@@ -153,7 +246,7 @@ def add_provenance(
     if fmu_guids is not None:
         attrs["fmu_guids"] = ",".join(fmu_guids)
     attrs.update(extra)
-    out.attrs = {**out.attrs, **_sanitize_attrs(attrs)}
+    out.attrs = {**out.attrs, **sanitize_attrs(attrs)}
     return out
 
 
@@ -165,7 +258,7 @@ def validate_dataset(
     trace: bool = False,
     name: str = "dataset",
 ) -> xr.Dataset:
-    """Check ``ds`` against the workbench conventions.
+    """Check ``ds`` against the workbench conventions (``ds.wb.validate()`` is the same check).
 
     Parameters
     ----------
@@ -213,6 +306,12 @@ def validate_dataset(
             problems.append(f"variable '{var}' has no attrs['units'] (use '1' if dimensionless)")
         if "long_name" not in attrs:
             problems.append(f"variable '{var}' has no attrs['long_name']")
+    if "kind" in ds.attrs:
+        try:
+            resolve_kind(ds.attrs["kind"], ds=ds)
+        except DatasetError:
+            problems.append(f"attrs['kind'] = {ds.attrs['kind']!r} is not a workbench result kind; "
+                            f"{_kind_hint(str(ds.attrs['kind']))}")
     if require_provenance:
         for key in PROVENANCE_ATTRS:
             if key not in ds.attrs:
@@ -229,8 +328,9 @@ def validate_dataset(
     return ds
 
 
-def _sanitize_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
-    """netCDF/Zarr attrs hold str, numbers and 1-D arrays only; encode the rest as JSON."""
+def sanitize_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Attrs as netCDF/Zarr can store them: str, numbers and lists of numbers kept, bools as
+    0/1, ``None`` dropped, anything else JSON-encoded."""
     out: dict[str, Any] = {}
     for key, value in attrs.items():
         if value is None:
@@ -250,9 +350,9 @@ def _sanitize_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
 
 def _prepared(ds: xr.Dataset) -> xr.Dataset:
     out = ds.copy()
-    out.attrs = _sanitize_attrs(out.attrs)
+    out.attrs = sanitize_attrs(out.attrs)
     for name in list(out.variables):
-        out[name].attrs = _sanitize_attrs(out[name].attrs)
+        out[name].attrs = sanitize_attrs(out[name].attrs)
     return out
 
 
@@ -291,7 +391,12 @@ def read_netcdf(path: str | Path) -> xr.Dataset:
 def write_zarr(
     ds: xr.Dataset, path: str | Path, *, append_dim: str | None = None
 ) -> Path:
-    """Write or append ``ds`` to a Zarr store.
+    """Write or append ``ds`` to a Zarr store in the workbench's one Zarr format.
+
+    The format is the twin trace store's (:mod:`twin`): Zarr v3, no consolidated
+    metadata, xarray's ``dimension_names`` and CF attributes, the default codec chain
+    (``bytes`` + ``zstd``). A store written by an older workbench in Zarr v2 is still
+    read by :func:`open_zarr`; appending to it keeps v2.
 
     Parameters
     ----------
@@ -308,11 +413,14 @@ def write_zarr(
     """
     path = Path(path)
     prepared = _prepared(ds)
-    if append_dim is not None and path.exists():
-        prepared.to_zarr(path, append_dim=append_dim, consolidated=False, zarr_format=2)
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        prepared.to_zarr(path, mode="w", consolidated=False, zarr_format=2)
+    with warnings.catch_warnings():  # zarr: fixed-length UTF-32 strings have no v3 spec yet (read back fine)
+        warnings.filterwarnings("ignore", message=".*does not have a Zarr V3 specification.*")
+        warnings.filterwarnings("ignore", message=".*not part of the Zarr format 3.*")
+        if append_dim is not None and path.exists():
+            prepared.to_zarr(path, append_dim=append_dim, consolidated=False)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            prepared.to_zarr(path, mode="w", consolidated=False, zarr_format=ZARR_FORMAT)
     return path
 
 
@@ -328,3 +436,122 @@ def open_zarr(path: str | Path, *, chunks: Any = None) -> xr.Dataset:
     if not path.exists():
         raise DatasetError(f"{path}: no such Zarr store; give the directory of a .zarr store")
     return xr.open_zarr(path, chunks=chunks, consolidated=False)
+
+
+@xr.register_dataset_accessor("wb")
+class WorkbenchAccessor:
+    """The workbench conventions of a Dataset, as ``ds.wb`` (registered by importing this module).
+
+    Stateless, as xarray asks of accessors: every property reads ``ds`` afresh.
+
+    Examples
+    --------
+    >>> import workbench.dataset  # registers ``.wb``
+    >>> ds = add_provenance(xr.Dataset({"x": ("time", [1.0], {"units": "m", "long_name": "length"})}),
+    ...                     kind="line-simulation")
+    >>> ds.wb.kind, ds.wb.units("x"), ds.wb.label("x")
+    ('line-simulation', 'm', 'length [m]')
+    """
+
+    def __init__(self, ds: xr.Dataset) -> None:
+        self._ds = ds
+
+    @property
+    def kind(self) -> str | None:
+        """The result's kind (one of :data:`KINDS`; a legacy name as today's), ``None`` when
+        the dataset carries no ``kind`` attr (written before kinds, or not a result).
+
+        Raises
+        ------
+        DatasetError
+            If ``attrs["kind"]`` is not a workbench kind.
+        """
+        raw = self._ds.attrs.get("kind")
+        if raw is None or raw == "":
+            return None
+        return resolve_kind(raw, ds=self._ds, name="attrs['kind']")
+
+    @property
+    def description(self) -> str | None:
+        """One line saying what the kind is (``None`` without a kind)."""
+        kind = self.kind
+        return None if kind is None else KINDS[kind]
+
+    @property
+    def is_trace(self) -> bool:
+        """True for the twin-trace layout (by kind, else by a ``source`` dim with ``real`` and ``virtual``)."""
+        kind = self.kind
+        if kind is not None:
+            return kind in TRACE_KINDS
+        return "source" in self._ds.dims and {"real", "virtual"} <= set(map(str, self._ds["source"].values))
+
+    def _var(self, var: str) -> xr.DataArray:
+        if var not in self._ds.variables:
+            names = [str(v) for v in self._ds.variables]
+            raise DatasetError(f"dataset has no variable {var!r}; {did_you_mean(var, names)}")
+        return self._ds[var]
+
+    def units(self, var: str) -> str:
+        """``attrs["units"]`` of variable or coordinate ``var``.
+
+        Raises
+        ------
+        DatasetError
+            If ``var`` is missing or has no units (naming both).
+        """
+        da = self._var(var)
+        if "units" not in da.attrs:
+            raise DatasetError(f"variable {var!r} has no attrs['units'] (use '1' if dimensionless)")
+        return str(da.attrs["units"])
+
+    def long_name(self, var: str) -> str:
+        """``attrs["long_name"]`` of ``var``, else its name."""
+        return str(self._var(var).attrs.get("long_name", var))
+
+    def label(self, var: str) -> str:
+        """Axis label ``"long name [units]"`` (just the long name for missing or ``"1"`` units)."""
+        da = self._var(var)
+        units = da.attrs.get("units")
+        name = da.attrs.get("long_name", var)
+        return f"{name} [{units}]" if units not in (None, "", "1") else str(name)
+
+    def tag_units(self) -> dict[str, str]:
+        """Unit of each tag of a trace: the ``tag_unit`` coord, else the JSON in
+        ``value.attrs["tag_units"]``, else the units of ``value``."""
+        ds = self._ds
+        if "tag" not in ds.coords:
+            raise DatasetError("dataset has no 'tag' coord; tag units belong to a twin trace")
+        tags = [str(t) for t in ds["tag"].values]
+        if "tag_unit" in ds.coords:
+            return dict(zip(tags, map(str, ds["tag_unit"].values), strict=True))
+        raw = ds["value"].attrs.get("tag_units") if "value" in ds else None
+        if raw:
+            try:
+                return {**dict.fromkeys(tags, ""), **json.loads(raw)}
+            except (TypeError, json.JSONDecodeError):
+                pass
+        return {t: ds["value"].attrs.get("units", "") if "value" in ds else "" for t in tags}
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        """The provenance attrs present: ``workbench_version``, ``created``, ``scenario``,
+        ``scenario_hash``, ``seed``, ``kind`` and ``fmu_guids`` (as a list)."""
+        keys = (*PROVENANCE_ATTRS, "kind", "scenario", "scenario_hash", "seed", "fmu_guids")
+        out = {k: self._ds.attrs[k] for k in keys if k in self._ds.attrs}
+        if "fmu_guids" in out:
+            out["fmu_guids"] = [g for g in str(out["fmu_guids"]).split(",") if g]
+        return out
+
+    def validate(self, *, require_provenance: bool = False, extra_dims: Iterable[str] = (),
+                 trace: bool | None = None, name: str = "dataset") -> xr.Dataset:
+        """Check the dataset against the workbench conventions (:func:`validate_dataset`).
+
+        ``trace`` defaults to whether the kind is a trace kind (:data:`TRACE_KINDS`).
+        Returns the dataset, so the call chains; raises :class:`DatasetError` listing every
+        broken rule (each naming the variable or attr).
+        """
+        if trace is None:
+            raw = self._ds.attrs.get("kind")
+            trace = raw in TRACE_KINDS or KIND_ALIASES.get(str(raw)) in TRACE_KINDS
+        return validate_dataset(self._ds, require_provenance=require_provenance, extra_dims=extra_dims,
+                                trace=bool(trace), name=name)

@@ -332,7 +332,8 @@ class LifeFit:
             coords={"time": ("time", grid, {"units": unit, "long_name": "time"}),
                     "bound": ("bound", ["estimate", "lower", "upper"])},
         )
-        ds.attrs.update({"distribution": self.distribution, "time_unit": unit, "parameters": str(self.params)})
+        ds.attrs.update({"kind": "life-fit-plot", "distribution": self.distribution, "time_unit": unit,
+                         "parameters": str(self.params)})
         return ds
 
 

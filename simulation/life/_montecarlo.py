@@ -332,4 +332,4 @@ def simulate_missions(
         {"engine": "vectorised", "missions": n, "mission_time_s": tm, "confidence": conf, "report_unit": sim.report_unit,
          "order_statistics": order_source}
     )
-    return add_provenance(ds, scenario=model.name, scenario_hash=config_hash(model), seed=seed)
+    return add_provenance(ds, kind="life-missions", scenario=model.name, scenario_hash=config_hash(model), seed=seed)

@@ -206,4 +206,4 @@ def optimize_pm(model: LifeModel, component: str | None = None, *, intervals: np
                   and model.profile is None and not comp.acceleration and comp.spare is None)
         attrs["analytic_applies"] = int(simple)
     out.attrs.update(attrs)
-    return add_provenance(out, scenario=model.name, scenario_hash=config_hash(model), seed=seed)
+    return add_provenance(out, kind="life-pm-policy", scenario=model.name, scenario_hash=config_hash(model), seed=seed)

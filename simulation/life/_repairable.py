@@ -402,4 +402,4 @@ def simulate_operation(
         "engine": "event", "replications": reps, "horizon_s": horizon, "confidence": conf,
         "events": int(stack("events").sum()), "report_unit": sim.report_unit, "currency": cur,
     })
-    return add_provenance(ds, scenario=model.name, scenario_hash=config_hash(model), seed=seed)
+    return add_provenance(ds, kind="life-operation", scenario=model.name, scenario_hash=config_hash(model), seed=seed)

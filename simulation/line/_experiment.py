@@ -209,7 +209,7 @@ def simulate(
         results = _run_many(scenario, seeds, **common)
     ds = _to_dataset(scenario, results, confidence=exp.confidence)
     return add_provenance(
-        ds, scenario=scenario.name, scenario_hash=config_hash(scenario.to_plain()), seed=seed,
+        ds, kind="line-simulation", scenario=scenario.name, scenario_hash=config_hash(scenario.to_plain()), seed=seed,
         executor=describe_executor(executor), replications=len(results),
         warmup_s=exp.warmup, horizon_s=exp.horizon if exp.horizon is not None else -1.0,
         snapshot=snapshot.model_dump_json() if snapshot is not None else "",
@@ -404,7 +404,7 @@ def compare(base: xr.Dataset, variants: dict[str, xr.Dataset] | Sequence[xr.Data
     ds["relative_delta"] = rel.assign_attrs(units="1", long_name="difference relative to the base mean")
     ds.attrs.update({"base": str(base.attrs.get("scenario", "base")), "confidence": confidence,
                      "seed": int(base.attrs.get("seed", -1))})
-    return add_provenance(ds, scenario=str(base.attrs.get("scenario", "base")),
+    return add_provenance(ds, kind="line-comparison", scenario=str(base.attrs.get("scenario", "base")),
                           scenario_hash=str(base.attrs.get("scenario_hash", "")))
 
 

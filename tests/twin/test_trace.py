@@ -199,7 +199,6 @@ def test_rows_beyond_time_are_cut_in_memory_and_dropped_on_resume(tmp_path, monk
     """A crash between the data arrays and ``time``: readers see the complete rows and leave
     the store alone; a resumed writer continues after the last complete row."""
     import twin._trace as trace_mod
-    from twin import read_trace_rows
     from twin._zarr_writer import AppendableArray
 
     monkeypatch.setattr(trace_mod, "_CHUNK_ROWS", 4)
@@ -213,7 +212,7 @@ def test_rows_beyond_time_are_cut_in_memory_and_dropped_on_resume(tmp_path, monk
     before = sorted(p.relative_to(path) for p in path.rglob("*"))
     ds = open_trace(path)
     assert ds.sizes["time"] == 10 and np.array_equal(ds["time"].values, 10.0 * np.arange(10))
-    assert read_trace_rows(path, start=7).sizes["time"] == 3
+    assert open_trace(path, start=7).sizes["time"] == 3
     assert sorted(p.relative_to(path) for p in path.rglob("*")) == before  # read-only
     resumed = TraceStore(path, TAGS, UNITS, flush_rows=5, flush_interval=1e9, append=True)
     for k in range(10, 13):
@@ -222,3 +221,44 @@ def test_rows_beyond_time_are_cut_in_memory_and_dropped_on_resume(tmp_path, monk
     ds = open_trace(path)
     assert ds.sizes["time"] == 13
     assert np.allclose(ds["value"].sel(source="real", tag="TI").values, [_row(k)[1][1] for k in range(13)])
+
+
+def test_open_trace_is_the_one_reader(tmp_path):
+    """Rows ``start:start+rows`` (negative from the end), lazy or loaded, the same values as
+    xarray reads from the store; the trace says what it is."""
+    path = tmp_path / "o.zarr"
+    store = TraceStore(path, TAGS, UNITS, flush_rows=4, flush_interval=1e9, attrs={"scenario": "s"})
+    for k in range(11):
+        store.append(*_row(k))
+    store.close()
+    ds = open_trace(path)
+    assert ds.wb.kind == "twin-trace" and ds.wb.tag_units() == dict(zip(TAGS, UNITS, strict=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = xr.open_zarr(path, consolidated=False).load()
+    for name in ("value", "residual", "statistic", "alarm", "quality", "gap", "time", "tag", "tag_unit"):
+        xr.testing.assert_identical(ds[name].drop_attrs(), ref[name].drop_attrs())
+    assert np.array_equal(open_trace(path, start=3, rows=4)["time"].values, 10.0 * np.arange(3, 7))
+    assert np.array_equal(open_trace(path, start=-2)["time"].values, [90.0, 100.0])
+    assert open_trace(path, start=11).sizes["time"] == 0  # nothing new since row 11
+    lazy = open_trace(path, lazy=True, start=5)
+    assert lazy["value"].chunks is not None and lazy.sizes["time"] == 6
+    xr.testing.assert_identical(lazy.load(), open_trace(path, start=5))
+
+
+def test_old_trace_readers_warn_and_agree(tmp_path):
+    import twin
+
+    path = tmp_path / "w.zarr"
+    store = TraceStore(path, TAGS, UNITS, flush_rows=4, flush_interval=1e9)
+    for k in range(6):
+        store.append(*_row(k))
+    store.close()
+    with pytest.warns(DeprecationWarning, match="open_trace"):
+        assert twin.trace_rows(path) == 6
+    with pytest.warns(DeprecationWarning, match="open_trace"):
+        xr.testing.assert_identical(twin.read_trace_rows(path, start=2), open_trace(path, start=2))
+    with pytest.warns(DeprecationWarning, match="open_trace"):
+        assert twin.trace_rows(tmp_path / "none.zarr") == 0
+    with pytest.raises(DatasetError, match="no 'forecast' group"):
+        open_trace(path, group="forecast")

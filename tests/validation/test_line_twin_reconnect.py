@@ -9,6 +9,7 @@ gateway restarts while the line keeps producing.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -19,8 +20,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from _line import PLANT, binding, free_port, model  # noqa: E402
 
-from twin import QualityFlag  # noqa: E402
-from twin.line import LinePlant, LineTwin, line_plant_server, load_line_plant, open_line_trace  # noqa: E402
+from twin import QualityFlag, open_trace  # noqa: E402
+from twin.line import LinePlant, LineTwin, line_plant_server, load_line_plant  # noqa: E402
 from twin.sources import OpcUaSource  # noqa: E402
 
 pytestmark = pytest.mark.opcua
@@ -71,7 +72,8 @@ def test_reconnect_rebuilds_snapshot_flags_gap_and_keeps_counts(tmp_path):
     report = twin.close()
     assert src.reconnects >= 1
     assert report.resyncs == 1 and len(report.gaps) == 1
-    ds, _, _, snaps = open_line_trace(tmp_path / "line.zarr")
+    ds = open_trace(tmp_path / "line.zarr")
+    snaps = json.loads(ds.attrs["snapshots"])
     times = ds["time"].values.astype("datetime64[ns]").astype(np.int64) / 1e9
     # nothing recorded before the outage is lost
     for t, rec in recorded.items():

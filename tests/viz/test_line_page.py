@@ -6,8 +6,9 @@ import json
 
 import numpy as np
 
+from twin import open_trace
 from viz import _figures_line as fline
-from viz._data import read_line_events, read_line_forecast, read_trace
+from viz._data import read_line_events, read_line_forecast
 
 
 def test_state_names_match_the_line_twin():
@@ -23,7 +24,7 @@ def test_state_segments_cover_the_samples():
 
 
 def test_line_figures_on_a_real_line_twin_trace(line_tour):
-    ds = read_trace(line_tour["trace"])
+    ds = open_trace(line_tour["trace"])
     fc = read_line_forecast(line_tour["trace"])
     events = read_line_events(line_tour["trace"])
     summary = json.loads(line_tour["summary"].read_text())

@@ -7,9 +7,10 @@ import ast
 import numpy as np
 import pytest
 
+from twin import open_trace
 from viz import _figures_live as fl
 from viz import _figures_results as fr
-from viz._data import load_result, monitor_view, read_trace
+from viz._data import load_result, monitor_view
 
 
 def _n(fig) -> int:
@@ -19,7 +20,7 @@ def _n(fig) -> int:
 def test_live_figures_on_a_twin_trace(real_outputs):
     from viz._app import overview_figure
 
-    ds = read_trace(real_outputs["trace"])
+    ds = open_trace(real_outputs["trace"])
     fig = fl.trend_figure(ds, "TI_reactor", n_out=500)
     real = next(t for t in fig.data if t.name == "real")
     assert len(real.x) == ds.sizes["time"]

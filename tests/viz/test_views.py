@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from twin import open_trace
 from viz import downsample, render_report, report_result
-from viz._data import read_trace, trace_rows
 from viz._samples import line_result, write_trace
 from viz._scenes import line_scene, reactor_scene, render_png
 
@@ -43,16 +43,16 @@ def test_render_report_is_self_contained(tmp_path):
 
 def test_trace_read_only_while_rows_are_partial(tmp_path):
     path = write_trace(tmp_path / "t.zarr", n=300)
-    ds = read_trace(path)
-    assert ds.sizes["time"] == 300 and trace_rows(path) == 300
+    ds = open_trace(path)
+    assert ds.sizes["time"] == 300 and open_trace(path, lazy=True).sizes["time"] == 300
     assert np.issubdtype(ds["time"].dtype, np.datetime64)
     # simulate a writer mid-flush: one data array already longer than time
     import zarr
 
     g = zarr.open_group(str(path), mode="r+")
     g["residual"].append(np.zeros((5, ds.sizes["tag"])), axis=0)
-    assert trace_rows(path) == 300
-    assert read_trace(path).sizes["time"] == 300
+    assert open_trace(path, lazy=True).sizes["time"] == 300
+    assert open_trace(path).sizes["time"] == 300
     assert zarr.open_group(str(path), mode="r")["residual"].shape[0] == 305  # reader did not "repair" it
 
 

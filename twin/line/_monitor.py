@@ -19,7 +19,9 @@ the line shipped, and records everything in a trace directory:
 * ``snapshots.jsonl``: the reconstructed :class:`~simulation.line.LineSnapshot` at
   every forecast and after every reconnect.
 
-Read it back with :func:`open_line_trace`.
+Read it back with :func:`twin.open_trace`: ``open_trace(path)`` is the trace (alarm events
+and snapshots in its attrs ``alarm_events`` and ``snapshots``), ``open_trace(path,
+group="forecast")`` the forecast history.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from twin.line._config import LineBinding, load_line_binding
 from twin.line._deviation import DeviationMonitor, LineAlarm
 from twin.line._forecast import ShiftForecast, forecast_shift
 from twin.line._state import LineState, Observation
-from workbench.dataset import add_provenance, config_hash
+from workbench.dataset import ZARR_FORMAT, add_provenance, config_hash
 
 __all__ = ["LineTwin", "LineStep", "LineTwinReport", "monitor_line", "open_line_trace"]
 
@@ -135,7 +137,7 @@ class LineTwin:
                                     flush_interval=flush_interval,
                                     attrs={"scenario": self.scenario.name,
                                            "scenario_hash": config_hash(self.scenario.to_plain()),
-                                           "binding": binding.name, "kind": "line-twin"})
+                                           "binding": binding.name, "kind": "line-twin-trace"})
             (self.trace_path / "snapshots.jsonl").unlink(missing_ok=True)
         self.forecasts: list[ShiftForecast] = []
         self.observations: list[Observation] = []
@@ -369,7 +371,7 @@ class LineTwin:
                              {"units": "s", "long_name": "plant clock of the forecast"}),
                     "replication": np.arange(n), "bound": ["low", "high"], "station": names},
         )
-        return add_provenance(ds, scenario=self.scenario.name, seed=self.binding.forecast.seed)
+        return add_provenance(ds, kind="line-forecast", scenario=self.scenario.name, seed=self.binding.forecast.seed)
 
     def _write_forecasts(self) -> None:
         if self.trace_path is None or not self.forecasts or self.store is None:
@@ -379,7 +381,8 @@ class LineTwin:
             return
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self.forecast_dataset().to_zarr(self.trace_path, group="forecast", mode="w", consolidated=False)
+            self.forecast_dataset().to_zarr(self.trace_path, group="forecast", mode="w", consolidated=False,
+                                            zarr_format=ZARR_FORMAT)
 
     # ------------------------------------------------------------------ loops
     def run(self, source, *, until: float | None = None, on_step: Callable[[LineStep], None] | None = None,
@@ -421,20 +424,19 @@ class LineTwin:
 
 
 def open_line_trace(path: str | Path) -> tuple[xr.Dataset, xr.Dataset | None, list[dict], list[dict]]:
-    """Open a line-twin trace: ``(trace, forecasts or None, alarm events, snapshots)``."""
-    from twin._trace import open_trace, read_events
+    """Deprecated: read with :func:`twin.open_trace` (``open_trace(path)``, ``open_trace(path,
+    group="forecast")``; events and snapshots are in the trace's attrs).
 
+    Returns ``(trace, forecasts or None, alarm events, snapshots)``.
+    """
+    from twin._trace import open_trace
+
+    warnings.warn("twin.line.open_line_trace is deprecated; use twin.open_trace(path) and "
+                  "twin.open_trace(path, group='forecast')", DeprecationWarning, stacklevel=2)
     path = Path(path)
     ds = open_trace(path)
-    fc = None
-    if (path / "forecast").exists():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fc = xr.open_zarr(path, group="forecast", consolidated=False).load()
-    snaps = []
-    if (path / "snapshots.jsonl").exists():
-        snaps = [json.loads(x) for x in (path / "snapshots.jsonl").read_text().splitlines() if x.strip()]
-    return ds, fc, read_events(path), snaps
+    fc = open_trace(path, group="forecast") if (path / "forecast").exists() else None
+    return ds, fc, json.loads(ds.attrs["alarm_events"]), json.loads(ds.attrs.get("snapshots", "[]"))
 
 
 def monitor_line(binding_path: str | Path, *, endpoint: str | None = None, trace: str | Path | None = None,

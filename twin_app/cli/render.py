@@ -28,16 +28,23 @@ def render(
 
     if scene not in SCENES:
         raise ConfigError(f"unknown scene {scene!r}; choose one of {', '.join(SCENES)}. {did_you_mean(scene, SCENES)}")
-    from viz import export_scene_html, line_scene_from_result, reactor_scene, render_png
-    from viz._data import load_result, read_trace, tag_units
+    from viz import (
+        export_scene_html,
+        line_scene_from_result,
+        load_result,
+        reactor_scene,
+        render_png,
+    )
 
     if scene == "line":
         if result is None:
             raise ConfigError("the line scene needs --result LINE_RESULT.nc (from `twin run`)")
         sc = line_scene_from_result(load_result(result), kpi=kpi)
     elif trace is not None:
-        ds = read_trace(trace)
-        ktags = [t for t, u in tag_units(ds).items() if u == "K"]
+        from twin import open_trace
+
+        ds = open_trace(trace)
+        ktags = [t for t, u in ds.wb.tag_units().items() if u == "K"]
         if not ktags:
             raise ConfigError(f"--trace {trace}: no tag in K to colour the reactor by")
         dev = ds["residual"].sel(tag=ktags).isel(time=slice(-60, None)).mean("time").values

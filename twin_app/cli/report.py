@@ -12,7 +12,9 @@ from twin_app.cli._common import console
 def report(
     result: Path = typer.Argument(..., help="Result file (.nc) or Zarr store (twin trace, …)."),
     out: Path = typer.Option(Path("report.html"), "--out", "-o", help="Output HTML file."),
-    kind: str = typer.Option(None, "--kind", help="Force the kind (trace, envelope, mspc, line, life, campaign)."),
+    kind: str = typer.Option(None, "--kind", help="Force the kind instead of the file's attrs['kind'] "
+                             "(a workbench.dataset.KINDS name such as twin-trace, golden-batch-model, "
+                             "line-simulation, life-missions, campaign; or generic)."),
 ) -> None:
     """Write a self-contained HTML report (plotly.js inlined; opens offline)."""
     from viz import report_result

@@ -3,11 +3,14 @@ history in the trace with actual output and error filled in at the end of the sh
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from _line import binding, follow, model, plant
 
-from twin.line import LineState, LineTwin, forecast_shift, open_line_trace, prediction_interval
+from twin import open_trace
+from twin.line import LineState, LineTwin, forecast_shift, prediction_interval
 from workbench.dataset import validate_dataset
 
 
@@ -51,9 +54,12 @@ def test_twin_records_forecast_history_with_actuals(tmp_path):
     twin = LineTwin(b, scenario=model(), trace=tmp_path / "t.zarr", time_kind="elapsed")
     follow(p, twin)
     report = twin.close()
-    ds, fc, events, snaps = open_line_trace(tmp_path / "t.zarr")
+    ds = open_trace(tmp_path / "t.zarr")
+    fc = open_trace(tmp_path / "t.zarr", group="forecast")
+    events, snaps = json.loads(ds.attrs["alarm_events"]), json.loads(ds.attrs["snapshots"])
+    assert ds.wb.kind == "line-twin-trace" and fc.wb.kind == "line-forecast"
     assert ds.sizes["time"] == report.samples == 1442
-    assert fc is not None and fc.sizes["time"] == len(report.forecasts) >= 6
+    assert fc.sizes["time"] == len(report.forecasts) >= 6
     validate_dataset(fc, extra_dims=("replication",))
     first_shift = fc["shift_end"].values == 3600.0
     # actual of shift 1 = shipped counter at 1 h; error = median - actual

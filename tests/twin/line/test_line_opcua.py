@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from _line import BINDING, PLANT, free_port
 
-from twin.line import line_plant_server, load_line_plant, monitor_line, open_line_trace
+from twin import open_trace
+from twin.line import line_plant_server, load_line_plant, monitor_line
 
 pytestmark = pytest.mark.opcua
 
@@ -23,7 +26,8 @@ def test_monitor_line_follows_the_served_line(tmp_path):
     assert report.samples >= 100 and report.forecasts
     fc = report.forecasts[0]
     assert fc.low <= fc.median <= fc.high and fc.expected_bottleneck == "press"
-    ds, forecasts, _, snaps = open_line_trace(tmp_path / "l.zarr")
+    ds = open_trace(tmp_path / "l.zarr")
+    forecasts = open_trace(tmp_path / "l.zarr", group="forecast")
     assert ds.sizes["time"] == report.samples
-    assert forecasts is not None and snaps
+    assert forecasts.sizes["time"] and json.loads(ds.attrs["snapshots"])
     assert ds["value"].sel(source="real", tag="line.shipped").values[-1] > 0

@@ -247,7 +247,8 @@ class Envelope(GoldenEstimator):
         )
         ds.attrs.update({"envelope_params": params_to_json(self), "envelope_k": self.k,
                          "envelope_method": self.method, "envelope_quantiles": list(self.quantiles),
-                         "envelope_n_batches": self.n_batches_, "envelope_min_scale": self.min_scale})
+                         "envelope_n_batches": self.n_batches_, "envelope_min_scale": self.min_scale,
+                         "kind": "envelope"})
         return ds
 
     @classmethod

@@ -330,6 +330,7 @@ class GoldenBatchModel(GoldenEstimator):
                                 {"units": "1", "long_name": "sample inside the envelope"}),
             },
             coords={"batch": aligned["batch"].values, "time": aligned["time"].values, "variable": self.variables_},
+            attrs={"kind": "mspc"},
         )
         q = self.quality_model_
         if q is not None:
@@ -525,4 +526,4 @@ class MonitorSession:
             "spe_limit": ("sample", [s.spe_limit for s in h], {"units": "1", "long_name": "SPE limit"}),
             "alarm": ("sample", [s.alarm if s.index >= 0 else False for s in h], {"units": "1", "long_name": "alarm"}),
         }
-        return xr.Dataset(data)
+        return xr.Dataset(data, attrs={"kind": "mspc"})

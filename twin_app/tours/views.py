@@ -35,7 +35,7 @@ def demo_tour(outdir: str | Path) -> list[Path]:
     ``scenarios/assembly_line.yaml`` (station colour = utilisation); the reactor scene
     is coloured by the live deviation of a real twin trace (the reactor twin following
     the plant emulator for 30 min in-process). Without the built reactor FMU the
-    reactor scene falls back to the synthetic example trace of :mod:`viz._samples`
+    reactor scene falls back to the synthetic example trace of :mod:`viz.samples`
     (labelled ``synthetic``), as do the monitor and campaign reports. About 15 s.
 
     Returns
@@ -44,16 +44,16 @@ def demo_tour(outdir: str | Path) -> list[Path]:
         Written files.
     """
     from simulation.line import load_scenario, simulate
-    from viz._data import read_trace
-    from viz._report import report_result
-    from viz._samples import write_all
-    from viz._scenes import (
+    from twin import open_trace
+    from viz import (
         export_scene_html,
         line_scene_from_result,
         reactor_scene,
         reactor_scene_from_trace,
         render_png,
+        report_result,
     )
+    from viz.samples import write_all
     from workbench.dataset import write_netcdf
 
     out = Path(outdir)
@@ -65,9 +65,9 @@ def demo_tour(outdir: str | Path) -> list[Path]:
     written.append(render_png(line_scene_from_result(line), out / "line_scene.png"))
     trace = _twin_trace(out / "data")
     samples = write_all(out / "data" / "synthetic", trace_rows=1800)
-    reactor = reactor_scene_from_trace(read_trace(trace)) if trace is not None else None
+    reactor = reactor_scene_from_trace(open_trace(trace)) if trace is not None else None
     if reactor is None:
-        reactor = reactor_scene_from_trace(read_trace(samples["trace"])) or reactor_scene([330.0, 350.0])
+        reactor = reactor_scene_from_trace(open_trace(samples["trace"])) or reactor_scene([330.0, 350.0])
     written.append(render_png(reactor, out / "reactor_scene.png"))
     written.append(export_scene_html(reactor, out / "reactor_scene.html"))
     reports = {"trace": trace or samples["trace"], "line": line_path,

@@ -85,8 +85,7 @@ class MeStepper(Stepper):
         self._x = np.zeros(self.nx)
         self._started = False
         self.time = 0.0
-        self.input_names = list(inputs)
-        self._in_vr = self.value_references(self.input_names, "input")
+        self.set_input_names(inputs)
         self.set_outputs(outputs)
 
     # -- set-up ---------------------------------------------------------------------------
@@ -137,6 +136,11 @@ class MeStepper(Stepper):
         """Choose the variables :meth:`read` returns."""
         self._out_vr = self.value_references(names)
         self.output_names = list(names)
+
+    def set_input_names(self, names: Sequence[str]) -> None:
+        """Choose the inputs :meth:`set_inputs` sets, in the order of its values."""
+        self._in_vr = self.value_references(names, "input")
+        self.input_names = list(names)
 
     def set_parameters(self, values: Mapping[str, float | bool]) -> None:
         """Change parameters between steps (typed setters, as :meth:`set_values`)."""

@@ -116,7 +116,8 @@ def resolve_fmu(name_or_path: str | Path, relative_to: str | Path | None = None,
     else:
         if relative_to is not None:
             base = Path(relative_to).expanduser()
-            base = base if base.is_dir() else base.parent
+            if base.is_file() or (base.suffix and not base.is_dir()):
+                base = base.parent  # a config file: its folder
             candidates.append(base / p)
         candidates.append(Path.cwd() / p)
     ship = None if p.is_absolute() else _shipped_candidate(p)

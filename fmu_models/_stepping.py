@@ -77,6 +77,12 @@ class Stepper(ABC):
             self.variable(n)
         self.output_names = list(names)
 
+    def set_input_names(self, names: Sequence[str]) -> None:
+        """Choose the inputs :meth:`set_inputs` sets, in the order of its values."""
+        for n in names:
+            self.variable(n, role="input")
+        self.input_names = list(names)
+
     @abstractmethod
     def start(self, parameters: Mapping[str, Any] | None = None, *, start_time: float = 0.0) -> None:
         """(Re)initialise at ``start_time`` with ``parameters`` (start values by name)."""
@@ -167,9 +173,7 @@ class CsStepper(Stepper):
         self.instance = FmuInstance(path, interface="cs")
         self.path = self.instance.path
         self.info = self.instance.info
-        self.input_names = list(inputs)
-        for n in self.input_names:
-            self.instance.real(n, "input")
+        self.set_input_names(inputs)
         self.set_outputs(outputs)
         self._lib = load_stepper() if use_c_loop else None
 
@@ -187,6 +191,12 @@ class CsStepper(Stepper):
     def variable(self, name: str, *, role: str = "variable") -> FmuVariable:
         """Look up a variable by name; unknown names raise :class:`FmuError` with a did-you-mean."""
         return self.instance.variable(name, role=role)
+
+    def set_input_names(self, names: Sequence[str]) -> None:
+        """Choose the Real inputs :meth:`set_inputs` sets, in the order of its values."""
+        for n in names:
+            self.instance.real(n, "input")
+        self.input_names = list(names)
 
     def start(self, parameters: Mapping[str, Any] | None = None, *, start_time: float = 0.0,
               stop_time: float | None = None, tolerance: float | None = None) -> None:

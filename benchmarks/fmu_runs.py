@@ -37,16 +37,12 @@ def reactor_fmu() -> Path:
     """The shipped reactor FMU, built on demand (``twin fmu build``)."""
     import fmu_models
 
-    build_dir = Path(getattr(fmu_models, "BUILD_DIR", Path(fmu_models.__file__).parent / "build"))
-    path = build_dir / "reactor.fmu"
-    if not path.exists():
-        fmu_models.build_all()
-    return path
+    return fmu_models.shipped("reactor", build=True)
 
 
 def parameter_sets(model: Any, n: int, seed: int = 2024, spread: float = 0.05) -> list[dict[str, float]]:
     """n sets varying every Real, non-zero parameter uniformly by ±``spread`` (seeded)."""
-    from fmu_models._describe import FmuVariable
+    from fmu_models import FmuVariable
 
     rng = np.random.default_rng(seed)
     params: list[FmuVariable] = [
@@ -147,10 +143,10 @@ def main(quick: bool = False, fmu: str | Path | None = None, results_dir: str | 
     )
 
     # --- cost per communication step vs a hand-written C master ---------------------------
-    md = model._md  # noqa: SLF001 - the benchmark needs the binary's location
+    md = model.instance.description  # the benchmark needs the binary's location
     if md.fmiMajorVersion != 2:
         raise SystemExit("the C harness drives FMI 2.0 co-simulation binaries")
-    unzip = Path(model._unzipdir)  # noqa: SLF001
+    unzip = Path(model.instance.unzipdir)
     so = unzip / "binaries" / "linux64" / f"{md.coSimulation.modelIdentifier}.so"
     with tempfile.TemporaryDirectory() as tmp:
         harness = _compile_harness(Path(tmp))

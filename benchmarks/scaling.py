@@ -45,8 +45,7 @@ def _cluster(n_workers: int):
 def _workloads(quick: bool):
     """name -> (function of executor returning an xarray.Dataset, work units, unit)."""
     from benchmarks.life_mc import _rbd_model
-    from fmu_models import FmuModel
-    from twin_app.tours.physics import _reactor_path
+    from fmu_models import FmuModel, shipped
     from simulation.life import simulate_missions
     from simulation.line import load_scenario, simulate
 
@@ -62,7 +61,7 @@ def _workloads(quick: bool):
     def life(ex):
         return simulate_missions(rbd, missions=missions, chunk=chunk, seed=3, executor=ex)
 
-    model = FmuModel(_reactor_path())
+    model = FmuModel(shipped("reactor", build=True))
     k1 = float(model.variables["k1_ref"].start)
     runs = 64 if quick else 400
     sets = [{"k1_ref": k} for k in np.linspace(0.7 * k1, 1.3 * k1, runs)]

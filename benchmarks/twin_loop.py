@@ -12,8 +12,9 @@ Baselines, the same FMU over the same (held) inputs:
 
 * ``FmuModel step loop``: :class:`fmu_models.FmuModel` ``set``/``step_to``/``get``
   per sample from Python (what a hand-written Python master does);
-* ``C-stepped FMU``: the runtime's C stepping loop, one call for the whole
-  batch (the fastest bare stepping the workbench has).
+* ``C-stepped FMU``: :meth:`fmu_models.CsStepper.step_block`, the runtime's C
+  stepping loop in one call for the whole batch (the fastest bare stepping the
+  workbench has).
 
 Target (issue 5): the twin's time per sample ≤ 2× the bare stepping time.
 Also recorded: the twin without a trace store (loop only), the per-frame path
@@ -112,22 +113,19 @@ def main(quick: bool = False) -> dict:
         virt = ds["value"].sel(source="virtual", tag="TI_reactor").values + 273.15
         return {"max_abs_diff_T_K": float(np.max(np.abs(virt - bare[:, 0])))}
 
-    from fmu_models._config import TimeGrid
-    from fmu_models._loops import loop_c
+    from fmu_models import open_stepper
 
-    in_vr = np.array([fm.variables[v].value_reference for v in in_vars], dtype=np.uint32)
-    out_vr = np.array([fm.variables[v].value_reference for v in out_vars], dtype=np.uint32)
+    cs = open_stepper(b.fmu_path(), interface="cs", inputs=in_vars, outputs=out_vars)
     step = float(times[1] - times[0])
     uniform = bool(np.all(times[1:] - times[0] == step * np.arange(1, n)))
+    dt_block = np.full(n - 1, step)
 
     def bare_c_run():
-        fm.start(parameters={**b.start_values, **b.parameters})
-        fm.set(in_vars, u_all[0])
+        cs.start({**b.start_values, **b.parameters})
+        cs.set_inputs(u_all[0])
         out = np.empty((n, len(out_vars)))
-        out[0] = fm.get(out_vars)
-        status, done, _ = loop_c(fm, TimeGrid(0.0, times[-1] - times[0], step, n - 1, 1), in_vr,
-                                 np.ascontiguousarray(u_held), out_vr, out)
-        assert status == 0 and done == n - 1
+        out[0] = cs.read()
+        out[1:] = cs.step_block(u_held, dt_block)  # one C-loop call on the uniform grid
         return out
 
     bench = Benchmark("twin_loop", "twin loop (replay, max speed) vs bare FMU stepping, reactor batch")
@@ -140,7 +138,7 @@ def main(quick: bool = False) -> dict:
     bench.record("overhead_ratio_twin_over_bare", overhead)
     bench.record("overhead_target", 2.0)
     bench.record("meets_overhead_target", bool(overhead <= 2.0))
-    if uniform and fm.uses_stepper:
+    if uniform and cs.uses_c_loop:
         ready.extend(fresh() for _ in range(repeats + 1))
         row_c = bench.compare(
             f"twin loop vs C-stepped FMU, {n} samples ({hours:g} h batch)",
@@ -165,7 +163,7 @@ def main(quick: bool = False) -> dict:
     loop_only, _ = timed(lambda: Twin(b))
     bench.record("twin_without_trace_s", loop_only)
     bench.record("overhead_ratio_twin_without_trace_over_bare", loop_only / row["baseline"]["median_s"])
-    if uniform and fm.uses_stepper:
+    if uniform and cs.uses_c_loop:
         bench.record("overhead_ratio_twin_without_trace_over_bare_c_stepper",
                      loop_only / row_c["baseline"]["median_s"])
 

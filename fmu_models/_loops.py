@@ -1,48 +1,55 @@
 """The co-simulation stepping loop: the C stepper, or the same loop over ctypes in Python.
 
-Both return ``(status, steps_done, failed_call)`` with ``failed_call`` 1 = set
-inputs, 2 = doStep, 3 = get outputs, and write the recorded rows into ``y``
-(row 0, the initial values, is filled by the caller).
+Both take an :class:`~fmu_models.FmuInstance` (its :attr:`~fmu_models.FmuInstance.raw`
+function pointers and :attr:`~fmu_models.FmuInstance.component`), return
+``(status, steps_done, failed_call)`` with ``failed_call`` 1 = set inputs,
+2 = doStep, 3 = get outputs, and write the recorded rows into ``y`` (row 0, the
+initial values, is filled by the caller). :func:`loop_error` turns a non-zero
+status into the :class:`FmuError` naming the failed FMI function.
 """
 
 from __future__ import annotations
 
 import ctypes
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fmu_models._config import TimeGrid
+from workbench.errors import FmuError
 
 if TYPE_CHECKING:
-    from fmu_models._runtime import FmuModel
+    from fmu_models._instance import FmuInstance
 
-__all__ = ["loop_c", "loop_py"]
+__all__ = ["loop_c", "loop_py", "loop_error"]
 
 
-def loop_c(model: FmuModel, grid: TimeGrid, in_vr: np.ndarray, u: np.ndarray, out_vr: np.ndarray,
-            y: np.ndarray) -> tuple[int, int, int]:
-    v = model.fmi_version
-    ptrs = model._ptrs
+def loop_c(inst: FmuInstance, lib: Any, grid: TimeGrid, in_vr: np.ndarray, u: np.ndarray, out_vr: np.ndarray,
+           y: np.ndarray) -> tuple[int, int, int]:
+    """Run the loop in C (``lib`` from :func:`~fmu_models._stepper.load_stepper`)."""
     u = np.ascontiguousarray(u)
     done, call, term = ctypes.c_long(0), ctypes.c_int(0), ctypes.c_int(0)
-    fn = model._stepper.wb_run_cs2 if v == 2 else model._stepper.wb_run_cs3
-    status = fn(*ptrs, model._c, grid.start, grid.step, grid.n_steps, grid.record_every,
+    fn = lib.wb_run_cs2 if inst.fmi_version == 2 else lib.wb_run_cs3
+    status = fn(*inst.raw.pointers, inst.component, grid.start, grid.step, grid.n_steps, grid.record_every,
                 in_vr.ctypes.data, in_vr.size, u.ctypes.data if u.size else None,
                 out_vr.ctypes.data, out_vr.size, y.ctypes.data,
                 ctypes.addressof(done), ctypes.addressof(call), ctypes.addressof(term))
     return status, done.value, call.value
 
-def loop_py(model: FmuModel, grid: TimeGrid, in_vr: np.ndarray, u: np.ndarray, out_vr: np.ndarray,
-             y: np.ndarray) -> tuple[int, int, int]:
-    c, t0, h, every = model._c, grid.start, grid.step, grid.record_every
+
+def loop_py(inst: FmuInstance, grid: TimeGrid, in_vr: np.ndarray, u: np.ndarray, out_vr: np.ndarray,
+            y: np.ndarray) -> tuple[int, int, int]:
+    """The same loop over ctypes (when the C stepper is unavailable)."""
+    raw = inst.raw
+    c, t0, h, every = inst.component, grid.start, grid.step, grid.record_every
     n_in, n_out = in_vr.size, out_vr.size
     iv = in_vr.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32))
     ov = out_vr.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32))
     dbl = ctypes.POINTER(ctypes.c_double)
-    nv_in, nv_out = model._nv(n_in), model._nv(n_out)
-    f_set, f_get, f_step = model._f_set, model._f_get, model._f_step
-    if model.fmi_version == 3:
+    nv_in, nv_out = raw.nv(n_in), raw.nv(n_out)
+    f_set, f_get, f_step = raw.set, raw.get, raw.step
+    fmi3 = raw.version == 3
+    if fmi3:
         b = [ctypes.c_bool() for _ in range(3)]
         last = ctypes.c_double()
         extra = (True, ctypes.byref(b[0]), ctypes.byref(b[1]), ctypes.byref(b[2]), ctypes.byref(last))
@@ -64,7 +71,14 @@ def loop_py(model: FmuModel, grid: TimeGrid, in_vr: np.ndarray, u: np.ndarray, o
             if s > 1:
                 return s, k + 1, 3
             row += 1
-        if model.fmi_version == 3 and b[1].value:
+        if fmi3 and b[1].value:
             break
     return 0, grid.n_steps, 0
 
+
+def loop_error(inst: FmuInstance, status: int, call: int, at: float) -> FmuError:
+    """The error of a loop that stopped with ``status`` in ``call`` (1 set, 2 doStep, 3 get)."""
+    fname = {1: "SetReal", 2: "DoStep", 3: "GetReal"}[call]
+    if inst.fmi_version == 3:
+        fname = fname.replace("Real", "Float64")
+    return inst.error(None, f"fmi{inst.fmi_version}{fname}", at, status)

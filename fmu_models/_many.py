@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from fmu_models._config import RunConfig
+from fmu_models._runtime import RUN_KIND
 from workbench.errors import FmuError
 from workbench.executors import JobFailure, describe_executor, map_jobs, spawn_seeds, worker_count
 
@@ -120,7 +121,8 @@ def run_many(
     xarray.Dataset
         Dims ``run`` × ``time``; one variable per output; ``status`` (0 ok,
         1 failed), ``error`` (message, "" when ok) and ``failure_time`` per run;
-        coordinates ``run``, ``seed`` and one per parameter that any set gave.
+        coordinates ``run``, ``seed`` and one per parameter that any set gave;
+        ``attrs["kind"] = "fmu-run"`` with the other provenance attrs.
     """
     base = model.config(base, **base_kwargs) if (base is not None or base_kwargs) else RunConfig()
     configs = _configs(model, parameter_sets, base)
@@ -221,6 +223,6 @@ def _stack(model: Any, records: list[dict[str, Any]], seeds: list[int | None], s
             arr = np.array(["" if v is None else str(v) for v in values], dtype=object)
         coords[name] = ("run", arr, {"units": units, "long_name": long_name})
     ds = xr.Dataset(variables, coords=coords)
-    return add_provenance(ds, seed=seed, fmu_guids=[model.guid], fmu=model.path.name,
+    return add_provenance(ds, seed=seed, fmu_guids=[model.guid], kind=RUN_KIND, fmu=model.path.name,
                           fmu_interface=model.interface, executor=describe_executor(executor),
                           failed_runs=int(sum(1 for r in records if r["error"])))

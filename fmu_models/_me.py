@@ -1,6 +1,6 @@
 """Model exchange through FMPy's CVode driver, reusing the live FMU instance.
 
-:func:`run_me` hands the instantiated (and reset) FMU to :func:`fmpy.simulate_fmu`
+:func:`run_me` hands the instantiated (and reset) :class:`~fmu_models.FmuInstance` to :func:`fmpy.simulate_fmu`
 with ``fmu_instance=`` and the extracted folder, so nothing is extracted or
 instantiated again and the numbers equal FMPy's. The FMU's derivative call is
 traced so that a failure reports the FMI function, status and simulation time.
@@ -10,27 +10,27 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from fmu_models._config import InputTable, RunConfig, TimeGrid, as_input_table
+from fmu_models._instance import FmuInstance, tag_error
 from workbench.errors import ConfigError, FmuError
-
-if TYPE_CHECKING:
-    from fmu_models._runtime import FmuModel, RunArrays
 
 __all__ = ["run_me"]
 
 
-def run_me(model: FmuModel, cfg: RunConfig, grid: TimeGrid, outputs: tuple[str, ...], run_index: int | None,
-           out: np.ndarray | None = None) -> RunArrays:
+def run_me(inst: FmuInstance, cfg: RunConfig, grid: TimeGrid, outputs: tuple[str, ...], run_index: int | None,
+           out: np.ndarray | None = None) -> tuple[np.ndarray, FmuError | None]:
+    """Run ``inst`` (interface ``"me"``) over ``grid``; return the recorded values and the error, if any.
+
+    Values after a failure stay NaN; ``inst.time`` is the last time CVode reached.
+    """
     from fmpy import simulate_fmu
 
-    from fmu_models import _runtime
-
     if cfg.start_state is not None:
-        raise FmuError(f"{model.path.name}: continuing from a state needs interface='cs' (model exchange "
+        raise FmuError(f"{inst.name}: continuing from a state needs interface='cs' (model exchange "
                        "restarts CVode from initialisation)")
     if grid.record_every != 1:
         raise ConfigError("step_size applies to co-simulation only; leave it out for interface='me'")
@@ -41,13 +41,12 @@ def run_me(model: FmuModel, cfg: RunConfig, grid: TimeGrid, outputs: tuple[str, 
         reached[0] = time
         return True
 
-    model.reset()
-    model._fresh = False
+    inst.claim()
     n_rec = grid.n_steps + 1
     y = np.full((n_rec, len(outputs)), np.nan) if out is None else out
-    fmu, failed = model._inst.fmu, []
+    fmu, failed = inst.fmu, []
     fmu_time = [grid.start]
-    set_time, get_dx = fmu.setTime, (fmu.getContinuousStateDerivatives if model.fmi_version == 3
+    set_time, get_dx = fmu.setTime, (fmu.getContinuousStateDerivatives if inst.fmi_version == 3
                                      else fmu.getDerivatives)
 
     def traced_set_time(t: float) -> Any:
@@ -63,38 +62,38 @@ def run_me(model: FmuModel, cfg: RunConfig, grid: TimeGrid, outputs: tuple[str, 
             raise
 
     fmu.setTime = traced_set_time
-    setattr(fmu, "getContinuousStateDerivatives" if model.fmi_version == 3 else "getDerivatives", traced_get_dx)
+    setattr(fmu, "getContinuousStateDerivatives" if inst.fmi_version == 3 else "getDerivatives", traced_get_dx)
     hook, sys.unraisablehook = sys.unraisablehook, lambda unraisable: None  # exceptions in CVode callbacks
     try:
         res = simulate_fmu(
-            str(model._unzipdir), validate=False, start_time=grid.start, stop_time=grid.stop,
+            str(inst.unzipdir), validate=False, start_time=grid.start, stop_time=grid.stop,
             output_interval=grid.step, relative_tolerance=cfg.tolerance, record_events=False,
             fmi_type="ModelExchange", start_values=dict(cfg.parameters), input=signals,
-            output=list(outputs), model_description=model._md, fmu_instance=fmu,
+            output=list(outputs), model_description=inst.description, fmu_instance=fmu,
             step_finished=step_finished,
         )
     except Exception as exc:  # fmpy raises FMICallException / RuntimeError from CVode
         if failed:
             func, status, at = failed[0]
-            err = model._inst.error(None, func, at, status)
+            err = inst.error(None, func, at, status)
         elif getattr(exc, "status", None) is not None:
-            err = model._inst.error(exc, "", reached[0])
+            err = inst.error(exc, "", reached[0])
         else:
-            err = FmuError(f"{model.path.name}: model exchange failed after t = {reached[0]:.9g} s: {exc}"
-                           f"{model._inst.last_log()}")
-            err.fmu, err.function, err.status, err.time = model.path.name, "CVode", None, reached[0]
-        model._tag(err, run_index)
-        model._failed = True
-        model._time = reached[0]
-        return _runtime.RunArrays(grid.times, y, outputs, err)
+            err = FmuError(f"{inst.name}: model exchange failed after t = {reached[0]:.9g} s: {exc}"
+                           f"{inst.last_log()}")
+            err.fmu, err.function, err.status, err.time = inst.name, "CVode", None, reached[0]
+        tag_error(err, run_index)
+        inst.failed = True
+        inst.time = reached[0]
+        return y, err
     finally:
         sys.unraisablehook = hook
         del fmu.setTime
-        delattr(fmu, "getContinuousStateDerivatives" if model.fmi_version == 3 else "getDerivatives")
+        delattr(fmu, "getContinuousStateDerivatives" if inst.fmi_version == 3 else "getDerivatives")
     for j, name in enumerate(outputs):
         y[: len(res), j] = res[name][:n_rec]
-    model._time = grid.stop
-    return _runtime.RunArrays(grid.times, y, outputs)
+    inst.time = grid.stop
+    return y, None
 
 
 def _fmpy_signals(inputs: Mapping[str, InputTable], grid: TimeGrid) -> np.ndarray | None:

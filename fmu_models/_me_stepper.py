@@ -25,7 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fmu_models._instance import LoadedFmu, extract_cached
+from fmu_models._binary import LoadedFmu, extract_cached
+from fmu_models._describe import info_from_description
+from fmu_models._instance import FmuState
+from fmu_models._stepping import Stepper
 from workbench.errors import FmuError, did_you_mean
 
 __all__ = ["MeStepper"]
@@ -33,8 +36,12 @@ __all__ = ["MeStepper"]
 _DOUBLE_P = ctypes.POINTER(ctypes.c_double)
 
 
-class MeStepper:
+class MeStepper(Stepper):
     """One FMI 2.0 Model-Exchange instance: initialise, set states, step with RK4.
+
+    Implements the :class:`~fmu_models.Stepper` interface (``start``, ``set_inputs``,
+    ``step``, ``read``, ``step_block``, ``get_state``/``set_state``) and adds the
+    continuous states (:attr:`states`) and the right-hand side (:meth:`derivatives`).
 
     Parameters
     ----------
@@ -42,6 +49,10 @@ class MeStepper:
         ``.fmu`` file (or extracted folder) with a Model-Exchange interface, FMI 2.0.
     instance_name
         Name given to the FMU instance (appears in its log messages).
+    inputs, outputs
+        Input names set by :meth:`set_inputs` and outputs returned by :meth:`read`.
+    max_step
+        Default RK4 sub-step of :meth:`step`, s.
 
     Attributes
     ----------
@@ -53,7 +64,10 @@ class MeStepper:
         Current time, s.
     """
 
-    def __init__(self, path: str | Path, *, instance_name: str = "me") -> None:
+    interface = "me"
+
+    def __init__(self, path: str | Path, *, instance_name: str = "me", inputs: Sequence[str] = (),
+                 outputs: Sequence[str] = (), max_step: float = 1.0) -> None:
         from fmpy import read_model_description
 
         self.path = Path(path)
@@ -61,14 +75,18 @@ class MeStepper:
         md = read_model_description(str(folder))
         if md.fmiMajorVersion != 2:
             raise FmuError(f"{self.path.name}: Model-Exchange stepping supports FMI 2.0, this FMU is FMI {md.fmiVersion}")
+        self.info = info_from_description(self.path, md)
         self._loaded = LoadedFmu(self.path.name, md, folder, "me")
         self._fmu = self._loaded.fmu
         self.variables = {v.name: v for v in md.modelVariables}
         self.state_names = [d.variable.derivative.name for d in md.derivatives]
         self.nx = int(md.numberOfContinuousStates)
+        self.max_step = float(max_step)
         self._x = np.zeros(self.nx)
         self._started = False
         self.time = 0.0
+        self.set_input_names(inputs)
+        self.set_outputs(outputs)
 
     # -- set-up ---------------------------------------------------------------------------
     def value_references(self, names: Sequence[str], what: str = "variable") -> list[int]:
@@ -109,6 +127,43 @@ class MeStepper:
         self._x = np.zeros(self.nx)
         self._fmu.getContinuousStates(self._x.ctypes.data_as(_DOUBLE_P), self.nx)
 
+    # -- the Stepper interface --------------------------------------------------------------
+    def start(self, parameters: Mapping[str, float | bool] | None = None, *, start_time: float = 0.0) -> None:
+        """(Re)initialise at ``start_time`` with ``parameters`` (same as :meth:`initialise`)."""
+        self.initialise(parameters, start_time=start_time)
+
+    def set_outputs(self, names: Sequence[str]) -> None:
+        """Choose the variables :meth:`read` returns."""
+        self._out_vr = self.value_references(names)
+        self.output_names = list(names)
+
+    def set_input_names(self, names: Sequence[str]) -> None:
+        """Choose the inputs :meth:`set_inputs` sets, in the order of its values."""
+        self._in_vr = self.value_references(names, "input")
+        self.input_names = list(names)
+
+    def set_parameters(self, values: Mapping[str, float | bool]) -> None:
+        """Change parameters between steps (typed setters, as :meth:`set_values`)."""
+        self.set_values(values)
+
+    def set_inputs(self, u: np.ndarray | Sequence[float]) -> None:
+        """Set the inputs (values of :attr:`input_names`)."""
+        self._fmu.setReal(self._in_vr, [float(v) for v in u])
+
+    def read(self, names: Sequence[str] | None = None) -> np.ndarray:
+        """Current values of the outputs (or of ``names``) at the current time and states."""
+        vrs = self._out_vr if names is None else self.value_references(names)
+        return self.get_real(vrs) if len(vrs) else np.zeros(0)
+
+    def get_state(self) -> FmuState:
+        """Snapshot of the time and the continuous states (no FMU memory to free)."""
+        return FmuState(self.time, self._x.copy())
+
+    def set_state(self, state: FmuState) -> None:
+        """Restore the time and continuous states of a snapshot."""
+        self.states = state.handle
+        self.time = state.time
+
     # -- states and values ----------------------------------------------------------------
     @property
     def states(self) -> np.ndarray:
@@ -140,8 +195,10 @@ class MeStepper:
         return dx
 
     # -- stepping -------------------------------------------------------------------------
-    def step(self, dt: float, *, max_step: float) -> None:
-        """Advance ``dt`` seconds with RK4 sub-steps of at most ``max_step`` seconds."""
+    def step(self, dt: float, *, max_step: float | None = None) -> None:
+        """Advance ``dt`` seconds with RK4 sub-steps of at most ``max_step`` seconds (default :attr:`max_step`)."""
+        if max_step is None:
+            max_step = self.max_step
         n_sub = max(1, int(np.ceil(dt / max_step - 1e-9)))
         h = dt / n_sub
         t, x = self.time, self._x

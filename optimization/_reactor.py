@@ -8,7 +8,7 @@ the jacket (``controller_enabled = false``; the jacket inlet temperature is the 
 thermal decision), so the Pyomo model (:mod:`optimization._dynamic`) and the FMU share the
 same equations and the same decision space.
 
-:func:`simulate_recipe` runs a recipe on the FMU (``fmu_models/build/reactor.fmu`` through
+:func:`simulate_recipe` runs a recipe on the FMU (``fmu_models.shipped("reactor")`` through
 :class:`fmu_models.FmuModel`) or, when the FMU is not built or ``backend="reference"``, on the
 independent NumPy/SciPy implementation in :mod:`fmu_models.reference.reactor`; it can stop
 after each chunk of the batch so that campaigns prune recipes that leave the envelope early.
@@ -55,10 +55,18 @@ _OPEN_LOOP = {"controller_enabled": False, "n_B_dose": 1.0e12}
 
 
 def reactor_fmu_path() -> Path:
-    """Where ``make fmus`` puts the reactor FMU (``fmu_models/build/reactor.fmu``)."""
+    """Deprecated: use ``fmu_models.shipped("reactor")`` (``fmu_models/build/reactor.fmu``)."""
+    import warnings
+
+    warnings.warn("optimization.reactor_fmu_path() is deprecated; use fmu_models.shipped('reactor')",
+                  DeprecationWarning, stacklevel=2)
+    return _reactor_fmu()
+
+
+def _reactor_fmu() -> Path:
     import fmu_models
 
-    return Path(fmu_models.__file__).resolve().parent / "build" / "reactor.fmu"
+    return fmu_models.shipped("reactor")
 
 
 @dataclass(frozen=True)
@@ -240,14 +248,14 @@ def resolve_backend(backend: str) -> str:
     if backend not in ("auto", "fmu", "reference"):
         raise ConfigError(f"backend {backend!r} is not known; use 'auto', 'fmu' or 'reference'")
     if backend == "auto":
-        return "fmu" if reactor_fmu_path().is_file() else "reference"
-    if backend == "fmu" and not reactor_fmu_path().is_file():
-        raise ConfigError(f"backend 'fmu': {reactor_fmu_path()} is not built; run `make fmus`")
+        return "fmu" if _reactor_fmu().is_file() else "reference"
+    if backend == "fmu" and not _reactor_fmu().is_file():
+        raise ConfigError(f"backend 'fmu': {_reactor_fmu()} is not built; run `make fmus`")
     return backend
 
 
 def _units_of(name: str) -> str:
-    from fmu_models._spec import load_spec
+    from fmu_models import load_spec
 
     try:
         unit = load_spec("reactor").variable(name).unit
@@ -273,7 +281,7 @@ class _ReferenceRun:
     """Chunked integration of :mod:`fmu_models.reference.reactor` (LSODA, restarts at stages)."""
 
     def __init__(self, recipe: ReactorRecipe, rtol: float):
-        from fmu_models._spec import load_spec
+        from fmu_models import load_spec
         from fmu_models.reference import reactor as ref
 
         self.ref = ref
@@ -333,7 +341,7 @@ class _ReferenceRun:
         return self._u(t)
 
     def ref_integrate(self, rhs, t_eval):
-        from fmu_models.reference._common import integrate
+        from fmu_models.reference import integrate
 
         return integrate(rhs, self.x, t_eval, method="LSODA", rtol=self.rtol, atol=self.atol,
                          breakpoints=self.bps)
@@ -347,7 +355,7 @@ class _FmuRun:
     def __init__(self, recipe: ReactorRecipe, rtol: float):
         from fmu_models import FmuModel
 
-        key = str(reactor_fmu_path())
+        key = str(_reactor_fmu())
         model = self._models.get(key)
         if model is None:
             model = self._models[key] = FmuModel(key, interface="cs")

@@ -226,31 +226,19 @@ class TwinBinding(WorkbenchModel):
 
 
 def resolve_fmu(fmu: str, source_file: str | None = None) -> Path:
-    """Find an FMU named in a config.
+    """Find an FMU named in a config: :func:`fmu_models.resolve_fmu` (kept for existing callers).
 
-    Tries, in order: the path as given, relative to the config file's folder,
-    relative to the repository root.
+    Tries the path (absolute, or relative to the config file's folder), then the
+    current directory, then the shipped FMUs in ``fmu_models/build``.
 
     Raises
     ------
     ConfigError
-        When no candidate exists (with the hint to run ``twin fmu build``).
+        When no candidate exists (lists the places tried and the shipped names).
     """
-    p = Path(fmu).expanduser()
-    candidates = [p]
-    if not p.is_absolute():
-        if source_file:
-            candidates.append(Path(source_file).resolve().parent / p)
-        candidates.append(Path(__file__).resolve().parents[1] / p)
-    for c in candidates:
-        if c.exists():
-            return c.resolve()
-    raise ConfigError(
-        f'FMU "{fmu}" not found (looked in {", ".join(str(c) for c in candidates)}); '
-        "build the shipped models with `twin fmu build`",
-        source=source_file,
-        path="fmu",
-    )
+    import fmu_models
+
+    return fmu_models.resolve_fmu(fmu, source_file, field="fmu")
 
 
 def load_binding(path: str | Path, *, overrides: dict | None = None) -> TwinBinding:

@@ -1,19 +1,19 @@
-"""The twin's handle on its FMU: a lean step API with state get/set and state reset.
+"""The twin's handle on its FMU: named inputs/outputs, parameters and state snapshots.
 
 :class:`FmuStepper` is what the :class:`~twin.Twin`, the plant emulator,
-calibration and look-ahead step. It wraps one FMI 2.0 FMU instance that is
-loaded once and reset between runs:
+calibration and look-ahead step. It holds one :class:`fmu_models.Stepper`
+(from :func:`fmu_models.open_stepper`), loaded once and reset between runs:
 
-* ``mode="cs"`` steps the FMU's own Co-Simulation solver through the
-  workbench runtime :class:`fmu_models.FmuModel` (``start``/``set``/``step_to``/
-  ``get``/``get_state``/``set_state``) — the fast path;
+* ``mode="cs"`` steps the FMU's own Co-Simulation solver
+  (:class:`fmu_models.CsStepper`; blocks of samples go through the runtime's
+  C loop) — the fast path;
 * ``mode="me"`` integrates the Model-Exchange interface with classical RK4 at a
-  fixed sub-step ``me_step`` (the reactor's fastest time constant is minutes,
-  so ``me_step = 1 s`` keeps the RK4 error far below sensor noise; checked
-  against CS in ``tests/twin/test_twin_loop.py``). ME mode exposes the continuous
-  states, which state re-sync (:meth:`FmuStepper.set_states`) needs: FMI 2.0
-  forbids setting the states of a Co-Simulation FMU. The ME instance and its
-  RK4 stepping are :class:`fmu_models.MeStepper`.
+  fixed sub-step ``me_step`` (:class:`fmu_models.MeStepper`; the reactor's
+  fastest time constant is minutes, so ``me_step = 1 s`` keeps the RK4 error far
+  below sensor noise; checked against CS in ``tests/twin/test_twin_loop.py``). ME
+  mode exposes the continuous states, which state re-sync
+  (:meth:`FmuStepper.set_states`) and the EKF need: FMI 2.0 forbids setting the
+  states of a Co-Simulation FMU.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class FmuStepper:
         mode: str = "cs",
         me_step: float = 1.0,
     ) -> None:
-        from fmu_models import FmuModel
+        from fmu_models import open_stepper
 
         self.path = Path(path)
         if not self.path.exists():
@@ -66,37 +66,31 @@ class FmuStepper:
             raise FmuError(f"mode '{mode}' is not known; use 'cs' or 'me'")
         self.mode = mode
         self.me_step = float(me_step)
-        # the runtime describes every FMU (and owns CS stepping)
-        self._fm = FmuModel(self.path, interface="cs") if mode == "cs" else None
-        if self._fm is not None:
-            self._vars = dict(self._fm.variables)
-            self.guid = self._fm.guid
-        else:
-            from fmu_models import describe_fmu
-
-            info = describe_fmu(self.path)
-            self._vars = {v.name: v for v in info.variables}
-            self.guid = info.guid
+        self._s = open_stepper(self.path, interface=mode, max_step=self.me_step)
+        self._vars = {v.name: v for v in self._s.info.variables}
+        self.guid = self._s.guid
         self.input_names = list(inputs)
         self.parameters: dict[str, float | bool] = dict(parameters or {})
         for name in self.input_names:
             self._ref(name, "input")
         for name in self.parameters:
             self._ref(name, "parameter")
+        self._s.set_input_names(self.input_names)
+        self._me = self._s if mode == "me" else None
+        if self._me is not None:
+            self._in_vr = self._me.value_references(self.input_names, "input")
         self.set_outputs(outputs)
         self.time = 0.0
         self._u = np.zeros(len(self.input_names))
-        self._me = None
-        if mode == "me":
-            self._me_setup()
         self.reset()
 
     # -- description ----------------------------------------------------------------------
     def set_outputs(self, names: Sequence[str]) -> None:
         """Choose the variables :meth:`step` and :meth:`read` return."""
-        self.output_names = list(names)
-        for n in self.output_names:
+        for n in names:
             self._ref(n, "variable")
+        self.output_names = list(names)
+        self._s.set_outputs(self.output_names)
 
     @property
     def variable_names(self) -> list[str]:
@@ -191,19 +185,15 @@ class FmuStepper:
                 self._ref(name, "parameter")
             self.parameters = {**self.parameters, **parameters}
         self.time = float(start_time)
-        if self.mode == "cs":
-            self._fm.start(parameters=self.parameters, start_time=start_time)
-            self._u = self._fm.get(self.input_names) if self.input_names else np.zeros(0)
-        else:
-            self._me_initialise(start_time)
+        self._s.start(self.parameters, start_time=start_time)
+        self._u = self._s.read(self.input_names) if self.input_names else np.zeros(0)
 
     def set_parameters(self, values: Mapping[str, float | bool]) -> None:
-        """Change tunable Real parameters between steps (e.g. drift, faults)."""
+        """Change tunable parameters between steps (e.g. drift, faults)."""
+        for name in values:
+            self._ref(name, "parameter")
         self.parameters.update(values)
-        if self.mode == "cs":
-            self._fm.set(list(values), [float(v) for v in values.values()])
-        else:
-            self._me_set(values)
+        self._s.set_parameters(values)
 
     def step(self, u: np.ndarray | Sequence[float], dt: float) -> np.ndarray:
         """Set inputs ``u``, advance by ``dt`` seconds and return the outputs."""
@@ -213,28 +203,19 @@ class FmuStepper:
                 f"{self.path.name}: step got {u.size} inputs, expected {self._u.size} ({self.input_names})"
             )
         self._u = u
-        if self.mode == "cs":
-            fm = self._fm
-            if self.input_names:
-                fm.set(self.input_names, u)
-            if dt > 0:
-                self.time = fm.step_to(self.time + dt)
-            return fm.get(self.output_names) if self.output_names else np.zeros(0)
+        s = self._s
         if self.input_names:
-            self._me.set_real(self._in_vr, u.tolist())
+            s.set_inputs(u)
         if dt > 0:
-            self._me.time = self.time
-            self._me.step(dt, max_step=self.me_step)
-            self.time += dt
-        return self.read()
+            s.step(dt)
+            self.time = s.time
+        return s.read() if self.output_names else np.zeros(0)
 
     def step_block(self, u: np.ndarray, dt: np.ndarray) -> np.ndarray:
         """Step through a block of samples; the same as ``[self.step(u[k], dt[k]) for k ...]``.
 
-        In CS mode with the runtime's C stepper, runs of steps whose
-        communication points (accumulated exactly as :meth:`step` accumulates
-        them) lie on a uniform grid go through the C loop in one call; any other
-        step (and ME mode) goes through :meth:`step`. Every ``dt`` must be > 0.
+        :meth:`fmu_models.Stepper.step_block`: in CS mode, runs of steps on a
+        uniform grid go through the runtime's C loop in one call.
 
         Parameters
         ----------
@@ -248,67 +229,30 @@ class FmuStepper:
         numpy.ndarray
             Outputs after each step (n × outputs).
         """
-        u = np.ascontiguousarray(u, dtype=float)
-        dt = np.asarray(dt, dtype=float)
-        n = dt.size
-        fm = self._fm
-        stepper = getattr(fm, "_stepper", None) if fm is not None else None
-        if stepper is None or fm.fmi_version != 2 or not self.output_names or u.shape != (n, self._u.size) or not np.all(dt > 0):
+        u = np.asarray(u, dtype=float)
+        n = np.size(dt)
+        if u.shape != (n, self._u.size):
             return np.array([self.step(u[k], float(dt[k])) for k in range(n)]).reshape(n, len(self.output_names))
-        from fmu_models._config import TimeGrid
-        from fmu_models._loops import loop_c
-
-        acc = np.empty(n + 1)
-        acc[0] = self.time
-        acc[1:] = dt
-        times = np.add.accumulate(acc)  # the times self.step reaches: ((t + dt0) + dt1) + ...
-        y = np.empty((n + 1, len(self.output_names)))
-        in_vr = fm._vrs(tuple(self.input_names))
-        out_vr = fm._vrs(tuple(self.output_names))
-        i = 0
-        while i < n:
-            t0 = times[i]
-            if fm.time != t0:
-                return self._step_rest(u, dt, y, i, n)
-            h = float(dt[i])
-            grid = t0 + np.arange(1, n - i + 1, dtype=float) * h  # as the C loop computes them
-            off = np.flatnonzero(grid != times[i + 1:])
-            m = int(off[0]) if off.size else n - i
-            if m == 0:  # not on a grid (cannot happen for m = 1, kept for safety)
-                y[i + 1] = self.step(u[i], h)
-                i += 1
-                continue
-            status, done, call = loop_c(fm, TimeGrid(t0, float(times[i + m]), h, m, 1),
-                                        in_vr, u[i:i + m], out_vr, y[i:i + m + 1])
-            fm._time = float(times[i + done])
-            self.time = fm._time
-            if status:
-                fm._failed = True
-                fname = {1: "SetReal", 2: "DoStep", 3: "GetReal"}[call]
-                raise fm._inst.error(None, f"fmi{fm.fmi_version}{fname}", self.time, status)
-            i += m
-        self._u = u[-1].copy()
-        return y[1:].copy()
-
-    def _step_rest(self, u: np.ndarray, dt: np.ndarray, y: np.ndarray, i: int, n: int) -> np.ndarray:
-        for k in range(i, n):
-            y[k + 1] = self.step(u[k], float(dt[k]))
-        return y[1:].copy()
+        try:
+            y = self._s.step_block(u, dt)
+        finally:
+            self.time = self._s.time
+        if n:
+            self._u = u[-1].copy()
+        return y
 
     def read(self, names: Sequence[str] | None = None) -> np.ndarray:
         """Current values of the outputs (or of ``names``)."""
-        names = self.output_names if names is None else list(names)
-        if not names:
-            return np.zeros(0)
-        if self.mode == "cs":
-            return self._fm.get(names)
-        return self._me.get_real([self._ref(n, "variable").value_reference for n in names])
+        if names is None:
+            return self._s.read() if self.output_names else np.zeros(0)
+        names = list(names)
+        for n in names:
+            self._ref(n, "variable")
+        return self._s.read(names) if names else np.zeros(0)
 
     def get_state(self):
-        """Snapshot of the complete model state (for look-ahead); free CS ones with :meth:`free_state`."""
-        if self.mode == "me":
-            return ("me", self.time, self._me.states, self._u.copy(), dict(self.parameters))
-        return ("cs", self.time, self._fm.get_state(), self._u.copy(), dict(self.parameters))
+        """Snapshot of the complete model state (for look-ahead); free it with :meth:`free_state`."""
+        return (self.mode, self.time, self._s.get_state(), self._u.copy(), dict(self.parameters))
 
     def set_state(self, state) -> None:
         """Restore a snapshot from :meth:`get_state` (it stays valid for reuse)."""
@@ -317,18 +261,17 @@ class FmuStepper:
             raise FmuError(f"state from mode '{kind}' cannot be restored into mode '{self.mode}'")
         self.time = t
         self._u = u.copy()
+        self._s.set_state(payload)
         if kind == "me":
-            self._me.states = payload
             if params != self.parameters:
                 self.set_parameters(params)
         else:
-            self._fm.set_state(payload)
             self.parameters = dict(params)
 
     def free_state(self, state) -> None:
-        """Release a CS snapshot's memory in the FMU."""
+        """Release a snapshot's memory in the FMU (CS; nothing to free for ME)."""
         if state[0] == "cs":
-            self._fm.free_state(state[2])
+            self._s.free_state(state[2])
 
     def get_states(self) -> dict[str, float]:
         """Continuous states by name (ME mode)."""
@@ -348,10 +291,7 @@ class FmuStepper:
 
     def close(self) -> None:
         """Free the instance."""
-        if self._fm is not None:
-            self._fm.close()
-        elif self._me is not None:
-            self._me.close()
+        self._s.close()
 
     # -- internals ------------------------------------------------------------------------
     def _ref(self, name: str, what: str):
@@ -363,19 +303,3 @@ class FmuStepper:
     def _need_me(self, what: str) -> None:
         if self.mode != "me":
             raise FmuError(f"{what} needs mode 'me' (FMI 2.0 Co-Simulation cannot set states)")
-
-    # -- Model Exchange (fmu_models.MeStepper) -------------------------------------------
-    def _me_setup(self) -> None:
-        from fmu_models import MeStepper
-
-        self._me = MeStepper(self.path, instance_name="twin")
-        self._in_vr = self._me.value_references(self.input_names, "input")
-
-    def _me_set(self, values: Mapping[str, float | bool]) -> None:
-        for name in values:
-            self._ref(name, "parameter")
-        self._me.set_values(values)
-
-    def _me_initialise(self, start_time: float) -> None:
-        self._me.initialise(self.parameters, start_time=start_time)
-        self._u = self._me.get_real(self._in_vr) if self._in_vr else np.zeros(0)

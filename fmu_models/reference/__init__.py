@@ -6,8 +6,11 @@ in NumPy and integrates them with scipy ``solve_ivp`` (Radau or LSODA, rtol
 golden-batch and twin work: every module offers ``default_parameters()``, the
 right-hand side ``<model>_rhs(t, x, p, u)`` and ``simulate_reference(...)``
 returning a dict of arrays keyed by FMU variable name. SI units throughout.
+:func:`integrate` is their shared driver (``solve_ivp`` restarted at input
+breakpoints and switching surfaces), reusable for chunked integration.
 """
 
 from fmu_models.reference import degradation, dryer, reactor
+from fmu_models.reference._common import integrate
 
-__all__ = ["reactor", "dryer", "degradation"]
+__all__ = ["reactor", "dryer", "degradation", "integrate"]

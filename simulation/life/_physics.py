@@ -1,6 +1,7 @@
 """Bridge to the physics layer's degradation model (``fmu_models``).
 
-``model: fmu`` runs an FMU (default ``fmu_models/build/degradation.fmu``) with
+``model: fmu`` runs an FMU (``degradation.fmu``, found by :func:`fmu_models.resolve_fmu`;
+default the shipped ``degradation``) with
 :meth:`fmu_models.FmuModel.run_many`, one run per parameter draw;
 ``model: reference`` calls the Python reference implementation
 ``fmu_models.reference.degradation.simulate_reference`` (same documented
@@ -23,10 +24,10 @@ _MODELS = ("fmu", "reference")
 
 
 def default_fmu_path() -> Path:
-    """``fmu_models/build/degradation.fmu`` of this checkout."""
+    """``fmu_models.shipped("degradation")`` (may not be built yet); kept for existing callers."""
     import fmu_models
 
-    return Path(fmu_models.__file__).resolve().parent / "build" / "degradation.fmu"
+    return fmu_models.shipped("degradation")
 
 
 def run_degradation(spec, params: list[dict[str, float]], time: np.ndarray, *, seed: int,
@@ -51,14 +52,9 @@ def run_degradation(spec, params: list[dict[str, float]], time: np.ndarray, *, s
                           path="degradation.model")
     inputs = dict(spec.inputs)
     if spec.model == "fmu":
-        from fmu_models import FmuModel
+        from fmu_models import FmuModel, resolve_fmu
 
-        path = Path(spec.fmu) if spec.fmu else default_fmu_path()
-        if not path.is_absolute() and base_dir is not None:
-            path = Path(base_dir) / path
-        if not path.exists():
-            raise ConfigError(f"{path}: degradation FMU not found; build it with `twin fmu build` or set degradation.fmu",
-                              path="degradation.fmu")
+        path = resolve_fmu(spec.fmu or "degradation", base_dir, field="degradation.fmu")
         model = FmuModel(path)
         ds = model.run_many([{**p} for p in params], stop_time=float(time[-1]),
                             output_interval=float(time[1] - time[0]), outputs=[output],

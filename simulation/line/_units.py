@@ -155,22 +155,14 @@ class FmuUnitModel:
 
 
 def resolve_fmu_path(fmu: str, base_dir: str | Path | None) -> Path:
-    """Find an FMU named in a scenario: absolute, relative to the scenario, or in ``fmu_models/build``."""
-    p = Path(fmu)
-    candidates = [p] if p.is_absolute() else []
-    if not p.is_absolute():
-        if base_dir is not None:
-            candidates.append(Path(base_dir) / p)
-        candidates.append(Path.cwd() / p)
-        repo = Path(__file__).resolve().parents[2]
-        candidates += [repo / p, repo / "fmu_models" / "build" / p.name]
-    for c in candidates:
-        if c.exists():
-            return c.resolve()
-    raise ConfigError(
-        f"unit.fmu: '{fmu}' not found (looked in {', '.join(str(c.parent) for c in candidates)}); "
-        "build the FMUs first (make fmus) or give the path of a .fmu file"
-    )
+    """Find an FMU named in a scenario (``unit.fmu``): :func:`fmu_models.resolve_fmu`.
+
+    Deprecated name, kept for existing callers: relative to the scenario's folder,
+    then the current directory, then a shipped FMU in ``fmu_models/build``.
+    """
+    import fmu_models  # layer 1
+
+    return fmu_models.resolve_fmu(fmu, base_dir, field="unit.fmu")
 
 
 _MODELS: dict[tuple[str, str], FmuUnitModel] = {}

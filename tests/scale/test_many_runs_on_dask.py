@@ -16,10 +16,9 @@ def jitter_k1(cfg, rng: np.random.Generator):
 
 
 def test_fmu_run_many(dask_client):
-    from fmu_models import FmuModel
-    from twin_app.tours.physics import _reactor_path
+    from fmu_models import FmuModel, shipped
 
-    model = FmuModel(_reactor_path())
+    model = FmuModel(shipped("reactor", build=True))
     k1 = float(model.variables["k1_ref"].start)
     sets = [{"k1_ref": k} for k in np.linspace(0.8 * k1, 1.2 * k1, 10)]
     kw = dict(stop_time="2 h", output_interval=60, seed=21, perturb=jitter_k1)

@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from fmu_models._spec import load_spec
+from fmu_models import load_spec
 from fmu_models.reference import degradation, dryer, reactor
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/validation is no package

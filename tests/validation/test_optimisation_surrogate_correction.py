@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import pytest
 
+import fmu_models
 from optimization import (
     ReactorRecipe,
     campaign_optimum,
     load_campaign,
-    reactor_fmu_path,
     replay_correction,
 )
 
-pytestmark = pytest.mark.skipif(not reactor_fmu_path().is_file(), reason="reactor FMU not built (make fmus)")
+pytestmark = pytest.mark.skipif(not fmu_models.shipped("reactor").is_file(),
+                                reason="reactor FMU not built (make fmus)")
 
 
 CAMPAIGN = """\

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from twin._binding import resolve_fmu
+from fmu_models import resolve_fmu
 from twin._model import FmuStepper
 from twin._quality import _linear_conversion
 from twin.emulator._scenario import PlantScenario

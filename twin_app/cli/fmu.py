@@ -16,7 +16,7 @@ app = typer.Typer(help="Build the shipped physics FMUs; inspect and run any FMI 
 def _build_dir() -> Path:
     import fmu_models
 
-    return Path(getattr(fmu_models, "BUILD_DIR", Path(fmu_models.__file__).resolve().parent / "build"))
+    return Path(fmu_models.BUILD_DIR)
 
 
 @app.command("build")

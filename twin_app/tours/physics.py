@@ -10,16 +10,6 @@ import numpy as np
 __all__ = ["runtime_tour"]
 
 
-def _reactor_path() -> Path:
-    import fmu_models
-
-    build_dir = Path(getattr(fmu_models, "BUILD_DIR", Path(fmu_models.__file__).parent / "build"))
-    path = build_dir / "reactor.fmu"
-    if not path.exists():
-        fmu_models.build_all()
-    return path
-
-
 def runtime_tour(outdir: str | Path, *, runs: int = 40, fmu: str | Path | None = None) -> list[Path]:
     """Run the reactor once, as a parameter sweep, and as a look-ahead from a mid-batch state.
 
@@ -27,19 +17,19 @@ def runtime_tour(outdir: str | Path, *, runs: int = 40, fmu: str | Path | None =
     ``reactor_sweep.nc`` (``runs`` batches over the rate constant ``k1_ref``)
     and ``reactor_lookahead.nc`` (the last 4 h re-simulated from the 4 h state
     with a 5 K higher set point). Takes a few seconds. ``fmu`` defaults to
-    ``fmu_models/build/reactor.fmu`` (built on demand).
+    ``fmu_models.shipped("reactor")`` (built on demand).
 
     Returns
     -------
     list of pathlib.Path
         The written files.
     """
-    from fmu_models._runtime import FmuModel
+    from fmu_models import FmuModel, shipped
     from workbench.dataset import write_netcdf
 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    model = FmuModel(fmu if fmu is not None else _reactor_path())
+    model = FmuModel(fmu if fmu is not None else shipped("reactor", build=True))
     t0 = time.perf_counter()
     batch = model.run(stop_time="8 h", output_interval=10)
     written = [write_netcdf(batch, outdir / "reactor_batch.nc")]

@@ -41,9 +41,9 @@ _UNITS = {"T": "K", "T_jacket": "K", "T_jacket_in": "K", "F_B_actual": "m3/s", "
 
 
 def _default_fmu() -> Path:
-    import fmu_models
+    from fmu_models import shipped
 
-    return Path(fmu_models.__file__).resolve().parent / "build" / "reactor.fmu"
+    return shipped("reactor")
 
 
 def _batch_settings(rng: np.random.Generator, fault: str, onset: float, t_end: float) -> dict:

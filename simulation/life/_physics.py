@@ -18,16 +18,9 @@ import numpy as np
 
 from workbench.errors import ConfigError, SimulationError
 
-__all__ = ["run_degradation", "default_fmu_path"]
+__all__ = ["run_degradation"]
 
 _MODELS = ("fmu", "reference")
-
-
-def default_fmu_path() -> Path:
-    """``fmu_models.shipped("degradation")`` (may not be built yet); kept for existing callers."""
-    import fmu_models
-
-    return fmu_models.shipped("degradation")
 
 
 def run_degradation(spec, params: list[dict[str, float]], time: np.ndarray, *, seed: int,

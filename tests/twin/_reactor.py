@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from fmu_models import shipped
+
 ROOT = Path(__file__).resolve().parents[2]
-FMU = ROOT / "fmu_models" / "build" / "reactor.fmu"
+FMU = shipped("reactor")
 PLANT_YAML = ROOT / "scenarios" / "reactor_plant.yaml"
 TWIN_YAML = ROOT / "scenarios" / "reactor_twin.yaml"
 

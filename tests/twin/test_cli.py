@@ -7,8 +7,8 @@ import json
 import pandas as pd
 from _reactor import TWIN_YAML, need_fmu, plant
 
-from twin_app.cli.main import main
 from twin.emulator import PlantEmulator
+from twin_app.cli.main import main
 
 
 def _history(tmp_path, **overrides):

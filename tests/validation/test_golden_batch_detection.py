@@ -64,9 +64,9 @@ def test_detection_on_synthetic_history():
 
 
 def _reactor_fmu() -> Path:
-    import fmu_models
+    from fmu_models import shipped
 
-    return Path(fmu_models.__file__).resolve().parent / "build" / "reactor.fmu"
+    return shipped("reactor")
 
 
 @pytest.mark.skipif(not _reactor_fmu().exists(), reason="reactor FMU not built (twin fmu build)")

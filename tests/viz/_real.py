@@ -70,8 +70,8 @@ def life_results(out: Path) -> dict[str, Path]:
     import numpy as np
 
     from simulation.life import load_life_model, run_life
-    from twin_app.tours.life import BALL_BEARING_MCYCLES
     from simulation.life._fitting import LifeData, fit_life
+    from twin_app.tours.life import BALL_BEARING_MCYCLES
     from workbench.dataset import write_netcdf
 
     life = run_life(load_life_model(ROOT / "scenarios" / "pump_station_life.yaml"), seed=1)

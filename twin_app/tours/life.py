@@ -94,9 +94,9 @@ def simulate_tour(outdir: str | Path) -> list[Path]:
         write_netcdf(fit.plot_data(), out / "life_fit_plot.nc"),
     ]
     # condition-based maintenance on the physics layer's bearing damage (FMU when built)
-    from simulation.life._physics import default_fmu_path
+    from fmu_models import shipped
 
-    backend = "fmu" if default_fmu_path().exists() else "reference"
+    backend = "fmu" if shipped("degradation").exists() else "reference"
     cbm = LifeModel.model_validate({
         "name": "demo_bearing_cbm",
         "components": [{"name": "bearing",

@@ -11,7 +11,9 @@ _ROOT = Path(__file__).resolve().parents[2]
 
 def _twin_trace(out: Path, minutes: float = 30.0) -> Path | None:
     """The reactor twin following the emulated plant in-process (no OPC UA), or None without the FMU."""
-    fmu = _ROOT / "fmu_models" / "build" / "reactor.fmu"
+    from fmu_models import shipped
+
+    fmu = shipped("reactor")
     if not fmu.exists():
         return None
     from twin import Twin, load_binding

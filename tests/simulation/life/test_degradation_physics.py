@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fmu_models import shipped
 from simulation.life import Component, LifeModel, simulate_missions, simulate_paths
-from simulation.life._physics import default_fmu_path
 
 reference = pytest.importorskip("fmu_models.reference.degradation")
 
@@ -32,7 +32,7 @@ def test_first_passage_matches_reference_time_to_failure():
     assert np.all(np.isinf(lives[~ok]))
 
 
-@pytest.mark.skipif(not default_fmu_path().exists(), reason="degradation.fmu not built (run `twin fmu build`)")
+@pytest.mark.skipif(not shipped("degradation").exists(), reason="degradation.fmu not built (run `twin fmu build`)")
 def test_fmu_paths_equal_reference_paths():
     comp = Component.model_validate({"name": "bearing", "degradation": {**SPEC, "paths": 6, "steps": 100}})
     ref = simulate_paths(comp, seed=2)

@@ -8,8 +8,8 @@ import pytest
 from _line import binding, follow, model, plant
 
 from simulation.line import load_scenario
-from twin_app.cli.main import main
 from twin.line import LineTwin
+from twin_app.cli.main import main
 
 
 @pytest.fixture(scope="module")

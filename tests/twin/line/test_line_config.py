@@ -6,8 +6,8 @@ import pytest
 import yaml
 from _line import BINDING, PLANT, model
 
-from twin_app.configs import model_for_kind
 from twin.line import LineBinding, LinePlant, LinePlantScenario, load_line_binding, load_line_plant
+from twin_app.configs import model_for_kind
 from workbench.errors import ConfigError
 
 

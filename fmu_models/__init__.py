@@ -33,7 +33,7 @@ from fmu_models._instance import FmuInstance, FmuState
 from fmu_models._many import run_many
 from fmu_models._me_stepper import MeStepper
 from fmu_models._resolve import resolve_fmu, shipped, shipped_names
-from fmu_models._runtime import RUN_KIND, FmuModel, RunArrays
+from fmu_models._runtime import FmuModel
 from fmu_models._spec import ModelSpec, load_spec
 from fmu_models._stepper import build_stepper
 from fmu_models._stepping import CsStepper, Stepper, open_stepper
@@ -58,8 +58,6 @@ __all__ = [
     "RunConfig",
     "InputTable",
     "TimeGrid",
-    "RunArrays",
-    "RUN_KIND",
     "FmuInfo",
     "FmuVariable",
     "describe_fmu",

@@ -48,9 +48,11 @@ from optimization._line_milp import (
 from optimization._reactor import (
     REACTOR_METRICS,
     ReactorRecipe,
-    reactor_fmu_path,
     recipe_metrics,
     simulate_recipe,
+)
+from optimization._reactor import (
+    reactor_fmu_path as reactor_fmu_path,  # deprecated: fmu_models.shipped
 )
 from optimization._results import CampaignResult
 from optimization._solvers import highs_solver, ipopt_solver, solver_status
@@ -73,7 +75,6 @@ __all__ = [
     "REACTOR_METRICS",
     "simulate_recipe",
     "recipe_metrics",
-    "reactor_fmu_path",
     "ReactorOptimum",
     "DYNAMIC_STATES",
     "create_reactor_model",

@@ -15,57 +15,24 @@ safe while a twin appends). ``read_trace_rows`` and ``trace_rows`` are deprecate
 aliases of it.
 """
 
-import importlib
-
-# Names are imported on first use (PEP 562) so that ``twin --help`` and the CLI stay fast:
-# the package's modules pull in xarray, scipy and asyncua.
-_LAZY = {
-    "CalibrationParameter": "twin._binding",
-    "DetectionSettings": "twin._binding",
-    "InputTag": "twin._binding",
-    "MeasuredTag": "twin._binding",
-    "QualitySettings": "twin._binding",
-    "SyncSettings": "twin._binding",
-    "TagBinding": "twin._binding",
-    "TwinBinding": "twin._binding",
-    "load_binding": "twin._binding",
-    "CalibrationResult": "twin._calibrate",
-    "calibrate": "twin._calibrate",
-    "AlarmEvent": "twin._detect",
-    "DetectorBank": "twin._detect",
-    "cusum_arl_siegmund": "twin._detect",
-    "ewma_arl": "twin._detect",
-    "LookaheadResult": "twin._lookahead",
-    "lookahead": "twin._lookahead",
-    "FmuStepper": "twin._model",
-    "DIMENSIONS": "twin._quality",
-    "GateResult": "twin._quality",
-    "GateTag": "twin._quality",
-    "QualityFlag": "twin._quality",
-    "QualityGate": "twin._quality",
-    "TraceStore": "twin._trace",
-    "open_trace": "twin._trace",
-    "read_events": "twin._trace",
-    "read_trace_rows": "twin._trace",
-    "trace_rows": "twin._trace",
-    "Twin": "twin._twin",
-    "TwinReport": "twin._twin",
-    "TwinStep": "twin._twin",
-}
-
-
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'twin' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
-
+from twin._binding import (
+    CalibrationParameter,
+    DetectionSettings,
+    InputTag,
+    MeasuredTag,
+    QualitySettings,
+    SyncSettings,
+    TagBinding,
+    TwinBinding,
+    load_binding,
+)
+from twin._calibrate import CalibrationResult, calibrate
+from twin._detect import AlarmEvent, DetectorBank, cusum_arl_siegmund, ewma_arl
+from twin._lookahead import LookaheadResult, lookahead
+from twin._model import FmuStepper
+from twin._quality import DIMENSIONS, GateResult, GateTag, QualityFlag, QualityGate
+from twin._trace import TraceStore, open_trace, read_events, read_trace_rows, trace_rows  # noqa: F401 - deprecated aliases
+from twin._twin import Twin, TwinReport, TwinStep
 
 __all__ = [
     "Twin",
@@ -92,12 +59,9 @@ __all__ = [
     "TraceStore",
     "open_trace",
     "read_events",
-    "read_trace_rows",
-    "trace_rows",
     "FmuStepper",
     "calibrate",
     "CalibrationResult",
     "lookahead",
     "LookaheadResult",
 ]
-

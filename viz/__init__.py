@@ -16,14 +16,12 @@ read with :func:`twin.open_trace` (``read_trace`` is a deprecated alias). Figure
 """
 
 from viz._app import DashboardSources, create_app, serve
-from viz._data import load_result, read_trace, result_kind, trace_tags
+from viz._data import load_result, result_kind, trace_tags
+from viz._data import read_trace as read_trace  # deprecated alias of twin.open_trace
 from viz._downsample import downsample
 from viz._html import (
-    attrs_table_html,
     figure_html,
-    image_html,
     render_report,
-    report_page,
     table_html,
 )
 from viz._report import generic_report, report_result
@@ -40,11 +38,8 @@ from viz._scenes import (
 
 __all__ = [
     "render_report",
-    "report_page",
     "figure_html",
     "table_html",
-    "image_html",
-    "attrs_table_html",
     "report_result",
     "generic_report",
     "DashboardSources",
@@ -58,7 +53,6 @@ __all__ = [
     "render_png",
     "scene_figure",
     "export_scene_html",
-    "read_trace",
     "load_result",
     "result_kind",
     "trace_tags",

@@ -13,7 +13,11 @@ Examples
 >>> ds["ci"].sel(kpi="throughput").values                            # doctest: +SKIP
 """
 
-from simulation.line._distributions import Distribution, Stream, parse_distribution
+from simulation.line._distributions import (
+    Distribution as Distribution,  # workbench.distributions' type
+)
+from simulation.line._distributions import Stream
+from simulation.line._distributions import parse_distribution as parse_distribution
 from simulation.line._experiment import (
     compare,
     kpi_names,
@@ -25,7 +29,7 @@ from simulation.line._experiment import (
 from simulation.line._io import load_scenario, scenario_dir
 from simulation.line._model import STATES, LineModel
 from simulation.line._results import LINE_KPIS, STATION_KPIS, ReplicationResult
-from simulation.line._snapshot import LineSnapshot, ServerSnapshot, WipItem
+from simulation.line._snapshot import LineSnapshot
 from simulation.line._units import CallableUnitModel, FmuUnitModel, UnitModel
 from simulation.line.config import LineScenario
 
@@ -33,14 +37,10 @@ __all__ = [
     "LineScenario",
     "LineModel",
     "LineSnapshot",
-    "ServerSnapshot",
-    "WipItem",
     "UnitModel",
     "FmuUnitModel",
     "CallableUnitModel",
-    "Distribution",
     "Stream",
-    "parse_distribution",
     "load_scenario",
     "scenario_dir",
     "run_replication",

@@ -29,7 +29,10 @@ from twin.line._config import (
 )
 from twin.line._deviation import DeviationMonitor, LineAlarm, ad_pvalue, anderson_darling
 from twin.line._forecast import ShiftForecast, forecast_shift, prediction_interval
-from twin.line._monitor import LineStep, LineTwin, LineTwinReport, monitor_line, open_line_trace
+from twin.line._monitor import LineStep, LineTwin, LineTwinReport, monitor_line
+from twin.line._monitor import (
+    open_line_trace as open_line_trace,  # deprecated alias of twin.open_trace
+)
 from twin.line._plant import LinePlant, line_tags
 from twin.line._server import line_plant_server, serve_line_plant
 from twin.line._state import LineState, MachineState, Observation, residual, sample_snapshot
@@ -66,7 +69,6 @@ __all__ = [
     "LineStep",
     "LineTwinReport",
     "monitor_line",
-    "open_line_trace",
     "calibrate_line",
     "LineCalibration",
     "Estimate",

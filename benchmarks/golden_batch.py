@@ -66,7 +66,7 @@ class SliceBaseline:
 
 def main(quick: bool = False) -> dict:
     """Run the benchmark; ``quick`` uses 100 × 100 × 20."""
-    from golden_batch import BatchPCA, GoldenBatchModel, make_batch_set
+    from golden_batch import Aligner, BatchPCA, GoldenBatchModel, GoldenSelector, make_batch_set
 
     n_b, n_s, n_v = (100, 100, 20) if quick else (1000, 500, 20)
     bench = Benchmark("golden_batch", f"MPCA fit on {n_b}×{n_s}×{n_v} and per-sample on-line monitoring")
@@ -91,8 +91,10 @@ def main(quick: bool = False) -> dict:
     def as_set(arr):
         return make_batch_set({f"v{j:02d}": arr[:, :, j] for j in range(arr.shape[2])}, time_grid)
 
-    model = GoldenBatchModel(alignment="elapsed", n_points=n_s, n_components=N_COMPONENTS, alpha=ALPHA,
-                             quality=[], outlier_alpha=None, max_modes=1).fit(as_set(x[:n_fit]))
+    model = GoldenBatchModel(GoldenSelector(alpha=None, max_modes=1),
+                             aligner=Aligner(method="elapsed", n_points=n_s),
+                             mpca=BatchPCA(n_components=N_COMPONENTS, alpha=ALPHA),
+                             quality_model="drop").fit(as_set(x[:n_fit]))
     baseline = SliceBaseline().fit(x[:n_fit])
     batch = held[0]
     names = model.aligner_.variables_

@@ -79,7 +79,7 @@ def test_golden_batch_fit_from_chunked_zarr(dask_client, tmp_path):
     lazy = gb.read_history(tmp_path / "history.zarr", chunks={"batch": 8})
     lazy = lazy[list(history.data_vars)]  # Zarr does not keep the variable order
     assert lazy["temperature"].chunks is not None
-    params = dict(select="yield >= 0.9", alignment="dtw", n_components=3)
+    params = dict(selection="yield >= 0.9", aligner=gb.Aligner(method="dtw"), mpca=gb.BatchPCA(n_components=3))
     memory = gb.GoldenBatchModel(**params).fit(history)
     on_dask = gb.GoldenBatchModel(**params).fit(lazy, executor=dask_client)
     assert on_dask.selection_.selected == memory.selection_.selected

@@ -49,7 +49,8 @@ def test_chunked_fit_equals_in_memory_with_bounded_peak_memory(tmp_path):
     """
     import dask
 
-    params = dict(select="yield >= 0.9", alignment="elapsed", n_points=60, n_components=3)
+    params = dict(selection="yield >= 0.9", aligner=gb.Aligner(method="elapsed", n_points=60),
+                  mpca=gb.BatchPCA(n_components=3))
     gb.GoldenBatchModel(**params).fit(gb.make_synthetic_history(12, seed=6, n_samples=100))  # warm caches
     peaks, raws = [], []
     with dask.config.set(scheduler="synchronous"):

@@ -37,7 +37,7 @@ def golden(out: Path) -> dict[str, Path]:
     from workbench.dataset import write_netcdf
 
     history = make_synthetic_history(30, seed=1, n_samples=80)
-    model = GoldenBatchModel(select="yield >= 0.9 and impurity < 0.02").fit(history)
+    model = GoldenBatchModel("yield >= 0.9 and impurity < 0.02").fit(history)
     test = make_synthetic_history(2, seed=2, n_samples=80, faults={"cooling": 1, "sensor_bias": 1})
     aligned = model.align(test)
     monitor = xr.merge([model.monitor_aligned(aligned), model.mpca_.contributions(aligned)],

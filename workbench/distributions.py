@@ -302,7 +302,12 @@ class _Truncated:
 
     def __init__(self, base, low: float, high: float, discrete: bool):
         self.base, self.low, self.high, self.discrete = base, low, high, discrete
-        below = math.ceil(low) - 1 if discrete and math.isfinite(low) else low
+        # integer counts (geometric, poisson) live on a lattice; an empirical distribution
+        # (scipy's rv_sample, with its points in ``xk``) on arbitrary values
+        self.lattice = discrete and not hasattr(base, "xk")
+        # F just below ``low``, so that P(low <= X <= high) = F(high) - F(low-) keeps mass at low
+        below = (math.ceil(low) - 1 if self.lattice else math.nextafter(low, -math.inf)) \
+            if discrete and math.isfinite(low) else low
         self._fa = float(base.cdf(below)) if math.isfinite(low) else 0.0
         self._fb = float(base.cdf(high)) if math.isfinite(high) else 1.0
         self._z = self._fb - self._fa
@@ -329,6 +334,11 @@ class _Truncated:
 
     def _expect(self, g) -> float:
         lo, hi = self.support()
+        if self.discrete and not self.lattice:  # a finite set of points: the sum itself
+            # (scipy's rv_sample.expect ignores ``conditional``)
+            x, pk = self.base.xk, self.base.pk
+            keep = (x >= lo) & (x <= hi)
+            return float(np.sum(g(x[keep]) * pk[keep]) / np.sum(pk[keep]))
         return float(self.base.expect(g, lb=lo, ub=hi, conditional=True))
 
     def mean(self) -> float:
@@ -347,7 +357,7 @@ class _Truncated:
     def support(self) -> tuple[float, float]:
         lo, hi = self.base.support()
         lo, hi = max(lo, self.low), min(hi, self.high)
-        if self.discrete:
+        if self.lattice:
             lo = math.ceil(lo) if math.isfinite(lo) else lo
             hi = math.floor(hi) if math.isfinite(hi) else hi
         return lo, hi

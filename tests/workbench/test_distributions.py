@@ -276,3 +276,16 @@ def test_parser_never_crashes_unexpectedly(text):
 def test_convert_is_the_one_unit_conversion():
     assert convert(5400.0, "h", from_unit="s") == 1.5
     assert convert("90 min", "h") == 1.5
+
+
+def test_truncated_empirical_keeps_mass_at_the_bounds():
+    """An empirical distribution has arbitrary (non-integer) points: truncating to [a, b]
+    keeps the points a <= x <= b and renormalises their weights (found by the round-trip test)."""
+    d = parse_distribution({"distribution": "empirical", "values": [0.5, 0.75], "truncate": [0.5, 0.75]})
+    assert d.mean() == pytest.approx(0.625) and d.var() == pytest.approx(0.015625)
+    d = parse_distribution({"distribution": "empirical", "values": [0.5, 0.75, 2.0], "weights": [1, 1, 2],
+                            "truncate": [0.6, 3.0]})
+    assert d.mean() == pytest.approx((0.75 + 2 * 2.0) / 3)
+    x = d.sample(np.random.default_rng(1), 20_000)
+    assert set(np.unique(x)) == {0.75, 2.0}
+    assert np.mean(x == 2.0) == pytest.approx(2 / 3, abs=0.02)

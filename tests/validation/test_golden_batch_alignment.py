@@ -37,7 +37,7 @@ def test_dtw_recovers_known_time_warp(n_query):
     ref = _signal(np.linspace(0, 1, n_ref))
     u = np.linspace(0, 1, n_query)
     query = _signal(_warp(u))
-    path, dist = dtw_path(query, ref, band=0.25)
+    path, dist = dtw_path(query, ref, window=0.25)
     # reference index each query sample maps to (mean over the path), against the true warp
     mapped = np.bincount(path[:, 0], weights=path[:, 1]) / np.bincount(path[:, 0])
     truth = _warp(u) * (n_ref - 1)
@@ -55,7 +55,7 @@ def test_dtw_matches_dtaidistance():
     rng = np.random.default_rng(0)
     a = np.cumsum(rng.standard_normal((90, 3)), axis=0)
     b = np.cumsum(rng.standard_normal((110, 3)), axis=0)
-    path, dist = dtw_path(a, b, band=1.0)
+    path, dist = dtw_path(a, b, window=1.0)
     assert dist == pytest.approx(dtw_ndim.distance(a, b), rel=1e-9)
     # the path's cost equals the distance (it is optimal)
     cost = np.sqrt(np.sum((a[path[:, 0]] - b[path[:, 1]]) ** 2))
@@ -78,7 +78,7 @@ def test_aligner_dtw_recovers_warp_and_online_follows():
     elapsed = np.full((2, n_q), np.nan)
     elapsed[0, :n_ref], elapsed[1] = el_ref, el_q
     ds = make_batch_set({f"v{j}": arr[:, :, j] for j in range(3)}, elapsed)
-    al = Aligner("dtw", band=0.25, reference="B0000").fit(ds)
+    al = Aligner("dtw", window=0.25, reference="B0000").fit(ds)
     out = al.transform(ds)
     # the warped batch lands on the reference trajectory
     got = np.stack([out[f"v{j}"].values[1] for j in range(3)], -1)

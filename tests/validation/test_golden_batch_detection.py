@@ -30,8 +30,8 @@ ALPHA = 0.01
 FAULTS = {"cooling": 20, "sensor_bias": 20, "late_feed": 20}
 
 
-def _evaluate(train, test, **model_kwargs):
-    model = gb.GoldenBatchModel(alpha=ALPHA, **model_kwargs).fit(train)
+def _evaluate(train, test, *, selection=None, aligner):
+    model = gb.GoldenBatchModel(selection, aligner=aligner, mpca=gb.BatchPCA(alpha=ALPHA)).fit(train)
     table = gb.detection_table(model, test, n_consecutive=3)
     summary = gb.detection_summary(table, ALPHA)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
@@ -52,7 +52,7 @@ def _check_false_alarms(summary):
 def test_detection_on_synthetic_history():
     train = gb.make_synthetic_history(100, seed=10)
     test = gb.make_synthetic_history(100, seed=11, faults=FAULTS)
-    _, summary = _evaluate(train, test, alignment="dtw")
+    _, summary = _evaluate(train, test, aligner=gb.Aligner("dtw"))
     _check_false_alarms(summary)
     # measured (seeds 10/11): detection 1.0 cooling, 0.95 sensor bias, 0.75 late feed
     assert summary.loc["cooling", "detection_rate"] >= 0.9
@@ -82,7 +82,8 @@ def test_detection_on_reactor_history():
     history = gb.make_reactor_history(200, seed=21, faults=FAULTS)
     train = history.isel(batch=slice(0, 100))
     test = history.isel(batch=slice(100, None))
-    _, summary = _evaluate(train, test, alignment="elapsed", n_points=120, outlier_alpha=None, max_modes=1)
+    _, summary = _evaluate(train, test, selection=gb.GoldenSelector(alpha=None, max_modes=1),
+                             aligner=gb.Aligner("elapsed", n_points=120))
     _check_false_alarms(summary)
     # measured (seed 21): detection 0.40 cooling (slow: median delay 3.7 h), 1.0 late feed, 0.70 sensor bias
     assert summary.loc["late_feed", "detection_rate"] >= 0.9

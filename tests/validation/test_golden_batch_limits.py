@@ -110,7 +110,7 @@ def test_batch_pca_false_alarm_rate_is_alpha(spe_method):
 
 def test_online_limits_false_alarm_rate():
     """Per-time on-line T² (trimmed score regression) and SPE limits hold α on new batches."""
-    from golden_batch import GoldenBatchModel, make_batch_set
+    from golden_batch import Aligner, GoldenBatchModel, GoldenSelector, make_batch_set
 
     rng = np.random.default_rng(5)
     x, p = _latent_batches(rng, 160)
@@ -121,8 +121,9 @@ def test_online_limits_false_alarm_rate():
         return make_batch_set({f"v{j}": arr[:, :, j] for j in range(arr.shape[2])}, time,
                               batch_ids=[f"B{offset + i:05d}" for i in range(arr.shape[0])])
 
-    model = GoldenBatchModel(alignment="elapsed", n_points=x.shape[1], n_components=3, alpha=0.05,
-                             quality=[], outlier_alpha=None, max_modes=1).fit(as_set(x, 0))
+    model = GoldenBatchModel(GoldenSelector(alpha=None, max_modes=1),
+                             aligner=Aligner("elapsed", n_points=x.shape[1]),
+                             mpca=BatchPCA(n_components=3, alpha=0.05), quality_model="drop").fit(as_set(x, 0))
     mon = model.monitor_aligned(model.align(as_set(new, 10_000)))
     t2_rate = float((mon.online_t2 > mon.t2_limit).mean())
     spe_rate = float((mon.online_spe > mon.spe_limit).mean())

@@ -146,7 +146,7 @@ def golden_model():
 
     history = gb.make_synthetic_history(16, seed=1, n_samples=50)
     assert history.wb.kind == "batch-set"
-    return gb.GoldenBatchModel(alignment="elapsed").fit(history)
+    return gb.GoldenBatchModel(aligner=gb.Aligner("elapsed")).fit(history)
 
 
 def test_saved_golden_batch_model_gets_the_golden_report(golden_model, tmp_path):

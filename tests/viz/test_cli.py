@@ -15,6 +15,13 @@ def test_render_reactor_png_and_html(tmp_path):
     assert "Mesh3d" in (tmp_path / "r.html").read_text() or "mesh3d" in (tmp_path / "r.html").read_text()
 
 
+def test_render_reactor_from_a_real_twin_trace(tmp_path, real_outputs):
+    """README's ``twin render reactor --trace``: the reactor twin's trace (tags in degC or K) colours the scene,
+    the same scene the Python API (:func:`viz.reactor_scene_from_trace`) renders."""
+    assert main(["render", "reactor", "--trace", str(real_outputs["trace"]), "-o", str(tmp_path / "r.html")]) == 0
+    assert "deviation real − virtual" in (tmp_path / "r.html").read_text()
+
+
 def test_render_errors_exit_2(tmp_path, capsys):
     assert main(["render", "reactr", "-o", str(tmp_path / "x.png")]) == 2
     assert "reactor" in capsys.readouterr().err

@@ -42,15 +42,12 @@ def render(
         sc = line_scene_from_result(load_result(result), kpi=kpi)
     elif trace is not None:
         from twin import open_trace
+        from viz import reactor_scene_from_trace
 
-        ds = open_trace(trace)
-        ktags = [t for t, u in ds.wb.tag_units().items() if u == "K"]
-        if not ktags:
-            raise ConfigError(f"--trace {trace}: no tag in K to colour the reactor by")
-        dev = ds["residual"].sel(tag=ktags).isel(time=slice(-60, None)).mean("time").values
-        lim = max(float(abs(dev).max()), 0.1)
-        sc = reactor_scene(float(dev[0]), float(dev[1]) if len(dev) > 1 else None,
-                           label="deviation real − virtual [K]", clim=(-lim, lim))
+        sc = reactor_scene_from_trace(open_trace(trace))
+        if sc is None:
+            raise ConfigError(f"--trace {trace}: no measured temperature tag (K or degC) with residuals "
+                              "to colour the reactor by; give a twin trace of the reactor")
     else:
         sc = reactor_scene(vessel or [330.0, 335.0, 342.0, 350.0], jacket or [305.0, 310.0])
     if out.suffix.lower() == ".html":

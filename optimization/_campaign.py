@@ -48,6 +48,7 @@ Workers
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import multiprocessing as mp
@@ -109,6 +110,12 @@ class Campaign:
     storage
         RDB URL or journal path; overrides ``config.storage``; default
         ``<base_dir>/<name>.journal``.
+
+    Attributes
+    ----------
+    journal_repairs
+        Torn last records cut off the journal by :meth:`study` (``JournalRepair``: path,
+        backup, line, bytes cut), in order.
     """
 
     def __init__(self, config: CampaignConfig, *, base_dir: str | Path | None = None,
@@ -159,10 +166,15 @@ class Campaign:
             if repair is not None:
                 self.journal_repairs.append(repair)
                 log.warning("campaign %r: %s", self.study_name, repair)
-        storage = make_storage(self.storage_spec)
-        return optuna.create_study(storage=storage, study_name=self.study_name, load_if_exists=True,
-                                   directions=self.directions,
-                                   sampler=self.sampler(sampler_seed, workers=workers))
+        try:
+            storage = make_storage(self.storage_spec)
+            return optuna.create_study(storage=storage, study_name=self.study_name, load_if_exists=True,
+                                       directions=self.directions,
+                                       sampler=self.sampler(sampler_seed, workers=workers))
+        except OSError as exc:
+            if exc.errno not in STORAGE_FULL_ERRNOS:
+                raise
+            raise self._storage_full(None, exc) from exc
 
     def sampler(self, seed: int | None = None, *, workers: int = 1):
         """The configured Optuna sampler with the campaign's constraints."""
@@ -451,32 +463,33 @@ class Campaign:
         total = int(n_trials or self.config.budget.trials)
         timeout = timeout if timeout is not None else self.config.budget.timeout
         study = study if study is not None else self.study(workers=workers)
-        self.fail_stale_trials(study)
-        _ = self.problem.envelopes  # build once here, fail early on bad envelopes
-        done = self.finished_trials(study)
-        remaining = total - done
-        if remaining > 0:
-            bar = _Progress(progress, total, done)
-            try:
-                if workers == 1:
-                    self._optimize(study, remaining, total, timeout, bar)
-                else:
-                    self._run_processes(study, workers, remaining, total, timeout, bar)
-            except (Exception, _StorageFullStop) as exc:
-                cause = storage_full_cause(exc)
-                if cause is None:
-                    raise
-                raise self._storage_full(study, cause) from cause
-            finally:
-                bar.close()
+        try:
+            self.fail_stale_trials(study)
+            _ = self.problem.envelopes  # build once here, fail early on bad envelopes
+            done = self.finished_trials(study)
+            remaining = total - done
+            if remaining > 0:
+                bar = _Progress(progress, total, done)
+                try:
+                    if workers == 1:
+                        self._optimize(study, remaining, total, timeout, bar)
+                    else:
+                        self._run_processes(study, workers, remaining, total, timeout, bar)
+                finally:
+                    bar.close()
+        except (Exception, _StorageFullStop) as exc:
+            cause = storage_full_cause(exc)
+            if cause is None:
+                raise
+            raise self._storage_full(study, cause) from cause
         return self.finished_trials(study)
 
     def _storage_full(self, study, cause: OSError) -> StorageFullError:
         """The error that ends a campaign whose storage cannot grow, with the finished trials."""
-        try:
-            finished = _trial_counts(study)[0]
-        except Exception:  # noqa: BLE001 - the count is a courtesy
-            finished = None
+        finished = None
+        if study is not None:
+            with contextlib.suppress(Exception):  # the count is a courtesy
+                finished = _trial_counts(study)[0]
         where = self.storage_spec
         n = "its" if finished is None else f"the {finished}"
         return StorageFullError(

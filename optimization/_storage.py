@@ -409,7 +409,7 @@ class JournalSalvage:
             rest = ", ".join(f"{v} {k}" for k, v in counts.items())
             parts.append(f"study {name!r}: {finished} finished trials recovered ({rest or 'no trials'})")
             if counts.get("RUNNING"):
-                parts.append(f"  {counts['RUNNING']} RUNNING trials are failed by the next resume")
+                parts.append(f"  its RUNNING trials ({counts['RUNNING']}) are failed by the next resume")
         if self.lost is None:
             parts.append("lost: the dropped records could not be replayed to name the lost trials")
         else:

@@ -82,9 +82,9 @@ def run(
 ) -> None:
     """Run or resume a campaign until its budget is spent; print the best recipe.
 
-    A journal that ends in a torn record (a run killed mid-write) is repaired first: the
-    record is cut off after a backup copy (<journal>.bak-<UTC time>). If the disk fills up,
-    the run stops: the finished trials are summarised, the error names the journal, exit code 1.
+    A journal ending in a torn record (a run killed mid-write) is repaired first: the record is cut off after a backup copy (<journal>.bak-<UTC time>).
+
+    If the disk fills up, the run stops: the finished trials are summarised, the error names the journal, exit code 1.
     """
     from optimization import StorageFullError
 
@@ -138,10 +138,11 @@ def salvage(
 ) -> None:
     """Copy every readable record of a damaged campaign journal into a new journal.
 
-    Records are copied up to the first damaged line (later ones refer to trials by their order,
-    so they are dropped); the damaged journal is not changed and the output is never
-    overwritten. The output names the trials recovered and the finished trials lost. Resume
-    with `twin optimize CAMPAIGN.yaml --storage NEW.journal`.
+    Records are copied up to the first damaged line; later ones are dropped (they refer to trials by their order).
+
+    The damaged journal is not changed and the output is never overwritten; the trials recovered and the finished trials lost are listed.
+
+    Resume with: twin optimize CAMPAIGN.yaml --storage NEW.journal
     """
     from optimization import salvage_journal
     from workbench.errors import ConfigError

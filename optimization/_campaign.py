@@ -168,9 +168,12 @@ class Campaign:
                 log.warning("campaign %r: %s", self.study_name, repair)
         try:
             storage = make_storage(self.storage_spec)
-            return optuna.create_study(storage=storage, study_name=self.study_name, load_if_exists=True,
-                                       directions=self.directions,
-                                       sampler=self.sampler(sampler_seed, workers=workers))
+            sampler = self.sampler(sampler_seed, workers=workers)
+            try:  # an existing study is loaded without a write (create_study writes a record first)
+                return optuna.load_study(study_name=self.study_name, storage=storage, sampler=sampler)
+            except KeyError:
+                return optuna.create_study(storage=storage, study_name=self.study_name, load_if_exists=True,
+                                           directions=self.directions, sampler=sampler)
         except OSError as exc:
             if exc.errno not in STORAGE_FULL_ERRNOS:
                 raise

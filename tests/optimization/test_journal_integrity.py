@@ -274,3 +274,27 @@ def test_storage_full_error_carries_the_finished_trials(campaign_file, small_tmp
     exc = err.value
     assert exc.exit_code == 1 and exc.path == str(mnt / "api.journal") and exc.errno == 28
     assert exc.result is not None and exc.result.summary()["complete"] + exc.result.summary()["pruned"] == exc.finished
+
+
+def test_a_worker_on_a_full_disk_stops_with_the_errno_and_no_traceback(campaign_file, small_tmpfs):
+    """A child worker that meets the full disk exits with ``ENOSPC`` as its code (the caller's cue)."""
+    import errno
+
+    mnt, _ = small_tmpfs
+    path = campaign_file(name="wfull", trials=100000, sampler="random")
+    journal = mnt / "wfull.journal"
+    camp = load_campaign(path, storage=str(journal))
+    with pytest.raises(StorageFullError):
+        camp.optimize()
+    done = finished(plain_trials(journal, "wfull"))
+    with open(mnt / "filler", "wb", buffering=0) as fh, pytest.raises(OSError):  # the room left
+        while True:
+            fh.write(b"x" * 512)
+    code = ("import json, sys; from optimization._campaign import _worker_main; "
+            "_worker_main(json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], 5, 10, 100000, None)")
+    r = subprocess.run([sys.executable, "-c", code, json.dumps(camp.config.model_dump(mode="json")),
+                        str(camp.base_dir), camp.storage_spec], cwd=ROOT, capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert r.returncode == errno.ENOSPC, r.stderr
+    assert "Traceback" not in r.stderr and f"{journal}: the disk is full" in r.stderr
+    assert finished(plain_trials(journal, "wfull")) == done

@@ -19,6 +19,13 @@ Line allocation MILP (HiGHS), checked in the line simulation::
     sol = optimize_line_allocation(load_scenario(path), budget=14, cost={"weld": 3})
     verify_line_allocation(path, sol)    # predicted vs simulated throughput/utilisation
 
+Campaign journals: a torn last record is cut off on resume (backup kept); a damaged record in
+the middle raises ``JournalCorruptError``; ``salvage_journal`` copies the readable records into a
+new journal; a full disk ends a run with ``StorageFullError`` (finished trials kept)::
+
+    from optimization import salvage_journal
+    print(salvage_journal("reactor-yield.journal", "reactor-yield.salvaged.journal"))
+
 Surrogate-based optimisation (LHS design → quadratic surfaces → Ipopt → twin)::
 
     from optimization import surrogate_optimum
@@ -56,6 +63,12 @@ from optimization._reactor import (
 )
 from optimization._results import CampaignResult
 from optimization._solvers import highs_solver, ipopt_solver, solver_status
+from optimization._storage import (
+    JournalCorruptError,
+    StorageFullError,
+    check_journal,
+    salvage_journal,
+)
 from optimization._surrogate import (
     ResponseSurface,
     SurrogateOptimum,
@@ -70,6 +83,10 @@ __all__ = [
     "CampaignResult",
     "load_campaign",
     "make_storage",
+    "check_journal",
+    "salvage_journal",
+    "JournalCorruptError",
+    "StorageFullError",
     "EnvelopeBand",
     "ReactorRecipe",
     "REACTOR_METRICS",

@@ -24,6 +24,15 @@ Resume
 
     With an RDB URL shared by several hosts the lock only sees this host; Optuna's heartbeat
     (``heartbeat_interval=10 s``, ``grace_period=30 s``) fails trials of dead remote workers.
+Journal integrity
+    Before it opens the journal, a campaign checks it (:func:`optimization._storage.check_journal`):
+    a torn last record (a write cut short by a kill) is cut off after a backup copy and
+    reported (:attr:`Campaign.journal_repairs`, a warning); a damaged record in the middle stops
+    with :class:`~optimization._storage.JournalCorruptError` naming the line and the salvage
+    command. A full disk (``ENOSPC``, also ``EDQUOT``, ``EFBIG``) in this process or a worker
+    ends the run with :class:`~optimization._storage.StorageFullError`; the failed write is cut
+    back to the last complete record, every finished trial stays in the journal and a resume
+    fails the trials that were running.
 Workers
     ``workers=N`` runs trials in this process and in N - 1 child processes that share the
     study through the storage; each has its own sampler seed (``spawn_seeds``), TPE uses the
@@ -39,12 +48,14 @@ Workers
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import multiprocessing as mp
 import multiprocessing.connection
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -56,7 +67,17 @@ import optuna
 
 from optimization._config import CampaignConfig
 from optimization._problems import build_problem
-from optimization._storage import _pid_alive, _worker_lock, make_storage
+from optimization._storage import (
+    STORAGE_FULL_ERRNOS,
+    JournalRepair,
+    StorageFullError,
+    _pid_alive,
+    _worker_lock,
+    check_journal,
+    make_storage,
+    storage_full_cause,
+    storage_full_condition,
+)
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.executors import spawn_seeds
 
@@ -89,6 +110,12 @@ class Campaign:
     storage
         RDB URL or journal path; overrides ``config.storage``; default
         ``<base_dir>/<name>.journal``.
+
+    Attributes
+    ----------
+    journal_repairs
+        Torn last records cut off the journal by :meth:`study` (``JournalRepair``: path,
+        backup, line, bytes cut), in order.
     """
 
     def __init__(self, config: CampaignConfig, *, base_dir: str | Path | None = None,
@@ -100,6 +127,7 @@ class Campaign:
             spec = str(self.base_dir / spec)
         self.storage_spec = spec
         self._problem = None
+        self.journal_repairs: list[JournalRepair] = []
 
     # ------------------------------------------------------------------ set-up
     @property
@@ -118,12 +146,38 @@ class Campaign:
         return [o.direction for o in self.config.objectives]
 
     def study(self, *, sampler_seed: int | None = None, workers: int = 1):
-        """Create or load the Optuna study in the storage."""
+        """Create or load the Optuna study in the storage.
+
+        A journal is checked first: a torn last record is cut off (backup kept) and added to
+        :attr:`journal_repairs`, with a warning; a damaged record in the middle raises
+        :class:`~optimization._storage.JournalCorruptError` (see the module docstring).
+        """
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        storage = make_storage(self.storage_spec)
-        return optuna.create_study(storage=storage, study_name=self.study_name, load_if_exists=True,
-                                   directions=self.directions,
-                                   sampler=self.sampler(sampler_seed, workers=workers))
+        if "://" not in self.storage_spec:
+            try:
+                repair = check_journal(self.storage_spec)
+            except OSError as exc:
+                if exc.errno not in STORAGE_FULL_ERRNOS:
+                    raise
+                raise StorageFullError(
+                    f"{self.storage_spec}: the journal ends in a torn record, and {storage_full_condition(exc.errno)} "
+                    f"({exc.strerror}): the backup copy to keep before cutting it off could not be written; free "
+                    f"space and run again", path=self.storage_spec, errno=exc.errno) from exc
+            if repair is not None:
+                self.journal_repairs.append(repair)
+                log.warning("campaign %r: %s", self.study_name, repair)
+        try:
+            storage = make_storage(self.storage_spec)
+            sampler = self.sampler(sampler_seed, workers=workers)
+            try:  # an existing study is loaded without a write (create_study writes a record first)
+                return optuna.load_study(study_name=self.study_name, storage=storage, sampler=sampler)
+            except KeyError:
+                return optuna.create_study(storage=storage, study_name=self.study_name, load_if_exists=True,
+                                           directions=self.directions, sampler=sampler)
+        except OSError as exc:
+            if exc.errno not in STORAGE_FULL_ERRNOS:
+                raise
+            raise self._storage_full(None, exc) from exc
 
     def sampler(self, seed: int | None = None, *, workers: int = 1):
         """The configured Optuna sampler with the campaign's constraints."""
@@ -223,7 +277,21 @@ class Campaign:
         return {"metrics": mean, "repeats": len(runs), "ci_halfwidth": half if math.isfinite(half) else float("nan")}
 
     def objective(self, trial):
-        """The Optuna objective: suggest, simulate (pruning in chunks), record, return."""
+        """The Optuna objective: suggest, simulate (pruning in chunks), record, return.
+
+        A storage write that fails because the disk is full (``ENOSPC``, ``EDQUOT``, ``EFBIG``)
+        ends the optimisation loop with :class:`_StorageFullStop`, which is not an ``Exception``:
+        Optuna neither tries to write the trial's FAIL state onto the full disk nor logs a
+        traceback; the trial stays RUNNING and the next resume fails it.
+        """
+        try:
+            return self._trial(trial)
+        except OSError as exc:
+            if exc.errno in STORAGE_FULL_ERRNOS:
+                raise _StorageFullStop(exc) from exc
+            raise
+
+    def _trial(self, trial):
         # first thing: who owns this trial, so a resume can fail it if this process dies
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         values = self.suggest(trial)
@@ -330,9 +398,21 @@ class Campaign:
         Returns
         -------
         CampaignResult
+
+        Raises
+        ------
+        StorageFullError
+            The storage could not grow (full disk); ``result`` holds the finished trials.
         """
         study = self.study(workers=workers)
-        self.optimize(workers=workers, n_trials=n_trials, timeout=timeout, progress=progress, study=study)
+        try:
+            self.optimize(workers=workers, n_trials=n_trials, timeout=timeout, progress=progress, study=study)
+        except StorageFullError as exc:
+            try:
+                exc.result = self.results(study)
+            except Exception:  # noqa: BLE001 - the storage error is the one to report
+                log.exception("campaign %r: could not collect the finished trials", self.study_name)
+            raise
         return self.results(study)
 
     def results(self, study=None, *, trajectory: bool = True):
@@ -374,26 +454,53 @@ class Campaign:
         -------
         int
             Finished (complete or pruned) trials in the study.
+
+        Raises
+        ------
+        StorageFullError
+            A write to the storage failed because it cannot grow (``ENOSPC``, ``EDQUOT``,
+            ``EFBIG``) in this process or a worker; the finished trials are in the storage.
         """
         if workers < 1:
             raise ConfigError(f"workers must be >= 1, got {workers}")
         total = int(n_trials or self.config.budget.trials)
         timeout = timeout if timeout is not None else self.config.budget.timeout
         study = study if study is not None else self.study(workers=workers)
-        self.fail_stale_trials(study)
-        _ = self.problem.envelopes  # build once here, fail early on bad envelopes
-        done = self.finished_trials(study)
-        remaining = total - done
-        if remaining > 0:
-            bar = _Progress(progress, total, done)
-            try:
-                if workers == 1:
-                    self._optimize(study, remaining, total, timeout, bar)
-                else:
-                    self._run_processes(study, workers, remaining, total, timeout, bar)
-            finally:
-                bar.close()
+        try:
+            self.fail_stale_trials(study)
+            _ = self.problem.envelopes  # build once here, fail early on bad envelopes
+            done = self.finished_trials(study)
+            remaining = total - done
+            if remaining > 0:
+                bar = _Progress(progress, total, done)
+                try:
+                    if workers == 1:
+                        self._optimize(study, remaining, total, timeout, bar)
+                    else:
+                        self._run_processes(study, workers, remaining, total, timeout, bar)
+                finally:
+                    bar.close()
+        except (Exception, _StorageFullStop) as exc:
+            cause = storage_full_cause(exc)
+            if cause is None:
+                raise
+            raise self._storage_full(study, cause) from cause
         return self.finished_trials(study)
+
+    def _storage_full(self, study, cause: OSError) -> StorageFullError:
+        """The error that ends a campaign whose storage cannot grow, with the finished trials."""
+        finished = None
+        if study is not None:
+            with contextlib.suppress(Exception):  # the count is a courtesy
+                finished = _trial_counts(study)[0]
+        where = self.storage_spec
+        n = "its" if finished is None else f"the {finished}"
+        return StorageFullError(
+            f"{where}: {storage_full_condition(cause.errno)} ({cause.strerror}); the campaign stopped. "
+            f"{n.capitalize()} finished trials are in the journal. Free space (or move the journal to another "
+            f"disk and give it with --storage) and run the same command again to resume: a record cut short "
+            f"is cut off (with a backup) and trials that were running are failed and run again",
+            path=where, errno=cause.errno, finished=finished)
 
     def _optimize(self, study, n_trials: int, total: int, timeout: float | None, bar=None) -> None:
         """Run trials in this process until ``total`` trials are finished or running, at most ``n_trials``."""
@@ -428,6 +535,9 @@ class Campaign:
                 multiprocessing.connection.wait([p.sentinel for p in live if p.exitcode is None], timeout=0.5)
                 if bar is not None:
                     bar.update(_trial_counts(study)[0])
+            full = [p.exitcode for p in live if p.exitcode in STORAGE_FULL_ERRNOS]
+            if full:  # a worker found the storage full (its exit code is the errno): stop here too
+                raise OSError(full[0], os.strerror(full[0]), self.storage_spec)
             crashed = [f"{p.name} (pid {p.pid}, exit code {p.exitcode})" for p in live if p.exitcode]
             if starter.error is not None or crashed:
                 why = ", ".join(crashed) or f"could not start: {starter.error}"
@@ -448,6 +558,10 @@ class Campaign:
             for p in procs:
                 if p.pid is not None:
                     p.join()
+
+
+class _StorageFullStop(BaseException):
+    """Raised out of the objective when the storage is full; see :meth:`Campaign.objective`."""
 
 
 def _worker_context(modules: list[str]):
@@ -482,11 +596,23 @@ class _Starter(threading.Thread):
 
 def _worker_main(payload: dict, base_dir: str, storage: str, seed: int, n_trials: int, total: int,
                  timeout: float | None) -> None:
-    """Entry point of one child worker process."""
-    cfg = CampaignConfig.model_validate(payload)
-    camp = Campaign(cfg, base_dir=base_dir, storage=storage)
-    study = camp.study(sampler_seed=seed, workers=2)
-    camp._optimize(study, n_trials, total, timeout)
+    """Entry point of one child worker process.
+
+    A full storage ends the worker with the ``errno`` as exit code and one line on stderr
+    (no traceback); the parent turns it into :class:`StorageFullError`.
+    """
+    try:
+        cfg = CampaignConfig.model_validate(payload)
+        camp = Campaign(cfg, base_dir=base_dir, storage=storage)
+        study = camp.study(sampler_seed=seed, workers=2)
+        camp._optimize(study, n_trials, total, timeout)
+    except (Exception, _StorageFullStop) as exc:
+        cause = storage_full_cause(exc)
+        if cause is None:
+            raise
+        print(f"{mp.current_process().name}: {storage}: {storage_full_condition(cause.errno)} "
+              f"({cause.strerror}); worker stopped", file=sys.stderr, flush=True)
+        sys.exit(cause.errno)
 
 
 def _trial_counts(study) -> tuple[int, int]:

@@ -1,6 +1,7 @@
 """``twin optimize``: recipe campaigns (Optuna) and dynamic optimisation (Pyomo/Ipopt).
 
 ``twin optimize CAMPAIGN.yaml`` is short for ``twin optimize run CAMPAIGN.yaml``.
+``twin optimize salvage`` copies the readable records of a damaged journal into a new one.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from pathlib import Path
 import typer
 from typer.core import TyperGroup
 
-from twin_app.cli._common import JSON_OPTION, console, print_json, print_table
+from twin_app.cli._common import JSON_OPTION, console, console_err, print_json, print_table
 
 
 class _RunByDefault(TyperGroup):
@@ -37,6 +38,15 @@ def _load(campaign: Path, sets: list[str], storage: str | None = None):
     from workbench.config import parse_override_args
 
     return load_campaign(campaign, storage=storage, overrides=parse_override_args(sets) if sets else None)
+
+
+def _print_repairs(camp) -> None:
+    """Warn (stderr) about torn journal records the campaign cut off before it ran."""
+    from rich.markup import escape
+
+    for repair in camp.journal_repairs:
+        console_err.print(f"[bold yellow]journal repaired:[/] {escape(str(repair))}", highlight=False,
+                          soft_wrap=True)
 
 
 def _print_result(res, as_json: bool) -> None:
@@ -70,9 +80,23 @@ def run(
     sets: list[str] = SET_OPT,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Run or resume a campaign until its budget is spent; print the best recipe."""
+    """Run or resume a campaign until its budget is spent; print the best recipe.
+
+    A journal ending in a torn record (a run killed mid-write) is repaired first: the record is cut off after a backup copy (<journal>.bak-<UTC time>).
+
+    If the disk fills up, the run stops: the finished trials are summarised, the error names the journal, exit code 1.
+    """
+    from optimization import StorageFullError
+
     camp = _load(campaign, sets, storage)
-    res = camp.run(workers=workers, n_trials=trials, progress=not as_json)
+    try:
+        res = camp.run(workers=workers, n_trials=trials, progress=not as_json)
+    except StorageFullError as exc:
+        _print_repairs(camp)
+        if exc.result is not None:
+            _print_result(exc.result, as_json)  # the trials that finished before the disk filled up
+        raise
+    _print_repairs(camp)
     if out is not None:
         res.write(out)
         _report(res, out / "report.html")
@@ -96,10 +120,52 @@ def report(
     """Summarise a campaign's study (no new trials) and write a self-contained HTML report."""
     camp = _load(campaign, sets, storage)
     res = camp.results()
+    _print_repairs(camp)
     path = _report(res, out)
     _print_result(res, as_json)
     if not as_json:
         console.print(f"report: {path}")
+
+
+@app.command("salvage")
+def salvage(
+    source: Path = typer.Argument(..., help="Damaged journal file, or the campaign YAML whose journal to salvage.",
+                                  exists=True, dir_okay=False),
+    out: Path = typer.Option(None, "--out", "-o", help="New journal to write (must not exist; default "
+                             "<name>.salvaged.journal beside the damaged one)."),
+    storage: str = typer.Option(None, "--storage", help="With a campaign YAML: its journal, if not the default."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Copy every readable record of a damaged campaign journal into a new journal.
+
+    Records are copied up to the first damaged line; later ones are dropped (they refer to trials by their order).
+
+    The damaged journal is not changed and the output is never overwritten; the trials recovered and the finished trials lost are listed.
+
+    Resume with: twin optimize CAMPAIGN.yaml --storage NEW.journal
+    """
+    from optimization import salvage_journal
+    from workbench.errors import ConfigError
+
+    journal = source
+    if source.suffix.lower() in (".yaml", ".yml"):
+        spec = _load(source, [], storage).storage_spec
+        if "://" in spec:
+            raise ConfigError(f"{source}: the campaign's storage is {spec}, a database, not a journal file; "
+                              f"salvage works on journal files")
+        journal = Path(spec)
+    elif storage is not None:
+        raise ConfigError("--storage names the journal of a campaign YAML; with a journal file give only the file")
+    if out is None:
+        stem = journal.name[:-len(".journal")] if journal.name.endswith(".journal") else journal.name
+        out = journal.with_name(f"{stem}.salvaged.journal")
+    report = salvage_journal(journal, out)
+    if as_json:
+        print_json(report.as_dict())
+        return
+    console.print(str(report), markup=False, highlight=False, soft_wrap=True)
+    hint = f"--storage {out}" if source == journal else f"twin optimize {source} --storage {out}"
+    console.print(f"resume with: {hint}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("dynamic")

@@ -93,7 +93,8 @@ def _print_trace_alarms(tw, printed: int) -> int:
     """Print trace-not-persisted alarms that started since ``printed``; return the new count."""
     events = [] if tw.trace is None else tw.trace.events
     for ev in events[printed:]:
-        console.print(f"[bold red]ALARM[/] trace not persisted from t={_fmt_time(ev.start, tw)}: {tw.trace.error}; "
+        why = tw.trace.error or "a write failed"
+        console.print(f"[bold red]ALARM[/] trace not persisted from t={_fmt_time(ev.start, tw)}: {why}; "
                       f"rows kept in memory (up to {tw.trace.max_buffer_rows}) and retried at each flush")
     return len(events)
 

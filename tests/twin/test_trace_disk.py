@@ -77,9 +77,14 @@ def test_full_disk_twin_keeps_running_and_writes_every_row_when_space_returns(sm
     ballast = _fill(small_tmpfs)
     path = small_tmpfs / "t.zarr"
     twin = Twin(b, trace=path)
-    steps = []
-    twin.run(_source(frames, {60: ballast.unlink}), on_step=steps.append)  # space returns at frame 60
-    assert twin.trace.rows_written == 61  # the backlog went out with frame 60
+    steps, written = [], []
+
+    def on_step(step):
+        steps.append(step)
+        written.append(twin.trace.rows_written)
+
+    twin.run(_source(frames, {60: ballast.unlink}), on_step=on_step)  # space returns at frame 60
+    assert written[:61] == [0] * 60 + [61] and written[-1] == len(frames)  # the backlog went out with frame 60
     report = twin.close()
     assert len(steps) == report.samples == len(frames)  # the loop never died
     assert report.trace_persisted and report.rows_lost == 0

@@ -255,21 +255,27 @@ class TraceStore:
         """On resume: make ``events.jsonl`` end at the last complete row ``until``.
 
         Events that start after it (their rows were never recorded) are dropped; events still
-        open there, or ending after it, end at ``until`` (the end of the crashed run, as
+        open there, or ending after it, end at ``until``; ``trace-not-persisted`` events (the
+        record of a loss) are kept (the end of the crashed run, as
         :class:`~twin.AlarmEvent` ends an alarm open at the end of a run). For writers whose
         event times are on the trace's time axis (:class:`~twin.Twin`). Returns the number of
-        events changed or dropped.
+        events changed or dropped (0 if the disk refused the rewrite: the log is left as it was).
         """
         if not self._events_file.exists():
             return 0
         events = read_events(self.path)
         kept, changed = [], 0
         for ev in events:
-            start = ev.get("start")
+            start, end = ev.get("start"), ev.get("end")
+            if ev.get("kind") == TRACE_NOT_PERSISTED:  # the record of a loss is kept
+                if end is None:
+                    ev = {**ev, "end": start, "note": "the run ended before the trace was persisted again"}
+                    changed += 1
+                kept.append(ev)
+                continue
             if until is None or (isinstance(start, int | float) and start > until):
                 changed += 1
                 continue
-            end = ev.get("end")
             if end is None or (isinstance(end, int | float) and end > until):
                 ev = {**ev, "end": until, "note": "ended at the last complete row of a resumed trace"}
                 changed += 1
@@ -277,7 +283,10 @@ class TraceStore:
         if changed:
             from twin._zarr_writer import _atomic_write
 
-            _atomic_write(self._events_file, "".join(json.dumps(e, default=float) + "\n" for e in kept).encode())
+            try:
+                _atomic_write(self._events_file, "".join(json.dumps(e, default=float) + "\n" for e in kept).encode())
+            except OSError:  # a failing disk: the log stays as the crashed run left it
+                return 0
         return changed
 
     @property

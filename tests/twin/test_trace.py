@@ -407,3 +407,7 @@ def test_last_flush_failing_counts_the_rest_as_lost(tmp_path, monkeypatch):
     assert store.rows_written == 4 and store.rows_lost == 6 and store.events[0].end == 90.0
     disk.full = False
     assert open_trace(path).sizes["time"] == 4
+    resumed = TraceStore(path, TAGS, UNITS, append=True)  # the next run: continues after row 3, keeps the loss
+    assert resumed.last_time == 30.0 and resumed.trim_events(resumed.last_time) == 0
+    (ev,) = read_events(path)
+    assert (ev["kind"], ev["start"], ev["end"], ev["rows_lost"]) == (TRACE_NOT_PERSISTED, 40.0, 90.0, 6)

@@ -137,6 +137,8 @@ def trace_summary(report) -> None:
 
 
 def _summary(report, as_json: bool) -> None:
+    from twin import TRACE_NOT_PERSISTED
+
     if as_json:
         print_json(report.as_dict())
         return
@@ -145,7 +147,8 @@ def _summary(report, as_json: bool) -> None:
                   f"{report.rejected} frames rejected, {len(report.gaps)} gaps, {report.syncs} state corrections")
     if report.events:
         print_table([{"tag": e.tag, "detector": e.kind, "start [s]": e.start, "end [s]": e.end,
-                      "magnitude": f"{e.direction * e.magnitude:+.4g} {e.unit}"} for e in report.events],
+                      "magnitude": f"{e.magnitude:.0f} rows waiting (most)" if e.kind == TRACE_NOT_PERSISTED
+                      else f"{e.direction * e.magnitude:+.4g} {e.unit}"} for e in report.events],
                     title="alarm events")
     else:
         console.print("no alarms")

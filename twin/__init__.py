@@ -31,7 +31,15 @@ from twin._detect import AlarmEvent, DetectorBank, cusum_arl_siegmund, ewma_arl
 from twin._lookahead import LookaheadResult, lookahead
 from twin._model import FmuStepper
 from twin._quality import DIMENSIONS, GateResult, GateTag, QualityFlag, QualityGate
-from twin._trace import TraceStore, open_trace, read_events, read_trace_rows, trace_rows  # noqa: F401 - deprecated aliases
+from twin._trace import (  # noqa: F401 - read_trace_rows, trace_rows: deprecated aliases
+    TRACE_NOT_PERSISTED,
+    TraceExistsError,
+    TraceStore,
+    open_trace,
+    read_events,
+    read_trace_rows,
+    trace_rows,
+)
 from twin._twin import Twin, TwinReport, TwinStep
 
 __all__ = [
@@ -57,6 +65,8 @@ __all__ = [
     "ewma_arl",
     "cusum_arl_siegmund",
     "TraceStore",
+    "TraceExistsError",
+    "TRACE_NOT_PERSISTED",
     "open_trace",
     "read_events",
     "FmuStepper",

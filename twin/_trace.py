@@ -24,11 +24,20 @@ progress left longer than ``time``. Alarm events are appended to ``events.jsonl`
 inside the store as they start and end. The store is Zarr v3 (:mod:`twin._zarr_writer`),
 the one Zarr format of the workbench; its ``attrs["kind"]`` is ``"twin-trace"``
 (``"line-twin-trace"`` for a line twin).
+
+Nothing is lost silently: an existing trace store is refused unless the writer is asked
+to ``overwrite`` it (only a trace store is ever deleted) or to ``append`` to it (resume
+after a crash: continue after the last complete row, keep the alarm log); a flush that
+fails (full disk, I/O error) leaves its rows in memory, up to ``max_buffer_rows``, raises
+a ``"trace-not-persisted"`` alarm event and is retried by the next flush; what could not
+be kept is counted in ``rows_lost``.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import shutil
 import time as _time
 import warnings
@@ -39,14 +48,60 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from twin._detect import AlarmEvent
 from twin._zarr_writer import AppendableArray, write_group
 from workbench.dataset import add_provenance, sanitize_attrs
-from workbench.errors import DatasetError
+from workbench.errors import ConfigError, DatasetError
 
-__all__ = ["TraceStore", "open_trace", "read_events", "read_trace_rows", "trace_rows"]
+__all__ = ["TRACE_NOT_PERSISTED", "TraceExistsError", "TraceStore", "open_trace", "read_events", "read_trace_rows",
+           "trace_rows"]
 
 _EPOCH_UNITS = "seconds since 1970-01-01T00:00:00"
 _VARS = ("value", "residual", "statistic", "alarm", "quality", "gap")
+
+
+class TraceExistsError(ConfigError):
+    """A trace store exists at the path and neither overwrite nor append (resume) was asked for."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.trace_path = Path(path)
+        super().__init__(f"{self.trace_path}: a trace store exists here; pass overwrite=True to replace it or "
+                         "append=True to continue it after its last complete row")
+
+
+#: ``kind`` of the alarm event a trace store raises while its rows cannot be written.
+TRACE_NOT_PERSISTED = "trace-not-persisted"
+#: ``tag`` of that event (it is about the store, not a plant tag).
+TRACE_EVENT_TAG = "trace"
+
+_STORE_FILES = frozenset({"events.jsonl", "snapshots.jsonl"})
+_TRACE_KINDS = ("twin-trace", "line-twin-trace")
+
+
+def _path_state(path: Path) -> str:
+    """``"new"`` (absent or an empty directory), ``"store"`` (a trace store, possibly one that
+    crashed before or during its first flush) or ``"other"`` (anything else: never deleted)."""
+    if not path.exists():
+        return "new"
+    if not path.is_dir():
+        return "other"
+    names = {p.name for p in path.iterdir()}
+    if not names:
+        return "new"
+    if names <= _STORE_FILES:
+        return "store"
+    if "zarr.json" not in names:
+        return "other"
+    try:
+        meta = json.loads((path / "zarr.json").read_text())
+    except (OSError, ValueError):
+        return "other"
+    kind = (meta.get("attributes") or {}).get("kind")
+    if meta.get("node_type") != "group":
+        return "other"
+    if kind in _TRACE_KINDS or (kind is None and {"time", "value", "residual", "alarm"} <= names):
+        return "store"
+    return "other"
 
 
 class TraceStore:
@@ -55,7 +110,9 @@ class TraceStore:
     Parameters
     ----------
     path
-        Store directory (created; an existing store is replaced unless ``append``).
+        Store directory (created at the first flush). An existing trace store is refused
+        (:class:`TraceExistsError`) unless ``overwrite`` or ``append``; a directory that is
+        not a trace store is never deleted.
     tags
         All bound plant tags (inputs and measured outputs).
     units
@@ -70,7 +127,40 @@ class TraceStore:
     attrs
         Provenance and other dataset attrs.
     append
-        Continue an existing store with the same tags instead of replacing it.
+        Continue an existing store with the same tags (resume after a crash): rows a crash
+        left half-written are dropped, rows continue after the last complete one
+        (:attr:`last_time`), ``events.jsonl`` is continued. A missing store is created.
+    overwrite
+        Replace an existing trace store (deleted here, at construction).
+    max_buffer_rows
+        While flushes fail (``OSError``: full disk, I/O error, quota), keep at most this many
+        unwritten rows in memory; beyond it the oldest are dropped and counted in
+        :attr:`rows_lost`.
+
+    Attributes
+    ----------
+    rows_written
+        Rows written to the store by this writer.
+    rows_buffered_then_written
+        Of those, rows that waited in memory through at least one failed flush.
+    rows_lost
+        Rows dropped: beyond ``max_buffer_rows`` while failing, or still unwritten when
+        :meth:`close`'s last flush failed.
+    error
+        The ``OSError`` of the last flush if it failed, else None.
+    events
+        :class:`~twin.AlarmEvent` records of kind ``"trace-not-persisted"`` (tag ``"trace"``;
+        ``magnitude`` the largest number of unwritten rows, unit ``rows``), one per failing
+        stretch; also logged to ``events.jsonl`` once the disk takes them.
+    last_time
+        Time of the last complete row of a resumed store (None for a new one).
+
+    Notes
+    -----
+    Degraded mode: a flush that raises ``OSError`` does not propagate. Its rows stay
+    buffered, an alarm event starts, every later flush (same ``flush_interval`` /
+    ``flush_rows`` schedule) retries, and the first one that succeeds writes the backlog
+    and ends the alarm. Arrays failed half-way are rewritten by the retry.
     """
 
     def __init__(
@@ -84,38 +174,130 @@ class TraceStore:
         flush_rows: int = 4096,
         attrs: dict[str, Any] | None = None,
         append: bool = False,
+        overwrite: bool = False,
+        max_buffer_rows: int = 100_000,
     ) -> None:
+        if append and overwrite:
+            raise ConfigError(f"{path}: append=True (resume the store) and overwrite=True (replace it) exclude "
+                              "each other; give one")
+        if int(max_buffer_rows) < 0:
+            raise ConfigError(f"max_buffer_rows must be >= 0, got {max_buffer_rows}")
         self.path = Path(path)
         self.tags = list(tags)
         self.units = list(units)
         self.time_kind = time_kind
         self.flush_interval = float(flush_interval)
         self.flush_rows = int(flush_rows)
+        self.max_buffer_rows = int(max_buffer_rows)
         self.attrs = dict(attrs or {})
         self._rows: list[tuple] = []
         self._blocks: list[tuple[np.ndarray, ...]] = []  # pending blocks (rows converted), in order
         self._n_block_rows = 0
         self._last_flush = _time.monotonic()
-        self._created = append and (self.path / "zarr.json").exists()
+        state = _path_state(self.path)
+        if self.path.exists() and not self.path.is_dir():
+            raise DatasetError(f"{self.path}: exists and is a file, not a trace store directory; give a new path")
+        if state == "other" and (append or overwrite):
+            raise DatasetError(f"{self.path}: exists and is not a trace store; "
+                               f"{'append' if append else 'overwrite'} works on a trace store only (nothing "
+                               "was deleted); give a new or trace-store path")
+        if state == "store":
+            if overwrite:
+                shutil.rmtree(self.path)
+            elif not append:
+                raise TraceExistsError(self.path)
+        self._owned = state != "other"  # a directory this writer may fill (new, or a trace store)
+        self.append_mode = bool(append)
+        self.last_time: float | None = None
+        self._created = append and (self.path / "zarr.json").exists() and (self.path / "time" / "zarr.json").exists()
         self._arrays: dict[str, AppendableArray] = {}
         self._group_attrs = add_provenance(xr.Dataset(), **{"kind": "twin-trace", **self.attrs}).attrs
         if self._created:  # continue the store: its attrs and arrays as they are on disk
             self._resume()
+        self._attrs_dirty = False
         self.rows_written = 0
+        self.rows_buffered_then_written = 0
+        self.rows_lost = 0
         self.flushes = 0
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.failed_flushes = 0
+        self.error: OSError | None = None
+        self.events: list[AlarmEvent] = []
+        self._delayed = 0  # buffered rows that went through a failed flush
+        self._last_row_time = math.nan
+        self._event_lines: list[str] = []
         self._events_file = self.path / "events.jsonl"
-        if not append and self._events_file.exists():
-            self._events_file.unlink()
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError:  # a failing disk: the first flush retries
+            pass
 
     def _resume(self) -> None:
         import zarr
 
         group = zarr.open_group(str(self.path), mode="r")
+        stored = [str(t) for t in group["tag"][...]]
+        if stored != self.tags:
+            raise DatasetError(f"{self.path}: cannot resume: the store has tags {stored}, this twin writes "
+                               f"{self.tags}; resume with the same binding, or replace the store")
+        units = group["time"].attrs.get("units")
+        want = _EPOCH_UNITS if self.time_kind == "datetime" else "s"
+        if units != want:
+            raise DatasetError(f"{self.path}: cannot resume: the store's time is in {units!r}, this twin writes "
+                               f"{want!r} (time_kind={self.time_kind!r})")
         self._group_attrs = {**group.attrs.asdict(), **self._group_attrs}
         complete = int(group["time"].shape[0])  # rows a crash left beyond it are dropped
+        if complete:
+            self.last_time = float(group["time"][complete - 1])
         self._arrays = {name: AppendableArray.resume(self.path / name, dims=dims, attrs=at, rows=complete)
                         for name, (_, _, dims, at) in self._layout().items()}
+
+    def trim_events(self, until: float | None) -> int:
+        """On resume: make ``events.jsonl`` end at the last complete row ``until``.
+
+        Events that start after it (their rows were never recorded) are dropped; events still
+        open there, or ending after it, end at ``until``; ``trace-not-persisted`` events (the
+        record of a loss) are kept (the end of the crashed run, as
+        :class:`~twin.AlarmEvent` ends an alarm open at the end of a run). For writers whose
+        event times are on the trace's time axis (:class:`~twin.Twin`). Returns the number of
+        events changed or dropped (0 if the disk refused the rewrite: the log is left as it was).
+        """
+        if not self._events_file.exists():
+            return 0
+        events = read_events(self.path)
+        kept, changed = [], 0
+        for ev in events:
+            start, end = ev.get("start"), ev.get("end")
+            if ev.get("kind") == TRACE_NOT_PERSISTED:  # the record of a loss is kept
+                if end is None:
+                    ev = {**ev, "end": start, "note": "the run ended before the trace was persisted again"}
+                    changed += 1
+                kept.append(ev)
+                continue
+            if until is None or (isinstance(start, int | float) and start > until):
+                changed += 1
+                continue
+            if end is None or (isinstance(end, int | float) and end > until):
+                ev = {**ev, "end": until, "note": "ended at the last complete row of a resumed trace"}
+                changed += 1
+            kept.append(ev)
+        if changed:
+            from twin._zarr_writer import _atomic_write
+
+            try:
+                _atomic_write(self._events_file, "".join(json.dumps(e, default=float) + "\n" for e in kept).encode())
+            except OSError:  # a failing disk: the log stays as the crashed run left it
+                return 0
+        return changed
+
+    @property
+    def pending_rows(self) -> int:
+        """Rows buffered in memory, not yet written."""
+        return len(self._rows) + sum(len(b[0]) for b in self._blocks)
+
+    @property
+    def persisted(self) -> bool:
+        """False while the last flush failed (rows are waiting in memory)."""
+        return self.error is None
 
     # -- writing --------------------------------------------------------------------------
     def append(
@@ -131,13 +313,41 @@ class TraceStore:
     ) -> None:
         """Buffer one row (arrays over ``tags``); flush when the interval is due."""
         self._rows.append((time, real, virtual, residual, statistic, alarm, quality, gap))
+        self._last_row_time = float(time)
+        if self.error is not None:
+            self._trim()
         if len(self._rows) >= self.flush_rows or _time.monotonic() - self._last_flush >= self.flush_interval:
             self.flush()
 
     def log_event(self, event: dict[str, Any]) -> None:
-        """Append one alarm-event record (start or end) to ``events.jsonl``."""
-        with self._events_file.open("a") as fh:
-            fh.write(json.dumps(event, default=float) + "\n")
+        """Append one alarm-event record (start or end) to ``events.jsonl``.
+
+        If the disk refuses it, the record waits in memory and is written (in order) by the
+        next flush that succeeds.
+        """
+        self._event_lines.append(json.dumps(event, default=float))
+        try:
+            self._write_events()
+        except OSError:
+            pass
+
+    def _write_events(self) -> None:
+        """Write the waiting event records; on failure cut the file back (no torn line) and raise."""
+        if not self._event_lines or not self._owned:  # not into a foreign directory (its first flush refuses it)
+            return
+        file = self._events_file
+        size = file.stat().st_size if file.exists() else 0
+        try:
+            with file.open("a") as fh:
+                fh.write("\n".join(self._event_lines) + "\n")
+        except OSError:
+            try:
+                if file.exists():
+                    os.truncate(file, size)
+            except OSError:
+                pass
+            raise
+        self._event_lines = []
 
     def append_block(
         self,
@@ -166,6 +376,10 @@ class TraceStore:
             np.asarray(gap, dtype=float),
         ))
         self._n_block_rows += len(time)
+        if len(time):
+            self._last_row_time = float(time[-1])
+        if self.error is not None:
+            self._trim()
         if self._n_block_rows >= self.flush_rows or _time.monotonic() - self._last_flush >= self.flush_interval:
             self.flush()
 
@@ -188,34 +402,120 @@ class TraceStore:
         return self._created
 
     def flush(self, **attrs: Any) -> None:
-        """Write buffered rows to the store (``time`` last); ``attrs`` are added to the store's attrs."""
+        """Write buffered rows to the store (``time`` last); ``attrs`` are added to the store's attrs.
+
+        An ``OSError`` (full disk, I/O error, quota) does not propagate: the rows stay
+        buffered (see the class notes), :attr:`error` says why, and the next flush retries.
+        """
         self._last_flush = _time.monotonic()
         if self._rows:
             self._blocks.append(self._rows_block())
-        self._group_attrs.update(sanitize_attrs(attrs))
-        if not self._blocks:
-            if attrs and self._created:
-                write_group(self.path, self._group_attrs)
-            return
-        blocks, self._blocks = self._blocks, []
         self._n_block_rows = 0
+        if attrs:
+            self._group_attrs.update(sanitize_attrs(attrs))
+            self._attrs_dirty = True
+        try:
+            self._write_events()
+            self._write_blocks()
+        except OSError as exc:
+            self._failed(exc)
+            return
+        if self.error is not None:
+            self._recovered()
+
+    def _write_blocks(self) -> None:
+        if not self._blocks:
+            if self._attrs_dirty and self._created:
+                write_group(self.path, self._group_attrs)
+                self._attrs_dirty = False
+            return
+        blocks = self._blocks
         parts = blocks[0] if len(blocks) == 1 else tuple(np.concatenate(p) for p in zip(*blocks, strict=True))
+        self._blocks = [parts]  # one block from now on, also if this write fails
         t = parts[0]
-        if not self._created:
-            self._create()
-        if attrs or not self._created:
-            write_group(self.path, self._group_attrs)
-        arrays = self._arrays
-        for name, rows in zip(_VARS, parts[1:], strict=True):
-            arrays[name].append(rows)
-        arrays["time"].append(t)  # last: the length of time says which rows are complete
+        saved = {name: a.checkpoint() for name, a in self._arrays.items()} if self._created else None
+        try:
+            if not self._created:
+                self._create()
+            elif self._attrs_dirty:
+                write_group(self.path, self._group_attrs)
+            arrays = self._arrays
+            for name, rows in zip(_VARS, parts[1:], strict=True):
+                arrays[name].append(rows)
+            arrays["time"].append(t)  # last: the length of time says which rows are complete
+        except OSError:
+            if saved is not None:  # the retry rewrites what this attempt half wrote
+                for name, state in saved.items():
+                    self._arrays[name].rollback(state)
+            raise
+        self._blocks = []
+        self._attrs_dirty = False
         self._created = True
         self.rows_written += len(t)
         self.flushes += 1
 
+    def _failed(self, exc: OSError) -> None:
+        """A flush failed: keep the rows, start (or extend) the not-persisted alarm, bound the buffer."""
+        self.error = exc
+        self.failed_flushes += 1
+        pending = self.pending_rows
+        self._delayed = pending
+        if not self.events or self.events[-1].end is not None:
+            first = float(self._blocks[0][0][0]) if self._blocks and len(self._blocks[0][0]) else self._last_row_time
+            ev = AlarmEvent(TRACE_EVENT_TAG, TRACE_NOT_PERSISTED, first, magnitude=float(pending), unit="rows")
+            self.events.append(ev)
+            self.log_event({**ev.as_dict(), "end": None, "message": f"{self.path}: {exc}"})
+        ev = self.events[-1]
+        ev.magnitude = max(ev.magnitude, float(pending))
+        self._trim()
+
+    def _recovered(self) -> None:
+        """The first flush that succeeded after failures: end the alarm."""
+        self.error = None
+        self.rows_buffered_then_written += self._delayed
+        self._delayed = 0
+        ev = self.events[-1]
+        ev.end = self._last_row_time if math.isfinite(self._last_row_time) else ev.start
+        self.log_event({**ev.as_dict(), "rows_lost": self.rows_lost})
+
+    def _trim(self) -> None:
+        """Drop the oldest buffered rows beyond ``max_buffer_rows`` (while flushes fail), counting them."""
+        excess = self.pending_rows - self.max_buffer_rows
+        if excess <= 0:
+            return
+        dropped = 0
+        while excess > 0 and self._blocks:
+            n = len(self._blocks[0][0])
+            if n <= excess:
+                self._blocks.pop(0)
+                k = n
+            else:
+                self._blocks[0] = tuple(a[excess:] for a in self._blocks[0])
+                k = excess
+            excess -= k
+            dropped += k
+        if excess > 0:
+            del self._rows[:excess]
+            dropped += excess
+        self.rows_lost += dropped
+        self._delayed = max(0, self._delayed - dropped)
+
     def close(self, **attrs: Any) -> None:
-        """Flush and record final attrs (e.g. gate summary, alarm events)."""
+        """Flush and record final attrs (e.g. gate summary, alarm events).
+
+        If this last flush fails too, the rows still buffered are counted in
+        :attr:`rows_lost` and the not-persisted alarm ends at the last row
+        (:attr:`error` stays set).
+        """
         self.flush(**attrs)
+        if self.error is not None:
+            lost = self.pending_rows
+            self.rows_lost += lost
+            self._rows, self._blocks, self._delayed = [], [], 0
+            ev = self.events[-1]
+            if ev.end is None:
+                ev.end = self._last_row_time if math.isfinite(self._last_row_time) else ev.start
+            self.log_event({**ev.as_dict(), "rows_lost": self.rows_lost})
 
     def _layout(self) -> dict[str, tuple]:
         """Array name → (dtype, row shape, dims, attrs), the layout of the module docstring."""
@@ -239,18 +539,24 @@ class TraceStore:
         }
 
     def _create(self) -> None:
-        """Create an empty store: group, the fixed coordinates and the row arrays (shape 0)."""
-        # a fresh store replaces an old one; keep the alarm events logged before the first flush
-        logged = self._events_file.read_bytes() if self._events_file.exists() else None
+        """Create an empty store: group, the fixed coordinates and the row arrays (shape 0).
+
+        The directory is new, a trace store being resumed that never completed its first
+        flush, or the remains of a first flush that failed: Zarr entries there are replaced,
+        ``events.jsonl`` and ``snapshots.jsonl`` kept, anything else refused.
+        """
         if self.path.exists():
-            foreign = {p.name for p in self.path.iterdir()} - {"events.jsonl", "snapshots.jsonl"}
-            if foreign and not (self.path / "zarr.json").exists():
-                raise DatasetError(f"{self.path}: exists and is not a trace store ({len(foreign)} other entries, "
-                                   f"e.g. {sorted(foreign)[0]!r}); give a new or trace-store path")
-            shutil.rmtree(self.path)
+            names = {p.name for p in self.path.iterdir()} - _STORE_FILES
+            if names and not self._owned:
+                raise DatasetError(f"{self.path}: exists and is not a trace store ({len(names)} other entries, "
+                                   f"e.g. {sorted(names)[0]!r}); give a new or trace-store path")
+            for name in names:
+                entry = self.path / name
+                if entry.is_dir():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
         write_group(self.path, self._group_attrs)
-        if logged is not None:
-            self._events_file.write_bytes(logged)
         for name, dim, values, long_name in (("source", "source", ["real", "virtual"], "real plant or virtual twin"),
                                              ("tag", "tag", self.tags, "plant tag"),
                                              ("tag_unit", "tag", self.units, "unit of each tag")):

@@ -77,6 +77,18 @@ class TwinReport:
         Seconds of wall time spent.
     trace
         Trace store path, if any.
+    skipped
+        Frames skipped by a resumed run: at or before :attr:`resumed_after`.
+    resumed_after
+        Time of the last complete row of the trace this run resumed (None: not resumed).
+    rows_recorded
+        Trace rows this run wrote to the store.
+    rows_buffered_then_written
+        Of those, rows that waited in memory while the disk failed.
+    rows_lost
+        Rows that never reached the store (buffer bound exceeded, or the last flush failed).
+    trace_error
+        Why the trace is not persisted at the end of the run (None when it is).
     """
 
     samples: int = 0
@@ -87,6 +99,17 @@ class TwinReport:
     syncs: int = 0
     wall_time: float = 0.0
     trace: str | None = None
+    skipped: int = 0
+    resumed_after: float | None = None
+    rows_recorded: int = 0
+    rows_buffered_then_written: int = 0
+    rows_lost: int = 0
+    trace_error: str | None = None
+
+    @property
+    def trace_persisted(self) -> bool:
+        """True unless the trace's last flush failed (see :attr:`trace_error`)."""
+        return self.trace_error is None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -100,6 +123,13 @@ class TwinReport:
             "wall_time_s": self.wall_time,
             "samples_per_s": self.samples / self.wall_time if self.wall_time > 0 else None,
             "trace": self.trace,
+            "skipped": self.skipped,
+            "resumed_after": self.resumed_after,
+            "rows_recorded": self.rows_recorded,
+            "rows_buffered_then_written": self.rows_buffered_then_written,
+            "rows_lost": self.rows_lost,
+            "trace_persisted": self.trace_persisted,
+            "trace_error": self.trace_error,
         }
 
 
@@ -119,6 +149,16 @@ class Twin:
         ``"cs"``/``"me"``; default ``"me"`` when state sync is on, else ``"cs"``.
     time_kind
         ``"elapsed"`` or ``"datetime"`` for the trace time axis.
+    overwrite
+        Replace an existing trace store at ``trace`` (otherwise it is refused with
+        :class:`~twin.TraceExistsError`).
+    resume
+        Continue an existing trace store (after a crash): rows continue after its last
+        complete row, frames at or before that time are skipped (counted in
+        ``report.skipped``; the model starts at the first new frame, as when joining a
+        running batch), its alarm log is kept (events open at the crash end there).
+    max_buffer_rows
+        Rows the trace keeps in memory while its disk fails (see :class:`~twin.TraceStore`).
     """
 
     def __init__(
@@ -129,6 +169,9 @@ class Twin:
         parameters: Mapping[str, float] | None = None,
         mode: str | None = None,
         time_kind: str = "elapsed",
+        overwrite: bool = False,
+        resume: bool = False,
+        max_buffer_rows: int = 100_000,
     ) -> None:
         self.binding = binding
         self.tags = [t.tag for t in binding.tags]
@@ -213,8 +256,15 @@ class Twin:
                 flush_interval=binding.trace.flush_interval,
                 attrs={"scenario": binding.name, "scenario_hash": config_hash(binding),
                        "fmu_guids": [self.model.guid], "twin_mode": self.mode},
+                append=resume, overwrite=overwrite, max_buffer_rows=max_buffer_rows,
             )
         self.report = TwinReport(trace=str(trace) if trace else None)
+        #: Frames at or before this time are skipped (a resumed trace ends there).
+        self.resume_after: float | None = None
+        if self.trace is not None and resume:
+            self.trace.trim_events(self.trace.last_time)
+            self.resume_after = self.trace.last_time
+            self.report.resumed_after = self.resume_after
         #: Process clean stretches of max-speed replay in blocks (same results; False forces per frame).
         self.block_path = True
         self._reset_loop_state()
@@ -240,8 +290,12 @@ class Twin:
 
     def process(self, frame: Frame) -> TwinStep:
         """Run one frame through gate, model, detection, sync and trace."""
-        g = self.gate.check(frame)
         n = len(self.tags)
+        if self.resume_after is not None and not self._started and self._already_recorded(frame.time):
+            self.report.skipped += 1
+            return TwinStep(float(frame.time), False, np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan),
+                            np.zeros(n, np.uint8), np.zeros(n, np.uint16))
+        g = self.gate.check(frame)
         if not g.accepted:
             self.report.rejected += 1
             return TwinStep(g.time, False, g.values, np.full(n, np.nan), np.full(n, np.nan),
@@ -353,6 +407,12 @@ class Twin:
         if self.trace is not None:
             self.trace.append_block(t, real, virtual, residual, statistic, alarm, flags, gap)
 
+    def _already_recorded(self, time: Any) -> bool:
+        try:
+            return float(time) <= self.resume_after  # type: ignore[operator]
+        except (TypeError, ValueError):
+            return False
+
     @property
     def binding_batch_tag(self) -> str | None:
         """Tag carrying elapsed batch time, if the binding names one."""
@@ -444,6 +504,12 @@ class Twin:
         unknown = [c for c in dict.fromkeys(names) if c not in known and c not in gate.ignore]
         finite = np.isfinite(times)
         i = 0
+        if self.resume_after is not None and not self._started:  # rows the resumed trace has: skip
+            done = np.asarray(times[:n] <= self.resume_after)
+            i = int(np.argmin(done)) if not done.all() else n
+            self.report.skipped += i
+            if on_progress is not None and i:
+                on_progress(i)
         while i < n:
             if getattr(source, "_closed", False):
                 return
@@ -489,6 +555,12 @@ class Twin:
             self._log_events(final=True)
             self.trace.close(gate_summary=self.report.quality, syncs=self.report.syncs,
                              alarm_events=[e.as_dict() for e in self.report.events])
+            tr = self.trace
+            self.report.events = sorted(self.report.events + tr.events, key=lambda e: e.start)
+            self.report.rows_recorded = tr.rows_written
+            self.report.rows_buffered_then_written = tr.rows_buffered_then_written
+            self.report.rows_lost = tr.rows_lost
+            self.report.trace_error = None if tr.error is None else f"{type(tr.error).__name__}: {tr.error}"
         return self.report
 
     # -- look-ahead -----------------------------------------------------------------------

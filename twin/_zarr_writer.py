@@ -25,8 +25,11 @@ Format (Zarr v3 core specification, https://zarr-specs.readthedocs.io/en/latest/
   ``<U`` arrays).
 
 Crash safety: chunk files are replaced atomically (write to a temporary name, then
-:func:`os.replace`), and an array's ``zarr.json`` (its shape) is written only after its
-chunks, so a reader never sees a shape whose chunks are missing.
+:func:`os.replace`; a failed write removes its temporary file), and an array's
+``zarr.json`` (its shape) is written only after its chunks, so a reader never sees a
+shape whose chunks are missing. An append that fails (``OSError``, e.g. a full disk) can
+be undone in memory (:meth:`AppendableArray.checkpoint` / :meth:`~AppendableArray.rollback`)
+and retried: it rewrites the same chunks.
 """
 
 from __future__ import annotations
@@ -47,9 +50,13 @@ _NAN_FILL_ATTR = "AAAAAAAA+H8="  # xarray's _FillValue attr for float NaN (base6
 
 def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".partial")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except OSError:  # e.g. a full disk: leave no half-written file taking space
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_group(path: str | Path, attrs: dict[str, Any]) -> None:
@@ -134,6 +141,14 @@ class AppendableArray:
         if out.rows != arr.shape[0]:
             out.write_metadata()
         return out
+
+    def checkpoint(self) -> tuple[int, np.ndarray]:
+        """The in-memory state an append changes (rows, last partial chunk), for :meth:`rollback`."""
+        return self.rows, self._tail
+
+    def rollback(self, state: tuple[int, np.ndarray]) -> None:
+        """Forget appends since :meth:`checkpoint` (after one failed): the next append rewrites their chunks."""
+        self.rows, self._tail = state
 
     def metadata(self) -> dict[str, Any]:
         """The array's ``zarr.json`` document."""

@@ -42,7 +42,7 @@ def write_trace(path: str | Path, *, n: int = 3600, n_tags: int = 4, fault_tag: 
     rng = np.random.default_rng(seed)
     tags = [f"T{i}" if i < 2 else f"tag{i:02d}" for i in range(n_tags)]
     units = ["K" if i < 2 else "bar" for i in range(n_tags)]
-    store = TraceStore(path, tags, units, time_kind="datetime", flush_interval=1e9, flush_rows=flush_rows,
+    store = TraceStore(path, tags, units, time_kind="datetime", flush_interval=1e9, flush_rows=flush_rows, overwrite=True,
                        attrs={"scenario": "synthetic-trace", "synthetic": 1})
     append_trace(store, 0, n, n_tags=n_tags, fault_tag=fault_tag,
                  fault_start=int(0.8 * n) if fault_start is None else fault_start, rng=rng, start=start)

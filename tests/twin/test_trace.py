@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -14,9 +15,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from twin import TraceStore, open_trace, read_events
+from twin import TRACE_NOT_PERSISTED, TraceExistsError, TraceStore, open_trace, read_events
 from workbench.dataset import validate_dataset
-from workbench.errors import DatasetError
+from workbench.errors import ConfigError, DatasetError
 
 TAGS = ["FI", "TI", "TJ"]
 UNITS = ["m3/s", "K", "K"]
@@ -262,3 +263,151 @@ def test_old_trace_readers_warn_and_agree(tmp_path):
         assert twin.trace_rows(tmp_path / "none.zarr") == 0
     with pytest.raises(DatasetError, match="no 'forecast' group"):
         open_trace(path, group="forecast")
+
+
+# -- nothing lost: existing stores, resume, a failing disk (issue 23) ------------------------------------------
+
+
+class FailingDisk:
+    """Injectable disk failure: every store file write raises ``OSError(errno)`` while ``full``."""
+
+    def __init__(self, monkeypatch, code: int = errno.ENOSPC) -> None:
+        import twin._zarr_writer as zw
+
+        self.full = False
+        self.code = code
+        self.failures = 0
+        real = zw._atomic_write
+
+        def write(path, data):
+            if self.full:
+                self.failures += 1
+                raise OSError(self.code, os.strerror(self.code), str(path))
+            real(path, data)
+
+        monkeypatch.setattr(zw, "_atomic_write", write)
+
+
+def _write(path, n, **kw):
+    store = TraceStore(path, TAGS, UNITS, flush_rows=4, flush_interval=1e9, **kw)
+    for k in range(n):
+        store.append(*_row(k))
+    return store
+
+
+def test_existing_store_is_refused_unless_overwrite_or_append(tmp_path):
+    path = tmp_path / "t.zarr"
+    store = _write(path, 6)
+    store.log_event({"tag": "TI", "kind": "ewma", "start": 10.0, "end": 20.0})
+    store.close()
+    with pytest.raises(TraceExistsError, match=r"t\.zarr.*overwrite=True.*append=True") as info:
+        TraceStore(path, TAGS, UNITS)
+    assert isinstance(info.value, ConfigError)
+    with pytest.raises(ConfigError, match="exclude each other"):
+        TraceStore(path, TAGS, UNITS, overwrite=True, append=True)
+    assert open_trace(path).sizes["time"] == 6  # refusals touched nothing
+    _write(path, 3, overwrite=True).close()
+    assert open_trace(path).sizes["time"] == 3 and read_events(path) == []
+
+
+def test_only_a_trace_store_is_ever_deleted(tmp_path):
+    """A directory that is not a trace store — even a Zarr group with a time axis, a historian — is
+    refused by overwrite and append, and nothing in it changes."""
+    hist = tmp_path / "hist.zarr"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        xr.Dataset({"TI": ("time", np.arange(5.0))}, coords={"time": np.arange(5.0)}).to_zarr(
+            hist, consolidated=False)
+    before = {p: p.read_bytes() for p in hist.rglob("*") if p.is_file()}
+    for kw in ({"overwrite": True}, {"append": True}):
+        with pytest.raises(DatasetError, match="not a trace store"):
+            TraceStore(hist, TAGS, UNITS, **kw)
+    store = TraceStore(hist, TAGS, UNITS)  # no option: refused at the first flush, as before
+    store.append(*_row(0))
+    with pytest.raises(DatasetError, match="not a trace store"):
+        store.flush()
+    assert {p: p.read_bytes() for p in hist.rglob("*") if p.is_file()} == before
+
+
+def test_resume_continues_rows_and_the_alarm_log(tmp_path):
+    """A crashed writer (never closed; an alarm open, one more after the last complete row): the resumed
+    store continues after its last complete row, the open alarm ends there, the later one is dropped."""
+    path = tmp_path / "r.zarr"
+    crashed = _write(path, 8)  # flushed rows 0..7 (time 0..70)
+    crashed.log_event({"tag": "TI", "kind": "cusum", "start": 30.0, "end": None, "magnitude": 0.2})
+    crashed.log_event({"tag": "TJ", "kind": "limit", "start": 10.0, "end": 20.0, "magnitude": 3.0})
+    crashed.append(*_row(8))  # buffered only: lost in the crash
+    crashed.log_event({"tag": "TJ", "kind": "ewma", "start": 80.0, "end": None, "magnitude": 0.1})
+    del crashed
+    resumed = TraceStore(path, TAGS, UNITS, flush_rows=4, flush_interval=1e9, append=True)
+    assert resumed.last_time == 70.0
+    assert resumed.trim_events(resumed.last_time) == 2
+    for k in range(8, 12):
+        resumed.append(*_row(k))
+    resumed.log_event({"tag": "TI", "kind": "cusum", "start": 100.0, "end": 110.0})
+    resumed.close()
+    ds = open_trace(path)
+    assert np.array_equal(ds["time"].values, 10.0 * np.arange(12))
+    events = [(e["tag"], e["kind"], e["start"], e["end"]) for e in read_events(path)]
+    assert events == [("TJ", "limit", 10.0, 20.0), ("TI", "cusum", 30.0, 70.0), ("TI", "cusum", 100.0, 110.0)]
+
+
+def test_resume_refuses_a_store_of_other_tags(tmp_path):
+    path = tmp_path / "r.zarr"
+    _write(path, 4).close()
+    with pytest.raises(DatasetError, match="cannot resume.*tags"):
+        TraceStore(path, ["X", "Y", "Z"], UNITS, append=True)
+
+
+def test_failing_disk_buffers_then_writes_everything(tmp_path, monkeypatch):
+    disk = FailingDisk(monkeypatch)
+    path = tmp_path / "f.zarr"
+    store = TraceStore(path, TAGS, UNITS, flush_rows=3, flush_interval=1e9)
+    for k in range(30):
+        disk.full = 6 <= k < 20  # the disk is full while rows 6..19 arrive
+        store.append(*_row(k))  # never raises
+        if k == 10:
+            assert not store.persisted and store.events[0].end is None
+            assert store.events[0].kind == TRACE_NOT_PERSISTED and store.events[0].start == 60.0
+    store.close()
+    assert disk.failures > 0 and store.persisted and store.rows_lost == 0
+    assert store.rows_written == 30 and store.rows_buffered_then_written > 0
+    ds = open_trace(path)
+    assert np.array_equal(ds["time"].values, 10.0 * np.arange(30))
+    assert np.array_equal(ds["quality"].sel(tag="TJ").values, np.arange(30) % 3)
+    (ev,) = read_events(path)
+    # from the first row not written to the row whose flush succeeded; at most 12 rows waited (6..17)
+    assert ev["kind"] == TRACE_NOT_PERSISTED and ev["start"] == 60.0 and ev["end"] == 200.0
+    assert ev["unit"] == "rows" and ev["magnitude"] == 12
+
+
+def test_buffer_bound_drops_the_oldest_rows_and_counts_them(tmp_path, monkeypatch):
+    disk = FailingDisk(monkeypatch, errno.EIO)
+    path = tmp_path / "b.zarr"
+    store = TraceStore(path, TAGS, UNITS, flush_rows=1, flush_interval=1e9, max_buffer_rows=5)
+    for k in range(40):
+        disk.full = 10 <= k < 30
+        store.append(*_row(k))
+    store.close()
+    # rows 10..30 waited (the flush of row 30 succeeded), 5 of them kept: the 16 oldest were dropped
+    assert store.rows_lost == 16 and store.rows_written == 24 and store.rows_buffered_then_written == 4
+    t = open_trace(path)["time"].values
+    assert np.array_equal(t, 10.0 * np.r_[np.arange(10), np.arange(26, 40)])
+
+
+def test_last_flush_failing_counts_the_rest_as_lost(tmp_path, monkeypatch):
+    disk = FailingDisk(monkeypatch, errno.EDQUOT)
+    path = tmp_path / "l.zarr"
+    store = TraceStore(path, TAGS, UNITS, flush_rows=4, flush_interval=1e9)
+    for k in range(10):
+        disk.full = k >= 6
+        store.append(*_row(k))
+    store.close()
+    assert not store.persisted and isinstance(store.error, OSError)
+    assert store.rows_written == 4 and store.rows_lost == 6 and store.events[0].end == 90.0
+    disk.full = False
+    assert open_trace(path).sizes["time"] == 4
+    resumed = TraceStore(path, TAGS, UNITS, append=True)  # the next run: continues after row 3, keeps the loss
+    assert resumed.last_time == 30.0 and resumed.trim_events(resumed.last_time) == 0
+    (ev,) = read_events(path)
+    assert (ev["kind"], ev["start"], ev["end"], ev["rows_lost"]) == (TRACE_NOT_PERSISTED, 40.0, 90.0, 6)

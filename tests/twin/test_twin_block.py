@@ -54,7 +54,7 @@ def _history(tmp_path, messy: bool) -> tuple:
 
 
 def _run(tmp_path, name, binding, path, units, block, warmup=False, **run_kw):
-    twin = Twin(binding, trace=tmp_path / f"{name}.zarr")
+    twin = Twin(binding, trace=tmp_path / f"{name}.zarr", overwrite=True)  # runs reuse names
     twin.block_path = block
     if warmup:  # σ of the first tag unknown: estimated from the first `warmup` residuals
         twin.detector.sigma[0] = np.nan

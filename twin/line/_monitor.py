@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -76,13 +77,28 @@ class LineTwinReport:
     resyncs: int = 0
     tests_run: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    skipped: int = 0
+    resumed_after: float | None = None
+    rows_recorded: int = 0
+    rows_buffered_then_written: int = 0
+    rows_lost: int = 0
+    trace_error: str | None = None
+    trace_events: list[Any] = field(default_factory=list)
+
+    @property
+    def trace_persisted(self) -> bool:
+        """True unless the trace's last flush failed (see :attr:`trace_error`)."""
+        return self.trace_error is None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able summary."""
         return {"samples": self.samples, "alarms": [a.as_dict() for a in self.alarms],
                 "forecasts": [f.as_dict() for f in self.forecasts], "gaps": self.gaps,
                 "shipped": self.shipped, "trace": self.trace, "resyncs": self.resyncs,
-                "tests_run": self.tests_run}
+                "tests_run": self.tests_run, "skipped": self.skipped, "resumed_after": self.resumed_after,
+                "rows_recorded": self.rows_recorded, "rows_buffered_then_written": self.rows_buffered_then_written,
+                "rows_lost": self.rows_lost, "trace_persisted": self.trace_persisted,
+                "trace_error": self.trace_error, "trace_events": [e.as_dict() for e in self.trace_events]}
 
 
 class LineTwin:
@@ -104,11 +120,21 @@ class LineTwin:
         Set False to skip the periodic forecasts.
     flush_interval
         Wall seconds between trace flushes.
+    overwrite
+        Replace an existing trace store at ``trace`` (otherwise it is refused with
+        :class:`~twin.TraceExistsError`).
+    resume
+        Continue an existing trace store: rows after its last complete row (samples at or
+        before that time are skipped by :meth:`run`), its events, snapshots and forecast
+        history kept.
+    max_buffer_rows
+        Rows the trace keeps in memory while its disk fails (see :class:`~twin.TraceStore`).
     """
 
     def __init__(self, binding: LineBinding, *, scenario: LineScenario | None = None,
                  trace: str | Path | None = None, time_kind: str = "datetime", executor: Any = None,
-                 forecast: bool = True, flush_interval: float = 2.0) -> None:
+                 forecast: bool = True, flush_interval: float = 2.0, overwrite: bool = False,
+                 resume: bool = False, max_buffer_rows: int = 100_000) -> None:
         from twin._trace import TraceStore
 
         self.binding = binding
@@ -137,8 +163,15 @@ class LineTwin:
                                     flush_interval=flush_interval,
                                     attrs={"scenario": self.scenario.name,
                                            "scenario_hash": config_hash(self.scenario.to_plain()),
-                                           "binding": binding.name, "kind": "line-twin-trace"})
-            (self.trace_path / "snapshots.jsonl").unlink(missing_ok=True)
+                                           "binding": binding.name, "kind": "line-twin-trace"},
+                                    append=resume, overwrite=overwrite, max_buffer_rows=max_buffer_rows)
+        self.resume_after = self.store.last_time if self.store is not None and resume else None
+        self.skipped = 0
+        self._prior_forecasts = None  # a resumed trace's forecast history, kept in front of this run's
+        if self.store is not None and resume and (self.trace_path / "forecast" / "zarr.json").exists():
+            from twin._trace import open_trace
+
+            self._prior_forecasts = open_trace(self.trace_path, group="forecast")
         self.forecasts: list[ShiftForecast] = []
         self.observations: list[Observation] = []
         self.gaps: list[tuple[float, float]] = []
@@ -286,8 +319,17 @@ class LineTwin:
     def _write_snapshots(self) -> None:
         # the store directory is (re)created by its first flush: write after that
         if self._pending and self.store is not None and self.store.created:
-            with (self.trace_path / "snapshots.jsonl").open("a") as fh:
-                fh.write("\n".join(self._pending) + "\n")
+            file = self.trace_path / "snapshots.jsonl"
+            size = file.stat().st_size if file.exists() else 0
+            try:
+                with file.open("a") as fh:
+                    fh.write("\n".join(self._pending) + "\n")
+            except OSError:  # a failing disk: keep them for the next write, leave no torn line
+                try:
+                    os.truncate(file, size)
+                except OSError:
+                    pass
+                return
             self._pending.clear()
 
     def _record(self, time: float, values: dict, bad, alarms: list[LineAlarm], gap: float) -> None:
@@ -379,10 +421,15 @@ class LineTwin:
         self.store.flush()
         if not self.store.created:  # the forecast group goes inside a created store
             return
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self.forecast_dataset().to_zarr(self.trace_path, group="forecast", mode="w", consolidated=False,
-                                            zarr_format=ZARR_FORMAT)
+        ds = self.forecast_dataset()
+        if self._prior_forecasts is not None:
+            ds = xr.concat([self._prior_forecasts, ds], dim="time", join="outer", combine_attrs="override")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ds.to_zarr(self.trace_path, group="forecast", mode="w", consolidated=False, zarr_format=ZARR_FORMAT)
+        except OSError:  # a failing disk: the whole history is rewritten at the next forecast or close
+            pass
 
     # ------------------------------------------------------------------ loops
     def run(self, source, *, until: float | None = None, on_step: Callable[[LineStep], None] | None = None,
@@ -391,6 +438,9 @@ class LineTwin:
         ``max_samples``; ``on_step`` may raise ``StopIteration`` to stop."""
         try:
             for frame in source:
+                if self.resume_after is not None and self._last_time is None and frame.time <= self.resume_after:
+                    self.skipped += 1  # the resumed trace has this sample
+                    continue
                 values = {t: s.value for t, s in frame.samples.items()}
                 bad = {t for t, s in frame.samples.items() if not s.good}
                 step = self.step(frame.time, values, reconnected=frame.reconnected, bad=bad)
@@ -409,10 +459,18 @@ class LineTwin:
 
     def report(self) -> LineTwinReport:
         """Summary so far."""
-        return LineTwinReport(self.samples, self._past_alarms + list(self.deviation.alarms), list(self.forecasts),
-                              list(self.gaps), self.shipped_this_shift(),
-                              str(self.trace_path) if self.trace_path else None,
-                              self.state.resyncs, self._past_tests + self.deviation.tests_run)
+        rep = LineTwinReport(self.samples, self._past_alarms + list(self.deviation.alarms), list(self.forecasts),
+                             list(self.gaps), self.shipped_this_shift(),
+                             str(self.trace_path) if self.trace_path else None,
+                             self.state.resyncs, self._past_tests + self.deviation.tests_run,
+                             skipped=self.skipped, resumed_after=self.resume_after)
+        st = self.store
+        if st is not None:
+            rep.rows_recorded, rep.rows_buffered_then_written, rep.rows_lost = (
+                st.rows_written, st.rows_buffered_then_written, st.rows_lost)
+            rep.trace_error = None if st.error is None else f"{type(st.error).__name__}: {st.error}"
+            rep.trace_events = list(st.events)
+        return rep
 
     def close(self) -> LineTwinReport:
         """Flush the trace and write the forecast history; return the report."""
@@ -442,7 +500,8 @@ def open_line_trace(path: str | Path) -> tuple[xr.Dataset, xr.Dataset | None, li
 def monitor_line(binding_path: str | Path, *, endpoint: str | None = None, trace: str | Path | None = None,
                  until: float | None = None, time_scale: float = 1.0, executor: Any = None,
                  forecast: bool = True, on_step: Callable[[LineStep], None] | None = None,
-                 max_samples: int | None = None, connect_timeout: float = 30.0) -> LineTwinReport:
+                 max_samples: int | None = None, connect_timeout: float = 30.0, overwrite: bool = False,
+                 resume: bool = False, max_buffer_rows: int = 100_000) -> LineTwinReport:
     """Follow a live line over OPC UA (the body of ``twin monitor LINE_BINDING.yaml``).
 
     Parameters
@@ -467,11 +526,15 @@ def monitor_line(binding_path: str | Path, *, endpoint: str | None = None, trace
         Stop after this many samples.
     connect_timeout
         Seconds to wait for the first connection.
+    overwrite, resume, max_buffer_rows
+        What to do with an existing trace store, and the in-memory bound while its disk
+        fails (see :class:`LineTwin`).
     """
     from twin.sources import OpcUaSource
 
     b = load_line_binding(binding_path)
-    tw = LineTwin(b, trace=trace or f"{b.name}.line.zarr", executor=executor, forecast=forecast)
+    tw = LineTwin(b, trace=trace or f"{b.name}.line.zarr", executor=executor, forecast=forecast,
+                  overwrite=overwrite, resume=resume, max_buffer_rows=max_buffer_rows)
     src = OpcUaSource(endpoint or b.opcua.endpoint, tw.tags, period=b.sample_period,
                       namespace=b.opcua.namespace, units=dict(zip(tw.tags, tw.units, strict=True)),
                       publishing_interval=b.opcua.publishing_interval, time_scale=time_scale,

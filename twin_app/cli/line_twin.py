@@ -82,23 +82,38 @@ def print_line_report(report, as_json: bool = False) -> None:
                       "actual": "" if f.actual != f.actual else f"{f.actual:.0f} parts",
                       "bottleneck": f.expected_bottleneck} for f in report.forecasts],
                     title="end-of-shift forecasts")
-    if report.trace:
-        console.print(f"trace: {report.trace}")
+    for ev in report.trace_events:
+        end = "now" if ev.end is None else f"t={ev.end:g}"
+        console.print(f"[bold red]ALARM[/] {ev.kind} from t={ev.start:g} to {end}: at most "
+                      f"{ev.magnitude:.0f} rows waited in memory")
+    from twin_app.cli.monitor import trace_summary
+
+    trace_summary(report)
 
 
 def monitor_line_command(binding: Path, *, url: str | None = None, trace: Path | None = None,
-                         speed: float = 1.0, until: str | None = None, as_json: bool = False) -> None:
-    """Body of ``twin monitor LINE_BINDING.yaml`` (for the dispatch on ``kind: line-binding``)."""
+                         speed: float = 1.0, until: str | None = None, as_json: bool = False,
+                         overwrite: bool = False, resume: bool = False, max_buffer_rows: int = 100_000) -> None:
+    """Body of ``twin monitor LINE_BINDING.yaml`` (for the dispatch on ``kind: line-binding``).
+
+    Exits 1 (after the summary) when the trace is not persisted at the end of the run.
+    """
     from twin.line import monitor_line
+    from twin_app.cli.monitor import open_twin_trace, trace_options
     from workbench.units import convert
 
+    trace_options(overwrite, resume)
     console.print(f"following line binding {binding} (Ctrl-C stops)")
     try:
-        report = monitor_line(binding, endpoint=url, trace=trace, time_scale=speed,
-                              until=convert(until, "s") if until else None)
+        report = open_twin_trace(lambda: monitor_line(binding, endpoint=url, trace=trace, time_scale=speed,
+                                                      until=convert(until, "s") if until else None,
+                                                      overwrite=overwrite, resume=resume,
+                                                      max_buffer_rows=max_buffer_rows), trace)
     except KeyboardInterrupt:  # pragma: no cover - interactive
         return
     print_line_report(report, as_json)
+    if report.trace_error:
+        raise typer.Exit(1)
 
 
 def serve_line_plant_command(scenario: Path, *, endpoint: str | None = None, speed: float | None = None,

@@ -6,9 +6,15 @@ from pathlib import Path
 
 import typer
 
-from twin_app.cli._common import JSON_OPTION, console, print_json, print_table
+from twin_app.cli._common import JSON_OPTION, console, console_err, print_json, print_table
 
-_TRACE = typer.Option(None, "--trace", help="Zarr trace store to write (default: the binding's trace.path).")
+_TRACE = typer.Option(None, "--trace", help="Zarr trace store to write (default: the binding's trace.path); "
+                      "an existing store is refused unless --overwrite or --resume.")
+_OVERWRITE = typer.Option(False, "--overwrite", help="Replace an existing trace store (only a trace store is deleted).")
+_RESUME = typer.Option(False, "--resume", help="Continue an existing trace store after its last complete row "
+                       "(after a crash); earlier samples are skipped, the alarm log is kept.")
+_BUFFER = typer.Option(100_000, "--max-buffer-rows", min=0,
+                       help="Rows kept in memory while the trace's disk fails (beyond: oldest dropped and counted).")
 _SET = typer.Option([], "--set", help="Override a binding field, e.g. --set detection.h=8 (repeatable).")
 _LOOK = typer.Option(None, "--lookahead", help="At the end, simulate to this batch time, e.g. '8 h' (inputs held).")
 _SD = typer.Option([], "--param-sd", help="Parameter uncertainty for the look-ahead, e.g. --param-sd U=20 (repeatable).")
@@ -51,6 +57,48 @@ def _binding(path: Path, sets: list[str]):
     return load_binding(path, overrides=parse_override_args(sets) if sets else None)
 
 
+def trace_options(overwrite: bool, resume: bool) -> None:
+    """``--overwrite`` and ``--resume`` exclude each other (usage error, exit 2)."""
+    from workbench.errors import ConfigError
+
+    if overwrite and resume:
+        raise ConfigError("--overwrite and --resume exclude each other: --overwrite replaces the trace store, "
+                          "--resume continues it; give one")
+
+
+def refuse_input_as_trace(trace: Path, data: Path) -> None:
+    """The trace must not be (or be inside, or contain) the historian being replayed (exit 2, nothing touched)."""
+    from workbench.errors import ConfigError
+
+    t, d = Path(trace).resolve(), Path(data).resolve()
+    if t == d or d in t.parents or t in d.parents:
+        how = "is" if t == d else ("is inside" if d in t.parents else "contains")
+        raise ConfigError(f"--trace {trace} {how} the historian being replayed ({data}): the trace would overwrite "
+                          "its own input; give another --trace path (nothing was written)")
+
+
+def open_twin_trace(make, trace: Path):
+    """``make()`` (a twin that creates its trace store); an existing store → exit 2 naming both options."""
+    from twin import TraceExistsError
+    from workbench.errors import ConfigError
+
+    try:
+        return make()
+    except TraceExistsError as exc:
+        raise ConfigError(f"--trace {exc.trace_path}: a trace store exists there; give --overwrite to replace it "
+                          "or --resume to continue it after its last complete row") from exc
+
+
+def _print_trace_alarms(tw, printed: int) -> int:
+    """Print trace-not-persisted alarms that started since ``printed``; return the new count."""
+    events = [] if tw.trace is None else tw.trace.events
+    for ev in events[printed:]:
+        why = tw.trace.error or "a write failed"
+        console.print(f"[bold red]ALARM[/] trace not persisted from t={_fmt_time(ev.start, tw)}: {why}; "
+                      f"rows kept in memory (up to {tw.trace.max_buffer_rows}) and retried at each flush")
+    return len(events)
+
+
 def _print_event(ev, twin) -> None:
     console.print(f"[bold red]ALARM[/] {ev.kind} on {ev.tag} at t={_fmt_time(ev.start, twin)}: "
                   f"residual {ev.direction * ev.magnitude:+.3g} {ev.unit}")
@@ -71,7 +119,26 @@ def _fmt_time(t: float, twin) -> str:
     return f"{t:.0f} s"
 
 
+def trace_summary(report) -> None:
+    """The trace lines of a run summary (rows recorded, buffered then written, lost; resume; failure)."""
+    if not report.trace:
+        return
+    if report.resumed_after is not None:
+        console.print(f"resumed {report.trace} after its last complete row (time {report.resumed_after:g}); "
+                      f"{report.skipped} samples at or before it skipped")
+    line = f"trace: {report.trace}: {report.rows_recorded} rows recorded"
+    if report.rows_buffered_then_written:
+        line += f", {report.rows_buffered_then_written} of them buffered in memory while the disk failed"
+    line += f", {report.rows_lost} rows lost"
+    console.print(line)
+    if report.trace_error:
+        console_err.print(f"[bold red]error:[/] trace not persisted at the end of the run ({report.trace_error}); "
+                          f"{report.rows_lost} rows lost", highlight=False, soft_wrap=True)
+
+
 def _summary(report, as_json: bool) -> None:
+    from twin import TRACE_NOT_PERSISTED
+
     if as_json:
         print_json(report.as_dict())
         return
@@ -80,14 +147,14 @@ def _summary(report, as_json: bool) -> None:
                   f"{report.rejected} frames rejected, {len(report.gaps)} gaps, {report.syncs} state corrections")
     if report.events:
         print_table([{"tag": e.tag, "detector": e.kind, "start [s]": e.start, "end [s]": e.end,
-                      "magnitude": f"{e.direction * e.magnitude:+.4g} {e.unit}"} for e in report.events],
+                      "magnitude": f"{e.magnitude:.0f} rows waiting (most)" if e.kind == TRACE_NOT_PERSISTED
+                      else f"{e.direction * e.magnitude:+.4g} {e.unit}"} for e in report.events],
                     title="alarm events")
     else:
         console.print("no alarms")
     dims = report.quality.get("dimensions", {})
     print_table([{"dimension": k, "flagged samples": v} for k, v in dims.items()], title="data quality")
-    if report.trace:
-        console.print(f"trace: {report.trace}")
+    trace_summary(report)
 
 
 def _finish(tw, lookahead_to: str | None, param_sd: list[str], runs: int, as_json: bool) -> None:
@@ -96,8 +163,13 @@ def _finish(tw, lookahead_to: str | None, param_sd: list[str], runs: int, as_jso
     report = tw.close()
     if as_json and summary is not None:
         print_json({**report.as_dict(), "lookahead": summary})
-        return
-    _summary(report, as_json)
+    else:
+        _summary(report, as_json)
+    if report.trace_error:  # the summary said why; no traceback
+        if as_json:
+            console_err.print(f"error: trace not persisted ({report.trace_error}); {report.rows_lost} rows lost",
+                              highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
 
 
 def monitor(
@@ -113,6 +185,9 @@ def monitor(
     time_scale: float = typer.Option(
         1.0, "--time-scale", help="Line bindings: plant seconds per wall second of the emulated line."
     ),
+    overwrite: bool = _OVERWRITE,
+    resume: bool = _RESUME,
+    max_buffer_rows: int = _BUFFER,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run a twin live against an OPC UA server; print alarms as they start (Ctrl-C stops).
@@ -125,14 +200,17 @@ def monitor(
     from workbench.config import resolve_config
     from workbench.units import convert
 
+    trace_options(overwrite, resume)
     if resolve_config(binding).data.get("kind") == "line-binding":
         from twin_app.cli.line_twin import monitor_line_command
 
         monitor_line_command(binding, url=url, trace=trace, speed=time_scale, until=duration,
-                             as_json=as_json)
+                             as_json=as_json, overwrite=overwrite, resume=resume, max_buffer_rows=max_buffer_rows)
         return
     b = _binding(binding, sets)
-    tw = Twin(b, trace=trace or b.trace.path, time_kind="datetime")
+    path = trace or b.trace.path
+    tw = open_twin_trace(lambda: Twin(b, trace=path, time_kind="datetime", overwrite=overwrite, resume=resume,
+                                      max_buffer_rows=max_buffer_rows), path)
     o = b.opcua
     source = OpcUaSource(url or o.url, [t.tag for t in b.tags] + ([b.batch_time_tag] if b.batch_time_tag else []),
                          period=b.sample_period, namespace=o.namespace,
@@ -141,14 +219,17 @@ def monitor(
                          time_scale=o.plant_time_scale)
     t_stop = None
     first = {}
+    trace_alarms = 0
 
     def on_step(step):
-        nonlocal t_stop
+        nonlocal t_stop, trace_alarms
         if not first and step.accepted:
             first["t"] = step.time
             if duration:
                 t_stop = step.time + convert(duration, "s")
         _print_alarm(step, tw)
+        if not as_json:
+            trace_alarms = _print_trace_alarms(tw, trace_alarms)
         if t_stop is not None and step.time >= t_stop:
             raise KeyboardInterrupt
 
@@ -172,28 +253,44 @@ def replay(
     param_sd: list[str] = _SD,
     runs: int = _RUNS,
     sets: list[str] = _SET,
+    overwrite: bool = _OVERWRITE,
+    resume: bool = _RESUME,
+    max_buffer_rows: int = _BUFFER,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Replay historical data through the twin and record the trace."""
+    """Replay historical data through the twin and record the trace.
+
+    With ``--resume`` the rows at or before the trace's last complete row are skipped
+    (the twin starts at the first new one), so replaying the same file again continues
+    the trace instead of repeating or reversing its time axis.
+    """
     from twin import Twin
     from twin.sources import ReplaySource
 
+    trace_options(overwrite, resume)
+    if trace is not None:  # before anything is loaded
+        refuse_input_as_trace(trace, data)
     b = _binding(binding, sets)
+    path = trace or b.trace.path
+    refuse_input_as_trace(path, data)
     source = ReplaySource(data, speed=speed, units={t.tag: t.unit for t in b.tags})
-    tw = Twin(b, trace=trace or b.trace.path, time_kind=source.time_kind)
+    tw = open_twin_trace(lambda: Twin(b, trace=path, time_kind=source.time_kind, overwrite=overwrite,
+                                      resume=resume, max_buffer_rows=max_buffer_rows), path)
     from rich.progress import Progress
 
     with Progress(transient=True, disable=as_json) as progress:
         task = progress.add_task("replaying", total=source.n_frames)
         printed = 0
+        trace_alarms = 0
 
         def on_progress(n: int) -> None:  # keeps the block path of max-speed replay
-            nonlocal printed
+            nonlocal printed, trace_alarms
             progress.advance(task, n)
             events = tw.detector.events
             if not as_json:
                 for ev in events[printed:]:
                     _print_event(ev, tw)
+                trace_alarms = _print_trace_alarms(tw, trace_alarms)
             printed = len(events)
 
         tw.run(source, on_progress=on_progress)

@@ -41,7 +41,7 @@ def demo_tour(outdir: str | Path, *, hours: float = 8.0, replications: int = 19)
     sc = load_line_plant(_SCENARIOS / "assembly_line_twin_plant.yaml")
     plant = LinePlant.from_scenario(sc, duration=hours * 3600.0)
     trace = out / "line_twin.zarr"
-    twin = LineTwin(b, trace=trace, time_kind="elapsed")
+    twin = LineTwin(b, trace=trace, time_kind="elapsed", overwrite=True)  # the tour's own output
     calibrated: Path | None = None
     recal = None
     for t, values in plant.frames():

@@ -73,7 +73,7 @@ def demo_tour(
     echo(f"plant emulator: {sc.name} on {url}, {speed:g}x real time; +{bias:g} K bias on TI_reactor "
          f"at {bias_at / 60:.0f} min")
     server.start_thread()
-    twin = Twin(b, trace=trace_path, time_kind="datetime")
+    twin = Twin(b, trace=trace_path, time_kind="datetime", overwrite=True)  # the tour's own output
     src = OpcUaSource(url, [t.tag for t in b.tags] + [b.batch_time_tag], period=b.sample_period,
                       namespace=b.opcua.namespace, units={t.tag: t.unit for t in b.tags},
                       publishing_interval=0.05, time_scale=speed)

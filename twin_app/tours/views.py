@@ -24,7 +24,7 @@ def _twin_trace(out: Path, minutes: float = 30.0) -> Path | None:
                                 overrides={"drift": [], "fmu": str(fmu), "duration": f"{minutes} min"})
     binding = load_binding(_ROOT / "scenarios" / "reactor_twin.yaml", overrides={"fmu": str(fmu)})
     path = out / "reactor_twin.zarr"
-    twin = Twin(binding, trace=path)
+    twin = Twin(binding, trace=path, overwrite=True)  # the tour's own output
     twin.run(MemorySource(PlantEmulator(plant).frames()))
     twin.close()
     return path

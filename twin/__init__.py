@@ -31,15 +31,10 @@ from twin._detect import AlarmEvent, DetectorBank, cusum_arl_siegmund, ewma_arl
 from twin._lookahead import LookaheadResult, lookahead
 from twin._model import FmuStepper
 from twin._quality import DIMENSIONS, GateResult, GateTag, QualityFlag, QualityGate
-from twin._trace import (  # noqa: F401 - read_trace_rows, trace_rows: deprecated aliases
-    TRACE_NOT_PERSISTED,
-    TraceExistsError,
-    TraceStore,
-    open_trace,
-    read_events,
-    read_trace_rows,
-    trace_rows,
-)
+from twin._trace import TRACE_NOT_PERSISTED, TraceExistsError, TraceStore
+from twin._trace_read import open_trace, read_events
+from twin._trace_read import read_trace_rows as read_trace_rows  # deprecated alias of open_trace
+from twin._trace_read import trace_rows as trace_rows  # deprecated alias of open_trace
 from twin._twin import Twin, TwinReport, TwinStep
 
 __all__ = [

@@ -98,7 +98,7 @@ def history_frames(data: Any, binding: TwinBinding) -> list[Frame]:
     if isinstance(data, str | Path):
         p = Path(data)
         if p.is_dir() and (p / "zarr.json").exists() and (p / "value").exists():
-            from twin._trace import open_trace
+            from twin._trace_read import open_trace
 
             data = open_trace(p)
         else:

@@ -107,7 +107,7 @@ class LineCalibration:
 
 def observations_from_trace(binding: LineBinding, scenario: LineScenario, trace: str | Path) -> list[Observation]:
     """Replay the real values of a line trace store through a fresh :class:`LineState`."""
-    from twin._trace import open_trace
+    from twin._trace_read import open_trace
 
     ds = open_trace(trace)
     tags = [str(t) for t in ds["tag"].values]

@@ -169,7 +169,7 @@ class LineTwin:
         self.skipped = 0
         self._prior_forecasts = None  # a resumed trace's forecast history, kept in front of this run's
         if self.store is not None and resume and (self.trace_path / "forecast" / "zarr.json").exists():
-            from twin._trace import open_trace
+            from twin._trace_read import open_trace
 
             self._prior_forecasts = open_trace(self.trace_path, group="forecast")
         self.forecasts: list[ShiftForecast] = []
@@ -487,7 +487,7 @@ def open_line_trace(path: str | Path) -> tuple[xr.Dataset, xr.Dataset | None, li
 
     Returns ``(trace, forecasts or None, alarm events, snapshots)``.
     """
-    from twin._trace import open_trace
+    from twin._trace_read import open_trace
 
     warnings.warn("twin.line.open_line_trace is deprecated; use twin.open_trace(path) and "
                   "twin.open_trace(path, group='forecast')", DeprecationWarning, stacklevel=2)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 from _reactor import TWIN_YAML, need_fmu, plant
+from _synthetic import free_port
 
-from twin.emulator import PlantEmulator
+from twin.emulator import PlantEmulator, PlantServer
 from twin_app.cli.main import main
 
 
@@ -67,3 +69,24 @@ def test_replay_with_lookahead(tmp_path, capsys):
     assert code == 0 and out["samples"] == 181
     s = out["lookahead"]["yield_C"]
     assert 0 < s["final_mean"] < 1 and s["final_std"] > 0 and s["unit"] == "1"
+
+
+@pytest.mark.opcua
+def test_monitor_json_is_only_the_report_on_stdout(tmp_path, capfd):
+    """`twin monitor --json`: alarms as they start go to stderr; stdout is one JSON document."""
+    need_fmu()
+    url = f"opc.tcp://127.0.0.1:{free_port()}/twin/plant"
+    sc = plant(duration="40 min", faults=[{"kind": "bias", "tag": "TI_reactor", "at": 1200.0, "value": 0.5}])
+    server = PlantServer(sc, endpoint=url, speed=200, start_on_subscribe=True)
+    server.start_thread()
+    try:
+        code = main(["monitor", str(TWIN_YAML), "--url", url, "--trace", str(tmp_path / "m.zarr"),
+                     "--duration", "25 min", "--set", "opcua.plant_time_scale=200",
+                     "--set", "opcua.publishing_interval=0.05 s", "--json"])
+    finally:
+        server.stop_thread()
+    captured = capfd.readouterr()
+    assert code == 0, captured.err
+    out = json.loads(captured.out)  # nothing before or after the document
+    assert any(e["tag"] == "TI_reactor" for e in out["events"]), out["events"]
+    assert "ALARM" in captured.err and "TI_reactor" in captured.err

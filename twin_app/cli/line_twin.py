@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from twin_app.cli._common import JSON_OPTION, console, print_json, print_table
+from twin_app.cli._common import JSON_OPTION, console, console_err, print_json, print_table
 
 
 def calibrate_line(
@@ -92,7 +92,7 @@ def monitor_line_command(binding: Path, *, url: str | None = None, trace: Path |
     from twin.line import monitor_line
     from workbench.units import convert
 
-    console.print(f"following line binding {binding} (Ctrl-C stops)")
+    (console_err if as_json else console).print(f"following line binding {binding} (Ctrl-C stops)")
     try:
         report = monitor_line(binding, endpoint=url, trace=trace, time_scale=speed,
                               until=convert(until, "s") if until else None)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from twin_app.cli._common import JSON_OPTION, console, print_json, print_table
+from twin_app.cli._common import JSON_OPTION, console, console_err, print_json, print_table
 
 _TRACE = typer.Option(None, "--trace", help="Zarr trace store to write (default: the binding's trace.path).")
 _SET = typer.Option([], "--set", help="Override a binding field, e.g. --set detection.h=8 (repeatable).")
@@ -51,16 +51,16 @@ def _binding(path: Path, sets: list[str]):
     return load_binding(path, overrides=parse_override_args(sets) if sets else None)
 
 
-def _print_event(ev, twin) -> None:
-    console.print(f"[bold red]ALARM[/] {ev.kind} on {ev.tag} at t={_fmt_time(ev.start, twin)}: "
-                  f"residual {ev.direction * ev.magnitude:+.3g} {ev.unit}")
+def _print_event(ev, twin, out=console) -> None:
+    out.print(f"[bold red]ALARM[/] {ev.kind} on {ev.tag} at t={_fmt_time(ev.start, twin)}: "
+              f"residual {ev.direction * ev.magnitude:+.3g} {ev.unit}")
 
 
-def _print_alarm(step, twin) -> None:
+def _print_alarm(step, twin, out=console) -> None:
     for ev in twin.detector.events[-4:]:
         if ev.start == step.time and not getattr(ev, "_printed", False):
             ev._printed = True  # type: ignore[attr-defined]
-            _print_event(ev, twin)
+            _print_event(ev, twin, out)
 
 
 def _fmt_time(t: float, twin) -> str:
@@ -148,7 +148,7 @@ def monitor(
             first["t"] = step.time
             if duration:
                 t_stop = step.time + convert(duration, "s")
-        _print_alarm(step, tw)
+        _print_alarm(step, tw, console_err if as_json else console)  # --json: stdout is the report only
         if t_stop is not None and step.time >= t_stop:
             raise KeyboardInterrupt
 

@@ -10,7 +10,8 @@ by its own public API with the same seed on every executor:
   rate constants.
 
 For each: (1) speed-up of a 2-worker over a 1-worker ``distributed.LocalCluster``
-(TCP on 127.0.0.1, one thread per worker process; target ≥ 1.7× on 2 cores) and
+(:func:`workbench.executors.local_cluster`: TCP on 127.0.0.1, one thread per worker
+process; target ≥ 1.7× on 2 cores) and
 (2) the Dask path against a warm ``concurrent.futures.ProcessPoolExecutor`` with the
 same 2 workers (speed-up < 1 is the Dask overhead). Quality: the results of every
 executor must equal the serial ones (max abs difference recorded, expected 0).
@@ -32,12 +33,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _cluster(n_workers: int):
+    """A cluster on 127.0.0.1 and a client of it that is never the default client.
+
+    The client is handed to ``map_jobs`` as the executor, so it need not be the
+    default: a default client sets Dask's global ``scheduler="dask.distributed"``,
+    and two of them closed in creation order (1-worker, then 2-worker cluster)
+    left that setting behind with no client to serve it, failing every later
+    ``compute()`` in the process.
+    """
     import distributed
 
-    cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", protocol="tcp", dashboard_address=":0",
-                                       memory_limit=0, silence_logs=40)
-    client = distributed.Client(cluster)
+    from workbench.executors import local_cluster
+
+    cluster = local_cluster(n_workers, threads_per_worker=1, processes=True, memory_limit=0, silence_logs=40)
+    client = distributed.Client(cluster, set_as_default=False)
     client.wait_for_workers(n_workers, timeout=60)
     return cluster, client
 

@@ -14,6 +14,9 @@ the same numbers on every executor.
   a Dask cluster object (``distributed.LocalCluster``, anything with a
   ``scheduler_address``), or a scheduler address ``"tcp://host:8786"``.
 
+:func:`local_cluster` starts a Dask cluster on this machine that listens on
+127.0.0.1 only (Dask's own default serves HTTP on every interface).
+
 On Dask, a worker that dies mid-run (killed, out of memory, segfault in an FMU)
 is handled by the scheduler: its tasks are rerun on the surviving workers, so
 the results are complete and, because every job carries its own seed,
@@ -39,7 +42,8 @@ import numpy as np
 
 from workbench.errors import ConfigError
 
-__all__ = ["JobFailure", "map_jobs", "spawn_seeds", "resolve_executor", "describe_executor", "worker_count"]
+__all__ = ["JobFailure", "map_jobs", "spawn_seeds", "resolve_executor", "describe_executor", "worker_count",
+           "local_cluster"]
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,60 @@ def _connect(address: str, timeout: float = 10.0) -> Any:
             "start one with `dask scheduler` (and `dask worker ADDRESS` on each host) or use "
             '"serial" / "processes:N"'
         ) from exc
+
+
+_LOOPBACK = "127.0.0.1"
+
+
+def local_cluster(n_workers: int = 2, *, threads_per_worker: int = 1, dashboard: bool = False,
+                  **kwargs: Any) -> Any:
+    """Start a Dask ``distributed.LocalCluster`` that listens on 127.0.0.1 only.
+
+    The scheduler, the workers and every HTTP endpoint (Dask's dashboard,
+    ``/health``, ``/metrics``) bind the loopback interface on free ports, so
+    nothing is reachable from another host and two clusters never clash over a
+    port. (``LocalCluster``'s own defaults serve HTTP on every interface:
+    ``dashboard_address=":8787"``.)
+
+    Parameters
+    ----------
+    n_workers
+        Workers (processes, unless ``processes=False``).
+    threads_per_worker
+        Threads in each worker; 1 suits the simulators, which hold the GIL.
+    dashboard
+        Serve Dask's dashboard (needs ``bokeh``) at ``cluster.dashboard_link``,
+        on 127.0.0.1.
+    **kwargs
+        Passed on to ``LocalCluster`` (``memory_limit``, ``silence_logs``,
+        ``processes``, ...).
+
+    Returns
+    -------
+    distributed.LocalCluster
+        Close it (or use it as a context manager); pass it, or a ``Client`` of
+        it, as ``executor``.
+
+    Raises
+    ------
+    ConfigError
+        If ``kwargs`` names an address option (``host``, ``interface``,
+        ``protocol``, ``dashboard_address``, ``worker_dashboard_address``).
+    """
+    from distributed import LocalCluster
+
+    fixed = sorted({"host", "interface", "protocol", "dashboard_address", "worker_dashboard_address"} & set(kwargs))
+    if fixed:
+        given = ", ".join(f"{k}={kwargs[k]!r}" for k in fixed)
+        raise ConfigError(f"local_cluster: {given} cannot be chosen: the cluster listens on "
+                          f"{_LOOPBACK} only; use distributed.LocalCluster directly to serve other hosts")
+    # The scheduler's HTTP server listens even without a dashboard: pin it to the loopback
+    # interface too (Dask's default for it is port 8787 on every interface).
+    scheduler_kwargs = {**(kwargs.pop("scheduler_kwargs", None) or {}), "dashboard": dashboard,
+                        "dashboard_address": f"{_LOOPBACK}:0"}
+    return LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, host=_LOOPBACK,
+                        protocol="tcp://", dashboard_address=None, worker_dashboard_address=None,
+                        scheduler_kwargs=scheduler_kwargs, **kwargs)
 
 
 def resolve_executor(executor: Any) -> Any:
@@ -272,7 +330,7 @@ def _run_dask(client: Any, call: Callable[[tuple[int, Any]], Any], indexed: list
     futures = client.map(call, indexed, pure=False, key=[f"twin-job-{uuid.uuid4().hex}-{i}" for i, _ in indexed])
     slot = {f.key: i for f, (i, _) in zip(futures, indexed, strict=True)}
     try:
-        for fut in as_completed(futures):
+        for fut in as_completed(futures, loop=client.loop):  # the loop of this client, default or not
             index = slot[fut.key]
             try:
                 results[index] = fut.result()
@@ -297,11 +355,12 @@ class _Raising:
 
 
 class _progress:
-    """Minimal rich progress bar that is a no-op when disabled."""
+    """Minimal rich progress bar on stderr that is a no-op when disabled."""
 
     def __init__(self, enabled: bool | str, total: int):
         self._bar = None
         if enabled:
+            from rich.console import Console
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -316,6 +375,7 @@ class _progress:
                 MofNCompleteColumn(),
                 TimeRemainingColumn(),
                 transient=False,
+                console=Console(stderr=True),  # stdout carries results (tables, --json)
             )
             self._bar.start()
             desc = enabled if isinstance(enabled, str) else "runs"

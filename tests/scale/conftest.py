@@ -1,4 +1,4 @@
-"""Fixtures for the scale-out tests: real Dask clusters over TCP on 127.0.0.1, PostgreSQL.
+"""Fixtures for the scale-out tests: real Dask clusters over TCP on 127.0.0.1 only, PostgreSQL.
 
 The PostgreSQL server fixture is the one of the optimisation tests (imported, not copied).
 """
@@ -19,10 +19,10 @@ def local_cluster(**config):
     """A ``LocalCluster`` of 2 worker processes (1 thread each) over TCP, and a client; always closed."""
     import dask
 
+    from workbench.executors import local_cluster as loopback_cluster
+
     with dask.config.set({"distributed.scheduler.allowed-failures": 3, **config}):
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                           protocol="tcp", dashboard_address=":0", memory_limit=0,
-                                           silence_logs=40)
+        cluster = loopback_cluster(2, threads_per_worker=1, processes=True, memory_limit=0, silence_logs=40)
         try:
             client = distributed.Client(cluster)
             try:

@@ -41,12 +41,12 @@ def test_scheduler_and_workers_from_the_dask_cli(capsys):
         pytest.skip("the dask command line is not installed next to this Python")
     address = f"tcp://127.0.0.1:{_free_port()}"
     procs = [_dask("scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-                   "--dashboard-address", ":0")]
+                   "--dashboard-address", "127.0.0.1:0")]  # (":0" would serve HTTP on every interface)
     argv = ["life", "run", str(SCENARIOS / "pump_station_life.yaml"), "--engine", "event", "--seed", "5",
             "--set", "simulation.replications=4", "--set", "simulation.horizon=4380 h", "--json"]
     try:
-        procs += [_dask("worker", address, "--nworkers", "1", "--nthreads", "1", "--name", name,
-                        "--dashboard-address", ":0", "--memory-limit", "0", "--no-nanny")
+        procs += [_dask("worker", address, "--host", "127.0.0.1", "--nworkers", "1", "--nthreads", "1",
+                        "--name", name, "--dashboard-address", "127.0.0.1:0", "--memory-limit", "0", "--no-nanny")
                   for name in ("host-a", "host-b")]  # they retry until the scheduler is up
         capsys.readouterr()
         assert main(argv) == 0  # the local reference while the workers start

@@ -87,7 +87,8 @@ def test_sequential_replications_reach_target():
 @pytest.mark.dask
 def test_dask_client_gives_the_same_numbers(base):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    from workbench.executors import local_cluster
+
+    with local_cluster(1, threads_per_worker=1, processes=True) as cluster, distributed.Client(cluster) as client:
         ds = simulate(line(), executor=client)
     np.testing.assert_array_equal(ds["value"].values, base["value"].values)

@@ -1,17 +1,26 @@
-"""Shared CLI helpers: consoles, version flag, JSON/table output."""
+"""Shared CLI helpers: consoles, version flag, JSON/table output.
+
+Output rules of every command: stdout carries the results (tables, or with
+``--json`` exactly one JSON document and nothing else); progress, notes and
+errors go to stderr. Nothing printed is cut to the terminal width: lines are
+not re-wrapped (``soft_wrap``), and tables sent to a pipe or file take the
+width they need (on a terminal, long cells fold onto more lines).
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
-console = Console()
+console = Console(soft_wrap=True)
 console_err = Console(stderr=True)
 
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
@@ -66,8 +75,23 @@ def version_callback(value: bool) -> None:
 
 
 def print_json(data: Any) -> None:
-    """Print ``data`` as JSON on stdout (no colours, for scripts)."""
-    typer.echo(json.dumps(data, indent=2, default=str))
+    """Print ``data`` as one JSON document on stdout (no colours, for scripts).
+
+    Standard JSON only: NaN and infinities become ``null``; values JSON has no
+    type for (paths, timestamps) are written as strings.
+    """
+    typer.echo(json.dumps(_finite(data), indent=2, default=str, allow_nan=False))
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, ±inf) replaced by None, in nested dicts/lists."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def print_table(
@@ -76,15 +100,24 @@ def print_table(
     title: str | None = None,
     columns: Sequence[str] | None = None,
 ) -> None:
-    """Print dict rows as a rich table (columns from the first row unless given)."""
+    """Print dict rows as a rich table (columns from the first row unless given).
+
+    No value is ever cut: on a terminal narrower than the table, long cells fold
+    onto more lines; to a pipe or a file (``twin compare ... > out.txt``, ``| less``)
+    the table is as wide as its widest row, whatever ``COLUMNS`` says.
+    """
     rows = list(rows)
     table = Table(title=title)
     cols = list(columns or (rows[0].keys() if rows else []))
     for col in cols:
-        table.add_column(str(col))
+        table.add_column(str(col), overflow="fold")
     for row in rows:
         table.add_row(*[_fmt(row.get(c, "")) for c in cols])
-    console.print(table)
+    if console.is_terminal:
+        console.print(table, soft_wrap=False)  # (soft wrap would drop the title's centring)
+        return
+    width = Measurement.get(console, console.options.update_width(1_000_000), table).maximum
+    Console(file=console.file, width=max(width, 1)).print(table)
 
 
 def _fmt(value: Any) -> str:

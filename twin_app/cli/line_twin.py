@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from twin_app.cli._common import JSON_OPTION, console, print_json, print_table
+from twin_app.cli._common import JSON_OPTION, console, console_err, print_json, print_table
 
 
 def calibrate_line(
@@ -102,8 +102,12 @@ def monitor_line_command(binding: Path, *, url: str | None = None, trace: Path |
     from twin_app.cli.monitor import open_twin_trace, trace_options
     from workbench.units import convert
 
+<<<<<<< HEAD
     trace_options(overwrite, resume)
     console.print(f"following line binding {binding} (Ctrl-C stops)")
+=======
+    (console_err if as_json else console).print(f"following line binding {binding} (Ctrl-C stops)")
+>>>>>>> wip-hygiene
     try:
         report = open_twin_trace(lambda: monitor_line(binding, endpoint=url, trace=trace, time_scale=speed,
                                                       until=convert(until, "s") if until else None,

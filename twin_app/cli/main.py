@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 run failure (any :class:`~workbench.errors.WorkbenchError`),
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import typer
@@ -66,8 +67,25 @@ app.command("report")(report_cli.report)
 # --- end of command groups -------------------------------------------------------------------
 
 
+def log_to_stderr() -> None:
+    """Send library log records (warnings and above) to stderr, unless logging is set up already.
+
+    stdout carries the results (``--json``: one JSON document). Without a handler on
+    the root logger, Pyomo prints its log records on *stdout* with its own handler;
+    it stands down when the root logger has one.
+    """
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI, mapping workbench errors to exit codes 1/2 with one clear line."""
+    log_to_stderr()
     try:
         app(args=argv, prog_name="twin")
     except SystemExit as exc:  # normal end, --help, usage errors (2), typer.Exit

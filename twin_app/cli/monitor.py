@@ -99,16 +99,16 @@ def _print_trace_alarms(tw, printed: int) -> int:
     return len(events)
 
 
-def _print_event(ev, twin) -> None:
-    console.print(f"[bold red]ALARM[/] {ev.kind} on {ev.tag} at t={_fmt_time(ev.start, twin)}: "
-                  f"residual {ev.direction * ev.magnitude:+.3g} {ev.unit}")
+def _print_event(ev, twin, out=console) -> None:
+    out.print(f"[bold red]ALARM[/] {ev.kind} on {ev.tag} at t={_fmt_time(ev.start, twin)}: "
+              f"residual {ev.direction * ev.magnitude:+.3g} {ev.unit}")
 
 
-def _print_alarm(step, twin) -> None:
+def _print_alarm(step, twin, out=console) -> None:
     for ev in twin.detector.events[-4:]:
         if ev.start == step.time and not getattr(ev, "_printed", False):
             ev._printed = True  # type: ignore[attr-defined]
-            _print_event(ev, twin)
+            _print_event(ev, twin, out)
 
 
 def _fmt_time(t: float, twin) -> str:
@@ -227,7 +227,7 @@ def monitor(
             first["t"] = step.time
             if duration:
                 t_stop = step.time + convert(duration, "s")
-        _print_alarm(step, tw)
+        _print_alarm(step, tw, console_err if as_json else console)  # --json: stdout is the report only
         if not as_json:
             trace_alarms = _print_trace_alarms(tw, trace_alarms)
         if t_stop is not None and step.time >= t_stop:

@@ -144,10 +144,12 @@ def test_degradation_lives_and_condition_based_maintenance():
 
 @pytest.mark.dask
 def test_dask_client_gives_the_same_numbers(small_rbd):
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    from workbench.executors import local_cluster
+
+    # (a plain in-process LocalCluster serves HTTP on every interface, port 8787)
+    with local_cluster(1, threads_per_worker=1, processes=False) as cluster, Client(cluster) as client:
         remote = simulate_missions(small_rbd, missions=20000, chunk=10000, executor=client)
     local = simulate_missions(small_rbd, missions=20000, chunk=10000)
     xr.testing.assert_equal(local.drop_attrs(), remote.drop_attrs())

@@ -11,12 +11,8 @@ import pytest
 from _reactor import TWIN_YAML, need_fmu, plant
 from _synthetic import free_port
 
-<<<<<<< HEAD
 from twin import open_trace, read_events
-from twin.emulator import PlantEmulator
-=======
 from twin.emulator import PlantEmulator, PlantServer
->>>>>>> wip-hygiene
 from twin_app.cli.main import main
 
 
@@ -78,7 +74,6 @@ def test_replay_with_lookahead(tmp_path, capsys):
     assert 0 < s["final_mean"] < 1 and s["final_std"] > 0 and s["unit"] == "1"
 
 
-<<<<<<< HEAD
 # -- nothing lost: --overwrite / --resume, output = input, a failing disk (issue 23) ---------------------------
 
 
@@ -163,7 +158,8 @@ def test_replay_on_a_failing_disk_keeps_going_and_exits_1(tmp_path, capsys, monk
     captured = capsys.readouterr()
     assert code == 1 and "0 rows recorded, 121 rows lost" in " ".join(captured.out.split())
     assert "trace not persisted at the end of the run" in " ".join(captured.err.split()) and "Traceback" not in captured.err
-=======
+
+
 @pytest.mark.opcua
 def test_monitor_json_is_only_the_report_on_stdout(tmp_path, capfd):
     """`twin monitor --json`: alarms as they start go to stderr; stdout is one JSON document."""
@@ -183,4 +179,3 @@ def test_monitor_json_is_only_the_report_on_stdout(tmp_path, capfd):
     out = json.loads(captured.out)  # nothing before or after the document
     assert any(e["tag"] == "TI_reactor" for e in out["events"]), out["events"]
     assert "ALARM" in captured.err and "TI_reactor" in captured.err
->>>>>>> wip-hygiene

@@ -102,12 +102,8 @@ def monitor_line_command(binding: Path, *, url: str | None = None, trace: Path |
     from twin_app.cli.monitor import open_twin_trace, trace_options
     from workbench.units import convert
 
-<<<<<<< HEAD
     trace_options(overwrite, resume)
-    console.print(f"following line binding {binding} (Ctrl-C stops)")
-=======
     (console_err if as_json else console).print(f"following line binding {binding} (Ctrl-C stops)")
->>>>>>> wip-hygiene
     try:
         report = open_twin_trace(lambda: monitor_line(binding, endpoint=url, trace=trace, time_scale=speed,
                                                       until=convert(until, "s") if until else None,

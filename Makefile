@@ -9,7 +9,7 @@ TWIN   := $(VENV)/bin/twin
 PYTEST_ARGS ?=
 OUT    ?= out/demo
 
-.PHONY: setup deps apt fmus asl test test-fast demo bench bench-quick lint format clean help
+.PHONY: setup deps apt fmus asl test test-fast test-under-load demo bench bench-quick lint format clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -37,6 +37,9 @@ asl: deps apt  ## Pyomo's libpynumero_ASL.so for Ipopt (skipped when present)
 
 test: setup  ## install what is missing, then run the whole test suite
 	@$(PY) -m pytest $(PYTEST_ARGS)
+
+test-under-load: setup  ## the whole suite 3 times (RUNS=n) while two busy loops load both cores
+	@bash scripts/test-under-load.sh $(PY) $(PYTEST_ARGS)
 
 test-fast: setup  ## the suite without tests marked slow
 	@$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)

@@ -157,9 +157,10 @@ def test_compare_piped_with_80_columns_prints_whole_cis(inputs, capsys):
 
 LOG_FROM_PYOMO = """
 from twin_app.cli.main import log_to_stderr
-log_to_stderr()
 import logging, pyomo.common.log
-logging.getLogger("pyomo.core").warning("a Pyomo warning")
+with log_to_stderr():
+    logging.getLogger("pyomo.core").warning("a Pyomo warning")
+assert not logging.getLogger().handlers, "the CLI's handler outlives the command"
 """
 
 

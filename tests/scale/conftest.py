@@ -33,9 +33,12 @@ def local_cluster(**config):
             cluster.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def dask_client():
-    """One shared 2-worker cluster for the equality tests (nobody kills its workers)."""
+    """One shared 2-worker cluster for the equality tests of this package (nobody kills its workers).
+
+    Package scope: the cluster's processes and connections end with tests/scale, so they do
+    not run beside the live OPC UA tests that come later in the suite."""
     with local_cluster() as client:
         client.wait_for_workers(2, timeout=60)
         yield client

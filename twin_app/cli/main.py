@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 run failure (any :class:`~workbench.errors.WorkbenchError`),
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 
@@ -67,27 +68,49 @@ app.command("report")(report_cli.report)
 # --- end of command groups -------------------------------------------------------------------
 
 
-def log_to_stderr() -> None:
-    """Send library log records (warnings and above) to stderr, unless logging is set up already.
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of the record (not the stream of the moment
+    it was made), so a record logged later by a library thread never hits a closed stream."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setLevel(logging.WARNING)
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # StreamHandler.__init__ sets it; always sys.stderr
+        pass
+
+
+@contextlib.contextmanager
+def log_to_stderr():
+    """While a command runs, send library log records (warnings and above) to stderr, unless
+    logging is set up already; the handler is removed when the command ends.
 
     stdout carries the results (``--json``: one JSON document). Without a handler on
     the root logger, Pyomo prints its log records on *stdout* with its own handler;
     it stands down when the root logger has one.
     """
     root = logging.getLogger()
-    if root.handlers:
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setLevel(logging.WARNING)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    root.addHandler(handler)
+    handler = None if root.handlers else _StderrHandler()
+    if handler is not None:
+        root.addHandler(handler)
+    try:
+        yield
+    finally:
+        if handler is not None:
+            root.removeHandler(handler)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI, mapping workbench errors to exit codes 1/2 with one clear line."""
-    log_to_stderr()
     try:
-        app(args=argv, prog_name="twin")
+        with log_to_stderr():
+            app(args=argv, prog_name="twin")
     except SystemExit as exc:  # normal end, --help, usage errors (2), typer.Exit
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)

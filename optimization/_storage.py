@@ -350,23 +350,29 @@ def _repair_locked(path: Path) -> JournalRepair | None:
     return JournalRepair(path, backup, bad.line, len(data) - bad.offset, bad.reason)
 
 
+def _write_new_file(path: Path, data: bytes) -> None:
+    """Create ``path`` (``FileExistsError`` if it exists: nothing is overwritten), write ``data``
+    and force it to disk; a failed write leaves no partial file behind."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        _write_all(fd, data, 0)
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+
+
 def _write_backup(path: Path, data: bytes) -> Path:
     """Copy ``data`` to a new ``<path>.bak-<UTC time>[-k]`` (never an existing file), fsynced."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     for k in range(1000):
         backup = path.with_name(f"{path.name}.bak-{stamp}" + (f"-{k}" if k else ""))
         try:
-            fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            _write_new_file(backup, data)
         except FileExistsError:
             continue
-        try:
-            _write_all(fd, data, 0)
-            os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            backup.unlink(missing_ok=True)
-            raise
-        os.close(fd)
         return backup
     raise FileExistsError(f"{path}: 1000 backups named {path.name}.bak-{stamp}* exist already")
 
@@ -453,15 +459,7 @@ def salvage_journal(source: str | Path, output: str | Path) -> JournalSalvage:
     records = kept.count(b"\n")
     later = [] if bad is None else [ln for ln in data[cut:].split(b"\n")[1:] if ln and _record_error(ln) is None]
     output.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        _write_all(fd, kept, 0)
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        output.unlink(missing_ok=True)
-        raise
-    os.close(fd)
+    _write_new_file(output, kept)
     recovered = _trial_states([json.loads(ln) for ln in kept.splitlines()])
     studies = {name: _count(states) for name, states in recovered.items()}
     lost: dict[str, list[int]] | None

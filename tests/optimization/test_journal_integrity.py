@@ -28,6 +28,7 @@ from optimization import (
     make_storage,
     salvage_journal,
 )
+from tests._tmpfs import mounted_tmpfs
 from twin_app.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -191,23 +192,9 @@ def test_a_damaged_middle_line_is_named_and_salvaged(campaign_file, capsys):
 # ---------------------------------------------------------------------------- full disk
 @pytest.fixture
 def small_tmpfs(tmp_path):
-    """A 256 KiB tmpfs (root only); yields ``(dir, resize)``, unmounted after the test."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root; the RLIMIT_FSIZE test covers this user")
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)], capture_output=True, text=True)
-    if r.returncode:
-        pytest.skip(f"mount -t tmpfs is not permitted here: {r.stderr.strip()}")
-
-    def resize(size: str) -> None:
-        subprocess.run(["mount", "-o", f"remount,size={size}", str(mnt)], check=True)
-
-    try:
-        yield mnt, resize
-    finally:
-        if subprocess.run(["umount", str(mnt)], capture_output=True).returncode:
-            subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+    """A 256 KiB tmpfs (root only; the RLIMIT_FSIZE test covers other users); yields ``(dir, resize)``."""
+    with mounted_tmpfs(tmp_path / "small", "256k") as mounted:
+        yield mounted
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import errno
 import os
-import subprocess
 
 import numpy as np
 import pytest
@@ -15,6 +14,7 @@ from _reactor import binding as make_binding
 from _reactor import need_fmu, plant
 from test_trace import FailingDisk
 
+from tests._tmpfs import mounted_tmpfs
 from twin import TRACE_NOT_PERSISTED, Twin, open_trace, read_events
 from twin.emulator import PlantEmulator
 from twin.sources import MemorySource
@@ -39,17 +39,8 @@ def _source(frames, actions):
 @pytest.fixture
 def small_tmpfs(tmp_path):
     """A 2 MB tmpfs (root only; skipped where mounting is not permitted)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs for the full-disk test needs root")
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True, text=True)
-    if r.returncode:
-        pytest.skip(f"mount -t tmpfs not permitted here: {r.stderr.strip() or r.returncode}")
-    try:
+    with mounted_tmpfs(tmp_path / "disk", "2m") as (mnt, _):
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 def _fill(mnt):

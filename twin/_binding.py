@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from workbench.config import WorkbenchModel, load_config
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, did_you_mean
 from workbench.units import Duration, parse_quantity
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "QualitySettings",
     "DetectionSettings",
     "SyncSettings",
+    "JoinSettings",
     "CalibrationParameter",
     "OpcUaSettings",
     "TraceSettings",
@@ -136,6 +137,42 @@ class SyncSettings(WorkbenchModel):
     )
 
 
+# -- joining a running batch (docs/twin-monitoring.md, "Joining a running batch") ------------------
+class JoinSettings(WorkbenchModel):
+    """How the twin starts on a batch that is already running (state estimation at join).
+
+    The twin catches its FMU up to the batch time with the first measured inputs
+    held; the past inputs are unknown, so the unmeasured states are uncertain.
+    With ``sync.method: ekf`` their covariance is propagated from ``input_std``
+    through the catch-up; with any method the drift detectors are held while the
+    residuals settle (see :class:`twin.Twin`).
+    """
+
+    when: Literal["auto", "always", "never"] = Field(
+        "auto", description="'auto': when the batch-time tag reads more than 0 at the first sample; 'always': "
+        "every start (also without a batch-time tag); 'never': start as at batch time 0 (no hold)"
+    )
+    input_std: dict[str, float] = Field(
+        default_factory=dict, description="Standard deviation (tag unit) of each input's unknown past value around "
+        "its first sample, during the catch-up; inputs not listed get input_rel × |first value|"
+    )
+    input_rel: float = Field(0.1, ge=0, description="Default past-input uncertainty as a fraction of |first value|")
+    p0_scale: float = Field(
+        0.01, ge=0, description="EKF: extra initial std of every unmeasured state, as a fraction of |its value|"
+    )
+    settle: Duration = Field("10 min", description="Longest hold of the drift detectors after joining")
+    window: int = Field(20, ge=2, description="Samples in the consistency window that ends the hold")
+    alpha: float = Field(0.01, gt=0, lt=0.5, description="Level of the consistency tests that end the hold")
+
+    @field_validator("input_std")
+    @classmethod
+    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
+        for tag, std in value.items():
+            if not std >= 0:
+                raise ValueError(f"input_std of '{tag}' must be >= 0 (tag unit), got {std}")
+        return value
+
+
 class CalibrationParameter(WorkbenchModel):
     """One FMU parameter that ``twin calibrate`` fits."""
 
@@ -199,6 +236,7 @@ class TwinBinding(WorkbenchModel):
     quality: QualitySettings = Field(default_factory=QualitySettings)
     detection: DetectionSettings = Field(default_factory=DetectionSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    join: JoinSettings = Field(default_factory=JoinSettings)
     calibration: list[CalibrationParameter] = Field(default_factory=list)
     opcua: OpcUaSettings = Field(default_factory=OpcUaSettings)
     trace: TraceSettings = Field(default_factory=TraceSettings)
@@ -213,6 +251,11 @@ class TwinBinding(WorkbenchModel):
             seen.add(tb.tag)
         if self.sample_period <= 0:
             raise ValueError("sample_period must be positive, e.g. '10 s'")
+        inputs = [t.tag for t in self.inputs]
+        for tag in self.join.input_std:
+            if tag not in inputs:
+                raise ValueError(f"join.input_std names '{tag}', which is not an input tag; "
+                                 f"{did_you_mean(tag, inputs)}")
         return self
 
     @property

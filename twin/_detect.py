@@ -159,7 +159,8 @@ class DetectorBank:
         out[~np.isfinite(out)] = 0.0
         return out
 
-    def update(self, time: float, residual: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
+    def update(self, time: float, residual: np.ndarray, scale: np.ndarray | None = None, *,
+               hold: bool = False) -> np.ndarray:
         """Feed one residual vector; return the alarm bits per tag.
 
         Bits: 1 = limit, 2 = EWMA, 4 = CUSUM.
@@ -175,16 +176,23 @@ class DetectorBank:
             Kalman filter's innovation std; EWMA and CUSUM then see
             ``residual · σ / scale``, a residual standardised by ``scale`` and
             expressed in units of σ. NaN entries (or None) keep σ.
+        hold
+            Limits only: EWMA/CUSUM statistics and the σ warm-up are not fed
+            (e.g. while a twin that joined a running batch settles).
         """
         r = np.asarray(residual, float)
         ok = np.isfinite(r)
         self.n_samples += ok
-        if not self._all_ready:
-            self._estimate_sigma(r, ok)
-            self._all_ready = bool(self.ready.all())
         bits = np.zeros(len(self.tags), dtype=np.uint8)
         with np.errstate(invalid="ignore"):
             bits |= np.where(ok & (np.abs(r) > self.limit), 1, 0).astype(np.uint8)
+        if hold:
+            if self.track_events:
+                self._events(time, r, bits)
+            return bits
+        if not self._all_ready:
+            self._estimate_sigma(r, ok)
+            self._all_ready = bool(self.ready.all())
         live = ok & self.ready
         if live.any():
             x = np.where(live, r, 0.0)

@@ -65,13 +65,24 @@ class StateEkf:
         q = np.array([(q_std or {}).get(n, q_default * nom) for n, nom in zip(names, nominal, strict=True)])
         self.q2 = np.square(q)
         self.nominal = nominal
-        self.P = np.diag(np.square(p0_std * nominal))
+        #: Default initial variance per state, ``(p0_std × nominal)²``.
+        self.p0_var = np.square(p0_std * nominal)
+        self.P = np.diag(self.p0_var)
         self.innovation_var = np.diag(self.R).copy()
         u_std = np.zeros(len(model.input_names)) if input_std is None else np.asarray(input_std, float)
         if u_std.shape != (len(model.input_names),):
             raise ValueError(f"input_std has {u_std.size} entries, the model has {len(model.input_names)} inputs")
         self.noisy_inputs = np.flatnonzero(u_std > 0)
         self.input_std = u_std
+
+    def set_covariance(self, P: np.ndarray) -> None:
+        """Replace the state covariance (e.g. a wide one when joining a running batch, see ``twin._join``)."""
+        P = np.asarray(P, float)
+        n = self.nominal.size
+        if P.shape != (n, n) or not np.all(np.isfinite(P)):
+            raise ValueError(f"covariance must be a finite {n} x {n} matrix, got shape {P.shape}")
+        self.P = 0.5 * (P + P.T)
+        self.innovation_var = np.diag(self.P)[self.idx] + np.diag(self.R)
 
     def predict(self, u: np.ndarray, dt: float) -> np.ndarray:
         """Propagate state (model step) and covariance; return the model outputs."""

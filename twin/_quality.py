@@ -53,6 +53,8 @@ class QualityFlag(enum.IntFlag):
     DUPLICATE = 128
     OUT_OF_ORDER = 256
     INVALID = 512
+    #: Set by the twin, not the gate: detectors held while a twin that joined a running batch settles.
+    SETTLING = 1 << 15
 
 
 _FLAG_BITS = tuple((int(f), f.name) for f in QualityFlag if f)

@@ -61,6 +61,11 @@ class TwinReport:
         Rows that never reached the store (buffer bound exceeded, or the last flush failed).
     trace_error
         Why the trace is not persisted at the end of the run (None when it is).
+    joined_at
+        Batch time (s) the twin joined a running batch at (None: it started at the batch start).
+    settled_at, settle_reason
+        Time the detectors' settling hold after the join ended, and why
+        (``"consistent"`` residuals or the ``"max"`` hold); None while holding or without a join.
     """
 
     samples: int = 0
@@ -77,6 +82,9 @@ class TwinReport:
     rows_buffered_then_written: int = 0
     rows_lost: int = 0
     trace_error: str | None = None
+    joined_at: float | None = None
+    settled_at: float | None = None
+    settle_reason: str | None = None
 
     @property
     def trace_persisted(self) -> bool:
@@ -102,4 +110,7 @@ class TwinReport:
             "rows_lost": self.rows_lost,
             "trace_persisted": self.trace_persisted,
             "trace_error": self.trace_error,
+            "joined_at": self.joined_at,
+            "settled_at": self.settled_at,
+            "settle_reason": self.settle_reason,
         }

@@ -29,6 +29,7 @@ import numpy as np
 
 from twin._binding import TwinBinding
 from twin._detect import DetectorBank
+from twin._join import Settling, catch_up, catch_up_covariance, join_covariance
 from twin._model import FmuStepper
 from twin._quality import GateTag, QualityFlag, QualityGate, _linear_conversion
 from twin._report import TwinReport, TwinStep
@@ -187,6 +188,7 @@ class Twin:
         self._res_n = np.zeros(len(self.binding.outputs), dtype=int)
         self._n_events_logged = 0
         self.t_start = math.nan
+        self._settling: Settling | None = None
 
     def start(self, frame_time: float, batch_time: float = 0.0) -> None:
         """Initialise the FMU at ``frame_time`` (optionally ``batch_time`` s into the batch)."""
@@ -222,9 +224,13 @@ class Twin:
             self.start(t, batch_time)
             self._update_inputs(real, usable)
             y = self.model.step(self._u, 0.0)
+            joins = self.binding.join.when == "always" or (self.binding.join.when == "auto" and batch_time > 0)
+            catch = self._catch_up_covariance(real, batch_time) if joins and self.ekf is not None else None
             if batch_time > 0:  # joined a running batch: catch up, then take the measured states
                 self._fast_forward(batch_time)
                 y = self._resync_after_gap(real, usable, self.model.step(self._u, 0.0))
+            if joins:
+                self._join(t, batch_time, usable, catch)
         else:
             dt = t - self._last_t
             u_prev = self._u
@@ -251,17 +257,19 @@ class Twin:
         virtual[ni:] = y * self._to_tag[ni:, 0] + self._to_tag[ni:, 1]
         residual = np.full(n, np.nan)
         residual[ni:] = real[ni:] - virtual[ni:]
-        bits = self.detector.update(t, residual[ni:], self.residual_scale())
+        scale = self.residual_scale()
+        bits = self.detector.update(t, residual[ni:], scale, hold=self._settling is not None)
         alarm = np.zeros(n, np.uint8)
         alarm[ni:] = bits
         statistic = np.full(n, np.nan)
         statistic[ni:] = self.detector.statistic()
+        flags = g.flags if self._settling is None else self._settle(t, residual[ni:], scale, g.flags)
         synced = self._ekf_update(real, usable) if self.ekf is not None else self._maybe_sync(t, residual)
         self.report.samples += 1
         if self.trace is not None:
-            self.trace.append(t, real, virtual, residual, statistic, alarm, g.flags, g.gap)
+            self.trace.append(t, real, virtual, residual, statistic, alarm, flags, g.gap)
             self._log_events()
-        return TwinStep(t, True, real, virtual, residual, alarm, g.flags, g.gap, synced)
+        return TwinStep(t, True, real, virtual, residual, alarm, flags, g.gap, synced)
 
     def _process_block(self, t: np.ndarray, raw: np.ndarray, units: list, unknown: list[str]) -> None:
         """Process a block of clean frames at once: identical results to :meth:`process` per frame.
@@ -421,7 +429,7 @@ class Twin:
             if getattr(source, "_closed", False):
                 return
             m = 0
-            if self._started and self._u_have.all() and self.detector._all_ready:
+            if self._started and self._settling is None and self._u_have.all() and self.detector._all_ready:
                 end = min(n, i + self.block_rows)
                 last = self._last_t if math.isfinite(self._last_t) else -math.inf
                 t = times[i:end]
@@ -496,9 +504,43 @@ class Twin:
         self._u_have |= ok
 
     def _fast_forward(self, batch_time: float) -> None:
-        dt = float(self.binding.sample_period)
-        while self.model.time + 1e-9 < batch_time:
-            self.model.step(self._u, min(dt, batch_time - self.model.time))
+        catch_up(self.model, self._u, batch_time, float(self.binding.sample_period))
+
+    # -- joining a running batch (twin._join) ---------------------------------------------
+    def _catch_up_covariance(self, real: np.ndarray, batch_time: float) -> np.ndarray:
+        """State covariance from the unknown past inputs over the catch-up (``join.input_std``)."""
+        j, ni = self.binding.join, self._n_in
+        std = np.array([j.input_std.get(tb.tag, j.input_rel * abs(real[i]) if np.isfinite(real[i]) else 0.0)
+                        for i, tb in enumerate(self.binding.inputs)]) * np.abs(self._to_fmu[:ni, 0])
+        n = len(self.model.state_names)
+        if batch_time <= 0:
+            return np.zeros((n, n))
+        return catch_up_covariance(self.model, self._u, batch_time, float(self.binding.sample_period), std)
+
+    def _join(self, t: float, batch_time: float, usable: np.ndarray, catch: np.ndarray | None) -> None:
+        """Joined a running batch: widen the EKF's covariance, hold the drift detectors until settled."""
+        j = self.binding.join
+        if self.ekf is not None and catch is not None:
+            ok = usable[self._ekf_rows]
+            P = join_covariance(catch, self.model.state_vector, self.ekf.p0_var, j.p0_scale,
+                                self.ekf.idx[ok], np.diag(self.ekf.R)[ok])
+            self.ekf.set_covariance(P)
+        self._settling = Settling(t, len(self.binding.outputs), window=j.window, alpha=j.alpha, max_time=j.settle)
+        self.report.joined_at = batch_time
+
+    def _settle(self, t: float, residual: np.ndarray, scale: np.ndarray | None, flags: np.ndarray) -> np.ndarray:
+        """Flag SETTLING and test this sample's standardised residuals; release the detectors once consistent."""
+        sd = self.detector.sigma if scale is None else np.where(np.isfinite(scale), scale, self.detector.sigma)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = residual / sd
+        flags = flags.copy()
+        flags[self._n_in:] |= np.uint16(QualityFlag.SETTLING)
+        s = self._settling
+        if not s.update(t, z):
+            self._settling = None
+            self.detector.reset()
+            self.report.settled_at, self.report.settle_reason = s.released_at, s.reason
+        return flags
 
     def _maybe_sync(self, t: float, residual: np.ndarray) -> bool:
         """Move measured states by the mean residual since the last sync.
@@ -515,7 +557,10 @@ class Twin:
         ok = np.isfinite(r)
         self._res_sum += np.where(ok, r, 0.0)
         self._res_n += ok
-        if t - self._last_sync < self.binding.sync.interval:
+        interval = self.binding.sync.interval
+        if self._settling is not None:  # settling after a join: re-sync by the mean of each window
+            interval = min(interval, self.binding.join.window * self.binding.sample_period)
+        if t - self._last_sync < interval:
             return False
         stat = self.detector.statistic()
         active = {e.tag for e in self.detector.active}

@@ -161,6 +161,10 @@ class JoinSettings(WorkbenchModel):
         0.01, ge=0, description="EKF: extra initial std of every unmeasured state, as a fraction of |its value|"
     )
     settle: Duration = Field("10 min", description="Longest hold of the drift detectors after joining")
+    estimate: Duration = Field(
+        "30 min", description="sync.method 'reset': time an EKF estimates the states after the join (detectors "
+        "held) before the reset takes over; needs sigma on every synced output, else the reset settles alone"
+    )
     window: int = Field(20, ge=2, description="Samples in the consistency window that ends the hold")
     alpha: float = Field(0.01, gt=0, lt=0.5, description="Level of the consistency tests that end the hold")
 

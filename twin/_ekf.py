@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.linalg import expm
 
-__all__ = ["StateEkf"]
+__all__ = ["StateEkf", "binding_ekf"]
 
 
 class StateEkf:
@@ -125,6 +125,31 @@ class StateEkf:
         m.state_vector = x + K @ innov
         I_KH = np.eye(n) - K @ H
         self.P = I_KH @ self.P @ I_KH.T + K @ R @ K.T
+
+
+def binding_ekf(binding, model, to_fmu: np.ndarray, *, required: bool) -> StateEkf | None:
+    """The EKF of a :class:`~twin.TwinBinding` over its synced outputs (R from their ``sigma``).
+
+    ``to_fmu`` holds the tag → FMU unit conversion (scale, offset) per tag, inputs
+    first. A synced output without ``sigma`` is a :class:`~workbench.errors.ConfigError`
+    when ``required``; otherwise (an EKF that only helps, e.g. at join) None is returned.
+    """
+    from workbench.errors import ConfigError
+
+    n_in = len(binding.inputs)
+    outs = [(i, o) for i, o in enumerate(binding.outputs) if o.sync]
+    for _, o in outs:
+        if o.sigma is None:
+            if not required:
+                return None
+            raise ConfigError(
+                f"output '{o.tag}' is synced by the EKF but has no sigma; give its measurement-noise "
+                f"standard deviation in {o.unit} (the filter's R)",
+                source=binding.source_file, path=f"tags.{o.tag}.sigma")
+    r_std = [o.sigma * abs(to_fmu[n_in + i, 0]) for i, o in outs]
+    u_std = [(t.sigma or 0.0) * abs(to_fmu[i, 0]) for i, t in enumerate(binding.inputs)]
+    return StateEkf(model, [o.variable for _, o in outs], r_std,
+                    q_std=binding.sync.process_noise or None, input_std=u_std)
 
 
 def _nominal(model, name: str) -> float:

@@ -40,7 +40,7 @@ from scipy import stats
 
 from workbench.errors import FmuError, WorkbenchError
 
-__all__ = ["Settling", "catch_up", "catch_up_covariance"]
+__all__ = ["Settling", "catch_up", "catch_up_covariance", "input_offsets", "join_covariance"]
 
 
 def catch_up(model, u: np.ndarray, batch_time: float, dt: float) -> None:
@@ -104,6 +104,18 @@ def catch_up_covariance(model, u: np.ndarray, batch_time: float, dt: float, inpu
     return J @ J.T
 
 
+def input_offsets(binding, real: np.ndarray, to_fmu: np.ndarray) -> np.ndarray:
+    """Std of each input's unknown past offset in FMU units: ``join.input_std`` or ``input_rel × |first value|``.
+
+    ``real`` holds the first sample's values (tag units, inputs first; NaN:
+    unusable, which gives 0), ``to_fmu`` the tag → FMU conversion per tag.
+    """
+    j = binding.join
+    std = [j.input_std.get(tb.tag, j.input_rel * abs(real[i]) if np.isfinite(real[i]) else 0.0)
+           for i, tb in enumerate(binding.inputs)]
+    return np.asarray(std, float) * np.abs(to_fmu[: len(std), 0])
+
+
 def join_covariance(catch: np.ndarray, x: np.ndarray, floor: np.ndarray, p0_scale: float,
                     measured: np.ndarray, r_var: np.ndarray) -> np.ndarray:
     """EKF covariance at join: catch-up covariance plus ``(p0_scale·|x|)²`` and the filter's own ``floor``.
@@ -133,10 +145,15 @@ class Settling:
         Level of each test (the mean test is Bonferroni-split over the tags).
     max_time
         Longest hold (s); the hold ends then whatever the tests say.
+    min_time
+        Shortest hold (s); samples up to then are not tested (e.g. while an EKF
+        estimates the states of a ``reset`` binding).
     """
 
-    def __init__(self, start: float, n_tags: int, *, window: int, alpha: float, max_time: float) -> None:
+    def __init__(self, start: float, n_tags: int, *, window: int, alpha: float, max_time: float,
+                 min_time: float = 0.0) -> None:
         self.start = float(start)
+        self.min_time = float(min_time)
         self.window = int(window)
         self.alpha = float(alpha)
         self.max_time = float(max_time)
@@ -155,6 +172,8 @@ class Settling:
         """Add this sample's standardised residuals (NaN: not testable); return True while still holding."""
         if not self.holding:
             return False
+        if time - self.start <= self.min_time and self.min_time > 0:
+            return True
         self._z[self._n % self.window] = z
         self._n += 1
         if self._n >= self.window and self.consistent(self._z, self.alpha):

@@ -64,7 +64,7 @@ class TwinReport:
     joined_at
         Batch time (s) the twin joined a running batch at (None: it started at the batch start).
     settled_at, settle_reason
-        Time the detectors' settling hold after the join ended, and why
+        Time of the last sample held by the settling after the join, and why it ended
         (``"consistent"`` residuals or the ``"max"`` hold); None while holding or without a join.
     """
 

@@ -29,7 +29,8 @@ import numpy as np
 
 from twin._binding import TwinBinding
 from twin._detect import DetectorBank
-from twin._join import Settling, catch_up, catch_up_covariance, join_covariance
+from twin._ekf import binding_ekf
+from twin._join import Settling, catch_up, catch_up_covariance, input_offsets, join_covariance
 from twin._model import FmuStepper
 from twin._quality import GateTag, QualityFlag, QualityGate, _linear_conversion
 from twin._report import TwinReport, TwinStep
@@ -122,22 +123,11 @@ class Twin:
             self._to_tag[i] = (1.0 / fwd[0], -fwd[1] / fwd[0])
         self._jump = np.array([t.jump * abs(self._to_fmu[i, 0]) if t.jump is not None else np.inf
                                for i, t in enumerate(binding.inputs)])
+        outs = [(i, o) for i, o in enumerate(binding.outputs) if o.sync]
+        self._ekf_rows = np.array([n_in + i for i, _ in outs], dtype=int)
+        self._ekf_out = np.array([i for i, _ in outs], dtype=int)
         if sync_on and binding.sync.method == "ekf":
-            from twin._ekf import StateEkf
-
-            outs = [(i, o) for i, o in enumerate(binding.outputs) if o.sync]
-            for _, o in outs:
-                if o.sigma is None:
-                    raise ConfigError(
-                        f"output '{o.tag}' is synced by the EKF but has no sigma; give its measurement-noise "
-                        f"standard deviation in {o.unit} (the filter's R)",
-                        source=binding.source_file, path=f"tags.{o.tag}.sigma")
-            r_std = [o.sigma * abs(self._to_fmu[n_in + i, 0]) for i, o in outs]
-            u_std = [(t.sigma or 0.0) * abs(self._to_fmu[i, 0]) for i, t in enumerate(binding.inputs)]
-            self.ekf = StateEkf(self.model, [o.variable for _, o in outs], r_std,
-                                q_std=binding.sync.process_noise or None, input_std=u_std)
-            self._ekf_rows = np.array([n_in + i for i, _ in outs])
-            self._ekf_out = np.array([i for i, _ in outs])
+            self.ekf = binding_ekf(binding, self.model, self._to_fmu, required=True)
         q = binding.quality
         gate_tags = [
             GateTag(t.tag, t.unit, t.low, t.high, t.max_age if t.max_age is not None else q.max_age,
@@ -189,6 +179,7 @@ class Twin:
         self._n_events_logged = 0
         self.t_start = math.nan
         self._settling: Settling | None = None
+        self._join_ekf = False
 
     def start(self, frame_time: float, batch_time: float = 0.0) -> None:
         """Initialise the FMU at ``frame_time`` (optionally ``batch_time`` s into the batch)."""
@@ -225,7 +216,7 @@ class Twin:
             self._update_inputs(real, usable)
             y = self.model.step(self._u, 0.0)
             joins = self.binding.join.when == "always" or (self.binding.join.when == "auto" and batch_time > 0)
-            catch = self._catch_up_covariance(real, batch_time) if joins and self.ekf is not None else None
+            catch = self._catch_up_covariance(real, batch_time) if joins else None
             if batch_time > 0:  # joined a running batch: catch up, then take the measured states
                 self._fast_forward(batch_time)
                 y = self._resync_after_gap(real, usable, self.model.step(self._u, 0.0))
@@ -507,11 +498,19 @@ class Twin:
         catch_up(self.model, self._u, batch_time, float(self.binding.sample_period))
 
     # -- joining a running batch (twin._join) ---------------------------------------------
-    def _catch_up_covariance(self, real: np.ndarray, batch_time: float) -> np.ndarray:
-        """State covariance from the unknown past inputs over the catch-up (``join.input_std``)."""
-        j, ni = self.binding.join, self._n_in
-        std = np.array([j.input_std.get(tb.tag, j.input_rel * abs(real[i]) if np.isfinite(real[i]) else 0.0)
-                        for i, tb in enumerate(self.binding.inputs)]) * np.abs(self._to_fmu[:ni, 0])
+    def _catch_up_covariance(self, real: np.ndarray, batch_time: float) -> np.ndarray | None:
+        """State covariance from the unknown past inputs over the catch-up (``join.input_std``).
+
+        None without a filter. A ``reset`` binding whose synced outputs all have a
+        ``sigma`` gets an EKF for the settling period (the mean-residual reset
+        cannot estimate unmeasured states); it hands back to the reset when settled.
+        """
+        if self.ekf is None and self.sync_on:
+            self.ekf = binding_ekf(self.binding, self.model, self._to_fmu, required=False)
+            self._join_ekf = self.ekf is not None
+        if self.ekf is None:
+            return None
+        std = input_offsets(self.binding, real, self._to_fmu)
         n = len(self.model.state_names)
         if batch_time <= 0:
             return np.zeros((n, n))
@@ -525,7 +524,9 @@ class Twin:
             P = join_covariance(catch, self.model.state_vector, self.ekf.p0_var, j.p0_scale,
                                 self.ekf.idx[ok], np.diag(self.ekf.R)[ok])
             self.ekf.set_covariance(P)
-        self._settling = Settling(t, len(self.binding.outputs), window=j.window, alpha=j.alpha, max_time=j.settle)
+        est = j.estimate if self._join_ekf else 0.0  # reset binding: the EKF estimates the states first
+        self._settling = Settling(t, len(self.binding.outputs), window=j.window, alpha=j.alpha,
+                                  max_time=est + j.settle, min_time=est)
         self.report.joined_at = batch_time
 
     def _settle(self, t: float, residual: np.ndarray, scale: np.ndarray | None, flags: np.ndarray) -> np.ndarray:
@@ -536,6 +537,8 @@ class Twin:
         flags = flags.copy()
         flags[self._n_in:] |= np.uint16(QualityFlag.SETTLING)
         s = self._settling
+        if self._join_ekf and t - s.start >= s.min_time:  # reset binding: the EKF hands over to the reset
+            self.ekf, self._join_ekf, self._last_sync = None, False, t
         if not s.update(t, z):
             self._settling = None
             self.detector.reset()

@@ -49,7 +49,9 @@ def catch_up(model, u: np.ndarray, batch_time: float, dt: float) -> None:
         model.step(u, min(dt, batch_time - model.time))
 
 
-def catch_up_covariance(model, u: np.ndarray, batch_time: float, dt: float, input_std: np.ndarray) -> np.ndarray:
+def catch_up_covariance(
+    model, u: np.ndarray, batch_time: float, dt: float, input_std: np.ndarray
+) -> np.ndarray:
     """State covariance at ``batch_time`` from unknown constant input offsets over the catch-up.
 
     ``P = J diag(σᵤ²) Jᵀ``, ``J[:, i] = (x(u + σᵢ eᵢ) − x(u − σᵢ eᵢ)) / 2σᵢ``
@@ -93,11 +95,13 @@ def catch_up_covariance(model, u: np.ndarray, batch_time: float, dt: float, inpu
             model.reset(start_time=0.0)
             model.step(u, 0.0)
             catch_up(model, u, batch_time, dt)
-            (sign, x), = ends.items()
+            ((sign, x),) = ends.items()
             columns.append(sign * (x - model.state_vector))
         else:
-            raise FmuError(f"catching up to batch time {batch_time:g} s failed with input "
-                           f"'{model.input_names[i]}' moved by ±{input_std[i]:g}; lower join.input_std for it")
+            raise FmuError(
+                f"catching up to batch time {batch_time:g} s failed with input "
+                f"'{model.input_names[i]}' moved by ±{input_std[i]:g}; lower join.input_std for it"
+            )
     model.reset(start_time=0.0)
     model.step(u, 0.0)
     J = np.array(columns).T if columns else np.zeros((len(names), 0))
@@ -111,13 +115,21 @@ def input_offsets(binding, real: np.ndarray, to_fmu: np.ndarray) -> np.ndarray:
     unusable, which gives 0), ``to_fmu`` the tag → FMU conversion per tag.
     """
     j = binding.join
-    std = [j.input_std.get(tb.tag, j.input_rel * abs(real[i]) if np.isfinite(real[i]) else 0.0)
-           for i, tb in enumerate(binding.inputs)]
+    std = [
+        j.input_std.get(tb.tag, j.input_rel * abs(real[i]) if np.isfinite(real[i]) else 0.0)
+        for i, tb in enumerate(binding.inputs)
+    ]
     return np.asarray(std, float) * np.abs(to_fmu[: len(std), 0])
 
 
-def join_covariance(catch: np.ndarray, x: np.ndarray, floor: np.ndarray, p0_scale: float,
-                    measured: np.ndarray, r_var: np.ndarray) -> np.ndarray:
+def join_covariance(
+    catch: np.ndarray,
+    x: np.ndarray,
+    floor: np.ndarray,
+    p0_scale: float,
+    measured: np.ndarray,
+    r_var: np.ndarray,
+) -> np.ndarray:
     """EKF covariance at join: catch-up covariance plus ``(p0_scale·|x|)²`` and the filter's own ``floor``.
 
     States taken from a measurement at join (``measured``: their indices) have
@@ -150,8 +162,16 @@ class Settling:
         estimates the states of a ``reset`` binding).
     """
 
-    def __init__(self, start: float, n_tags: int, *, window: int, alpha: float, max_time: float,
-                 min_time: float = 0.0) -> None:
+    def __init__(
+        self,
+        start: float,
+        n_tags: int,
+        *,
+        window: int,
+        alpha: float,
+        max_time: float,
+        min_time: float = 0.0,
+    ) -> None:
         self.start = float(start)
         self.min_time = float(min_time)
         self.window = int(window)

@@ -63,8 +63,13 @@ def test_join_settings_defaults_and_bad_input_tag():
 
 # -- the pieces ------------------------------------------------------------------------------
 def test_held_detector_raises_limits_but_accumulates_nothing():
-    bank = DetectorBank(["a", "b"], sigma=np.array([1.0, np.nan]), limit=np.array([3.0, np.nan]),
-                        method=["cusum", "cusum"], warmup=5)
+    bank = DetectorBank(
+        ["a", "b"],
+        sigma=np.array([1.0, np.nan]),
+        limit=np.array([3.0, np.nan]),
+        method=["cusum", "cusum"],
+        warmup=5,
+    )
     for k in range(10):  # a 2σ shift that would pass h = 5 in 4 samples
         bits = bank.update(float(k), np.array([2.0 if k else 4.0, 1.0]), hold=True)
         assert bits[0] == (1 if k == 0 else 0) and bits[1] == 0
@@ -76,8 +81,13 @@ def test_held_detector_raises_limits_but_accumulates_nothing():
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(10, 60), m=st.integers(1, 4),
-       shift=st.floats(0.0, 5.0), col=st.integers(0, 3))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(10, 60),
+    m=st.integers(1, 4),
+    shift=st.floats(0.0, 5.0),
+    col=st.integers(0, 3),
+)
 def test_window_test_passes_white_noise_and_fails_a_bias_beyond_its_bound(seed, n, m, shift, col):
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((n, m))
@@ -101,7 +111,9 @@ def test_window_test_passes_white_noise_and_fails_a_bias_beyond_its_bound(seed, 
 def test_white_windows_pass_at_the_stated_rate():
     rng = np.random.default_rng(3)
     alpha = 0.01
-    passed = np.mean([Settling.consistent(rng.standard_normal((20, 3)), alpha) for _ in range(4000)])
+    passed = np.mean(
+        [Settling.consistent(rng.standard_normal((20, 3)), alpha) for _ in range(4000)]
+    )
     # fails when either test rejects: at most alpha + alpha (union bound), and not much less than 1 - 2 alpha
     assert 1 - 2 * alpha - 0.01 <= passed <= 1 - alpha + 0.005, passed
 
@@ -129,8 +141,10 @@ def test_join_covariance_covers_the_true_state_error():
             P = twin.ekf.P[np.ix_(chem, chem)]
             out[when] = float(err @ np.linalg.solve(P, err))  # normalised estimation error squared
         bound = stats.chi2.ppf(0.999, len(chem))
-        print(f"\njoin at {join:.0f} s, seed {seed}: NEES {out['auto']:.2f} (old covariance {out['never']:.3g}), "
-              f"99.9 % bound {bound:.1f}")
+        print(
+            f"\njoin at {join:.0f} s, seed {seed}: NEES {out['auto']:.2f} (old covariance {out['never']:.3g}), "
+            f"99.9 % bound {bound:.1f}"
+        )
         assert out["auto"] < bound < out["never"]
 
 
@@ -168,19 +182,25 @@ def test_sensor_bias_after_settling_is_still_found():
     join = 1320.0
     bias_at = join + 900.0  # 15 min after the join; the hold ends after about 3 min
     for seed in (1001, 1002):
-        frames = _frames(seed, faults=[{"kind": "bias", "tag": "TI_reactor", "at": bias_at, "value": 0.5}])
+        frames = _frames(
+            seed, faults=[{"kind": "bias", "tag": "TI_reactor", "at": bias_at, "value": 0.5}]
+        )
         _, report = _join_run(frames, join)
         assert report.settled_at < bias_at
         assert all(e.start >= bias_at for e in report.events), [e.as_dict() for e in report.events]
         hit = [e for e in report.events if e.tag == "TI_reactor" and e.kind == "cusum"]
-        assert hit and hit[0].start - bias_at <= 30.0 and hit[0].direction == 1  # as from t = 0 (3 samples)
+        assert (
+            hit and hit[0].start - bias_at <= 30.0 and hit[0].direction == 1
+        )  # as from t = 0 (3 samples)
 
 
 def test_replay_block_path_keeps_the_hold(tmp_path):
     """Without state sync the replay runs in blocks; a join must still hold the detectors until settled."""
     frames = [f for f in _frames(1003, "40 min") if f.time >= 1200.0]
     path = tmp_path / "h.csv"
-    pd.DataFrame([{"time": f.time, **{k: s.value for k, s in f.samples.items()}} for f in frames]).to_csv(path)
+    pd.DataFrame(
+        [{"time": f.time, **{k: s.value for k, s in f.samples.items()}} for f in frames]
+    ).to_csv(path)
     reports = []
     for block in (True, False):
         b = make_binding(**{"sync.method": "none"})
@@ -190,7 +210,10 @@ def test_replay_block_path_keeps_the_hold(tmp_path):
         reports.append(twin.close())
     blocks, frame_by_frame = reports
     assert frame_by_frame.joined_at == 1200.0 and frame_by_frame.settled_at is not None
-    assert (blocks.settled_at, blocks.settle_reason) == (frame_by_frame.settled_at, frame_by_frame.settle_reason)
+    assert (blocks.settled_at, blocks.settle_reason) == (
+        frame_by_frame.settled_at,
+        frame_by_frame.settle_reason,
+    )
     assert [e.as_dict() for e in blocks.events] == [e.as_dict() for e in frame_by_frame.events]
 
 
@@ -217,8 +240,14 @@ def test_joins_at_20_22_25_min_over_20_seeds_are_poisson_consistent(method):
             assert report.settled_at is not None
             tag_samples += TAGS * sum(1 for f in frames if f.time > report.settled_at)
             if join == joins[0] and seed < seeds[0] + 3:
-                before += len(_join_run(frames, join, **{"sync.method": method}, **{"join.when": "never"})[1].events)
+                before += len(
+                    _join_run(frames, join, **{"sync.method": method}, **{"join.when": "never"})[
+                        1
+                    ].events
+                )
     expected = tag_samples / cusum_arl_siegmund(0.5, 10.0)
-    print(f"\n{method}: {len(seeds) * len(joins)} joins, {alarms} alarms after the hold over {tag_samples} "
-          f"tag-samples, expected {expected:.2f} (Poisson); without the join handling: {before} alarms in 3 runs")
+    print(
+        f"\n{method}: {len(seeds) * len(joins)} joins, {alarms} alarms after the hold over {tag_samples} "
+        f"tag-samples, expected {expected:.2f} (Poisson); without the join handling: {before} alarms in 3 runs"
+    )
     assert stats.poisson.sf(alarms - 1, expected) > 1e-3

@@ -160,7 +160,13 @@ class JoinSettings(WorkbenchModel):
     p0_scale: float = Field(
         0.01, ge=0, description="EKF: extra initial std of every unmeasured state, as a fraction of |its value|"
     )
-    settle: Duration = Field("10 min", description="Longest hold of the drift detectors after joining")
+    min_settle: Duration = Field(
+        "10 min", description="Shortest hold of the drift detectors after joining (the filter's wide covariance "
+        "shrinks meanwhile; an earlier consistent window is not enough)"
+    )
+    settle: Duration = Field(
+        "10 min", description="Longest further hold after the shortest one, if the residuals are not consistent"
+    )
     estimate: Duration = Field(
         "30 min", description="sync.method 'reset': time an EKF estimates the states after the join (detectors "
         "held) before the reset takes over; needs sigma on every synced output, else the reset settles alone"

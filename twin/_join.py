@@ -38,9 +38,18 @@ import math
 import numpy as np
 from scipy import stats
 
+from twin._ekf import binding_ekf
+from twin._quality import QualityFlag
 from workbench.errors import FmuError, WorkbenchError
 
-__all__ = ["Settling", "catch_up", "catch_up_covariance", "input_offsets", "join_covariance"]
+__all__ = [
+    "BatchJoin",
+    "Settling",
+    "catch_up",
+    "catch_up_covariance",
+    "input_offsets",
+    "join_covariance",
+]
 
 
 def catch_up(model, u: np.ndarray, batch_time: float, dt: float) -> None:
@@ -222,3 +231,85 @@ class Settling:
         bound = stats.norm.ppf(1.0 - alpha / (2 * int(tested.sum())))
         mean_z = np.abs(zz.sum(axis=0)[tested]) / np.sqrt(nj[tested])
         return bool(np.all(mean_z <= bound)) and math.isfinite(bound)
+
+
+class BatchJoin:
+    """What a :class:`~twin.Twin` does when it joins a running batch (its ``binding.join`` settings).
+
+    Made before the nominal catch-up (:meth:`__init__` runs the perturbed ones),
+    started after it (:meth:`begin`), then fed every sample while it holds the
+    detectors (:meth:`step`); the twin drops it once settled.
+
+    A ``reset`` binding whose synced outputs all have a ``sigma`` gets an EKF for
+    ``join.estimate`` (the mean-residual reset cannot estimate unmeasured states);
+    it then hands over to the reset.
+    """
+
+    def __init__(self, twin, real: np.ndarray, batch_time: float) -> None:
+        self.twin = twin
+        self.batch_time = float(batch_time)
+        self.own_ekf = False
+        if twin.ekf is None and twin.sync_on:
+            twin.ekf = binding_ekf(twin.binding, twin.model, twin._to_fmu, required=False)
+            self.own_ekf = twin.ekf is not None
+        self.catch = None
+        if twin.ekf is not None:
+            n = len(twin.model.state_names)
+            std = input_offsets(twin.binding, real, twin._to_fmu)
+            period = float(twin.binding.sample_period)
+            self.catch = (
+                catch_up_covariance(twin.model, twin._u, batch_time, period, std)
+                if batch_time > 0
+                else np.zeros((n, n))
+            )
+        self.settling: Settling | None = None
+
+    def begin(self, t: float, usable: np.ndarray) -> BatchJoin:
+        """After the catch-up and the measured-state reset: widen the EKF's covariance, start the hold."""
+        tw, j = self.twin, self.twin.binding.join
+        if self.catch is not None:
+            ok = usable[tw._ekf_rows]
+            ekf = tw.ekf
+            ekf.set_covariance(
+                join_covariance(
+                    self.catch,
+                    tw.model.state_vector,
+                    ekf.p0_var,
+                    j.p0_scale,
+                    ekf.idx[ok],
+                    np.diag(ekf.R)[ok],
+                )
+            )
+        # shortest hold: a reset binding's EKF estimates the states first; otherwise min_settle
+        est = j.estimate if self.own_ekf else j.min_settle
+        self.settling = Settling(
+            t,
+            len(tw.binding.outputs),
+            window=j.window,
+            alpha=j.alpha,
+            max_time=est + j.settle,
+            min_time=est,
+        )
+        tw.report.joined_at = self.batch_time
+        return self
+
+    def step(
+        self, t: float, residual: np.ndarray, scale: np.ndarray | None, flags: np.ndarray
+    ) -> np.ndarray:
+        """Flag SETTLING on the measured tags, test this sample; release the detectors once consistent."""
+        tw, s = self.twin, self.settling
+        sigma = tw.detector.sigma
+        sd = sigma if scale is None else np.where(np.isfinite(scale), scale, sigma)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = residual / sd
+        flags = flags.copy()
+        flags[len(flags) - len(residual) :] |= np.uint16(QualityFlag.SETTLING)
+        if (
+            self.own_ekf and t - s.start >= s.min_time
+        ):  # reset binding: the EKF hands over to the reset
+            tw.ekf, tw._last_sync, self.own_ekf = None, t, False
+        if not s.update(t, z):
+            tw._joining = None
+            tw.detector.reset()
+            tw.report.settled_at, tw.report.settle_reason = s.released_at, s.reason
+        return flags

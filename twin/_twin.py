@@ -30,7 +30,7 @@ import numpy as np
 from twin._binding import TwinBinding
 from twin._detect import DetectorBank
 from twin._ekf import binding_ekf
-from twin._join import Settling, catch_up, catch_up_covariance, input_offsets, join_covariance
+from twin._join import BatchJoin, catch_up
 from twin._model import FmuStepper
 from twin._quality import GateTag, QualityFlag, QualityGate, _linear_conversion
 from twin._report import TwinReport, TwinStep
@@ -178,8 +178,7 @@ class Twin:
         self._res_n = np.zeros(len(self.binding.outputs), dtype=int)
         self._n_events_logged = 0
         self.t_start = math.nan
-        self._settling: Settling | None = None
-        self._join_ekf = False
+        self._joining: BatchJoin | None = None  # set while settling after joining a running batch
 
     def start(self, frame_time: float, batch_time: float = 0.0) -> None:
         """Initialise the FMU at ``frame_time`` (optionally ``batch_time`` s into the batch)."""
@@ -215,13 +214,13 @@ class Twin:
             self.start(t, batch_time)
             self._update_inputs(real, usable)
             y = self.model.step(self._u, 0.0)
-            joins = self.binding.join.when == "always" or (self.binding.join.when == "auto" and batch_time > 0)
-            catch = self._catch_up_covariance(real, batch_time) if joins else None
+            when = self.binding.join.when
+            join = BatchJoin(self, real, batch_time) if when == "always" or (when == "auto" and batch_time > 0) else None
             if batch_time > 0:  # joined a running batch: catch up, then take the measured states
                 self._fast_forward(batch_time)
                 y = self._resync_after_gap(real, usable, self.model.step(self._u, 0.0))
-            if joins:
-                self._join(t, batch_time, usable, catch)
+            if join is not None:
+                self._joining = join.begin(t, usable)
         else:
             dt = t - self._last_t
             u_prev = self._u
@@ -249,12 +248,12 @@ class Twin:
         residual = np.full(n, np.nan)
         residual[ni:] = real[ni:] - virtual[ni:]
         scale = self.residual_scale()
-        bits = self.detector.update(t, residual[ni:], scale, hold=self._settling is not None)
+        bits = self.detector.update(t, residual[ni:], scale, hold=self._joining is not None)
         alarm = np.zeros(n, np.uint8)
         alarm[ni:] = bits
         statistic = np.full(n, np.nan)
         statistic[ni:] = self.detector.statistic()
-        flags = g.flags if self._settling is None else self._settle(t, residual[ni:], scale, g.flags)
+        flags = g.flags if self._joining is None else self._joining.step(t, residual[ni:], scale, g.flags)
         synced = self._ekf_update(real, usable) if self.ekf is not None else self._maybe_sync(t, residual)
         self.report.samples += 1
         if self.trace is not None:
@@ -420,7 +419,7 @@ class Twin:
             if getattr(source, "_closed", False):
                 return
             m = 0
-            if self._started and self._settling is None and self._u_have.all() and self.detector._all_ready:
+            if self._started and self._joining is None and self._u_have.all() and self.detector._all_ready:
                 end = min(n, i + self.block_rows)
                 last = self._last_t if math.isfinite(self._last_t) else -math.inf
                 t = times[i:end]
@@ -497,54 +496,6 @@ class Twin:
     def _fast_forward(self, batch_time: float) -> None:
         catch_up(self.model, self._u, batch_time, float(self.binding.sample_period))
 
-    # -- joining a running batch (twin._join) ---------------------------------------------
-    def _catch_up_covariance(self, real: np.ndarray, batch_time: float) -> np.ndarray | None:
-        """State covariance from the unknown past inputs over the catch-up (``join.input_std``).
-
-        None without a filter. A ``reset`` binding whose synced outputs all have a
-        ``sigma`` gets an EKF for the settling period (the mean-residual reset
-        cannot estimate unmeasured states); it hands back to the reset when settled.
-        """
-        if self.ekf is None and self.sync_on:
-            self.ekf = binding_ekf(self.binding, self.model, self._to_fmu, required=False)
-            self._join_ekf = self.ekf is not None
-        if self.ekf is None:
-            return None
-        std = input_offsets(self.binding, real, self._to_fmu)
-        n = len(self.model.state_names)
-        if batch_time <= 0:
-            return np.zeros((n, n))
-        return catch_up_covariance(self.model, self._u, batch_time, float(self.binding.sample_period), std)
-
-    def _join(self, t: float, batch_time: float, usable: np.ndarray, catch: np.ndarray | None) -> None:
-        """Joined a running batch: widen the EKF's covariance, hold the drift detectors until settled."""
-        j = self.binding.join
-        if self.ekf is not None and catch is not None:
-            ok = usable[self._ekf_rows]
-            P = join_covariance(catch, self.model.state_vector, self.ekf.p0_var, j.p0_scale,
-                                self.ekf.idx[ok], np.diag(self.ekf.R)[ok])
-            self.ekf.set_covariance(P)
-        est = j.estimate if self._join_ekf else 0.0  # reset binding: the EKF estimates the states first
-        self._settling = Settling(t, len(self.binding.outputs), window=j.window, alpha=j.alpha,
-                                  max_time=est + j.settle, min_time=est)
-        self.report.joined_at = batch_time
-
-    def _settle(self, t: float, residual: np.ndarray, scale: np.ndarray | None, flags: np.ndarray) -> np.ndarray:
-        """Flag SETTLING and test this sample's standardised residuals; release the detectors once consistent."""
-        sd = self.detector.sigma if scale is None else np.where(np.isfinite(scale), scale, self.detector.sigma)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            z = residual / sd
-        flags = flags.copy()
-        flags[self._n_in:] |= np.uint16(QualityFlag.SETTLING)
-        s = self._settling
-        if self._join_ekf and t - s.start >= s.min_time:  # reset binding: the EKF hands over to the reset
-            self.ekf, self._join_ekf, self._last_sync = None, False, t
-        if not s.update(t, z):
-            self._settling = None
-            self.detector.reset()
-            self.report.settled_at, self.report.settle_reason = s.released_at, s.reason
-        return flags
-
     def _maybe_sync(self, t: float, residual: np.ndarray) -> bool:
         """Move measured states by the mean residual since the last sync.
 
@@ -561,7 +512,7 @@ class Twin:
         self._res_sum += np.where(ok, r, 0.0)
         self._res_n += ok
         interval = self.binding.sync.interval
-        if self._settling is not None:  # settling after a join: re-sync by the mean of each window
+        if self._joining is not None:  # settling after a join: re-sync by the mean of each window
             interval = min(interval, self.binding.join.window * self.binding.sample_period)
         if t - self._last_sync < interval:
             return False

@@ -50,7 +50,11 @@ def _join_run(frames, at: float, trace=None, **overrides):
 def test_join_settings_defaults_and_bad_input_tag():
     need_fmu()
     b = make_binding()
-    assert b.join.when == "auto" and b.join.min_settle == b.join.settle == 600.0 and b.join.window == 20
+    assert (
+        b.join.when == "auto"
+        and b.join.min_settle == b.join.settle == 600.0
+        and b.join.window == 20
+    )
     with pytest.raises(ConfigError) as err:
         make_binding(join={"input_std": {"TI_jacket_inn": 20.0}})
     msg = str(err.value)

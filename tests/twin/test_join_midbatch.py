@@ -185,7 +185,7 @@ def test_a_twin_started_at_batch_start_is_unchanged():
 
 def test_sensor_bias_after_settling_is_still_found():
     join = 1320.0
-    bias_at = join + 1500.0  # 25 min after the join; the hold ends after 10–17 min
+    bias_at = join + 1500.0  # 25 min after the join; the hold ends within 20 min
     for seed in (1001, 1002):
         frames = _frames(
             seed, faults=[{"kind": "bias", "tag": "TI_reactor", "at": bias_at, "value": 0.5}]

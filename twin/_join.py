@@ -27,8 +27,10 @@ Two remedies, both standard:
   of each tag, summed over the window) below its χ² upper bound, and each tag's
   window mean within its normal bound (Bar-Shalom, Li & Kirubarajan,
   *Estimation with Applications to Tracking and Navigation*, Wiley 2001, §5.4.2:
-  time-average NIS and innovation-mean tests). The hold ends at the latest after
-  ``settle`` seconds. Fixed limits stay live throughout.
+  time-average NIS and innovation-mean tests), and not before ``min_settle``
+  (the wide covariance must shrink first: released at the first consistent
+  window, 5 of 36 joins still alarmed later). The hold ends at the latest
+  ``settle`` after its shortest length. Fixed limits stay live throughout.
 """
 
 from __future__ import annotations

@@ -214,13 +214,13 @@ class Twin:
             self.start(t, batch_time)
             self._update_inputs(real, usable)
             y = self.model.step(self._u, 0.0)
-            when = self.binding.join.when
-            join = BatchJoin(self, real, batch_time) if when == "always" or (when == "auto" and batch_time > 0) else None
+            when = self.binding.join.when  # joining a running batch: twin._join
+            joins = when == "always" or (when == "auto" and batch_time > 0)
+            join = BatchJoin(self, real, batch_time) if joins else None
             if batch_time > 0:  # joined a running batch: catch up, then take the measured states
                 self._fast_forward(batch_time)
                 y = self._resync_after_gap(real, usable, self.model.step(self._u, 0.0))
-            if join is not None:
-                self._joining = join.begin(t, usable)
+            self._joining = join.begin(t, usable) if join is not None else None
         else:
             dt = t - self._last_t
             u_prev = self._u

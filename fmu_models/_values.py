@@ -114,11 +114,11 @@ def _scalar(var: FmuVariable, value: Any, fmu: str, fmi_version: int) -> Any:
             if kind == "enum" and var.items:
                 rule = "give one of " + ", ".join(f"{n} ({v})" for n, v in var.items)
             raise _bad(fmu, var, value, rule) from None
+    if kind == "enum" and var.items and out not in {v for _, v in var.items}:
+        raise _bad(fmu, var, value, "not an item; give one of " + ", ".join(f"{n} ({v})" for n, v in var.items))
     lo, hi = _int_range(var, fmi_version)
     if not lo <= out <= hi:
         raise _bad(fmu, var, value, f"out of range for {var.type}; valid range is {lo} … {hi}")
-    if kind == "enum" and var.items and out not in {v for _, v in var.items}:
-        raise _bad(fmu, var, value, "not an item; give one of " + ", ".join(f"{n} ({v})" for n, v in var.items))
     return out
 
 

@@ -145,3 +145,12 @@ def build_conformance_fmus(out_dir: str | Path) -> dict[str, Path]:
         "bounce2": _zip(out / "bounce2.fmu", _bounce2(True), lib2, arc2, "bounce2.c"),
         "counter2": _zip(out / "counter2.fmu", _bounce2(False), lib2, arc2, "bounce2.c"),
     }
+
+
+if __name__ == "__main__":  # python tests/fmu_models/data/conformance/build_conformance.py OUT_DIR
+    import sys
+
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
+    target.mkdir(parents=True, exist_ok=True)
+    for built in build_conformance_fmus(target).values():
+        print(built)

@@ -175,6 +175,10 @@ class FmuInstance:
         """Recent FMU log messages as (status, category, message)."""
         return list(self._loaded.log)
 
+    def pointer(self, fname: str) -> int:
+        """Address of an FMI C function (``fmi2GetInteger`` …) in the FMU's shared library."""
+        return self._loaded.pointer(fname)
+
     def last_log(self) -> str:
         """``"; FMU says: …"`` with the last warning/error message, or ``""``."""
         return self._loaded.last_log()

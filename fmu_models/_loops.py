@@ -14,7 +14,7 @@ status into the :class:`FmuError` naming the failed FMI function.
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,15 +29,23 @@ __all__ = ["loop_c", "loop_py", "loop_error"]
 
 
 def loop_c(inst: FmuInstance, lib: Any, grid: TimeGrid, in_vr: np.ndarray, u: np.ndarray, out_vr: np.ndarray,
-           y: np.ndarray) -> tuple[int, int, int, bool]:
-    """Run the loop in C (``lib`` from :func:`~fmu_models._stepper.load_stepper`)."""
+           y: np.ndarray, extras: Sequence[Any] = ()) -> tuple[int, int, int, bool]:
+    """Run the loop in C (``lib`` from :func:`~fmu_models._stepper.load_stepper`).
+
+    ``extras`` are ``wb_extra`` records (:meth:`~fmu_models._outputs.TypedReader.c_groups`)
+    read at every recorded point besides the Float64 outputs.
+    """
+    from fmu_models._stepper import WbExtra
+
     u = np.ascontiguousarray(u)
+    ext = (WbExtra * len(extras))(*extras) if extras else None
     done, call, term = ctypes.c_long(0), ctypes.c_int(0), ctypes.c_int(0)
     fn = lib.wb_run_cs2 if inst.fmi_version == 2 else lib.wb_run_cs3
     status = fn(*inst.raw.pointers, inst.component, grid.start, grid.step, grid.n_steps, grid.record_every,
                 in_vr.ctypes.data, in_vr.size, u.ctypes.data if u.size else None,
                 out_vr.ctypes.data, out_vr.size, y.ctypes.data,
-                ctypes.addressof(done), ctypes.addressof(call), ctypes.addressof(term))
+                ctypes.addressof(done), ctypes.addressof(call), ctypes.addressof(term),
+                ctypes.addressof(ext) if ext is not None else None, len(extras))
     return status, done.value, call.value, bool(term.value)
 
 
@@ -90,7 +98,9 @@ def loop_py(inst: FmuInstance, grid: TimeGrid, in_vr: np.ndarray, u: np.ndarray,
 
 
 def loop_error(inst: FmuInstance, status: int, call: int, at: float) -> FmuError:
-    """The error of a loop that stopped with ``status`` in ``call`` (1 set, 2 doStep, 3 get)."""
+    """The error of a loop that stopped with ``status`` in ``call`` (1 set, 2 doStep, 3 get, 4 typed get)."""
+    if call == 4:
+        return inst.error(None, f"fmi{inst.fmi_version}Get<type> of the non-Float64 outputs", at, status)
     fname = {1: "SetReal", 2: "DoStep", 3: "GetReal"}[call]
     if inst.fmi_version == 3:
         fname = fname.replace("Real", "Float64")

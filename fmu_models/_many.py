@@ -222,7 +222,7 @@ def _stack(model: Any, records: list[dict[str, Any]], seeds: list[int | None], s
         var = model.column_variable(name)
         values = data[:, :, real[name]] if name in real else typed[name]
         variables[name] = (("run", "time"), values,
-                           {"units": var.units, "long_name": var.description or name, "fmi_type": var.type})
+                           {"units": var.units, "long_name": var.description or name})
     variables["status"] = ("run", np.array([0 if not r["error"] else 1 for r in records], dtype=np.int8),
                            {"units": "1", "long_name": "run status (0 ok, 1 failed)"})
     variables["error"] = ("run", np.array([r["error"] for r in records], dtype=object),

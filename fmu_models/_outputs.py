@@ -130,6 +130,34 @@ class TypedReader:
             for name, k in picks:
                 buffers[name][row] = values[k]
 
+    def c_groups(self, n_rows: int) -> list[tuple[Any, np.ndarray, np.ndarray, list[tuple[str, int]]]]:
+        """The typed getters as ``wb_extra`` records for the C loop: ``(record, buffer, vrs, picks)``.
+
+        ``buffer`` has one row per recorded point in the getter's C type (``fmi2Boolean`` is an
+        int, ``fmi3Boolean`` a C bool); :meth:`scatter` copies its columns into the buffers.
+        """
+        from fmu_models._stepper import WbExtra
+
+        v = self.inst.fmi_version
+        groups = []
+        for fname, vrs, n_values, picks in self.calls:
+            t = fname[3:]
+            dtype = np.int32 if (v == 2 and t in ("Integer", "Boolean")) else DTYPES[t]
+            buf = np.zeros((n_rows, n_values), dtype=dtype)
+            vr = np.array(vrs, dtype=np.uint32)
+            rec = WbExtra(self.inst.pointer(f"fmi{v}Get{t}"), vr.ctypes.data, len(vrs), n_values,
+                          buf.ctypes.data, buf.strides[0])
+            groups.append((rec, buf, vr, picks))
+        return groups
+
+    @staticmethod
+    def scatter(groups: list[tuple[Any, np.ndarray, np.ndarray, list[tuple[str, int]]]],
+                buffers: dict[str, np.ndarray], rows: slice) -> None:
+        """Copy the rows ``rows`` of the C loop's group buffers into the column buffers."""
+        for _rec, buf, _vr, picks in groups:
+            for name, k in picks:
+                buffers[name][rows] = buf[rows, k]
+
     def values(self) -> dict[str, Any]:
         """The current value of every typed column."""
         out: dict[str, Any] = {}

@@ -285,8 +285,12 @@ class FmuModel:
             if reader is not None:
                 reader.read(typed, 0)
             in_vr, out_vr = inst.value_references(in_names), inst.value_references(outputs)
-            if self._stepper is not None and reader is None:
-                status, done, call, term = loop_c(inst, self._stepper, grid, in_vr, u, out_vr, y)
+            if self._stepper is not None:
+                groups = reader.c_groups(n_rec) if reader is not None else []
+                status, done, call, term = loop_c(inst, self._stepper, grid, in_vr, u, out_vr, y,
+                                                  [g[0] for g in groups])
+                if groups:
+                    reader.scatter(groups, typed, slice(1, None))
             else:
                 on_record = None if reader is None else (lambda row: reader.read(typed, row))
                 status, done, call, term = loop_py(inst, grid, in_vr, u, out_vr, y, on_record)
@@ -324,8 +328,7 @@ class FmuModel:
         for name in arrays.columns:
             var = self.column_variable(name)
             values = arrays.values[:, real[name]].copy() if name in real else arrays.typed[name].copy()
-            data[name] = ("time", values, {"units": var.units, "long_name": var.description or name,
-                                           "fmi_type": var.type})
+            data[name] = ("time", values, {"units": var.units, "long_name": var.description or name})
         ds = xr.Dataset(data, coords={"time": ("time", arrays.time, {"units": "s", "long_name": "simulation time"})})
         extra: dict[str, Any] = {"kind": RUN_KIND, "fmu": self.path.name, "fmu_interface": self.interface,
                                  "fmi_version": self.info.fmi_version}

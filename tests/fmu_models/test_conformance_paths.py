@@ -123,3 +123,18 @@ def test_run_config_time_output_is_ignored(conformance_fmus):
     model = FmuModel(conformance_fmus["bounce2"])
     ds = model.run(RunConfig(outputs=["time", "h"], stop_time=1, output_interval=0.5))
     assert list(ds.data_vars) == ["h"]
+
+
+@pytest.mark.parametrize(("fmu", "params"), [("types3", {}), ("types3", {"stop_at": 3.5}), ("bounce2", {}),
+                                             ("bounce2", {"max_bounces": 4}), ("counter2", {})])
+def test_c_loop_and_python_loop_record_the_same(conformance_fmus, fmu, params):
+    c_loop = FmuModel(conformance_fmus[fmu])
+    assert c_loop.uses_stepper, "the C stepper did not build"
+    a = c_loop.run(parameters=params, output_interval=0.5, step_size=0.25)
+    b = FmuModel(conformance_fmus[fmu], use_stepper=False).run(parameters=params, output_interval=0.5,
+                                                               step_size=0.25)
+    assert a.attrs.get("terminated_at") == b.attrs.get("terminated_at")
+    for name in a.data_vars:
+        assert a[name].dtype == b[name].dtype
+        np.testing.assert_array_equal(a[name].values, b[name].values)
+    np.testing.assert_array_equal(a.time.values, b.time.values)

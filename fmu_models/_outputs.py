@@ -31,10 +31,20 @@ if TYPE_CHECKING:
 __all__ = ["Column", "OutputPlan", "RECORDABLE", "column_names", "plan_outputs"]
 
 DTYPES: dict[str, Any] = {
-    "Real": np.float64, "Float64": np.float64, "Float32": np.float32,
-    "Int8": np.int8, "UInt8": np.uint8, "Int16": np.int16, "UInt16": np.uint16,
-    "Int32": np.int32, "UInt32": np.uint32, "Int64": np.int64, "UInt64": np.uint64,
-    "Integer": np.int32, "Boolean": np.bool_, "Enumeration": np.int64,
+    "Real": np.float64,
+    "Float64": np.float64,
+    "Float32": np.float32,
+    "Int8": np.int8,
+    "UInt8": np.uint8,
+    "Int16": np.int16,
+    "UInt16": np.uint16,
+    "Int32": np.int32,
+    "UInt32": np.uint32,
+    "Int64": np.int64,
+    "UInt64": np.uint64,
+    "Integer": np.int32,
+    "Boolean": np.bool_,
+    "Enumeration": np.int64,
 }
 RECORDABLE = frozenset(DTYPES)
 """FMI types a run can record (String, Binary and Clock variables are not recorded)."""
@@ -59,8 +69,10 @@ def column_names(var: FmuVariable) -> list[str]:
     """``[var.name]`` for a scalar, ``name[1]`` … (1-based, row-major) for an array variable."""
     if not var.shape:
         return [var.name]
-    return [f"{var.name}[{','.join(str(i + 1) for i in idx)}]"
-            for idx in itertools.product(*(range(d) for d in var.shape))]
+    return [
+        f"{var.name}[{','.join(str(i + 1) for i in idx)}]"
+        for idx in itertools.product(*(range(d) for d in var.shape))
+    ]
 
 
 def _getter_type(var: FmuVariable, fmi_version: int) -> str:
@@ -78,8 +90,12 @@ class OutputPlan:
     typed: tuple[Column, ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.real = tuple(c.name for c in self.columns if c.flat is None and c.var.is_scalar_float64)
-        self.typed = tuple(c for c in self.columns if not (c.flat is None and c.var.is_scalar_float64))
+        self.real = tuple(
+            c.name for c in self.columns if c.flat is None and c.var.is_scalar_float64
+        )
+        self.typed = tuple(
+            c for c in self.columns if not (c.flat is None and c.var.is_scalar_float64)
+        )
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -117,8 +133,11 @@ class TypedReader:
             for var in variables:
                 offsets[var.name] = pos
                 pos += var.size
-            picks = [(c.name, offsets[c.var.name] + (c.flat or 0)) for c in columns
-                     if _getter_type(c.var, v) == t]
+            picks = [
+                (c.name, offsets[c.var.name] + (c.flat or 0))
+                for c in columns
+                if _getter_type(c.var, v) == t
+            ]
             self.calls.append((f"get{t}", [var.value_reference for var in variables], pos, picks))
 
     def read(self, buffers: dict[str, np.ndarray], row: int) -> None:
@@ -130,7 +149,9 @@ class TypedReader:
             for name, k in picks:
                 buffers[name][row] = values[k]
 
-    def c_groups(self, n_rows: int) -> list[tuple[Any, np.ndarray, np.ndarray, list[tuple[str, int]]]]:
+    def c_groups(
+        self, n_rows: int
+    ) -> list[tuple[Any, np.ndarray, np.ndarray, list[tuple[str, int]]]]:
         """The typed getters as ``wb_extra`` records for the C loop: ``(record, buffer, vrs, picks)``.
 
         ``buffer`` has one row per recorded point in the getter's C type (``fmi2Boolean`` is an
@@ -145,14 +166,23 @@ class TypedReader:
             dtype = np.int32 if (v == 2 and t in ("Integer", "Boolean")) else DTYPES[t]
             buf = np.zeros((n_rows, n_values), dtype=dtype)
             vr = np.array(vrs, dtype=np.uint32)
-            rec = WbExtra(self.inst.pointer(f"fmi{v}Get{t}"), vr.ctypes.data, len(vrs), n_values,
-                          buf.ctypes.data, buf.strides[0])
+            rec = WbExtra(
+                self.inst.pointer(f"fmi{v}Get{t}"),
+                vr.ctypes.data,
+                len(vrs),
+                n_values,
+                buf.ctypes.data,
+                buf.strides[0],
+            )
             groups.append((rec, buf, vr, picks))
         return groups
 
     @staticmethod
-    def scatter(groups: list[tuple[Any, np.ndarray, np.ndarray, list[tuple[str, int]]]],
-                buffers: dict[str, np.ndarray], rows: slice) -> None:
+    def scatter(
+        groups: list[tuple[Any, np.ndarray, np.ndarray, list[tuple[str, int]]]],
+        buffers: dict[str, np.ndarray],
+        rows: slice,
+    ) -> None:
         """Copy the rows ``rows`` of the C loop's group buffers into the column buffers."""
         for _rec, buf, _vr, picks in groups:
             for name, k in picks:
@@ -169,16 +199,24 @@ class TypedReader:
         return out
 
 
-def plan_outputs(fmu: str, variables: dict[str, FmuVariable], requested: Sequence[str] | None,
-                 declared: Sequence[FmuVariable]) -> OutputPlan:
+def plan_outputs(
+    fmu: str,
+    variables: dict[str, FmuVariable],
+    requested: Sequence[str] | None,
+    declared: Sequence[FmuVariable],
+) -> OutputPlan:
     """The columns to record: ``requested`` names (variables or ``name[i]`` elements), else every output.
 
     ``"time"`` in ``requested`` is skipped: time is the coordinate of every result.
     Raises :class:`FmuError` for unknown names (with did-you-mean) and unrecordable types.
     """
     if requested is None:
-        cols = [c for var in declared if var.causality == "output" and var.type in RECORDABLE
-                for c in _columns(var)]
+        cols = [
+            c
+            for var in declared
+            if var.causality == "output" and var.type in RECORDABLE
+            for c in _columns(var)
+        ]
         return OutputPlan(tuple(cols))
     cols: list[Column] = []
     for name in requested:
@@ -189,15 +227,21 @@ def plan_outputs(fmu: str, variables: dict[str, FmuVariable], requested: Sequenc
             m = _ELEMENT.match(name)
             base = variables.get(m["base"]) if m else None
             if base is None or not base.shape:
-                choices = list(variables) + [n for v in variables.values() if v.shape for n in column_names(v)]
-                raise FmuError(f"{fmu}: output '{name}' is not a variable of this FMU; {did_you_mean(name, choices)}")
+                choices = list(variables) + [
+                    n for v in variables.values() if v.shape for n in column_names(v)
+                ]
+                raise FmuError(
+                    f"{fmu}: output '{name}' is not a variable of this FMU; {did_you_mean(name, choices)}"
+                )
             if base.type not in RECORDABLE:
                 raise _unrecordable(fmu, base)
             names = column_names(base)
             key = f"{base.name}[{','.join(s.strip() for s in m['idx'].split(','))}]"
             if key not in names:
-                raise FmuError(f"{fmu}: output '{name}' is outside the array {base.name} of shape {base.shape}; "
-                               f"elements are {names[0]} … {names[-1]}")
+                raise FmuError(
+                    f"{fmu}: output '{name}' is outside the array {base.name} of shape {base.shape}; "
+                    f"elements are {names[0]} … {names[-1]}"
+                )
             cols.append(Column(key, base, names.index(key)))
             continue
         if var.type not in RECORDABLE:
@@ -213,5 +257,7 @@ def _columns(var: FmuVariable) -> list[Column]:
 
 
 def _unrecordable(fmu: str, var: FmuVariable) -> FmuError:
-    return FmuError(f"{fmu}: output '{var.name}' has type {var.type}, which a run cannot record; "
-                    f"record Real/Float, Integer, Boolean or Enumeration variables")
+    return FmuError(
+        f"{fmu}: output '{var.name}' has type {var.type}, which a run cannot record; "
+        f"record Real/Float, Integer, Boolean or Enumeration variables"
+    )

@@ -35,10 +35,14 @@ if TYPE_CHECKING:
 __all__ = ["INT_RANGES", "coerce_value", "parse_value", "value_kind"]
 
 INT_RANGES: dict[str, tuple[int, int]] = {
-    "Int8": (-(2**7), 2**7 - 1), "UInt8": (0, 2**8 - 1),
-    "Int16": (-(2**15), 2**15 - 1), "UInt16": (0, 2**16 - 1),
-    "Int32": (-(2**31), 2**31 - 1), "UInt32": (0, 2**32 - 1),
-    "Int64": (-(2**63), 2**63 - 1), "UInt64": (0, 2**64 - 1),
+    "Int8": (-(2**7), 2**7 - 1),
+    "UInt8": (0, 2**8 - 1),
+    "Int16": (-(2**15), 2**15 - 1),
+    "UInt16": (0, 2**16 - 1),
+    "Int32": (-(2**31), 2**31 - 1),
+    "UInt32": (0, 2**32 - 1),
+    "Int64": (-(2**63), 2**63 - 1),
+    "UInt64": (0, 2**64 - 1),
     "Integer": (-(2**31), 2**31 - 1),  # FMI 2.0 fmi2Integer is a C int
 }
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -108,14 +112,23 @@ def _scalar(var: FmuVariable, value: Any, fmu: str, fmi_version: int) -> Any:
     else:
         text = str(value).strip()
         try:
-            out = int(text, 0) if text.lower().lstrip("+-").startswith(("0x", "0o", "0b")) else int(text, 10)
+            out = (
+                int(text, 0)
+                if text.lower().lstrip("+-").startswith(("0x", "0o", "0b"))
+                else int(text, 10)
+            )
         except ValueError:
             rule = "give an exact integer"
             if kind == "enum" and var.items:
                 rule = "give one of " + ", ".join(f"{n} ({v})" for n, v in var.items)
             raise _bad(fmu, var, value, rule) from None
     if kind == "enum" and var.items and out not in {v for _, v in var.items}:
-        raise _bad(fmu, var, value, "not an item; give one of " + ", ".join(f"{n} ({v})" for n, v in var.items))
+        raise _bad(
+            fmu,
+            var,
+            value,
+            "not an item; give one of " + ", ".join(f"{n} ({v})" for n, v in var.items),
+        )
     lo, hi = _int_range(var, fmi_version)
     if not lo <= out <= hi:
         raise _bad(fmu, var, value, f"out of range for {var.type}; valid range is {lo} … {hi}")
@@ -137,7 +150,9 @@ def coerce_value(var: FmuVariable, value: Any, *, fmu: str, fmi_version: int) ->
         else:
             items = [value]
         if len(items) != n:
-            raise _bad(fmu, var, value, f"an array of shape {var.shape} needs {n} values, got {len(items)}")
+            raise _bad(
+                fmu, var, value, f"an array of shape {var.shape} needs {n} values, got {len(items)}"
+            )
         return [_scalar(var, v, fmu, fmi_version) for v in items]
     return _scalar(var, value, fmu, fmi_version)
 

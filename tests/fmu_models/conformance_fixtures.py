@@ -17,7 +17,9 @@ DATA = Path(__file__).resolve().parent / "data" / "conformance"
 
 
 def _builder():
-    spec = importlib.util.spec_from_file_location("build_conformance", DATA / "build_conformance.py")
+    spec = importlib.util.spec_from_file_location(
+        "build_conformance", DATA / "build_conformance.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.build_conformance_fmus

@@ -18,8 +18,16 @@ from fmu_models import FmuModel
 from tests.fmu_models.conformance_fixtures import conformance_fmus_fixture, djb2  # noqa: F401 - fixture
 from workbench.errors import ConfigError, FmuError
 
-INT_OUTPUTS = {"o_int8": np.int8, "o_uint8": np.uint8, "o_int16": np.int16, "o_uint16": np.uint16,
-               "o_int32": np.int32, "o_uint32": np.uint32, "o_int64": np.int64, "o_uint64": np.uint64}
+INT_OUTPUTS = {
+    "o_int8": np.int8,
+    "o_uint8": np.uint8,
+    "o_int16": np.int16,
+    "o_uint16": np.uint16,
+    "o_int32": np.int32,
+    "o_uint32": np.uint32,
+    "o_int64": np.int64,
+    "o_uint64": np.uint64,
+}
 
 
 def fmpy_run(path, interface, **kwargs):
@@ -32,10 +40,22 @@ def fmpy_run(path, interface, **kwargs):
 def test_every_type_is_recorded_in_its_own_dtype(conformance_fmus, interface):
     model = FmuModel(conformance_fmus["types3"], interface=interface)
     ds = model.run()
-    expected = ["x", "f32", *INT_OUTPUTS, "o_flag", "o_mode", "label_hash", "ya[1]", "ya[2]", "ya[3]"]
+    expected = [
+        "x",
+        "f32",
+        *INT_OUTPUTS,
+        "o_flag",
+        "o_mode",
+        "label_hash",
+        "ya[1]",
+        "ya[2]",
+        "ya[3]",
+    ]
     assert list(ds.data_vars) == expected
     assert ds.sizes["time"] == 21 and ds.time.values[-1] == 10.0
-    assert ds.f32.dtype == np.float32 and ds.o_flag.dtype == np.bool_ and ds.o_mode.dtype == np.int64
+    assert (
+        ds.f32.dtype == np.float32 and ds.o_flag.dtype == np.bool_ and ds.o_mode.dtype == np.int64
+    )
     for name, dtype in INT_OUTPUTS.items():
         assert ds[name].dtype == dtype, name
     np.testing.assert_allclose(ds.x, ds.time, rtol=1e-9, atol=1e-9)
@@ -48,17 +68,34 @@ def test_every_type_is_recorded_in_its_own_dtype(conformance_fmus, interface):
     assert len(ref) == ds.sizes["time"]
     np.testing.assert_allclose(ds.time, ref["time"])
     for name in ["x", "f32", *INT_OUTPUTS, "o_flag", "o_mode", "label_hash"]:
-        np.testing.assert_allclose(ds[name].values.astype(float), ref[name].astype(float), rtol=1e-6, err_msg=name)
+        np.testing.assert_allclose(
+            ds[name].values.astype(float), ref[name].astype(float), rtol=1e-6, err_msg=name
+        )
         assert ds[name].dtype == ref[name].dtype or name in ("o_mode",), name
-    np.testing.assert_allclose(np.stack([ds[f"ya[{i}]"] for i in (1, 2, 3)], axis=1), ref["ya"], rtol=1e-9)
+    np.testing.assert_allclose(
+        np.stack([ds[f"ya[{i}]"] for i in (1, 2, 3)], axis=1), ref["ya"], rtol=1e-9
+    )
 
 
 @pytest.mark.parametrize("interface", ["cs", "me"])
 def test_typed_parameters_reach_the_fmu_exactly(conformance_fmus, interface):
     model = FmuModel(conformance_fmus["types3"], interface=interface)
-    params = {"int8": -128, "uint8": 255, "int16": 32767, "uint16": 65535, "int32": -(2**31), "uint32": 2**32 - 1,
-              "int64": 2**63 - 1, "uint64": 2**64 - 1, "flag": True, "mode": "fast", "label": "007",
-              "gains": [0.5, -1, 4], "p32": 2.0, "rate": 2}
+    params = {
+        "int8": -128,
+        "uint8": 255,
+        "int16": 32767,
+        "uint16": 65535,
+        "int32": -(2**31),
+        "uint32": 2**32 - 1,
+        "int64": 2**63 - 1,
+        "uint64": 2**64 - 1,
+        "flag": True,
+        "mode": "fast",
+        "label": "007",
+        "gains": [0.5, -1, 4],
+        "p32": 2.0,
+        "rate": 2,
+    }
     ds = model.run(parameters=params, stop_time=2, output_interval=1)
     for name in INT_OUTPUTS:
         assert int(ds[name][-1]) == params[name[2:]], name  # exact: Int64/UInt64 extremes survive
@@ -68,15 +105,18 @@ def test_typed_parameters_reach_the_fmu_exactly(conformance_fmus, interface):
     assert float(ds.f32[-1]) == pytest.approx(8.0)
 
 
-@pytest.mark.parametrize(("name", "value", "needle"), [
-    ("int8", 300, "valid range is -128 … 127"),
-    ("uint64", -1, "valid range is 0 … 18446744073709551615"),
-    ("int64", 2**63, "valid range is"),
-    ("flag", "maybe", "give true, false, 1 or 0"),
-    ("mode", 7, "give one of off (1), slow (2), fast (3)"),
-    ("gains", [1, 2], "needs 3 values, got 2"),
-    ("rate", "fast", "give a number"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "needle"),
+    [
+        ("int8", 300, "valid range is -128 … 127"),
+        ("uint64", -1, "valid range is 0 … 18446744073709551615"),
+        ("int64", 2**63, "valid range is"),
+        ("flag", "maybe", "give true, false, 1 or 0"),
+        ("mode", 7, "give one of off (1), slow (2), fast (3)"),
+        ("gains", [1, 2], "needs 3 values, got 2"),
+        ("rate", "fast", "give a number"),
+    ],
+)
 def test_values_that_do_not_fit_their_type_are_config_errors(conformance_fmus, name, value, needle):
     model = FmuModel(conformance_fmus["types3"])
     with pytest.raises(ConfigError, match=f"'{name}'") as err:
@@ -97,7 +137,9 @@ def test_outputs_may_name_time_and_array_elements(conformance_fmus):
 
 def test_output_interval_that_would_not_fit_memory_is_refused(conformance_fmus):
     model = FmuModel(conformance_fmus["types3"])
-    with pytest.raises(ConfigError, match=r"would record 1e\+10 points; at most 10,000,000 fit .*at least 1e-06 s"):
+    with pytest.raises(
+        ConfigError, match=r"would record 1e\+10 points; at most 10,000,000 fit .*at least 1e-06 s"
+    ):
         model.run(output_interval=1e-9)
     with pytest.raises(ConfigError, match="communication steps"):
         model.run(output_interval=1, step_size=1e-8)
@@ -113,10 +155,18 @@ def test_fmi3_termination_ends_the_run_normally(conformance_fmus, interface, cap
         ds = model.run(parameters={"stop_at": 3.0})
     assert ds.time.values.tolist() == [0, 0.5, 1, 1.5, 2, 2.5, 3]  # no NaN tail
     assert np.isfinite(ds.x).all() and float(ds.x[-1]) == pytest.approx(3.0)
-    assert ds.attrs["terminated_at"] == pytest.approx(3.0) and "ended the simulation itself" in ds.attrs["note"]
+    assert (
+        ds.attrs["terminated_at"] == pytest.approx(3.0)
+        and "ended the simulation itself" in ds.attrs["note"]
+    )
     assert "ended the simulation itself at t = 3 s" in caplog.text
-    ref = fmpy_run(conformance_fmus["types3"], interface, output_interval=0.5, start_values={"stop_at": 3.0},
-                   record_events=True)
+    ref = fmpy_run(
+        conformance_fmus["types3"],
+        interface,
+        output_interval=0.5,
+        start_values={"stop_at": 3.0},
+        record_events=True,
+    )
     np.testing.assert_allclose(ds.x, np.unique(ref["x"]), rtol=1e-9, atol=1e-9)
 
 
@@ -129,18 +179,24 @@ def test_fmi2_termination_ends_at_the_last_successful_time(conformance_fmus, int
     assert ds.bounces.dtype == np.int32 and int(ds.bounces[-1]) == 5 and int(ds.bounces[-2]) == 4
     assert np.isfinite(ds.h).all()
     if interface == "cs":  # FMPy records the same rows (it samples at fmi2LastSuccessfulTime)
-        ref = fmpy_run(conformance_fmus["bounce2"], "cs", output_interval=0.05, start_values={"max_bounces": 5})
+        ref = fmpy_run(
+            conformance_fmus["bounce2"], "cs", output_interval=0.05, start_values={"max_bounces": 5}
+        )
         np.testing.assert_allclose(ds.time, ref["time"], rtol=1e-12)
         np.testing.assert_allclose(ds.h, ref["h"], rtol=1e-9, atol=1e-12)
         np.testing.assert_array_equal(ds.bounces, ref["bounces"])
     else:  # FMPy's rows, plus the values at the termination time
-        ref = fmpy_run(conformance_fmus["bounce2"], "me", output_interval=0.05, start_values={"max_bounces": 5})
+        ref = fmpy_run(
+            conformance_fmus["bounce2"], "me", output_interval=0.05, start_values={"max_bounces": 5}
+        )
         np.testing.assert_allclose(ds.time[:-1], ref["time"])
         np.testing.assert_allclose(ds.h[:-1], ref["h"])
 
 
 @pytest.mark.parametrize("interface", ["cs", "me"])
-@pytest.mark.parametrize(("fmu", "params"), [("types3", {"stop_at": 2.0}), ("bounce2", {"max_bounces": 3})])
+@pytest.mark.parametrize(
+    ("fmu", "params"), [("types3", {"stop_at": 2.0}), ("bounce2", {"max_bounces": 3})]
+)
 def test_a_terminated_instance_is_not_reused(conformance_fmus, interface, fmu, params):
     # the FMUs' reset keeps the terminated state on purpose, as some exported FMUs do
     model = FmuModel(conformance_fmus[fmu], interface=interface)
@@ -149,7 +205,9 @@ def test_a_terminated_instance_is_not_reused(conformance_fmus, interface, fmu, p
     again = model.run()
     assert "terminated_at" not in again.attrs and again.sizes == fresh.sizes
     for name in fresh.data_vars:
-        np.testing.assert_allclose(again[name].values.astype(float), fresh[name].values.astype(float))
+        np.testing.assert_allclose(
+            again[name].values.astype(float), fresh[name].values.astype(float)
+        )
     model.reset()
     assert model.run().sizes == fresh.sizes
 
@@ -158,8 +216,10 @@ def test_a_terminated_instance_is_not_reused(conformance_fmus, interface, fmu, p
 
 
 @pytest.mark.parametrize("interface", ["cs", "me"])
-@pytest.mark.parametrize(("fmu", "params", "needle"), [
-    ("types3", {"fail_init": True}, "fail_init is set"), ("bounce2", {"g": 0.0}, "g must be > 0")])
+@pytest.mark.parametrize(
+    ("fmu", "params", "needle"),
+    [("types3", {"fail_init": True}, "fail_init is set"), ("bounce2", {"g": 0.0}, "g must be > 0")],
+)
 def test_failing_initialisation_is_a_clear_error(conformance_fmus, interface, fmu, params, needle):
     model = FmuModel(conformance_fmus[fmu], interface=interface)
     with pytest.raises(FmuError, match="ExitInitializationMode|exitInitializationMode") as err:
@@ -191,6 +251,9 @@ def test_integer_only_outputs_are_recorded(conformance_fmus, interface):
 
 @pytest.mark.parametrize("interface", ["cs", "me"])
 def test_clocked_fmu_is_refused_by_name(conformance_fmus, interface):
-    with pytest.raises(FmuError, match=r"clocked3.fmu: FMU 'types3' offers only scheduled execution "
-                                       r"\(FMI 3 clocks\), which twin workbench does not run"):
+    with pytest.raises(
+        FmuError,
+        match=r"clocked3.fmu: FMU 'types3' offers only scheduled execution "
+        r"\(FMI 3 clocks\), which twin workbench does not run",
+    ):
         FmuModel(conformance_fmus["clocked3"], interface=interface)

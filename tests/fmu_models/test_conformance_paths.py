@@ -16,7 +16,13 @@ from workbench.errors import FmuError
 @pytest.mark.parametrize("interface", ["cs", "me"])
 def test_run_many_with_terminating_and_failing_runs(conformance_fmus, interface, executor):
     model = FmuModel(conformance_fmus["types3"], interface=interface)
-    sets = [{"stop_at": 2.0, "int64": 2**63 - 1}, {"int64": 5}, {"fail_init": True}, {"stop_at": 4.0}, {"int64": 6}]
+    sets = [
+        {"stop_at": 2.0, "int64": 2**63 - 1},
+        {"int64": 5},
+        {"fail_init": True},
+        {"stop_at": 4.0},
+        {"int64": 6},
+    ]
     ds = model.run_many(sets, executor=executor, chunk_size=5)
     assert ds.sizes == {"run": 5, "time": 21}
     assert ds.status.values.tolist() == [0, 0, 1, 0, 0]
@@ -27,12 +33,18 @@ def test_run_many_with_terminating_and_failing_runs(conformance_fmus, interface,
     for run in (1, 4):
         np.testing.assert_allclose(ds.x.values[run], ds.time.values, atol=1e-9)
     assert np.isnan(ds.x.values[0, 5:]).all() and ds.x.values[0, 4] == pytest.approx(2.0)
-    assert ds["ya[3]"].values[3, 8] == pytest.approx(12.0) and np.isnan(ds["ya[3]"].values[3, 9:]).all()
+    assert (
+        ds["ya[3]"].values[3, 8] == pytest.approx(12.0)
+        and np.isnan(ds["ya[3]"].values[3, 9:]).all()
+    )
     # integer columns hold NaN where a run failed or ended early, so they are floats here ...
     assert ds.o_int64.dtype == np.float64 and ds.o_int64.values[1, -1] == 5
     # ... and keep their own dtype (exact Int64) when every run is complete
     full = model.run_many([{"int64": 2**63 - 1}, {"int64": -(2**63)}], executor=executor)
-    assert full.o_int64.dtype == np.int64 and full.o_int64.values[:, -1].tolist() == [2**63 - 1, -(2**63)]
+    assert full.o_int64.dtype == np.int64 and full.o_int64.values[:, -1].tolist() == [
+        2**63 - 1,
+        -(2**63),
+    ]
 
 
 def test_run_many_of_integer_only_outputs(conformance_fmus):
@@ -44,7 +56,9 @@ def test_run_many_of_integer_only_outputs(conformance_fmus):
 
 
 def test_cs_stepper_reads_every_type_and_stops_at_termination(conformance_fmus):
-    with open_stepper(conformance_fmus["types3"], outputs=["x", "f32", "o_uint64", "o_flag", "ya"]) as s:
+    with open_stepper(
+        conformance_fmus["types3"], outputs=["x", "f32", "o_uint64", "o_flag", "ya"]
+    ) as s:
         assert s.output_names == ["x", "f32", "o_uint64", "o_flag", "ya[1]", "ya[2]", "ya[3]"]
         s.start({"stop_at": 1.0, "uint64": 7, "flag": "true"})
         s.step(0.5)
@@ -86,7 +100,9 @@ def test_cs_stepper_c_loop_fmi2_termination(conformance_fmus):
 
 
 def test_me_stepper_paths(conformance_fmus):
-    with open_stepper(conformance_fmus["bounce2"], interface="me", outputs=["h", "v"], max_step=0.01) as s:
+    with open_stepper(
+        conformance_fmus["bounce2"], interface="me", outputs=["h", "v"], max_step=0.01
+    ) as s:
         s.start()
         s.step(0.3)  # before the first bounce: free fall, which RK4 integrates exactly
         np.testing.assert_allclose(s.read(), [1 - 9.81 / 2 * 0.09, -9.81 * 0.3], rtol=1e-9)
@@ -96,11 +112,16 @@ def test_me_stepper_paths(conformance_fmus):
         open_stepper(conformance_fmus["clocked3"])
 
 
-def test_corrupt_member_is_named_and_leaves_no_cache_folder(conformance_fmus, tmp_path, monkeypatch):
+def test_corrupt_member_is_named_and_leaves_no_cache_folder(
+    conformance_fmus, tmp_path, monkeypatch
+):
     cache = tmp_path / "cache"
     monkeypatch.setenv("TWIN_FMU_CACHE", str(cache))
     bad = tmp_path / "broken.fmu"
-    with zipfile.ZipFile(conformance_fmus["types3"]) as src, zipfile.ZipFile(bad, "w", zipfile.ZIP_DEFLATED) as dst:
+    with (
+        zipfile.ZipFile(conformance_fmus["types3"]) as src,
+        zipfile.ZipFile(bad, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
         for item in src.infolist():
             dst.writestr(item, src.read(item))
     data = bytearray(bad.read_bytes())
@@ -110,8 +131,11 @@ def test_corrupt_member_is_named_and_leaves_no_cache_folder(conformance_fmus, tm
     for k in range(start + 100, start + 400):  # scramble the compressed bytes of the binary
         data[k] ^= 0x5A
     bad.write_bytes(bytes(data))
-    with pytest.raises(FmuError, match=r"broken.fmu: the FMU archive is corrupt: member "
-                                       r"'binaries/x86_64-linux/types3.so' cannot be extracted"):
+    with pytest.raises(
+        FmuError,
+        match=r"broken.fmu: the FMU archive is corrupt: member "
+        r"'binaries/x86_64-linux/types3.so' cannot be extracted",
+    ):
         FmuModel(bad)
     assert not any(cache.iterdir()) if cache.exists() else True
     good = FmuModel(conformance_fmus["types3"])  # the cache still works for a good FMU
@@ -125,14 +149,23 @@ def test_run_config_time_output_is_ignored(conformance_fmus):
     assert list(ds.data_vars) == ["h"]
 
 
-@pytest.mark.parametrize(("fmu", "params"), [("types3", {}), ("types3", {"stop_at": 3.5}), ("bounce2", {}),
-                                             ("bounce2", {"max_bounces": 4}), ("counter2", {})])
+@pytest.mark.parametrize(
+    ("fmu", "params"),
+    [
+        ("types3", {}),
+        ("types3", {"stop_at": 3.5}),
+        ("bounce2", {}),
+        ("bounce2", {"max_bounces": 4}),
+        ("counter2", {}),
+    ],
+)
 def test_c_loop_and_python_loop_record_the_same(conformance_fmus, fmu, params):
     c_loop = FmuModel(conformance_fmus[fmu])
     assert c_loop.uses_stepper, "the C stepper did not build"
     a = c_loop.run(parameters=params, output_interval=0.5, step_size=0.25)
-    b = FmuModel(conformance_fmus[fmu], use_stepper=False).run(parameters=params, output_interval=0.5,
-                                                               step_size=0.25)
+    b = FmuModel(conformance_fmus[fmu], use_stepper=False).run(
+        parameters=params, output_interval=0.5, step_size=0.25
+    )
     assert a.attrs.get("terminated_at") == b.attrs.get("terminated_at")
     for name in a.data_vars:
         assert a[name].dtype == b[name].dtype

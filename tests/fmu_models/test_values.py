@@ -14,9 +14,18 @@ from fmu_models._values import INT_RANGES, coerce_value, parse_value
 from workbench.errors import ConfigError
 
 
-def var(type_: str, shape: tuple[int, ...] = (), items: tuple[tuple[str, int], ...] = ()) -> FmuVariable:
-    return FmuVariable(name="p", value_reference=1, type=type_, causality="parameter", variability="fixed",
-                       shape=shape, items=items)
+def var(
+    type_: str, shape: tuple[int, ...] = (), items: tuple[tuple[str, int], ...] = ()
+) -> FmuVariable:
+    return FmuVariable(
+        name="p",
+        value_reference=1,
+        type=type_,
+        causality="parameter",
+        variability="fixed",
+        shape=shape,
+        items=items,
+    )
 
 
 def parse(v: FmuVariable, text: str, version: int = 3):
@@ -54,11 +63,18 @@ def test_integers_out_of_range_are_always_rejected(case):
     with pytest.raises(ConfigError) as err:
         parse(var(t), str(value), 2 if t == "Integer" else 3)
     lo, hi = INT_RANGES[t]
-    assert "'p'" in str(err.value) and str(value) in str(err.value) and f"{lo} … {hi}" in str(err.value)
+    assert (
+        "'p'" in str(err.value)
+        and str(value) in str(err.value)
+        and f"{lo} … {hi}" in str(err.value)
+    )
 
 
-@given(st.sampled_from(INT_TYPES), st.floats(allow_nan=False, allow_infinity=False).filter(lambda x: x != int(x))
-       | st.sampled_from(["1e3", "2.5", "", "ten", "1_0x"]))
+@given(
+    st.sampled_from(INT_TYPES),
+    st.floats(allow_nan=False, allow_infinity=False).filter(lambda x: x != int(x))
+    | st.sampled_from(["1e3", "2.5", "", "ten", "1_0x"]),
+)
 def test_integers_must_be_exact(t, value):
     with pytest.raises(ConfigError, match="'p'"):
         parse(var(t), str(value))
@@ -70,7 +86,9 @@ def test_floats_round_trip(value):
     assert parse(var("Real"), repr(value), 2) == value
 
 
-@given(st.floats(min_value=3.5e38, max_value=1e300) | st.floats(min_value=-1e300, max_value=-3.5e38))
+@given(
+    st.floats(min_value=3.5e38, max_value=1e300) | st.floats(min_value=-1e300, max_value=-3.5e38)
+)
 def test_float32_out_of_range_is_rejected(value):
     with pytest.raises(ConfigError, match="Float32 must lie within"):
         parse(var("Float32"), repr(value))
@@ -82,7 +100,9 @@ def test_floats_must_be_finite_numbers(text):
         parse(var("Float64"), text)
 
 
-@given(st.sampled_from(["true", "false", "1", "0"]), st.lists(st.booleans(), min_size=5, max_size=5))
+@given(
+    st.sampled_from(["true", "false", "1", "0"]), st.lists(st.booleans(), min_size=5, max_size=5)
+)
 def test_booleans_in_any_case(word, upper):
     text = "".join(c.upper() if u else c for c, u in zip(word, upper * 2, strict=False))
     assert parse(var("Boolean"), text) is (word in ("true", "1"))
@@ -120,7 +140,12 @@ def test_arrays_from_text(values, sep):
 def test_arrays_need_one_value_per_element():
     with pytest.raises(ConfigError, match=r"shape \(2, 2\) needs 4 values, got 3"):
         coerce_value(var("Float64", shape=(2, 2)), [1, 2, 3], fmu="m.fmu", fmi_version=3)
-    assert coerce_value(var("Float64", shape=(2, 2)), np.eye(2), fmu="m.fmu", fmi_version=3) == [1, 0, 0, 1]
+    assert coerce_value(var("Float64", shape=(2, 2)), np.eye(2), fmu="m.fmu", fmi_version=3) == [
+        1,
+        0,
+        0,
+        1,
+    ]
 
 
 def test_python_values_are_checked_too():

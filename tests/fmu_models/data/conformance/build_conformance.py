@@ -22,8 +22,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 _INT_TYPES = ("Int8", "UInt8", "Int16", "UInt16", "Int32", "UInt32", "Int64", "UInt64")
-_INT_START = {"Int8": -8, "UInt8": 8, "Int16": -16, "UInt16": 16, "Int32": -32, "UInt32": 32, "Int64": -64,
-              "UInt64": 64}
+_INT_START = {
+    "Int8": -8,
+    "UInt8": 8,
+    "Int16": -16,
+    "UInt16": 16,
+    "Int32": -32,
+    "UInt32": 32,
+    "Int64": -64,
+    "UInt64": 64,
+}
 
 
 def _types3_variables() -> str:
@@ -31,7 +39,8 @@ def _types3_variables() -> str:
         f'    <{t} name="{t.lower()}" valueReference="{10 + k}" causality="parameter" variability="fixed" '
         f'start="{_INT_START[t]}"/>\n'
         f'    <{t} name="o_{t.lower()}" valueReference="{20 + k}" causality="output" variability="discrete"/>\n'
-        for k, t in enumerate(_INT_TYPES))
+        for k, t in enumerate(_INT_TYPES)
+    )
     return f"""
     <Float64 name="time" valueReference="0" causality="independent" variability="continuous" unit="s"/>
     <Float64 name="x" valueReference="1" causality="output" variability="continuous" unit="m" description="ramp"/>
@@ -74,12 +83,14 @@ def _types3(interfaces: str, extra_vars: str = "", outputs: bool = True) -> str:
 """
 
 
-MD_TYPES3 = _types3('<ModelExchange modelIdentifier="types3"/>\n  <CoSimulation modelIdentifier="types3" '
-                    'canHandleVariableCommunicationStepSize="true"/>')
+MD_TYPES3 = _types3(
+    '<ModelExchange modelIdentifier="types3"/>\n  <CoSimulation modelIdentifier="types3" '
+    'canHandleVariableCommunicationStepSize="true"/>'
+)
 MD_CLOCKED3 = _types3(
     '<ScheduledExecution modelIdentifier="types3"/>',
     extra_vars='    <Clock name="tick" valueReference="60" causality="input" variability="discrete" '
-               'intervalVariability="constant" intervalDecimal="0.5"/>\n',
+    'intervalVariability="constant" intervalDecimal="0.5"/>\n',
     outputs=False,
 )
 
@@ -121,8 +132,24 @@ def _compile(source: str, identifier: str, version: int, work: Path) -> tuple[Pa
     lib = work / "binaries" / platform / f"{identifier}.so"
     lib.parent.mkdir(parents=True, exist_ok=True)
     include = Path(fmpy.__file__).parent / "c-code"
-    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", f"-DFMI_VERSION={version}", f"-I{include}", "-o", str(lib),
-                    str(HERE / source), str(HERE / "stubs.c"), "-lm"], check=True, capture_output=True, text=True)
+    subprocess.run(
+        [
+            "gcc",
+            "-O2",
+            "-shared",
+            "-fPIC",
+            f"-DFMI_VERSION={version}",
+            f"-I{include}",
+            "-o",
+            str(lib),
+            str(HERE / source),
+            str(HERE / "stubs.c"),
+            "-lm",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return lib, f"binaries/{platform}/{identifier}.so"
 
 

@@ -89,8 +89,6 @@ def _scalar(var: FmuVariable, value: Any, fmu: str, fmi_version: int) -> Any:
             return text in _TRUE
         raise _bad(fmu, var, value, "give true, false, 1 or 0")
     if kind == "float":
-        if isinstance(value, bool | np.bool_):
-            raise _bad(fmu, var, value, "give a number, not a Boolean")
         try:
             out = float(value.strip() if isinstance(value, str) else value)
         except (TypeError, ValueError):
@@ -103,9 +101,7 @@ def _scalar(var: FmuVariable, value: Any, fmu: str, fmi_version: int) -> Any:
     # int / enum
     if kind == "enum" and isinstance(value, str) and value.strip() in dict(var.items):
         return dict(var.items)[value.strip()]
-    if isinstance(value, bool | np.bool_):
-        raise _bad(fmu, var, value, "give an integer, not a Boolean")
-    if isinstance(value, int | np.integer):
+    if isinstance(value, int | np.integer | bool | np.bool_):  # a Python bool is 0 or 1
         out = int(value)
     elif isinstance(value, float | np.floating) and float(value).is_integer():
         out = int(value)

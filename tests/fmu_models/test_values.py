@@ -152,6 +152,9 @@ def test_python_values_are_checked_too():
     assert coerce_value(var("UInt64"), 2**64 - 1, fmu="m.fmu", fmi_version=3) == 2**64 - 1
     assert coerce_value(var("Int32"), 3.0, fmu="m.fmu", fmi_version=3) == 3
     assert coerce_value(var("Boolean"), np.bool_(True), fmu="m.fmu", fmi_version=3) is True
-    for bad, t in ((True, "Int8"), (2.5, "Int8"), (math.nan, "Float64"), (2, "Boolean")):
+    # a Python bool is 0 or 1 for numbers (YAML `true` for a numeric flag keeps working)
+    assert coerce_value(var("Int8"), True, fmu="m.fmu", fmi_version=3) == 1
+    assert coerce_value(var("Float64"), False, fmu="m.fmu", fmi_version=3) == 0.0
+    for bad, t in ((2.5, "Int8"), (math.nan, "Float64"), (2, "Boolean"), ("2", "Boolean")):
         with pytest.raises(ConfigError, match="'p'"):
             coerce_value(var(t), bad, fmu="m.fmu", fmi_version=3)

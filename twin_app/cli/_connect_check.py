@@ -19,12 +19,15 @@ __all__ = ["check_binding_nodes", "BINDING_KINDS"]
 BINDING_KINDS = ("twin-binding", "line-binding")
 
 
-def _endpoint(config, kind: str) -> tuple[str, str, list[str]]:
+def _endpoint(file: Path, config, kind: str) -> tuple[str, str, list[str]]:
     """(url, namespace, tags) that the live twin of this binding subscribes to."""
     if kind == "line-binding":
         from simulation.line import load_scenario
         from twin.line import LineState
 
+        config = config.model_copy(
+            update={"base_dir": str(Path(file).resolve().parent)}
+        )  # as load_line_binding
         tags = LineState(config, load_scenario(config.scenario_path())).tags()
         return config.opcua.endpoint, config.opcua.namespace, tags
     tags = [t.tag for t in config.tags] + ([config.batch_time_tag] if config.batch_time_tag else [])
@@ -71,7 +74,7 @@ def check_binding_nodes(
 
     if kind not in BINDING_KINDS:
         return f"not an OPC UA binding (kind {kind}): nothing to connect to"
-    url, namespace, tags = _endpoint(config, kind)
+    url, namespace, tags = _endpoint(file, config, kind)
     source = OpcUaSource(url, tags, period=1.0, namespace=namespace, connect_timeout=timeout)
     try:
         source.connect()

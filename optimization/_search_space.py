@@ -34,8 +34,17 @@ from typing import Any, Literal
 from optimization._config import CampaignConfig
 from workbench.errors import ConfigError
 
-__all__ = ["ON_SPACE_CHANGE", "StudyChoice", "search_space", "search_space_hash", "space_changes",
-           "choose_study", "open_study", "record_search_space", "in_search_space"]
+__all__ = [
+    "ON_SPACE_CHANGE",
+    "StudyChoice",
+    "search_space",
+    "search_space_hash",
+    "space_changes",
+    "choose_study",
+    "open_study",
+    "record_search_space",
+    "in_search_space",
+]
 
 log = logging.getLogger("optimization._campaign")
 
@@ -61,7 +70,9 @@ def search_space(config: CampaignConfig) -> dict[str, Any]:
     return {
         "parameters": params,
         "objectives": [{"metric": o.metric, "direction": o.direction} for o in config.objectives],
-        "constraints": [{"metric": c.metric, "min": c.min, "max": c.max} for c in config.constraints],
+        "constraints": [
+            {"metric": c.metric, "min": c.min, "max": c.max} for c in config.constraints
+        ],
     }
 
 
@@ -101,8 +112,11 @@ def space_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     po, pn = old.get("parameters", {}), new.get("parameters", {})
     for name, d in pn.items():
         if name not in po:
-            what = (f"choices {d['choices']}" if d["type"] == "categorical"
-                    else f"[{_num(d['low'])}, {_num(d['high'])}]{_unit(d)}")
+            what = (
+                f"choices {d['choices']}"
+                if d["type"] == "categorical"
+                else f"[{_num(d['low'])}, {_num(d['high'])}]{_unit(d)}"
+            )
             out.append(f"parameter {name} added ({d['type']}, {what})")
     for name, o in po.items():
         d = pn.get(name)
@@ -121,7 +135,10 @@ def space_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         if (o.get("low"), o.get("high")) != (d["low"], d["high"]):
             was, now = _interval(o.get("low"), o.get("high")), _interval(d["low"], d["high"])
             if was == now:  # a difference below 6 digits: show every digit
-                was, now = f"[{o.get('low')!r}, {o.get('high')!r}]", f"[{d['low']!r}, {d['high']!r}]"
+                was, now = (
+                    f"[{o.get('low')!r}, {o.get('high')!r}]",
+                    f"[{d['low']!r}, {d['high']!r}]",
+                )
             out.append(f"bound of {name} changed from {was} to {now}{_unit(d)}")
         for key in ("step", "log"):
             if o.get(key) != d[key]:
@@ -159,8 +176,9 @@ class StudyChoice:
     changes: tuple[str, ...] = ()
 
 
-def choose_study(storage, config: CampaignConfig, on_change: OnSpaceChange = "refuse", *,
-                 where: str = "") -> StudyChoice:
+def choose_study(
+    storage, config: CampaignConfig, on_change: OnSpaceChange = "refuse", *, where: str = ""
+) -> StudyChoice:
     """Pick the study of ``config`` in ``storage`` for a run (module docstring).
 
     Raises
@@ -170,11 +188,17 @@ def choose_study(storage, config: CampaignConfig, on_change: OnSpaceChange = "re
         ``"refuse"`` (or the objectives changed and it is ``"resume-anyway"``).
     """
     if on_change not in ON_SPACE_CHANGE:
-        raise ConfigError(f"on_space_change must be one of {', '.join(ON_SPACE_CHANGE)}, got {on_change!r}")
+        raise ConfigError(
+            f"on_space_change must be one of {', '.join(ON_SPACE_CHANGE)}, got {on_change!r}"
+        )
     space = search_space(config)
     digest = search_space_hash(space)
     studies = sorted(storage.get_all_studies(), key=lambda s: s._study_id)
-    family = [s for s in studies if s.study_name == config.name or s.user_attrs.get(CAMPAIGN_ATTR) == config.name]
+    family = [
+        s
+        for s in studies
+        if s.study_name == config.name or s.user_attrs.get(CAMPAIGN_ATTR) == config.name
+    ]
     if not family:
         return StudyChoice(config.name, create=True)
     if on_change == "new-study":
@@ -183,37 +207,67 @@ def choose_study(storage, config: CampaignConfig, on_change: OnSpaceChange = "re
         while f"{config.name}-{k}" in taken:
             k += 1
         name = f"{config.name}-{k}"
-        return StudyChoice(name, create=True, warning=(
-            f"campaign '{config.name}': started the new study '{name}' in {where or 'the storage'}; "
-            f"the earlier studies ({', '.join(repr(s.study_name) for s in family)}) keep their trials"))
+        return StudyChoice(
+            name,
+            create=True,
+            warning=(
+                f"campaign '{config.name}': started the new study '{name}' in {where or 'the storage'}; "
+                f"the earlier studies ({', '.join(repr(s.study_name) for s in family)}) keep their trials"
+            ),
+        )
     matching = [s for s in family if s.user_attrs.get(HASH_ATTR) == digest]
     if matching:
         return StudyChoice(matching[-1].study_name, create=False)
     newest = family[-1]
     if HASH_ATTR not in newest.user_attrs:
-        return StudyChoice(newest.study_name, create=False, record=True, warning=(
-            f"campaign '{config.name}': study '{newest.study_name}' was created before campaigns recorded their "
-            f"search space, so a change of bounds since then cannot be detected; resuming it, and recording "
-            f"the current search space in it from now on (--new-study starts a fresh study instead)"))
+        return StudyChoice(
+            newest.study_name,
+            create=False,
+            record=True,
+            warning=(
+                f"campaign '{config.name}': study '{newest.study_name}' was created before campaigns recorded their "
+                f"search space, so a change of bounds since then cannot be detected; resuming it, and recording "
+                f"the current search space in it from now on (--new-study starts a fresh study instead)"
+            ),
+        )
     changes = space_changes(newest.user_attrs.get(SPACE_ATTR, {}), space)
     listed = "; ".join(changes) or "the recorded description differs"
-    head = (f"campaign '{config.name}': its search space changed since study '{newest.study_name}' in "
-            f"{where or 'the storage'} was created: {listed}")
+    head = (
+        f"campaign '{config.name}': its search space changed since study '{newest.study_name}' in "
+        f"{where or 'the storage'} was created: {listed}"
+    )
     if on_change == "resume-anyway":
         if newest.user_attrs.get(SPACE_ATTR, {}).get("objectives") != space["objectives"]:
-            raise ConfigError(f"{head}. --resume-anyway cannot continue a study whose objectives or directions "
-                              f"changed (Optuna fixes them when the study is created); use --new-study",
-                              path="objectives")
-        return StudyChoice(newest.study_name, create=False, changes=tuple(changes), warning=(
-            f"{head}. Resuming it anyway: the best recipe is chosen among the trials inside the current "
-            f"search space"))
-    raise ConfigError(f"{head}. Its trials were drawn from the old space. Run again with --new-study to start a "
-                      f"new study (the old one keeps its trials), or --resume-anyway to continue this one (the "
-                      f"best recipe is then chosen among the trials inside the new space)", path="parameters")
+            raise ConfigError(
+                f"{head}. --resume-anyway cannot continue a study whose objectives or directions "
+                f"changed (Optuna fixes them when the study is created); use --new-study",
+                path="objectives",
+            )
+        return StudyChoice(
+            newest.study_name,
+            create=False,
+            changes=tuple(changes),
+            warning=(
+                f"{head}. Resuming it anyway: the best recipe is chosen among the trials inside the current "
+                f"search space"
+            ),
+        )
+    raise ConfigError(
+        f"{head}. Its trials were drawn from the old space. Run again with --new-study to start a "
+        f"new study (the old one keeps its trials), or --resume-anyway to continue this one (the "
+        f"best recipe is then chosen among the trials inside the new space)",
+        path="parameters",
+    )
 
 
-def open_study(storage, sampler, config: CampaignConfig, on_change: OnSpaceChange = "refuse", *,
-               where: str = ""):
+def open_study(
+    storage,
+    sampler,
+    config: CampaignConfig,
+    on_change: OnSpaceChange = "refuse",
+    *,
+    where: str = "",
+):
     """Load or create the campaign's study as :func:`choose_study` picks it; ``(study, choice)``.
 
     An existing study is loaded without a write (``create_study`` writes a record first),
@@ -225,8 +279,13 @@ def open_study(storage, sampler, config: CampaignConfig, on_change: OnSpaceChang
     if choice.warning:
         log.warning("%s", choice.warning)
     if choice.create:
-        study = optuna.create_study(storage=storage, study_name=choice.name, load_if_exists=True, sampler=sampler,
-                                    directions=[o.direction for o in config.objectives])
+        study = optuna.create_study(
+            storage=storage,
+            study_name=choice.name,
+            load_if_exists=True,
+            sampler=sampler,
+            directions=[o.direction for o in config.objectives],
+        )
     else:
         study = optuna.load_study(study_name=choice.name, storage=storage, sampler=sampler)
     if choice.create or choice.record:

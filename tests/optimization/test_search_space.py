@@ -41,7 +41,13 @@ def test_the_study_records_its_search_space(campaign_file):
     assert attrs["search_space"] == search_space(camp.config)
     assert attrs["search_space_hash"] == search_space_hash(search_space(camp.config))
     assert attrs["search_space"]["parameters"]["jacket_inlet_1"] == {
-        "type": "float", "unit": "K", "low": 300.0, "high": 380.0, "step": None, "log": False}
+        "type": "float",
+        "unit": "K",
+        "low": 300.0,
+        "high": 380.0,
+        "step": None,
+        "log": False,
+    }
 
 
 def test_changed_bounds_are_refused_naming_the_change(campaign_file):
@@ -57,9 +63,12 @@ def test_changed_bounds_are_refused_naming_the_change(campaign_file):
     assert "--new-study" in msg and "--resume-anyway" in msg and "reactor-yield" in msg
     assert studies(journal) == {"reactor-yield": 3}  # nothing ran, nothing was written
     # a changed direction, a new parameter and a changed constraint are named too
-    other = load_campaign(path, overrides={"objectives.0.direction": "minimize",
-                                           "constraints.0.max": 0.04})
-    with pytest.raises(ConfigError, match=r"objectives changed from yield \(maximize\) to yield \(minimize\)"):
+    other = load_campaign(
+        path, overrides={"objectives.0.direction": "minimize", "constraints.0.max": 0.04}
+    )
+    with pytest.raises(
+        ConfigError, match=r"objectives changed from yield \(maximize\) to yield \(minimize\)"
+    ):
         other.study()
     with pytest.raises(ConfigError, match=r"impurity <= 0.05.* to .*impurity <= 0.04"):
         other.study()
@@ -76,7 +85,9 @@ def test_new_study_keeps_the_old_one(campaign_file, capsys):
     capsys.readouterr()
     assert main(["optimize", str(path), "--set", f"{HIGH}=360 K", "--json"]) == 2
     err = capsys.readouterr().err
-    assert "bound of jacket_inlet_1 changed from [300, 380] to [300, 360] K" in " ".join(err.split())
+    assert "bound of jacket_inlet_1 changed from [300, 380] to [300, 360] K" in " ".join(
+        err.split()
+    )
     assert "Traceback" not in err
     assert main(["optimize", str(path), "--set", f"{HIGH}=360 K", "--new-study", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -105,7 +116,10 @@ def test_new_study_with_workers_writes_only_the_new_study(campaign_file, workers
         open_gate()
         res = finish(th, box)
     assert len(set(res.trials["worker"].values)) == 2
-    assert studies(journal) in ({"reactor-yield": 4, "reactor-yield-2": 6}, {"reactor-yield": 4, "reactor-yield-2": 7})
+    assert studies(journal) in (
+        {"reactor-yield": 4, "reactor-yield-2": 6},
+        {"reactor-yield": 4, "reactor-yield-2": 7},
+    )
 
 
 def test_resume_anyway_picks_the_best_recipe_inside_the_new_bounds(campaign_file, caplog):
@@ -114,7 +128,9 @@ def test_resume_anyway_picks_the_best_recipe_inside_the_new_bounds(campaign_file
     assert old.best is not None
     b = old.best["params"]["jacket_inlet_1"]
     # new bounds that leave the old best recipe outside
-    new_bounds = {"parameters.jacket_inlet_1.low": f"{b + 1} K"} if b < 370 else {HIGH: f"{b - 1} K"}
+    new_bounds = (
+        {"parameters.jacket_inlet_1.low": f"{b + 1} K"} if b < 370 else {HIGH: f"{b - 1} K"}
+    )
     with pytest.raises(ConfigError):
         load_campaign(path, overrides=new_bounds).run(progress=False)
     camp = load_campaign(path, overrides=new_bounds, on_space_change="resume-anyway")
@@ -125,10 +141,16 @@ def test_resume_anyway_picks_the_best_recipe_inside_the_new_bounds(campaign_file
     assert res.best is not None and res.best["number"] != old.best["number"]
     assert in_search_space(res.best["params"], camp.config)
     outside = int((~res.trials["in_search_space"].values).sum())
-    assert outside >= 1 and f"{outside} complete trials lie outside the current search space" in res.message
+    assert (
+        outside >= 1
+        and f"{outside} complete trials lie outside the current search space" in res.message
+    )
     # changed objectives cannot be resumed anyway: Optuna fixed the study's directions
-    flipped = load_campaign(path, overrides={**new_bounds, "objectives.0.direction": "minimize"},
-                            on_space_change="resume-anyway")
+    flipped = load_campaign(
+        path,
+        overrides={**new_bounds, "objectives.0.direction": "minimize"},
+        on_space_change="resume-anyway",
+    )
     with pytest.raises(ConfigError, match="--new-study"):
         flipped.study()
 
@@ -136,8 +158,9 @@ def test_resume_anyway_picks_the_best_recipe_inside_the_new_bounds(campaign_file
 def test_a_study_without_a_recorded_space_resumes_with_a_warning(campaign_file, caplog):
     path = campaign_file(trials=3)
     camp = load_campaign(path)
-    legacy = optuna.create_study(storage=make_storage(camp.storage_spec), study_name="reactor-yield",
-                                 direction="maximize")
+    legacy = optuna.create_study(
+        storage=make_storage(camp.storage_spec), study_name="reactor-yield", direction="maximize"
+    )
     legacy.enqueue_trial({"jacket_inlet_1": 340.0, "jacket_inlet_2": 340.0, "feed_rate_1": 1e-4})
     assert "search_space_hash" not in legacy.user_attrs
     with caplog.at_level(logging.WARNING):
@@ -158,9 +181,15 @@ def test_a_change_of_bounds_changes_the_hash_and_is_named(old, new):
     from optimization import CampaignConfig
 
     def config(low, width):
-        return CampaignConfig.model_validate({
-            "name": "c", "objectives": [{"metric": "yield"}],
-            "parameters": [{"name": "temperature", "low": low, "high": low + width, "unit": "K"}]})
+        return CampaignConfig.model_validate(
+            {
+                "name": "c",
+                "objectives": [{"metric": "yield"}],
+                "parameters": [
+                    {"name": "temperature", "low": low, "high": low + width, "unit": "K"}
+                ],
+            }
+        )
 
     a, b = search_space(config(*old)), search_space(config(*new))
     changes = space_changes(a, b)
@@ -169,8 +198,12 @@ def test_a_change_of_bounds_changes_the_hash_and_is_named(old, new):
     else:
         assert search_space_hash(a) != search_space_hash(b)
         assert len(changes) == 1
-        m = re.fullmatch(r"bound of temperature changed from \[(.+), (.+)\] to \[(.+), (.+)\] K", changes[0])
+        m = re.fullmatch(
+            r"bound of temperature changed from \[(.+), (.+)\] to \[(.+), (.+)\] K", changes[0]
+        )
         assert m is not None and m.group(1, 2) != m.group(3, 4)  # never reads as "no change"
         shown = [float(x) for x in m.groups()]
         assert shown == pytest.approx([old[0], old[0] + old[1], new[0], new[0] + new[1]], rel=1e-5)
-    assert search_space_hash(a) == search_space_hash(json.loads(json.dumps(a)))  # stable through storage
+    assert search_space_hash(a) == search_space_hash(
+        json.loads(json.dumps(a))
+    )  # stable through storage

@@ -27,6 +27,7 @@ import time as _time
 from collections.abc import Iterator, Sequence
 
 from twin.sources._base import Frame, Sample, Source
+from twin.sources._nodes import MissingNodeError, missing_nodes
 from workbench.errors import ConnectionLostError
 
 __all__ = ["OpcUaSource"]
@@ -58,6 +59,9 @@ class OpcUaSource(Source):
     connect_timeout
         Give up (raise :class:`ConnectionLostError`) if the first connection is not
         made within this many seconds.
+    check_nodes
+        At the first connection, check that every tag's node exists and refuse to start
+        (:class:`~twin.sources._nodes.MissingNodeError`, a ``ConfigError``) if one does not.
     """
 
     time_kind = "datetime"
@@ -75,6 +79,7 @@ class OpcUaSource(Source):
         reconnect_max: float = 10.0,
         time_scale: float = 1.0,
         connect_timeout: float = 30.0,
+        check_nodes: bool = True,
     ) -> None:
         self.url = url
         self.tags = list(tags)
@@ -94,9 +99,20 @@ class OpcUaSource(Source):
         self.reconnects = 0
         self.disconnects: list[float] = []
         self.error: BaseException | None = None
+        self.check_nodes = check_nodes
+        self._refused: MissingNodeError | None = None
 
     # -- consumer side --------------------------------------------------------------------
-    def frames(self) -> Iterator[Frame]:
+    def connect(self) -> None:
+        """Start the client and wait for the first connection (``frames`` does it too).
+
+        Raises
+        ------
+        ConnectionLostError
+            No connection within ``connect_timeout``.
+        MissingNodeError
+            A bound node does not exist on the server (with ``check_nodes``).
+        """
         self._start()
         if not self._connected.wait(self.connect_timeout):
             self.close()
@@ -104,6 +120,12 @@ class OpcUaSource(Source):
                 f"OPC UA server {self.url} not reachable within {self.connect_timeout:g} s"
                 + (f" ({self.error})" if self.error else "")
             )
+        if self._refused is not None:
+            self.close()
+            raise self._refused
+
+    def frames(self) -> Iterator[Frame]:
+        self.connect()
         buckets: dict[int, dict[str, Sample]] = {}
         born: dict[int, float] = {}
         last: dict[str, Sample] = {}
@@ -169,6 +191,8 @@ class OpcUaSource(Source):
             client = Client(self.url, timeout=2.0)
             try:
                 await client.connect()
+                if first and await self._refuse_missing_nodes(client):
+                    break
                 idx = await client.get_namespace_index(self.namespace)
                 nodes = [client.get_node(f"ns={idx};s={tag}") for tag in self.tags]
                 handler = _Handler(self._queue, {n.nodeid: t for n, t in zip(nodes, self.tags, strict=True)})
@@ -199,6 +223,17 @@ class OpcUaSource(Source):
                 break
             await asyncio.sleep(delay)
             delay = min(delay * 2.0, self.reconnect_max)
+
+
+    async def _refuse_missing_nodes(self, client) -> bool:
+        """With ``check_nodes``: True (and the error kept for :meth:`connect`) if a bound node is missing."""
+        if not self.check_nodes:
+            return False
+        missing = await missing_nodes(client, self.namespace, self.tags)
+        if missing:
+            self._refused = MissingNodeError(self.url, missing)
+            self._connected.set()
+        return bool(missing)
 
 
 class _Handler:

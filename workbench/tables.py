@@ -16,8 +16,8 @@ numbers for an in-memory table.
 from __future__ import annotations
 
 import codecs
-import difflib
 import csv
+import difflib
 import io
 import math
 import re
@@ -54,8 +54,14 @@ class Table:
         For ``"csv"``: the file's text, used to map data rows to file lines.
     """
 
-    def __init__(self, frame: pd.DataFrame, source: str = "table", *, kind: str = "frame",
-                 text: str | None = None) -> None:
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        source: str = "table",
+        *,
+        kind: str = "frame",
+        text: str | None = None,
+    ) -> None:
         self.frame = frame
         self.source = source
         self.kind = kind
@@ -112,22 +118,33 @@ class Table:
                 hints.append(f"is '{col}' meant to be '{close[0]}'?")
         shown = ", ".join(repr(c) for c in have) or "none"
         hint = " " + " ".join(hints) if hints else ""
-        return DataError(f"no '{wanted}' column; {needs}; the columns in the file: {shown}.{hint}",
-                         source=self.source)
+        return DataError(
+            f"no '{wanted}' column; {needs}; the columns in the file: {shown}.{hint}",
+            source=self.source,
+        )
 
     def require_rows(self, needs: str) -> None:
         """Raise when the table has a header but no data rows."""
         if len(self.frame) == 0:
-            raise DataError(f"has a header ({', '.join(self.columns)}) but no data rows; {needs}",
-                            source=self.source)
+            raise DataError(
+                f"has a header ({', '.join(self.columns)}) but no data rows; {needs}",
+                source=self.source,
+            )
 
     def cells(self, column: str) -> list[str]:
         """The cells of ``column`` as stripped text ('' for a missing cell)."""
         return [_cell_text(v) for v in self.frame[column].tolist()]
 
-    def numbers(self, column: str, *, what: str = "a number", allow_missing: bool = False,
-                minimum: float | None = None, strict_minimum: bool = False,
-                integer: bool = False) -> np.ndarray:
+    def numbers(
+        self,
+        column: str,
+        *,
+        what: str = "a number",
+        allow_missing: bool = False,
+        minimum: float | None = None,
+        strict_minimum: bool = False,
+        integer: bool = False,
+    ) -> np.ndarray:
         """Column ``column`` as floats; the first bad cell raises a located :class:`DataError`.
 
         Parameters
@@ -156,34 +173,49 @@ class Table:
                 continue
             if minimum is not None and (x <= minimum if strict_minimum else x < minimum):
                 rule = f"> {minimum:g}" if strict_minimum else f">= {minimum:g}"
-                raise self.error(f"{_show(v)} must be {rule}; {what} is expected", i=i, column=column)
+                raise self.error(
+                    f"{_show(v)} must be {rule}; {what} is expected", i=i, column=column
+                )
             if integer and x != math.floor(x):
-                raise self.error(f"{_show(v)} is not a whole number; {what} is expected", i=i, column=column)
+                raise self.error(
+                    f"{_show(v)} is not a whole number; {what} is expected", i=i, column=column
+                )
         return out
 
     def _number(self, v, i: int, column: str, what: str, allow_missing: bool) -> float:
-        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
+        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
+            v, (bool, np.bool_)
+        ):
             x = float(v)
             if math.isnan(x):
                 if allow_missing:
                     return x
                 raise self.error(f"empty or NaN cell; {what} is expected", i=i, column=column)
             if math.isinf(x):
-                raise self.error(f"{_show(v)} is not a finite number; {what} is expected", i=i, column=column)
+                raise self.error(
+                    f"{_show(v)} is not a finite number; {what} is expected", i=i, column=column
+                )
             return x
         text = _cell_text(v)
         if text.lower() in MISSING_CELLS:
             if allow_missing:
                 return math.nan
-            raise self.error(f"{'empty cell' if not text else _show(text)}: no value; {what} is expected",
-                             i=i, column=column)
+            raise self.error(
+                f"{'empty cell' if not text else _show(text)}: no value; {what} is expected",
+                i=i,
+                column=column,
+            )
         try:
             x = float(text)
         except ValueError:
             hint = " (decimal comma? use a point)" if re.fullmatch(r"[+-]?\d+,\d+", text) else ""
-            raise self.error(f"{_show(text)} is not a number{hint}; {what} is expected", i=i, column=column) from None
+            raise self.error(
+                f"{_show(text)} is not a number{hint}; {what} is expected", i=i, column=column
+            ) from None
         if not math.isfinite(x):
-            raise self.error(f"{_show(text)} is not a finite number; {what} is expected", i=i, column=column)
+            raise self.error(
+                f"{_show(text)} is not a finite number; {what} is expected", i=i, column=column
+            )
         return x
 
 
@@ -214,8 +246,13 @@ def _data_lines(text: str) -> list[int]:
     return starts
 
 
-def read_table(path: str | Path, *, needs: str, text_cells: bool = False,
-               formats: Sequence[str] = (".csv", ".parquet")) -> Table:
+def read_table(
+    path: str | Path,
+    *,
+    needs: str,
+    text_cells: bool = False,
+    formats: Sequence[str] = (".csv", ".parquet"),
+) -> Table:
     """Read a CSV or Parquet file as a :class:`Table`; anything else is a located :class:`DataError`.
 
     Parameters
@@ -246,7 +283,9 @@ def read_table(path: str | Path, *, needs: str, text_cells: bool = False,
     if suffix in _PARQUET_SUFFIXES:
         return _read_parquet(path, needs)
     if suffix not in _CSV_SUFFIXES and suffix not in formats:
-        raise DataError(f"unknown format '{suffix}'; use one of {', '.join(formats)}", source=source)
+        raise DataError(
+            f"unknown format '{suffix}'; use one of {', '.join(formats)}", source=source
+        )
     raw = path.read_bytes()
     text = _decode(raw, source, needs)
     if not text.strip():
@@ -259,9 +298,15 @@ def read_table(path: str | Path, *, needs: str, text_cells: bool = False,
     except pd.errors.ParserError as exc:
         m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if m:
-            raise DataError(f"expected {m[1]} fields (as in the header), saw {m[3]}; a stray separator or an "
-                            f"unquoted text with commas?", source=source, row=int(m[2])) from None
-        raise DataError(f"is not a well-formed CSV file ({exc}); give {needs}", source=source) from None
+            raise DataError(
+                f"expected {m[1]} fields (as in the header), saw {m[3]}; a stray separator or an "
+                f"unquoted text with commas?",
+                source=source,
+                row=int(m[2]),
+            ) from None
+        raise DataError(
+            f"is not a well-formed CSV file ({exc}); give {needs}", source=source
+        ) from None
     frame.columns = [str(c) for c in frame.columns]
     return Table(frame, source, kind="csv", text=text)
 
@@ -269,15 +314,19 @@ def read_table(path: str | Path, *, needs: str, text_cells: bool = False,
 def _decode(raw: bytes, source: str, needs: str) -> str:
     nul = raw.find(b"\x00", 0, _PROBE_BYTES)
     if nul >= 0:
-        raise DataError(f"is not a CSV text file (binary content: a NUL byte at offset {nul}); give {needs}",
-                        source=source)
+        raise DataError(
+            f"is not a CSV text file (binary content: a NUL byte at offset {nul}); give {needs}",
+            source=source,
+        )
     try:
         return codecs.decode(raw, "utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise DataError(
             f"is not a CSV text file in UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}, line {line}); "
-            f"save it as 'CSV UTF-8' text", source=source) from None
+            f"save it as 'CSV UTF-8' text",
+            source=source,
+        ) from None
 
 
 def _read_parquet(path: Path, needs: str) -> Table:
@@ -286,9 +335,12 @@ def _read_parquet(path: Path, needs: str) -> Table:
         raise DataError(f"is empty; give {needs}", source=source)
     try:
         frame = pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ValueError... for a file that is no Parquet
+    except (
+        Exception
+    ) as exc:  # pyarrow raises ArrowInvalid, OSError, ValueError... for a file that is no Parquet
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(f"is not a readable Parquet file ({reason}); give {needs}", source=source) from None
+        raise DataError(
+            f"is not a readable Parquet file ({reason}); give {needs}", source=source
+        ) from None
     frame.columns = [str(c) for c in frame.columns]
     return Table(frame, source, kind="parquet")
-

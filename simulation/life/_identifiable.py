@@ -21,19 +21,32 @@ from workbench.errors import DataError, SolverError
 __all__ = ["N_PARAMETERS", "check_identifiable", "check_fit"]
 
 #: Free parameters of each fittable distribution.
-N_PARAMETERS = {"weibull": 2, "weibull3": 3, "lognormal": 2, "exponential": 1, "gamma": 2, "normal": 2}
+N_PARAMETERS = {
+    "weibull": 2,
+    "weibull3": 3,
+    "lognormal": 2,
+    "exponential": 1,
+    "gamma": 2,
+    "normal": 2,
+}
 
-# Parameter values beyond these are "run to the bound": no data set in any unit supports them.
-_MAX_SHAPE = 1e3  # Weibull β, gamma k above this is a step function
+# Parameter values beyond these are "run to the bound": no field data support them. The spread limits
+# all mean a coefficient of variation of about 0.1 % (lives identical to 3 digits): Weibull CV ≈ 1.28/β
+# for large β, gamma CV = 1/√k, lognormal CV ≈ σ for small σ, normal CV = σ/μ.
+_MIN_CV = 1e-3
+_MAX_SHAPE = {"weibull": 1e3, "weibull3": 1e3, "gamma": 1 / _MIN_CV**2}
 _MIN_SHAPE = 1e-3
 _SCALE_RANGE = 1e6  # scale-like parameters within [t_min / 1e6, t_max * 1e6] of the data's times
-_MIN_REL_SPREAD = 1e-6  # lognormal σ, normal σ / t_max below this is a spike
 
 
 def _distinct_failures(data) -> int:
     exact = set(np.unique(data.failures).tolist())
     left = {("left", x) for x in np.unique(data.left).tolist()}
-    inter = {tuple(r) for r in np.unique(data.interval, axis=0).tolist()} if len(data.interval) else set()
+    inter = (
+        {tuple(r) for r in np.unique(data.interval, axis=0).tolist()}
+        if len(data.interval)
+        else set()
+    )
     return len(exact) + len(left) + len(inter)
 
 
@@ -67,12 +80,17 @@ def check_fit(distribution: str, params: dict[str, float], data, hessian: np.nda
             f"the {distribution} fit ran to a bound: {name} = {value:.4g} ({rule}); the data (failure times "
             f"{t_lo:g}..{t_hi:g} {unit}, {data.n_failed} failures, {len(data.right)} suspensions) do not "
             f"determine this distribution — check the status codes (are failures coded as suspensions?) "
-            f"or fit another distribution")
+            f"or fit another distribution"
+        )
 
     shape = params.get("shape")
     if distribution in ("weibull", "weibull3", "gamma") and shape is not None:
-        if not _MIN_SHAPE <= shape <= _MAX_SHAPE:
-            raise bad("shape", shape, f"a plausible shape is within {_MIN_SHAPE:g}..{_MAX_SHAPE:g}")
+        if not _MIN_SHAPE <= shape <= _MAX_SHAPE[distribution]:
+            raise bad(
+                "shape",
+                shape,
+                f"a plausible shape is within {_MIN_SHAPE:g}..{_MAX_SHAPE[distribution]:g}",
+            )
     for name in ("scale", "median", "mean"):
         v = params.get(name)
         if v is None or (distribution == "normal" and name == "mean"):
@@ -81,13 +99,23 @@ def check_fit(distribution: str, params: dict[str, float], data, hessian: np.nda
             v, name = v * params["shape"], "mean (shape × scale)"
         if not t_lo / _SCALE_RANGE <= v <= t_hi * _SCALE_RANGE:
             raise bad(name, v, f"beyond {_SCALE_RANGE:g}× the data's time range")
-    if distribution == "lognormal" and not _MIN_REL_SPREAD <= params["sigma"] <= 1e2:
-        raise bad("sigma", params["sigma"], "a plausible lognormal sigma is within 1e-6..100")
+    if distribution == "lognormal" and not _MIN_CV <= params["sigma"] <= 1e2:
+        raise bad(
+            "sigma", params["sigma"], f"a plausible lognormal sigma is within {_MIN_CV:g}..100"
+        )
     if distribution == "normal":
         std, mean = params["std"], params["mean"]
-        if not std >= _MIN_REL_SPREAD * t_hi or std > _SCALE_RANGE * t_hi or abs(mean) > _SCALE_RANGE * t_hi:
-            raise bad("std", std, f"a plausible std is within {_MIN_REL_SPREAD:g}..{_SCALE_RANGE:g}× the largest time")
-    if not np.all(np.isfinite(hessian)) or np.any(np.linalg.eigvalsh((hessian + hessian.T) / 2) <= 0):
+        ref = max(abs(mean), t_hi)
+        if not std >= _MIN_CV * ref or std > _SCALE_RANGE * ref or abs(mean) > _SCALE_RANGE * t_hi:
+            raise bad(
+                "std",
+                std,
+                f"a plausible std is within {_MIN_CV:g}..{_SCALE_RANGE:g}× the mean or largest time",
+            )
+    if not np.all(np.isfinite(hessian)) or np.any(
+        np.linalg.eigvalsh((hessian + hessian.T) / 2) <= 0
+    ):
         raise SolverError(
             f"the {distribution} fit stopped where the likelihood has no proper maximum (its curvature is not "
-            f"negative definite); the data may not determine this distribution's parameters")
+            f"negative definite); the data may not determine this distribution's parameters"
+        )

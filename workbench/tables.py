@@ -106,18 +106,20 @@ class Table:
     def missing_column(self, wanted: str, needs: str, expected: Sequence[str] = ()) -> DataError:
         """The error for a required column that is absent: the columns present and a did-you-mean.
 
-        ``expected`` are the column names the reader knows; a present column close to
-        one of them (``tiem`` → ``time``) is named in the hint.
+        ``expected`` are the column names the reader knows; the present column that is
+        not one of them and closest to ``wanted`` (``tiem`` → ``time``) is named in the hint.
         """
         have = self.columns
-        known = list(expected) or [wanted]
-        hints = []
-        for col in have:
-            close = difflib.get_close_matches(col.strip().lower(), known, n=1, cutoff=0.6)
-            if close and col.strip().lower() not in known:
-                hints.append(f"is '{col}' meant to be '{close[0]}'?")
+        known = {c.strip().lower() for c in expected} | {wanted}
+        candidates = [c for c in have if c.strip().lower() not in known]
+        close = difflib.get_close_matches(
+            wanted, [c.strip().lower() for c in candidates], n=1, cutoff=0.6
+        )
         shown = ", ".join(repr(c) for c in have) or "none"
-        hint = " " + " ".join(hints) if hints else ""
+        hint = ""
+        if close:
+            col = next(c for c in candidates if c.strip().lower() == close[0])
+            hint = f" Is '{col}' meant to be '{wanted}'?"
         return DataError(
             f"no '{wanted}' column; {needs}; the columns in the file: {shown}.{hint}",
             source=self.source,

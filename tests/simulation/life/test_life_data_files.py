@@ -100,7 +100,7 @@ def test_status_map_parsing():
         ("time,status\n", r"d\.csv: has a header \(time, status\) but no data rows"),
         (
             "tiem,status\n1,F\n",
-            r"d\.csv: no 'time' column; .*columns in the file: 'tiem', 'status'\. is 'tiem' meant to be 'time'\?",
+            r"d\.csv: no 'time' column; .*columns in the file: 'tiem', 'status'\. Is 'tiem' meant to be 'time'\?",
         ),
         ("lower\n1\n", r"no 'upper' column; interval data need both"),
         (

@@ -163,24 +163,33 @@ class Table:
             Every value must be a whole number.
         """
         series = self.frame[column]
-        if pd.api.types.is_bool_dtype(series.dtype):
-            raw = [str(v) for v in series.tolist()]
-        else:
-            raw = series.tolist()
-        out = np.empty(len(raw))
-        for i, v in enumerate(raw):
-            out[i] = self._number(v, i, column, what, allow_missing)
-            x = out[i]
-            if math.isnan(x):
-                continue
-            if minimum is not None and (x <= minimum if strict_minimum else x < minimum):
+        if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
+            series.dtype
+        ):
+            raw = series.to_numpy()
+            out = series.to_numpy(dtype=float, na_value=np.nan).copy()
+            unread = np.flatnonzero(~np.isfinite(out))
+        else:  # text cells: pandas reads the plain numbers at once, the rest are looked at one by one
+            raw = np.array([_cell_text(v) for v in series.tolist()], dtype=object)
+            out = np.array(pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce"), dtype=float)
+            unread = np.flatnonzero(~np.isfinite(out))
+        for i in unread:
+            out[i] = self._number(raw[i], int(i), column, what, allow_missing)
+        ok = ~np.isnan(out)
+        if minimum is not None:
+            below = ok & ((out <= minimum) if strict_minimum else (out < minimum))
+            if below.any():
+                i = int(np.flatnonzero(below)[0])
                 rule = f"> {minimum:g}" if strict_minimum else f">= {minimum:g}"
                 raise self.error(
-                    f"{_show(v)} must be {rule}; {what} is expected", i=i, column=column
+                    f"{_show(raw[i])} must be {rule}; {what} is expected", i=i, column=column
                 )
-            if integer and x != math.floor(x):
+        if integer:
+            fractional = ok & (out != np.floor(out))
+            if fractional.any():
+                i = int(np.flatnonzero(fractional)[0])
                 raise self.error(
-                    f"{_show(v)} is not a whole number; {what} is expected", i=i, column=column
+                    f"{_show(raw[i])} is not a whole number; {what} is expected", i=i, column=column
                 )
         return out
 

@@ -30,10 +30,12 @@ N_PARAMETERS = {
     "normal": 2,
 }
 
-# Parameter values beyond these are "run to the bound": no field data support them. The spread limits
-# all mean a coefficient of variation of about 0.1 % (lives identical to 3 digits): Weibull CV ≈ 1.28/β
-# for large β, gamma CV = 1/√k, lognormal CV ≈ σ for small σ, normal CV = σ/μ.
-_MIN_CV = 1e-3
+# Parameter values beyond these are "run to the bound". A Weibull shape above 1000 (a coefficient of
+# variation ≈ 1.28/β below 0.13 %) is where the optimiser's runaway shapes start and the model is
+# numerically a step; the other families accept tight but real data (machine cycle times, say) down
+# to a coefficient of variation of 1e-6 (gamma CV = 1/√k, lognormal CV ≈ σ, normal CV = σ/μ), below
+# which the fit is a spike at the data, not a distribution.
+_MIN_CV = 1e-6
 _MAX_SHAPE = {"weibull": 1e3, "weibull3": 1e3, "gamma": 1 / _MIN_CV**2}
 _MIN_SHAPE = 1e-3
 _SCALE_RANGE = 1e6  # scale-like parameters within [t_min / 1e6, t_max * 1e6] of the data's times

@@ -50,8 +50,8 @@ class Table:
         File name shown in messages (``"table"`` for an in-memory frame).
     kind
         ``"csv"``, ``"parquet"`` or ``"frame"``: how rows are numbered.
-    text
-        For ``"csv"``: the file's text, used to map data rows to file lines.
+    path
+        For ``"csv"``: the file, read again only to map data rows to file lines for a message.
     """
 
     def __init__(
@@ -60,12 +60,12 @@ class Table:
         source: str = "table",
         *,
         kind: str = "frame",
-        text: str | None = None,
+        path: str | Path | None = None,
     ) -> None:
         self.frame = frame
         self.source = source
         self.kind = kind
-        self._text = text
+        self._path = None if path is None else Path(path)
         self._lines: list[int] | None = None
 
     def __len__(self) -> int:
@@ -78,10 +78,10 @@ class Table:
 
     def row(self, i: int) -> int:
         """1-based row of positional data row ``i``: the file line for CSV, else the record number."""
-        if self.kind != "csv" or self._text is None:
+        if self.kind != "csv" or self._path is None:
             return i + 1
         if self._lines is None:
-            self._lines = _data_lines(self._text)
+            self._lines = _data_lines(self._path.read_text(encoding="utf-8-sig"))
         return self._lines[i] if i < len(self._lines) else i + 2
 
     def column_number(self, name: str) -> int:
@@ -171,7 +171,9 @@ class Table:
             unread = np.flatnonzero(~np.isfinite(out))
         else:  # text cells: pandas reads the plain numbers at once, the rest are looked at one by one
             raw = np.array([_cell_text(v) for v in series.tolist()], dtype=object)
-            out = np.array(pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce"), dtype=float)
+            out = np.array(
+                pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce"), dtype=float
+            )
             unread = np.flatnonzero(~np.isfinite(out))
         for i in unread:
             out[i] = self._number(raw[i], int(i), column, what, allow_missing)
@@ -297,13 +299,21 @@ def read_table(
         raise DataError(
             f"unknown format '{suffix}'; use one of {', '.join(formats)}", source=source
         )
-    raw = path.read_bytes()
-    text = _decode(raw, source, needs)
-    if not text.strip():
+    with path.open("rb") as fh:
+        head = fh.read(_PROBE_BYTES)
+    nul = head.find(b"\x00")
+    if nul >= 0:
+        raise DataError(
+            f"is not a CSV text file (binary content: a NUL byte at offset {nul}); give {needs}",
+            source=source,
+        )
+    if not head.lstrip(b"\xef\xbb\xbf").strip():
         raise DataError(f"is empty; give {needs}", source=source)
     kw = {"dtype": str, "keep_default_na": False, "na_filter": False} if text_cells else {}
     try:
-        frame = pd.read_csv(io.StringIO(text), sep="\t" if suffix == ".tsv" else ",", **kw)
+        frame = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", encoding="utf-8-sig", **kw)
+    except UnicodeDecodeError:
+        _not_utf8(path.read_bytes(), source)
     except pd.errors.EmptyDataError:
         raise DataError(f"is empty; give {needs}", source=source) from None
     except pd.errors.ParserError as exc:
@@ -319,18 +329,13 @@ def read_table(
             f"is not a well-formed CSV file ({exc}); give {needs}", source=source
         ) from None
     frame.columns = [str(c) for c in frame.columns]
-    return Table(frame, source, kind="csv", text=text)
+    return Table(frame, source, kind="csv", path=path)
 
 
-def _decode(raw: bytes, source: str, needs: str) -> str:
-    nul = raw.find(b"\x00", 0, _PROBE_BYTES)
-    if nul >= 0:
-        raise DataError(
-            f"is not a CSV text file (binary content: a NUL byte at offset {nul}); give {needs}",
-            source=source,
-        )
+def _not_utf8(raw: bytes, source: str) -> None:
+    """Raise the error for a file pandas could not decode as UTF-8, naming the first bad byte and its line."""
     try:
-        return codecs.decode(raw, "utf-8-sig")
+        codecs.decode(raw, "utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise DataError(
@@ -338,6 +343,7 @@ def _decode(raw: bytes, source: str, needs: str) -> str:
             f"save it as 'CSV UTF-8' text",
             source=source,
         ) from None
+    raise DataError("is not a CSV text file in UTF-8; save it as 'CSV UTF-8' text", source=source)
 
 
 def _read_parquet(path: Path, needs: str) -> Table:
@@ -346,9 +352,8 @@ def _read_parquet(path: Path, needs: str) -> Table:
         raise DataError(f"is empty; give {needs}", source=source)
     try:
         frame = pd.read_parquet(path)
-    except (
-        Exception
-    ) as exc:  # pyarrow raises ArrowInvalid, OSError, ValueError... for a file that is no Parquet
+    # pyarrow raises ArrowInvalid, OSError, ValueError... for a file that is no Parquet
+    except Exception as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(
             f"is not a readable Parquet file ({reason}); give {needs}", source=source

@@ -21,8 +21,8 @@ numeric one gives elapsed seconds.
 A file that is no such table (empty, binary, not UTF-8, ragged rows, no ``time``
 column, a time cell that is neither a date-time nor a number) raises
 :class:`~workbench.errors.DataError` naming file:row:column, the cell and the
-accepted formats; the CLI exits with code 2. Bad *values* are not errors: the
-data-quality gate flags them.
+accepted formats; the CLI exits with code 2. Bad *values* and missing times
+(empty/NaN cells) are not errors: the data-quality gate flags them.
 """
 
 from __future__ import annotations
@@ -163,40 +163,48 @@ def _time_seconds(values) -> tuple[np.ndarray, str]:
 
 
 def _table_times(table, column: str) -> tuple[np.ndarray, str]:
-    """The time column of a historian table in seconds; a bad cell raises a located :class:`DataError`."""
+    """The time column of a historian table in seconds; a cell that is no time raises a located :class:`DataError`.
+
+    Missing times (empty, ``NaN``, ``NaT``) stay NaN: like every bad sample they are the
+    data-quality gate's to flag, not a reason to refuse the file.
+    """
     import pandas as pd
+
+    from workbench.tables import MISSING_CELLS
 
     series = table.frame[column]
     if pd.api.types.is_datetime64_any_dtype(series.dtype) or pd.api.types.is_timedelta64_dtype(series.dtype):
-        missing = np.flatnonzero(series.isna().to_numpy())
-        if missing.size:
-            raise table.error(f"empty time cell; {TIME_FORMATS}", i=int(missing[0]), column=column)
-        return _time_seconds(series.to_numpy())
+        t, kind = _time_seconds(series.to_numpy())
+        return np.where(series.isna().to_numpy(), np.nan, t), kind
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
-        return table.numbers(column, what=f"a time ({TIME_FORMATS})"), "elapsed"
+        return series.to_numpy(dtype=float, na_value=np.nan), "elapsed"
     texts = pd.Series(table.cells(column), dtype=object)
-    empty = np.flatnonzero((texts == "").to_numpy())
-    if empty.size:
-        raise table.error(f"empty time cell; {TIME_FORMATS}", i=int(empty[0]), column=column)
-    numbers = pd.to_numeric(texts, errors="coerce")
+    filled = np.flatnonzero(~texts.str.lower().isin(MISSING_CELLS).to_numpy())
+    out = np.full(len(texts), np.nan)
+    if not filled.size:
+        return out, "elapsed"
+    cells = texts.iloc[filled]
+    numbers = pd.to_numeric(cells, errors="coerce")
     if numbers.notna().all():
-        return table.numbers(column, what=f"a time ({TIME_FORMATS})"), "elapsed"
-    if numbers.notna()[0]:  # the first cell sets the column's kind: name the first cell that is no number
-        i = int(np.flatnonzero(numbers.isna().to_numpy())[0])
-        raise table.error(f"{texts[i]!r} is not a number of seconds like the column's first cell {texts[0]!r}; "
-                          f"{TIME_FORMATS}", i=i, column=column)
+        out[filled] = numbers.to_numpy(dtype=float)
+        return out, "elapsed"
+    if numbers.notna().iloc[0]:  # the first time sets the column's kind: name the first cell that is no number
+        i = int(filled[np.flatnonzero(numbers.isna().to_numpy())[0]])
+        raise table.error(f"{texts[i]!r} is not a number of seconds like the column's first time "
+                          f"{cells.iloc[0]!r}; {TIME_FORMATS}", i=i, column=column)
     with warnings.catch_warnings():  # "could not infer format": a bad cell is reported below
         warnings.simplefilter("ignore", UserWarning)
         try:
-            parsed = pd.to_datetime(texts, utc=True)
+            parsed = pd.to_datetime(cells, utc=True)
         except (ValueError, TypeError, OverflowError):
-            parsed = pd.to_datetime(texts, utc=True, errors="coerce")
+            parsed = pd.to_datetime(cells, utc=True, errors="coerce")
     bad = np.flatnonzero(parsed.isna().to_numpy())
-    if not bad.size:
-        return parsed.dt.tz_localize(None).to_numpy("datetime64[ns]").astype(np.int64) / 1e9, "datetime"
-    i = int(bad[0])
-    first = "" if i == 0 else f" in the format of the column's first cell {texts[0]!r}"
-    raise table.error(f"{texts[i]!r} is not a date-time{first}; {TIME_FORMATS}", i=i, column=column)
+    if bad.size:
+        i = int(filled[bad[0]])
+        first = "" if bad[0] == 0 else f" in the format of the column's first time {cells.iloc[0]!r}"
+        raise table.error(f"{texts[i]!r} is not a date-time{first}; {TIME_FORMATS}", i=i, column=column)
+    out[filled] = parsed.dt.tz_localize(None).to_numpy("datetime64[ns]").astype(np.int64) / 1e9
+    return out, "datetime"
 
 
 def read_history(path: str | Path, *, tags: list[str] | None = None):

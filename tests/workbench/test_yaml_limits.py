@@ -43,9 +43,15 @@ def test_classic_billion_laughs_is_refused_with_file_and_line(tmp_path):
         except ConfigError as exc:
             print("CONFIGERROR", exc)
     """)
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                       env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, preexec_fn=_limit_memory,
-                       timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        preexec_fn=_limit_memory,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     out = r.stdout
     assert out.startswith("CONFIGERROR"), out
@@ -59,9 +65,15 @@ def test_moderate_alias_bomb_is_refused_before_it_is_built(tmp_path):
     # 9**6 = 531,441 repeated values: buildable, but over the limit
     path = tmp_path / "lol.yaml"
     path.write_text("kind: line\n" + laughs(6))
-    with pytest.raises(ConfigError, match=r"aliases expand this document past 100,000 values") as info:
+    with pytest.raises(
+        ConfigError, match=r"aliases expand this document past 100,000 values"
+    ) as info:
         resolve_config(path)
-    assert info.value.source == str(path) and info.value.line is not None and info.value.column is not None
+    assert (
+        info.value.source == str(path)
+        and info.value.line is not None
+        and info.value.column is not None
+    )
 
 
 def test_recursive_alias_is_refused_with_its_line():

@@ -12,6 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from twin_app.cli._common import JSON_OPTION, console, console_err, print_json, print_table
+from twin_app.cli._cost import YES_OPTION, confirm_run
 
 
 class _RunByDefault(TyperGroup):
@@ -79,6 +80,7 @@ def run(
     out: Path = typer.Option(None, "--out", help="Write trials.nc/csv, summary.json and report.html here."),
     sets: list[str] = SET_OPT,
     as_json: bool = JSON_OPTION,
+    yes: bool = YES_OPTION,
 ) -> None:
     """Run or resume a campaign until its budget is spent; print the best recipe.
 
@@ -89,6 +91,7 @@ def run(
     from optimization import StorageFullError
 
     camp = _load(campaign, sets, storage)
+    confirm_run(camp, yes=yes, trials=trials)
     try:
         res = camp.run(workers=workers, n_trials=trials, progress=not as_json)
     except StorageFullError as exc:

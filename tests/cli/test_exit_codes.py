@@ -64,12 +64,8 @@ def test_write_under_a_regular_file_is_one_line(files, capsys):
     assert main(["run", SMALL_LINE, "-n", "2", "--json", "--report", "file.txt/sub/r.html"]) == 2
     err = capsys.readouterr().err
     lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
-    assert (
-        len(lines) == 1
-        and "file.txt" in lines[0]
-        and "(EEXIST)" in lines[0]
-        or "(ENOTDIR)" in lines[0]
-    )
+    assert len(lines) == 1 and "file.txt" in lines[0]
+    assert "(EEXIST)" in lines[0] or "(ENOTDIR)" in lines[0]
 
 
 def test_full_and_read_only_disk_are_one_line_exit_1(tmp_path):

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import annotated_types
 from pydantic import BaseModel
 
 from workbench._yaml import Mark, PathT, format_path
@@ -68,14 +67,14 @@ def _field_bounds(model: type[BaseModel], path: PathT) -> tuple[Any, Any, bool, 
         return None
     low = high = None
     low_inc = high_inc = True
-    for meta in info.metadata:
-        if isinstance(meta, annotated_types.Ge):
+    for meta in info.metadata:  # pydantic's Ge/Gt/Le/Lt constraint objects (annotated-types)
+        if getattr(meta, "ge", None) is not None:
             low = meta.ge
-        elif isinstance(meta, annotated_types.Gt):
+        elif getattr(meta, "gt", None) is not None:
             low, low_inc = meta.gt, False
-        elif isinstance(meta, annotated_types.Le):
+        elif getattr(meta, "le", None) is not None:
             high = meta.le
-        elif isinstance(meta, annotated_types.Lt):
+        elif getattr(meta, "lt", None) is not None:
             high, high_inc = meta.lt, False
     return low, high, low_inc, high_inc
 

@@ -80,14 +80,10 @@ def _bounded(option: str, value: int | None, model: type, field: str) -> int | N
     """A CLI count checked against the bounds of the config field it replaces."""
     if value is None:
         return None
-    import annotated_types
-
     low = high = None
-    for meta in model.model_fields[field].metadata:
-        if isinstance(meta, annotated_types.Ge):
-            low = meta.ge
-        elif isinstance(meta, annotated_types.Le):
-            high = meta.le
+    for meta in model.model_fields[field].metadata:  # pydantic's Ge/Le constraint objects
+        low = getattr(meta, "ge", None) if getattr(meta, "ge", None) is not None else low
+        high = getattr(meta, "le", None) if getattr(meta, "le", None) is not None else high
     if (low is not None and value < low) or (high is not None and value > high):
         shown = f"{value:.3e}" if abs(value) > 10**12 else str(value)
         raise ConfigError(f"{option} {shown} is out of range: {field} must be between {low:,} and {high:,}")

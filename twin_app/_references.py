@@ -33,9 +33,15 @@ class References:
     def error(self, path: tuple[Any, ...], message: str) -> None:
         """Record ``message`` at the position of ``path`` in the config."""
         mark = self.resolved.where(path)
-        self.errors.append(ConfigError(
-            message, source=mark[0] if mark else self.resolved.source, line=mark[1] if mark else None,
-            column=mark[2] if mark else None, path=format_path(path) or None))
+        self.errors.append(
+            ConfigError(
+                message,
+                source=mark[0] if mark else self.resolved.source,
+                line=mark[1] if mark else None,
+                column=mark[2] if mark else None,
+                path=format_path(path) or None,
+            )
+        )
 
     def fmu(self, path: tuple[Any, ...], value: str):
         """Resolve and describe the FMU named at ``path``; None (and an error recorded) if it is not one."""
@@ -52,21 +58,35 @@ class References:
             self.error(path, f"{exc}; give an FMI 2.0/3.0 .fmu file")
             return None
 
-    def variable(self, info: Any, path: tuple[Any, ...], name: Any, *, unit: str | None = None,
-                 unit_path: tuple[Any, ...] | None = None, causalities: Iterable[str] | None = None) -> None:
+    def variable(
+        self,
+        info: Any,
+        path: tuple[Any, ...],
+        name: Any,
+        *,
+        unit: str | None = None,
+        unit_path: tuple[Any, ...] | None = None,
+        causalities: Iterable[str] | None = None,
+    ) -> None:
         """``name`` must be a variable of the FMU ``info``; a given ``unit`` must convert to its unit."""
         if info is None or not isinstance(name, str):
             return
         variables = {v.name: v for v in info.variables}
         var = variables.get(name)
         if var is None:
-            self.error(path, f'FMU {info.model_name} ({Path(info.path).name}) has no variable "{name}"; '
-                       + did_you_mean(name, variables))
+            self.error(
+                path,
+                f'FMU {info.model_name} ({Path(info.path).name}) has no variable "{name}"; '
+                + did_you_mean(name, variables),
+            )
             return
         allowed = tuple(causalities or ())
         if allowed and var.causality not in allowed:
-            self.error(path, f'"{name}" is a{"n" if var.causality[0] in "aeiou" else ""} {var.causality} '
-                       f"of FMU {info.model_name}; this field needs a {' or '.join(allowed)}")
+            self.error(
+                path,
+                f'"{name}" is a{"n" if var.causality[0] in "aeiou" else ""} {var.causality} '
+                f"of FMU {info.model_name}; this field needs a {' or '.join(allowed)}",
+            )
         if unit is not None and unit_path is not None:
             self._units(unit, var, unit_path)
 
@@ -79,8 +99,11 @@ class References:
             convert(1.0, fmu_unit, from_unit=unit)
         except UnitError as exc:
             if "cannot be converted" in str(exc) or "dimension" in str(exc).lower():
-                self.error(path, f'unit "{unit}" cannot be converted to "{fmu_unit}", the unit of FMU variable '
-                           f'"{var.name}"; use a unit of the same dimension')
+                self.error(
+                    path,
+                    f'unit "{unit}" cannot be converted to "{fmu_unit}", the unit of FMU variable '
+                    f'"{var.name}"; use a unit of the same dimension',
+                )
             # an FMU unit the workbench cannot parse is not the config's fault: not reported
 
 
@@ -92,7 +115,13 @@ def _twin_binding(binding: Any, refs: References) -> None:
         refs.variable(info, ("parameters", key), key)
     for group in ("inputs", "outputs"):
         for i, tb in enumerate(getattr(binding, group)):
-            refs.variable(info, (group, i, "variable"), tb.variable, unit=tb.unit, unit_path=(group, i, "unit"))
+            refs.variable(
+                info,
+                (group, i, "variable"),
+                tb.variable,
+                unit=tb.unit,
+                unit_path=(group, i, "unit"),
+            )
     for i, cal in enumerate(binding.calibration):
         refs.variable(info, ("calibration", i, "name"), cal.name)
 
@@ -104,7 +133,13 @@ def _plant_emulator(plant: Any, refs: References) -> None:
     for key in plant.inputs:
         refs.variable(info, ("inputs", key), key)
     for i, tag in enumerate(plant.tags):
-        refs.variable(info, ("tags", i, "variable"), tag.variable, unit=tag.unit, unit_path=("tags", i, "unit"))
+        refs.variable(
+            info,
+            ("tags", i, "variable"),
+            tag.variable,
+            unit=tag.unit,
+            unit_path=("tags", i, "unit"),
+        )
     for i, drift in enumerate(getattr(plant, "drift", []) or []):
         refs.variable(info, ("drift", i, "parameter"), getattr(drift, "parameter", None))
 
@@ -130,16 +165,25 @@ def _campaign(campaign: Any, refs: References) -> None:
     if getattr(model, "type", None) == "line":
         from simulation.line import LINE_KPIS, STATION_KPIS, load_scenario
 
-        path = model.scenario if model.scenario.is_absolute() else Path(refs.resolved.source).parent / model.scenario
+        path = (
+            model.scenario
+            if model.scenario.is_absolute()
+            else Path(refs.resolved.source).parent / model.scenario
+        )
         if not path.is_file():
-            refs.error(("model", "scenario"), f'line scenario "{model.scenario}" not found (looked for {path})')
+            refs.error(
+                ("model", "scenario"),
+                f'line scenario "{model.scenario}" not found (looked for {path})',
+            )
             return
         try:
             scenario = load_scenario(path)
         except ConfigError as exc:
             refs.error(("model", "scenario"), f"line scenario {path} is not valid: {exc}")
             return
-        metrics = set(LINE_KPIS) | {f"{k}[{st.name}]" for st in scenario.stations for k in STATION_KPIS}
+        metrics = set(LINE_KPIS) | {
+            f"{k}[{st.name}]" for st in scenario.stations for k in STATION_KPIS
+        }
     else:
         from optimization import REACTOR_METRICS
 
@@ -147,9 +191,11 @@ def _campaign(campaign: Any, refs: References) -> None:
     for group in ("objectives", "constraints"):
         for i, item in enumerate(getattr(campaign, group)):
             if item.metric not in metrics:
-                refs.error((group, i, "metric"),
-                           f'metric "{item.metric}" is not computed by this campaign\'s model; '
-                           + did_you_mean(item.metric, metrics))
+                refs.error(
+                    (group, i, "metric"),
+                    f'metric "{item.metric}" is not computed by this campaign\'s model; '
+                    + did_you_mean(item.metric, metrics),
+                )
 
 
 REFERENCE_CHECKS: dict[str, Callable[[Any, References], None]] = {

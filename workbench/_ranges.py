@@ -31,13 +31,19 @@ def check_int_sizes(data: Any, where: Callable[[PathT], Mark | None], source: st
             stack.extend(((*path, k), v) for k, v in value.items())
         elif isinstance(value, list | tuple):
             stack.extend(((*path, i), v) for i, v in enumerate(value))
-        elif isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
+        elif (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and not INT64_MIN <= value <= INT64_MAX
+        ):
             mark = where(path)
             digits = len(str(abs(value)))
             raise ConfigError(
                 f"{value:.3e} ({digits} digits) is out of range; integers in a config must be between "
                 f"{INT64_MIN:,} and {INT64_MAX:,} (64-bit)",
-                source=mark[0] if mark else source, line=mark and mark[1], column=mark and mark[2],
+                source=mark[0] if mark else source,
+                line=mark and mark[1],
+                column=mark and mark[2],
                 path=format_path(path) or None,
             )
 
@@ -79,7 +85,9 @@ def _field_bounds(model: type[BaseModel], path: PathT) -> tuple[Any, Any, bool, 
     return low, high, low_inc, high_inc
 
 
-def range_message(err: Mapping[str, Any], model: type[BaseModel], path: PathT, shown: str) -> str | None:
+def range_message(
+    err: Mapping[str, Any], model: type[BaseModel], path: PathT, shown: str
+) -> str | None:
     """``"<value> is not valid: input should be <= b; <field> must be between a and b"`` for a bound
     error (pydantic's rule, then the whole allowed range of the field), else None."""
     if err["type"] not in _BOUND_TYPES:

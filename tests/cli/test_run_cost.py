@@ -128,7 +128,9 @@ def test_terminal_asks(monkeypatch):
 
 def test_a_line_that_never_advances_time_is_refused():
     n = len(load_scenario(SMALL_LINE).stations)
-    sc = load_scenario(SMALL_LINE, overrides={f"stations[{i}].process_time": "0 s" for i in range(n)})
+    sc = load_scenario(
+        SMALL_LINE, overrides={f"stations[{i}].process_time": "0 s" for i in range(n)}
+    )
     cost = estimate_cost(sc)
     assert math.isinf(cost.seconds)
     with pytest.raises(ConfigError, match="forever"):

@@ -41,7 +41,9 @@ COST_LIMIT_S = 4 * 3600.0
 """Runs estimated above this much CPU time need ``--yes`` (or a yes on the terminal)."""
 
 YES_OPTION = typer.Option(
-    False, "--yes", "-y",
+    False,
+    "--yes",
+    "-y",
     help="Start even when the estimated cost is above the limit (4 h of CPU); never asks.",
 )
 
@@ -86,7 +88,9 @@ def _bounded(option: str, value: int | None, model: type, field: str) -> int | N
         high = getattr(meta, "le", None) if getattr(meta, "le", None) is not None else high
     if (low is not None and value < low) or (high is not None and value > high):
         shown = f"{value:.3e}" if abs(value) > 10**12 else str(value)
-        raise ConfigError(f"{option} {shown} is out of range: {field} must be between {low:,} and {high:,}")
+        raise ConfigError(
+            f"{option} {shown} is out of range: {field} must be between {low:,} and {high:,}"
+        )
     return value
 
 
@@ -105,8 +109,11 @@ def _line_ops_per_replication(sc: Any) -> tuple[float, float, str]:
                 size = st.batch.size if st.batch is not None else 1
                 rates.append(st.servers * size / t)
         jobs = exp.horizon * min(rates) if rates else math.inf  # the slowest station's capacity
-        how = f"{exp.horizon / 86400:.3g} d at up to {min(rates) * 3600:.3g} jobs/h" if rates else \
-            "no station takes time"
+        how = (
+            f"{exp.horizon / 86400:.3g} d at up to {min(rates) * 3600:.3g} jobs/h"
+            if rates
+            else "no station takes time"
+        )
     else:
         jobs = float(exp.count)
         how = f"{exp.count} good parts"
@@ -122,9 +129,16 @@ def _line_cost(sc: Any, replications: int | None) -> RunCost:
         reps = exp.max_replications if exp.target_half_width is not None else exp.replications
     ops, fmu_runs, how = _line_ops_per_replication(sc)
     seconds = reps * (ops * _S_PER_LINE_OP + fmu_runs * _S_PER_FMU_RUN)
-    units = "station operations" + (f" ({reps * fmu_runs:.3g} of them FMU runs)" if fmu_runs else "")
-    return RunCost(f"line scenario '{sc.name}'", reps * (ops + fmu_runs), units, seconds,
-                   f"{reps} replications × {how} × {len(sc.stations)} stations")
+    units = "station operations" + (
+        f" ({reps * fmu_runs:.3g} of them FMU runs)" if fmu_runs else ""
+    )
+    return RunCost(
+        f"line scenario '{sc.name}'",
+        reps * (ops + fmu_runs),
+        units,
+        seconds,
+        f"{reps} replications × {how} × {len(sc.stations)} stations",
+    )
 
 
 # --------------------------------------------------------------------------- campaigns
@@ -139,7 +153,9 @@ def _campaign_cost(camp: Any, trials: int | None) -> RunCost:
     else:
         per_trial = _S_PER_REACTOR_TRIAL
         detail = f"{n} trials × {repeats} seeds × one batch simulation"
-    return RunCost(f"campaign '{cfg.name}'", n * repeats, "evaluations", n * repeats * per_trial, detail)
+    return RunCost(
+        f"campaign '{cfg.name}'", n * repeats, "evaluations", n * repeats * per_trial, detail
+    )
 
 
 # --------------------------------------------------------------------------- life models
@@ -171,16 +187,31 @@ def _life_cost(model: Any, engine: str | None) -> RunCost:
     if engine == "event":
         horizon = sim.horizon or sim.mission_time
         events = _events_per_life_horizon(model, horizon)
-        return RunCost(f"life model '{model.name}'", sim.replications * events, "events",
-                       sim.replications * events * _S_PER_LIFE_EVENT, f"{sim.replications} replications × {horizon / 3600:.3g} h × {n_comp} components")
+        return RunCost(
+            f"life model '{model.name}'",
+            sim.replications * events,
+            "events",
+            sim.replications * events * _S_PER_LIFE_EVENT,
+            f"{sim.replications} replications × {horizon / 3600:.3g} h × {n_comp} components",
+        )
     lives = sim.missions * n_comp + min(sim.importance_missions, sim.missions) * n_comp * n_comp
-    return RunCost(f"life model '{model.name}'", lives, "component lives", lives * _S_PER_LIFE,
-                   f"{sim.missions} missions × {n_comp} components (+ importance missions)")
+    return RunCost(
+        f"life model '{model.name}'",
+        lives,
+        "component lives",
+        lives * _S_PER_LIFE,
+        f"{sim.missions} missions × {n_comp} components (+ importance missions)",
+    )
 
 
 # --------------------------------------------------------------------------- the gate
-def estimate_cost(config: Any, *, replications: int | None = None, trials: int | None = None,
-                  engine: str | None = None) -> RunCost:
+def estimate_cost(
+    config: Any,
+    *,
+    replications: int | None = None,
+    trials: int | None = None,
+    engine: str | None = None,
+) -> RunCost:
     """Estimate the cost of running ``config`` (a line scenario, a campaign or a life model).
 
     ``replications``/``trials``/``engine`` are the command-line values that replace the
@@ -203,8 +234,15 @@ def estimate_cost(config: Any, *, replications: int | None = None, trials: int |
     raise TypeError(f"no cost estimate for a {kind}")
 
 
-def confirm_run(config: Any, *, yes: bool, replications: int | None = None, trials: int | None = None,
-                engine: str | None = None, limit_s: float | None = None) -> RunCost:
+def confirm_run(
+    config: Any,
+    *,
+    yes: bool,
+    replications: int | None = None,
+    trials: int | None = None,
+    engine: str | None = None,
+    limit_s: float | None = None,
+) -> RunCost:
     """Check a run's estimated cost before it starts; the one call each run command makes.
 
     Under ``limit_s`` (default :data:`COST_LIMIT_S`): nothing is printed. Above it: with ``yes`` a note goes to stderr and
@@ -222,12 +260,16 @@ def confirm_run(config: Any, *, yes: bool, replications: int | None = None, tria
         return cost
     text = f"{cost.what}: estimated cost {cost.describe()}, above the limit of {_human(limit_s)}"
     if yes:
-        console_err.print(f"[yellow]note:[/] {escape(text)}; running anyway (--yes)", highlight=False,
-                          soft_wrap=True)
+        console_err.print(
+            f"[yellow]note:[/] {escape(text)}; running anyway (--yes)",
+            highlight=False,
+            soft_wrap=True,
+        )
         return cost
     if sys.stdin.isatty() and sys.stderr.isatty():
         if typer.confirm(f"{text}. Run anyway?", default=False, err=True):
             return cost
         raise ConfigError(f"{text}; not run")
-    raise ConfigError(f"{text}; check the horizon, replications, trials or missions, "
-                      "or pass --yes to run anyway")
+    raise ConfigError(
+        f"{text}; check the horizon, replications, trials or missions, or pass --yes to run anyway"
+    )

@@ -128,3 +128,19 @@ def test_os_error_lines(exc, text, code):
     line, exit_code = describe_os_error(exc)
     assert line.startswith(text) and "\n" not in line
     assert exit_code == code
+
+
+def test_read_only_folder_without_root(files, capsys):
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("root writes into a read-only folder; the tmpfs test covers EROFS")
+    folder = files / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        assert main(["run", SMALL_LINE, "-n", "2", "--json", "--out", str(folder / "out.nc")]) == 1
+    finally:
+        folder.chmod(0o700)
+    err = capsys.readouterr().err
+    assert f"{folder / 'out.nc'}: Permission denied (EACCES)" in err and "Traceback" not in err

@@ -8,7 +8,7 @@ import typer
 import yaml
 
 from twin_app.cli._common import JSON_OPTION, console, print_json, print_table
-from workbench.config import load_config, parse_override_args, resolve_config
+from workbench.config import load_config, parse_override_args, resolve_config, validate_config
 from workbench.errors import ConfigError
 
 app = typer.Typer(help="Validate and show YAML configs (scenarios, bindings, campaigns, life models).",
@@ -39,6 +39,32 @@ def _model_and_kind(file: Path, kind: str | None, overrides: dict):
     return model_for_kind(chosen, source=str(file)), chosen
 
 
+def _validate_one(file: Path, kind: str | None, overrides: dict):
+    """Validate one file and check its external references; return its kind and the config.
+
+    Raises
+    ------
+    ConfigError
+        The first problem, with every problem of the file listed in the message and ``.errors``.
+    """
+    from twin_app.configs import check_references
+
+    model, chosen = _model_and_kind(file, kind, overrides)
+    resolved = resolve_config(file, overrides=overrides)
+    data = dict(resolved.data)
+    if "kind" in data and "kind" not in model.model_fields:
+        data.pop("kind")
+    config = validate_config(data, model, resolved=resolved)
+    problems = check_references(chosen, config, resolved)
+    if problems:
+        first, more = problems[0], problems[1:]
+        text = first.message + "".join(f"\n  also {p}" for p in more)
+        error = ConfigError(text, source=first.source, line=first.line, column=first.column, path=first.path)
+        error.errors = problems
+        raise error
+    return chosen, config
+
+
 @app.command("validate")
 def validate(
     files: list[Path] = typer.Argument(..., help="YAML config files to check."),
@@ -48,14 +74,14 @@ def validate(
                                  "that every bound node exists (exit 2 naming each missing tag)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Check configs: YAML, extends/overrides, every field, units. Exit 2 on the first bad file."""
+    """Check configs: YAML, extends/overrides, every field, units, and what they name outside
+    themselves (FMU file and variables, tag units, campaign metrics). Exit 2 if any file is bad."""
     overrides = parse_override_args(set_ or [])
     rows = []
     failed: ConfigError | None = None
     for file in files:
         try:
-            model, chosen = _model_and_kind(file, kind, overrides)
-            cfg = load_config(file, model, overrides=overrides)
+            chosen, cfg = _validate_one(file, kind, overrides)
             note = ""
             if connect:
                 from twin_app.cli._connect_check import check_binding_nodes

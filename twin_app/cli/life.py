@@ -14,6 +14,7 @@ from twin_app.cli._common import (
     print_json,
     print_table,
 )
+from twin_app.cli._cost import YES_OPTION, confirm_run
 
 app = typer.Typer(help="Reliability: system life Monte Carlo, Weibull fitting of field data, PM policy.",
                   no_args_is_help=True)
@@ -41,12 +42,14 @@ def run(
     out: Path = typer.Option(None, "--out", "-o", help="Write the result dataset to this NetCDF file."),
     report: Path = typer.Option(None, "--report", help="Write a self-contained HTML report here."),
     as_json: bool = JSON_OPTION,
+    yes: bool = YES_OPTION,
 ) -> None:
     """Simulate a system's life: R(t), MTTF, B10, availability, costs, component importance."""
     from simulation.life import run_life
     from workbench.dataset import write_netcdf
 
     model = _load(model_file, set_)
+    confirm_run(model, yes=yes, engine=engine)
     with open_executor(dask=dask, executor=executor) as ex:
         ds = run_life(model, seed=seed, executor=ex, engine=engine, progress=False if as_json else "missions")
     unit = model.simulation.report_unit

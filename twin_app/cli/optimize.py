@@ -12,6 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from twin_app.cli._common import JSON_OPTION, console, console_err, print_json, print_table
+from twin_app.cli._cost import YES_OPTION, confirm_run
 
 
 class _RunByDefault(TyperGroup):
@@ -94,6 +95,7 @@ def run(
     new_study: bool = NEW_STUDY_OPT,
     resume_anyway: bool = RESUME_ANYWAY_OPT,
     as_json: bool = JSON_OPTION,
+    yes: bool = YES_OPTION,
 ) -> None:
     """Run or resume a campaign until its budget is spent; print the best recipe.
 
@@ -106,6 +108,7 @@ def run(
     from optimization import StorageFullError
 
     camp = _load(campaign, sets, storage, new_study=new_study, resume_anyway=resume_anyway)
+    confirm_run(camp, yes=yes, trials=trials)
     try:
         res = camp.run(workers=workers, n_trials=trials, progress=not as_json)
     except StorageFullError as exc:

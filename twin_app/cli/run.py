@@ -16,6 +16,7 @@ from twin_app.cli._common import (
     print_json,
     print_table,
 )
+from twin_app.cli._cost import YES_OPTION, confirm_run
 
 _REPS = typer.Option(None, "--replications", "-n", help="Replications (default: the scenario's experiment).")
 _SEED = typer.Option(None, "--seed", help="Root seed (default: the scenario's experiment.seed).")
@@ -64,6 +65,7 @@ def run(
     snapshot: Path | None = typer.Option(
         None, "--snapshot", help="Start from a live state (YAML, kind: line-snapshot): WIP, machine states."),
     json_: bool = JSON_OPTION,
+    yes: bool = YES_OPTION,
 ) -> None:
     """Simulate a line scenario: replications with common random numbers, KPIs with t-CIs."""
     from simulation.line import LineSnapshot, scenario_dir, simulate
@@ -71,6 +73,7 @@ def run(
     from workbench.dataset import write_netcdf
 
     sc = _load(scenario, set_)
+    confirm_run(sc, yes=yes, replications=replications)
     snap = load_config(snapshot, LineSnapshot, kind="line-snapshot") if snapshot is not None else None
     with open_executor(dask=dask, workers=workers, executor=executor) as ex:
         ds = simulate(sc, replications=replications, seed=seed, executor=ex, snapshot=snap,
@@ -109,6 +112,7 @@ def compare(
     report: Path | None = _REPORT,
     all_kpis: bool = typer.Option(False, "--all-kpis", help="Show station KPIs too."),
     json_: bool = JSON_OPTION,
+    yes: bool = YES_OPTION,
 ) -> None:
     """Compare what-if variants with a base: paired differences under common random numbers."""
     from simulation.line import absent_stations, scenario_dir, simulate
@@ -123,6 +127,7 @@ def compare(
     with open_executor(dask=dask, workers=workers, executor=executor) as ex:
         for path in [base, *variants]:
             sc = base_sc if path == base else _load(path, [])
+            confirm_run(sc, yes=yes, replications=n)
             if sc.name in results:
                 raise ConfigError(f"two scenarios are both named '{sc.name}'; give each variant its own name:",
                                   source=str(path), path="name")

@@ -30,7 +30,7 @@ from twin_app.cli import render as render_cli
 from twin_app.cli import report as report_cli
 from twin_app.cli import run as run_cli
 from twin_app.cli._common import console_err, describe_os_error, version_callback
-from workbench.errors import ConfigError, WorkbenchError
+from workbench.errors import ConfigError, DataError, WorkbenchError
 
 app = typer.Typer(
     name="twin",
@@ -118,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     except ConfigError as exc:
-        console_err.print(f"[bold red]config error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        label = "data error" if isinstance(exc, DataError) else "config error"
+        console_err.print(f"[bold red]{label}:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
     except WorkbenchError as exc:
         console_err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)

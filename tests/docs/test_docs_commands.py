@@ -95,6 +95,10 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
+def _server_logs(work: Path) -> str:
+    return "".join(f"\n--- {log.name}\n{log.read_text()[-3000:]}" for log in sorted(work.glob(".server-*.log")))
+
+
 def _run_block(block: Block, work: Path) -> None:
     servers: list[subprocess.Popen] = []
     try:
@@ -110,7 +114,8 @@ def _run_block(block: Block, work: Path) -> None:
                 continue
             proc = subprocess.run(["bash", "-o", "pipefail", "-c", cmd.shell_text], cwd=work, env=_env(work),
                                   capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
-            shown = f"$ {cmd.text}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}"
+            shown = (f"$ {cmd.text}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}"
+                     + _server_logs(work))
             allowed = block.allowed_exits(cmd)
             assert proc.returncode in allowed, f"{where}: exit {proc.returncode} (the page allows {allowed}):\n{shown}"
             assert "Traceback (most recent call last)" not in proc.stderr, f"{where}: a traceback:\n{shown}"

@@ -30,6 +30,7 @@ SHELL_LANGS = {"console", "bash", "sh", "shell"}
 _FENCE = re.compile(r"^```(\S*)\s*$")
 _DIRECTIVE = re.compile(r"<!--\s*docs-test:\s*(.*?)\s*-->")
 _SERVERS = ("twin plant serve", "twin dashboard")
+_BACKGROUND = re.compile(r"\s&\s*(#.*)?$")  # a trailing '&', maybe followed by a comment
 
 
 @dataclass
@@ -43,14 +44,12 @@ class Command:
     @property
     def background(self) -> bool:
         """A server: started in the background, stopped at the end of its block."""
-        text = self.text.rstrip()
-        return text.endswith("&") or text.startswith(_SERVERS)
+        return bool(_BACKGROUND.search(self.text)) or self.text.startswith(_SERVERS)
 
     @property
     def shell_text(self) -> str:
         """The command as handed to bash (a trailing ``&`` removed: the harness backgrounds it)."""
-        text = self.text.rstrip()
-        return text[:-1].rstrip() if text.endswith("&") else text
+        return _BACKGROUND.sub("", self.text).rstrip()
 
 
 @dataclass

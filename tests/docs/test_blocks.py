@@ -19,10 +19,12 @@ def _page(tmp_path: Path, text: str) -> list:
 
 def test_console_prompts_outputs_and_continuations(tmp_path):
     (block,) = _page(tmp_path, "intro\n\n```console\n$ twin a \\\n      --b c   # note\nok a (kind x)\n"
-                               "$ twin d &\n```\n")
-    assert [c.text for c in block.commands] == ["twin a --b c   # note", "twin d &"]
+                               "$ twin d &\n$ twin e x &   # a server\n```\n")
+    assert [c.text for c in block.commands] == ["twin a --b c   # note", "twin d &", "twin e x &   # a server"]
     assert block.commands[0].expect == ["ok a (kind x)"]
     assert block.commands[1].background and block.commands[1].shell_text == "twin d"
+    assert block.commands[2].background and block.commands[2].shell_text == "twin e x"
+    assert not block.commands[0].background
     assert block.line == 3 and block.skip is None and block.exit_ok == (0,)
 
 

@@ -13,6 +13,8 @@ they come from and regenerates them when a generator changes.
   2nd ed., Example 1.1.1). Published Weibull MLE: shape 2.10, scale 81.9 (Lawless, Ex. 5.2.2).
 - ``pump_seals.csv``: field returns of pump seals with suspensions and counts, in hours
   (simulated: Weibull shape 1.8, scale 9000 h, right-censored at random service ages, seed 7).
+- ``pump_seals_r_coding.csv``: the same records coded as R's ``survival`` package codes
+  them (status 1 = censored, 2 = failure), for ``--status-map 1=censored,2=failure``.
 - ``reactor_history.csv``: a historian export of the emulated reactor plant
   (``scenarios/reactor_plant.yaml``, seed 11) over 4 h at its sample period, wide layout with
   ISO-8601 timestamps (UTC) and one column per tag.
@@ -84,7 +86,9 @@ def batches() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 
 def main() -> None:
     bearings().to_csv(HERE / "bearings_lieblein_zelen.csv", index=False)
-    pump_seals().to_csv(HERE / "pump_seals.csv", index=False)
+    seals = pump_seals()
+    seals.to_csv(HERE / "pump_seals.csv", index=False)
+    seals.assign(status=seals["status"].map({"F": 2, "S": 1})).to_csv(HERE / "pump_seals_r_coding.csv", index=False)
     reactor_history().round(5).to_csv(HERE / "reactor_history.csv", index=False)
     history, quality, one = batches()
     history.to_csv(HERE / "batch_history.csv", index=False)

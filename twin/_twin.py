@@ -202,6 +202,7 @@ class Twin:
             self.report.skipped += 1
             return TwinStep(float(frame.time), False, np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan),
                             np.zeros(n, np.uint8), np.zeros(n, np.uint16))
+        self._clock_events(frame)
         g = self.gate.check(frame)
         if not g.accepted:
             self.report.rejected += 1
@@ -244,6 +245,7 @@ class Twin:
             y = self.ekf.predict(u_step, dt) if self.ekf is not None else self.model.step(u_step, dt)
         if g.gap > 0 or (g.flags[0] & QualityFlag.GAP if n else False):
             self.report.gaps.append((self._last_t, t))
+            self.report.gap_samples += round(g.gap / self.binding.sample_period)
             y = self._resync_after_gap(real, usable, y)
         self._last_t = t
         virtual = np.empty(n)
@@ -296,6 +298,7 @@ class Twin:
         y = self.model.step_block(u_step, t - prev_t)
         for k in np.flatnonzero(gap > 0):
             self.report.gaps.append((float(prev_t[k]), float(t[k])))
+            self.report.gap_samples += round(float(gap[k]) / self.binding.sample_period)
         self._u = u[-1].copy()
         self._last_t = float(t[-1])
         m = len(self.tags)
@@ -313,6 +316,34 @@ class Twin:
         self.report.samples += n
         if self.trace is not None:
             self.trace.append_block(t, real, virtual, residual, statistic, alarm, flags, gap)
+
+    def _clock_events(self, frame: Frame) -> None:
+        """A backward step of the source clock → ``CLOCK_STEP`` event; a new timeline → start over.
+
+        On a new timeline (a restarted plant whose time went back) open alarms end at the
+        last sample of the old one and the model starts again at this frame (joining the
+        batch at its batch-time tag, if any); the gate flags the frame ``GAP``.
+        """
+        step = getattr(frame, "clock_step", 0.0)
+        if step:
+            self.report.clock_steps.append((float(frame.time), float(step)))
+            self._log_clock_event("CLOCK_STEP", float(frame.time), float(step))
+        if getattr(frame, "new_timeline", False):
+            self.report.timelines += 1
+            back = float(frame.time) - self._last_t if math.isfinite(self._last_t) else 0.0
+            self._log_clock_event("NEW_TIMELINE", float(frame.time), back)
+            if self._started:
+                self.detector.close(self._last_t)
+                self.detector.reset()
+                self._started = False
+                self._last_t = math.nan
+                self._res_sum[:] = 0.0
+                self._res_n[:] = 0
+
+    def _log_clock_event(self, kind: str, time: float, seconds: float) -> None:
+        if self.trace is not None:
+            self.trace.log_event({"tag": "*", "kind": kind, "start": time, "end": time, "magnitude": abs(seconds),
+                                  "direction": -1 if seconds < 0 else 1, "unit": "s"})
 
     def _already_recorded(self, time: Any) -> bool:
         try:

@@ -1,18 +1,35 @@
-"""Live plant data from OPC UA subscriptions (asyncua), with reconnect and gap marking.
+"""Live plant data from OPC UA subscriptions (asyncua), with reconnect, gap and clock-step marking.
 
 A background thread runs an asyncio loop holding one asyncua ``Client``. It
-subscribes to every bound tag (node id ``ns=<namespace index>;s=<tag>``) and
-queues each data change with its ``SourceTimestamp``. :meth:`OpcUaSource.frames`
-groups the changes into frames by sample instant: a value belongs to the bucket
-``round((timestamp - t_ref) / period)``. OPC UA reports by exception, so a tag
-without a change in a bucket keeps its last value (and its old timestamp, which
-the quality gate judges for timeliness and staleness). A bucket is emitted when
-all tags arrived, when two newer buckets exist, or after ``hold`` seconds.
+subscribes to every bound tag (node id ``ns=<namespace index>;s=<tag>``) with the
+data-change trigger ``StatusValueTimestamp`` (OPC UA Part 4, §7.22.2), so every
+sample the server writes arrives, changed value or not, with its
+``SourceTimestamp``. :meth:`OpcUaSource.frames` groups the values into frames by
+sample instant: a value belongs to the bucket ``round((timestamp - t_ref) /
+period)``. A tag without a value in a bucket keeps its last value (and its old
+timestamp, which the quality gate judges for timeliness). A bucket is emitted
+when all tags arrived, when two later buckets exist, or after ``hold``.
 
-When the server goes away (a health read fails or times out) the client
+Every sample is accounted for, none is dropped silently:
+
+* a value for an instant already emitted (the initial value re-sent after a
+  reconnect, a straggler) is counted in :attr:`OpcUaSource.late_values`;
+* a new instant whose time is not after the last emitted one (the server's clock
+  stepped back) is emitted with its own time; the first frame of such a step
+  carries ``clock_step`` (seconds, negative) and the gate flags the frames
+  ``OUT_OF_ORDER`` / ``DUPLICATE``;
+* after a reconnect, a plant whose time went back (a restarted emulator with a
+  new anchor) starts a new timeline: the frame carries ``new_timeline=True`` and
+  the twin records a flagged discontinuity.
+
+When the server goes away (a health read fails or times out), or the subscription
+delivers nothing for ``resubscribe_after`` while the server answers, the client
 reconnects with exponential backoff (``reconnect_initial`` doubling up to
-``reconnect_max``), re-subscribes, and marks the first frame after the outage
-``reconnected=True``; the twin records the gap.
+``reconnect_max``), subscribes anew, and marks the first frame after the outage
+``reconnected=True``. No wait is unbounded: no data for ``data_timeout`` wall
+seconds, or a dead client thread, ends :meth:`~OpcUaSource.frames` with a
+:class:`~workbench.errors.ConnectionLostError` naming the endpoint and what it
+waited for.
 """
 
 from __future__ import annotations
@@ -24,14 +41,24 @@ import math
 import queue
 import threading
 import time as _time
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
+from twin._clock import Clock, WallClock
 from twin.sources._base import Frame, Sample, Source
 from workbench.errors import ConnectionLostError
 
 __all__ = ["OpcUaSource"]
 
 log = logging.getLogger(__name__)
+
+_RECONNECTED = "reconnected"
+_SAME_INSTANT = 1e-3  # s: timestamps this close are the same instant (OPC UA carries 100 ns)
+
+
+class _SubscriptionSilent(Exception):
+    """The server answers but the subscription delivered nothing for too long."""
 
 
 class OpcUaSource(Source):
@@ -58,6 +85,15 @@ class OpcUaSource(Source):
     connect_timeout
         Give up (raise :class:`ConnectionLostError`) if the first connection is not
         made within this many seconds.
+    data_timeout
+        Give up (raise :class:`ConnectionLostError`) when no value arrived for this many
+        wall seconds (connected or not). Default: ``max(60, 20 · period / time_scale)``.
+    resubscribe_after
+        Reconnect and subscribe anew when the server answers but no value arrived for
+        this many wall seconds. Default: ``data_timeout / 3``.
+    clock
+        Plant clock the hold of incomplete buckets is measured on (default:
+        ``WallClock(speed=time_scale)``).
     """
 
     time_kind = "datetime"
@@ -75,6 +111,9 @@ class OpcUaSource(Source):
         reconnect_max: float = 10.0,
         time_scale: float = 1.0,
         connect_timeout: float = 30.0,
+        data_timeout: float | None = None,
+        resubscribe_after: float | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.url = url
         self.tags = list(tags)
@@ -86,14 +125,31 @@ class OpcUaSource(Source):
         self.reconnect_max = float(reconnect_max)
         self.time_scale = float(time_scale)
         self.connect_timeout = float(connect_timeout)
-        self.hold = 3 * self.publishing_interval + 2 * self.period / self.time_scale
+        self.data_timeout = float(data_timeout) if data_timeout is not None else max(
+            60.0, 20.0 * self.period / self.time_scale)
+        self.resubscribe_after = float(resubscribe_after) if resubscribe_after is not None else self.data_timeout / 3
+        self.clock = clock if clock is not None else WallClock(speed=self.time_scale)
+        #: plant seconds an incomplete bucket waits for its missing tags (and at least 1 wall second)
+        self.hold_plant = 2 * self.period + 3 * self.publishing_interval * self.time_scale
+        self.hold = 1.0 + 3 * self.publishing_interval + 2 * self.period / self.time_scale
         self._queue: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._connected = threading.Event()
         self._thread: threading.Thread | None = None
+        self._generation = 0
+        self._last_data = _time.monotonic()
         self.reconnects = 0
+        self.resubscribes = 0
         self.disconnects: list[float] = []
         self.error: BaseException | None = None
+        #: frames emitted (one per sample instant)
+        self.instants = 0
+        #: values for an instant already emitted (re-sent initial values, stragglers), not lost
+        self.late_values = 0
+        #: ``(last time before, first time after)`` of every backward clock step
+        self.clock_steps: list[tuple[float, float]] = []
+        #: new timelines started after a reconnect (a restarted plant whose time went back)
+        self.timelines = 0
 
     # -- consumer side --------------------------------------------------------------------
     def frames(self) -> Iterator[Frame]:
@@ -104,45 +160,95 @@ class OpcUaSource(Source):
                 f"OPC UA server {self.url} not reachable within {self.connect_timeout:g} s"
                 + (f" ({self.error})" if self.error else "")
             )
-        buckets: dict[int, dict[str, Sample]] = {}
-        born: dict[int, float] = {}
+        pending: list[_Bucket] = []  # instants not emitted yet, in arrival order
+        done: OrderedDict[int, set[str]] = OrderedDict()  # emitted instant (1 ms key) -> its tags
         last: dict[str, Sample] = {}
-        t_ref: float | None = None
-        emitted = -math.inf
-        pending_reconnect = False
+        fresh: set[str] = set()  # tags whose first value since (re)subscribing is still to come
+        prev_time = -math.inf  # time of the latest new instant
+        marks = {"reconnected": False, "new_timeline": False, "clock_step": 0.0}
+        after_reconnect = False
+        self._last_data = _time.monotonic()
         while not self._stop.is_set():
             try:
                 item = self._queue.get(timeout=0.05)
             except queue.Empty:
                 item = None
+                self._check_alive()
             if item is not None:
-                if item == "reconnected":
-                    pending_reconnect = True
+                if item == _RECONNECTED:
+                    marks["reconnected"] = after_reconnect = True
+                    fresh = set(self.tags)
                     continue
-                tag, value, ts, good = item
-                if t_ref is None:
-                    t_ref = ts
-                k = round((ts - t_ref) / self.period)
-                if k <= emitted:  # unchanged value re-sent (e.g. initial value after a reconnect)
-                    last.setdefault(tag, Sample(tag, value, ts, self.units.get(tag), good))
+                gen, tag, value, ts, good = item
+                if gen != self._generation:  # a torn-down client's straggler (its server is gone)
+                    self.late_values += 1
                     continue
-                buckets.setdefault(k, {})[tag] = Sample(tag, value, ts, self.units.get(tag), good)
-                born.setdefault(k, _time.monotonic())
-            now = _time.monotonic()
-            for k in sorted(buckets):
-                b = buckets[k]
-                newer = sum(1 for j in buckets if j > k)
-                if len(b) < len(self.tags) and newer < 2 and now - born[k] < self.hold:
-                    break
-                del buckets[k]
-                del born[k]
-                last.update(b)
-                samples = {tag: last[tag] for tag in self.tags if tag in last}
-                emitted = k
-                frame = Frame(t_ref + k * self.period, samples, reconnected=pending_reconnect)
-                pending_reconnect = False
-                yield frame
+                self._last_data = _time.monotonic()
+                seen = _emitted(done, ts)
+                if seen is not None and (tag not in seen or tag in fresh):
+                    # the initial value re-sent by a new subscription, or a straggler of an instant
+                    # emitted without it: that instant is recorded, nothing is lost
+                    self.late_values += 1
+                    fresh.discard(tag)
+                    seen.add(tag)
+                    continue
+                fresh.discard(tag)
+                sample = Sample(tag, value, ts, self.units.get(tag), good)
+                bucket = next((b for b in pending if abs(b.time - ts) < 0.5 * self.period and tag not in b.samples),
+                              None)
+                if bucket is None:
+                    if ts < prev_time + _SAME_INSTANT:  # time went back
+                        if after_reconnect:  # a restarted plant (new anchor): a new timeline from here
+                            for frame in self._ready(pending, last, done, flush=True):
+                                yield _mark(frame, marks)
+                            done.clear()
+                            marks["new_timeline"] = True
+                            self.timelines += 1
+                        else:  # the server's clock stepped back: keep every sample, flag the step
+                            if not marks["clock_step"]:
+                                marks["clock_step"] = ts - prev_time
+                            self.clock_steps.append((prev_time, ts))
+                    after_reconnect = False
+                    bucket = _Bucket(ts, {}, self.clock.now(), _time.monotonic())
+                    pending.append(bucket)
+                    prev_time = ts
+                bucket.samples[tag] = sample
+            for frame in self._ready(pending, last, done):
+                yield _mark(frame, marks)
         return
+
+    def _ready(self, pending: list[_Bucket], last: dict, done: OrderedDict, *, flush: bool = False):
+        """Emit the pending instants that are due, oldest first: complete, two later ones pending, or held."""
+        clock_now, wall_now = self.clock.now(), _time.monotonic()
+        while pending:
+            b = pending[0]
+            held = clock_now - b.clock >= self.hold_plant and wall_now - b.wall >= self.hold
+            if not (flush or len(b.samples) >= len(self.tags) or len(pending) > 2 or held):
+                return
+            pending.pop(0)
+            last.update(b.samples)
+            done[_key(b.time)] = set(b.samples)
+            while len(done) > 4096:
+                done.popitem(last=False)
+            self.instants += 1
+            yield Frame(b.time, {tag: last[tag] for tag in self.tags if tag in last})
+
+    def _check_alive(self) -> None:
+        """Raise :class:`ConnectionLostError` when the client thread died or no value came for too long."""
+        if self._stop.is_set():
+            return
+        why = f" (last error: {type(self.error).__name__}: {self.error})" if self.error else ""
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.set()
+            raise ConnectionLostError(f"OPC UA client of {self.url} stopped; no more data{why}")
+        silent = _time.monotonic() - self._last_data
+        if silent > self.data_timeout:
+            self.close()
+            raise ConnectionLostError(
+                f"no data from OPC UA server {self.url} for {silent:.0f} s (waited for data changes of "
+                f"{len(self.tags)} tags: {', '.join(self.tags[:4])}{', ...' if len(self.tags) > 4 else ''}; "
+                f"{self.reconnects} reconnects, {self.resubscribes} re-subscriptions){why}"
+            )
 
     def close(self) -> None:
         self._stop.set()
@@ -154,9 +260,14 @@ class OpcUaSource(Source):
     def _start(self) -> None:
         if self._thread is None:
             self._stop.clear()
-            self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True,
-                                            name="opcua-source")
+            self._thread = threading.Thread(target=self._run, daemon=True, name="opcua-source")
             self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # noqa: BLE001 - reported by frames() as a named error
+            self.error = exc
 
     async def _main(self) -> None:
         from asyncua import Client
@@ -167,46 +278,105 @@ class OpcUaSource(Source):
         first = True
         while not self._stop.is_set():
             client = Client(self.url, timeout=2.0)
+            self._generation += 1
             try:
                 await client.connect()
-                idx = await client.get_namespace_index(self.namespace)
-                nodes = [client.get_node(f"ns={idx};s={tag}") for tag in self.tags]
-                handler = _Handler(self._queue, {n.nodeid: t for n, t in zip(nodes, self.tags, strict=True)})
-                sub = await client.create_subscription(self.publishing_interval * 1000.0, handler)
-                await sub.subscribe_data_change(nodes, queuesize=1000)
-                if not first:
+                if not first:  # before subscribing: the new subscription's first values follow the mark
                     self.reconnects += 1
-                    self._queue.put("reconnected")
+                    self._queue.put(_RECONNECTED)
+                await self._subscribe(client, self._generation)
                 first = False
                 delay = self.reconnect_initial
                 self._connected.set()
                 health = client.get_node("i=2259")  # Server_ServerStatus_State
+                since = _time.monotonic()
                 while not self._stop.is_set():
                     await asyncio.sleep(0.25)
                     await asyncio.wait_for(health.read_value(), timeout=1.5)
-            except Exception as exc:  # any transport/protocol failure -> reconnect
+                    quiet = _time.monotonic() - max(self._last_data, since)
+                    if quiet > self.resubscribe_after:
+                        self.resubscribes += 1
+                        raise _SubscriptionSilent(f"no data change for {quiet:.1f} s while the server answers")
+            except (Exception, asyncio.CancelledError) as exc:  # any transport/protocol failure -> reconnect
+                # (CancelledError: a request future cancelled inside asyncua is a failure too, not our exit)
                 self.error = exc
                 if self._stop.is_set():
                     break
                 self.disconnects.append(_time.time())
                 log.info("OPC UA connection to %s lost (%s); retrying in %.2f s", self.url, exc, delay)
             finally:
+                self._generation += 1  # whatever this client still delivers is a straggler
                 try:
                     await asyncio.wait_for(client.disconnect(), timeout=1.0)
-                except Exception:  # noqa: BLE001 - the server may be gone already
+                except (Exception, asyncio.CancelledError):  # noqa: BLE001 - the server may be gone already
                     pass
             if self._stop.is_set():
                 break
             await asyncio.sleep(delay)
             delay = min(delay * 2.0, self.reconnect_max)
 
+    async def _subscribe(self, client, generation: int) -> None:
+        """Monitor every tag with the trigger ``StatusValueTimestamp``: each written sample is reported."""
+        from asyncua import ua
+
+        idx = await client.get_namespace_index(self.namespace)
+        nodes = [client.get_node(f"ns={idx};s={tag}") for tag in self.tags]
+        handles = {i + 1: tag for i, tag in enumerate(self.tags)}
+        handler = _Handler(self._queue, {n.nodeid: t for n, t in zip(nodes, self.tags, strict=True)}, generation)
+        sub = await client.create_subscription(self.publishing_interval * 1000.0, handler)
+        requests = []
+        for handle, node in zip(handles, nodes, strict=True):
+            params = ua.MonitoringParameters(ClientHandle=handle, SamplingInterval=0.0, QueueSize=1000,
+                                             DiscardOldest=True,
+                                             Filter=ua.DataChangeFilter(Trigger=ua.DataChangeTrigger.StatusValueTimestamp))
+            requests.append(ua.MonitoredItemCreateRequest(
+                ItemToMonitor=ua.ReadValueId(NodeId=node.nodeid, AttributeId=ua.AttributeIds.Value),
+                MonitoringMode=ua.MonitoringMode.Reporting, RequestedParameters=params))
+        results = await sub.create_monitored_items(requests)
+        bad = [f"{handles[i + 1]} ({r.name})" for i, r in enumerate(results) if isinstance(r, ua.StatusCode)]
+        if bad:
+            raise ConnectionLostError(f"OPC UA server {self.url} refused to monitor {', '.join(bad)}")
+
+
+@dataclass(slots=True)
+class _Bucket:
+    """Values of one sample instant waiting to be emitted."""
+
+    time: float
+    samples: dict[str, Sample]
+    clock: float  # plant clock when its first value arrived
+    wall: float  # wall monotonic when its first value arrived
+
+
+def _key(t: float) -> int:
+    return round(t / _SAME_INSTANT)
+
+
+def _emitted(done: OrderedDict, t: float) -> set[str] | None:
+    """Tags of the emitted instant at time ``t`` (within 1 ms), or None."""
+    k = _key(t)
+    for j in (k, k - 1, k + 1):
+        if j in done:
+            return done[j]
+    return None
+
+
+def _mark(frame: Frame, marks: dict) -> Frame:
+    """Put the pending reconnect / new-timeline / clock-step marks on ``frame`` (once)."""
+    frame.reconnected = marks["reconnected"]
+    frame.new_timeline = marks["new_timeline"]
+    frame.clock_step = marks["clock_step"]
+    marks.update(reconnected=False, new_timeline=False, clock_step=0.0)
+    return frame
+
 
 class _Handler:
-    """asyncua subscription handler: push (tag, value, source time, good) to a queue."""
+    """asyncua subscription handler: push (generation, tag, value, source time, good) to a queue."""
 
-    def __init__(self, out: queue.Queue, names: dict) -> None:
+    def __init__(self, out: queue.Queue, names: dict, generation: int) -> None:
         self.out = out
         self.names = names
+        self.generation = generation
 
     def datachange_notification(self, node, val, data) -> None:
         dv = data.monitored_item.Value
@@ -215,7 +385,7 @@ class _Handler:
             ts = ts.replace(tzinfo=_dt.UTC)
         t = ts.timestamp() if ts is not None else _time.time()
         good = dv.StatusCode is None or dv.StatusCode.is_good()
-        self.out.put((self.names.get(node.nodeid, str(node.nodeid)), val, t, good))
+        self.out.put((self.generation, self.names.get(node.nodeid, str(node.nodeid)), val, t, good))
 
     def status_change_notification(self, status) -> None:  # pragma: no cover - logged only
         log.info("subscription status change: %s", status)

@@ -125,8 +125,10 @@ def serve_line_plant_command(scenario: Path, *, endpoint: str | None = None, spe
     sc = load_line_plant(scenario)
     server = line_plant_server(sc, endpoint=endpoint, speed=speed, anchor=anchor, seed=seed)
     print_line_plant(sc, server)
+    from twin_app.cli.plant import print_anchor
+
     try:
-        server.run(until=convert(until, "s") if until else None)
+        server.run(until=convert(until, "s") if until else None, on_ready=print_anchor)
     except KeyboardInterrupt:  # pragma: no cover - interactive
         pass
     console.print(f"published {server.samples_published} samples; plant clock {server.plant.time:g} s")

@@ -210,15 +210,30 @@ class PlantServer:
         """Blocking :meth:`serve`."""
         asyncio.run(self.serve(**kwargs))
 
-    def start_thread(self) -> threading.Event:
-        """Serve in a daemon thread; return the event that stops it (waits until ready)."""
-        stop = threading.Event()
-        self._thread = threading.Thread(target=self.run, kwargs={"stop": stop}, daemon=True, name="plant-server")
-        self._thread.start()
-        if not self.ready.wait(20):
-            from workbench.errors import ConnectionLostError
+    def start_thread(self, timeout: float = 120.0) -> threading.Event:
+        """Serve in a daemon thread; return the event that stops it (waits until ready).
 
-            raise ConnectionLostError(f"plant emulator at {self.endpoint} did not start within 20 s")
+        Raises :class:`~workbench.errors.ConnectionLostError` naming the endpoint when the
+        server fails to start (with its reason) or is not listening within ``timeout`` wall s.
+        """
+        stop = threading.Event()
+        self.error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self.run(stop=stop)
+            except BaseException as exc:  # noqa: BLE001 - reported by start_thread
+                self.error = exc
+
+        self._thread = threading.Thread(target=run, daemon=True, name="plant-server")
+        self._thread.start()
+        deadline = _time.monotonic() + timeout
+        while not self.ready.wait(0.05):
+            if not self._thread.is_alive() or _time.monotonic() > deadline:
+                from workbench.errors import ConnectionLostError
+
+                why = f": {type(self.error).__name__}: {self.error}" if self.error else f" within {timeout:g} s"
+                raise ConnectionLostError(f"plant emulator at {self.endpoint} did not start{why}")
         self._stop = stop
         return stop
 

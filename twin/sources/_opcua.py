@@ -8,7 +8,9 @@ sample the server writes arrives, changed value or not, with its
 sample instant: a value belongs to the bucket ``round((timestamp - t_ref) /
 period)``. A tag without a value in a bucket keeps its last value (and its old
 timestamp, which the quality gate judges for timeliness). A bucket is emitted
-when all tags arrived, when two later buckets exist, or after ``hold``.
+when all tags arrived, when each missing tag has a value in a later bucket (one
+tag's values arrive in order), or after ``hold`` (on the plant clock, and at least
+a wall second: a loaded machine delays values, it does not lose them).
 
 Every sample is accounted for, none is dropped silently:
 
@@ -199,22 +201,21 @@ class OpcUaSource(Source):
                 if bucket is None:
                     if ts < prev_time + _SAME_INSTANT:  # time went back
                         if after_reconnect:  # a restarted plant (new anchor): a new timeline from here
-                            for frame in self._ready(pending, last, done, flush=True):
-                                yield _mark(frame, marks)
+                            yield from self._ready(pending, last, done, flush=True)
                             done.clear()
                             marks["new_timeline"] = True
                             self.timelines += 1
                         else:  # the server's clock stepped back: keep every sample, flag the step
-                            if not marks["clock_step"]:
-                                marks["clock_step"] = ts - prev_time
+                            if not marks["clock_step"]:  # the jump: the time it has minus the time it should have
+                                marks["clock_step"] = ts - (prev_time + self.period)
                             self.clock_steps.append((prev_time, ts))
                     after_reconnect = False
-                    bucket = _Bucket(ts, {}, self.clock.now(), _time.monotonic())
+                    bucket = _Bucket(ts, {}, self.clock.now(), _time.monotonic(), dict(marks))
+                    marks.update(reconnected=False, new_timeline=False, clock_step=0.0)
                     pending.append(bucket)
                     prev_time = ts
                 bucket.samples[tag] = sample
-            for frame in self._ready(pending, last, done):
-                yield _mark(frame, marks)
+            yield from self._ready(pending, last, done)
         return
 
     def _ready(self, pending: list[_Bucket], last: dict, done: OrderedDict, *, flush: bool = False):
@@ -223,7 +224,7 @@ class OpcUaSource(Source):
         while pending:
             b = pending[0]
             held = clock_now - b.clock >= self.hold_plant and wall_now - b.wall >= self.hold
-            if not (flush or len(b.samples) >= len(self.tags) or len(pending) > 2 or held):
+            if not (flush or held or _passed(b, pending, self.tags)):
                 return
             pending.pop(0)
             last.update(b.samples)
@@ -231,7 +232,7 @@ class OpcUaSource(Source):
             while len(done) > 4096:
                 done.popitem(last=False)
             self.instants += 1
-            yield Frame(b.time, {tag: last[tag] for tag in self.tags if tag in last})
+            yield Frame(b.time, {tag: last[tag] for tag in self.tags if tag in last}, **b.marks)
 
     def _check_alive(self) -> None:
         """Raise :class:`ConnectionLostError` when the client thread died or no value came for too long."""
@@ -346,6 +347,7 @@ class _Bucket:
     samples: dict[str, Sample]
     clock: float  # plant clock when its first value arrived
     wall: float  # wall monotonic when its first value arrived
+    marks: dict  # reconnected / new_timeline / clock_step of the frame it becomes
 
 
 def _key(t: float) -> int:
@@ -361,13 +363,17 @@ def _emitted(done: OrderedDict, t: float) -> set[str] | None:
     return None
 
 
-def _mark(frame: Frame, marks: dict) -> Frame:
-    """Put the pending reconnect / new-timeline / clock-step marks on ``frame`` (once)."""
-    frame.reconnected = marks["reconnected"]
-    frame.new_timeline = marks["new_timeline"]
-    frame.clock_step = marks["clock_step"]
-    marks.update(reconnected=False, new_timeline=False, clock_step=0.0)
-    return frame
+def _passed(b: _Bucket, pending: list[_Bucket], tags: list[str]) -> bool:
+    """True when every tag missing from ``b`` already has a value in a later pending instant.
+
+    One monitored item's values arrive in order (a publish response may list several values
+    of one tag before the next tag's), so such a tag has no value for ``b``'s instant.
+    """
+    missing = [t for t in tags if t not in b.samples]
+    if not missing:
+        return True
+    later = pending[1:]
+    return all(any(t in c.samples for c in later) for t in missing)
 
 
 class _Handler:

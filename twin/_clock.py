@@ -24,7 +24,7 @@ import threading
 import time as _time
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "WallClock", "ManualClock"]
+__all__ = ["Clock", "WallClock", "ManualClock", "clock_events"]
 
 
 @runtime_checkable
@@ -123,7 +123,9 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         """Move the clock forward by ``seconds`` (≥ 0)."""
         if seconds < 0:
-            raise ValueError(f"`seconds >= 0` must hold for advance(), but got {seconds!r}; use step() to go back")
+            raise ValueError(
+                f"`seconds >= 0` must hold for advance(), but got {seconds!r}; use step() to go back"
+            )
         with self._lock:
             self._now += float(seconds)
 
@@ -144,3 +146,39 @@ class ManualClock:
 
     def __repr__(self) -> str:
         return f"ManualClock(now={self.now()!r})"
+
+
+def clock_events(frame) -> list[dict]:
+    """Event-log records (``events.jsonl``) of a frame's clock marks: ``CLOCK_STEP``, ``NEW_TIMELINE``.
+
+    Tag ``*`` (the whole source), start = end = the frame time, magnitude = seconds the
+    clock jumped (0 for a new timeline, whose old and new times are not comparable).
+    """
+    t = float(frame.time)
+    out = []
+    step = float(getattr(frame, "clock_step", 0.0) or 0.0)
+    if step:
+        out.append(
+            {
+                "tag": "*",
+                "kind": "CLOCK_STEP",
+                "start": t,
+                "end": t,
+                "magnitude": abs(step),
+                "direction": -1 if step < 0 else 1,
+                "unit": "s",
+            }
+        )
+    if getattr(frame, "new_timeline", False):
+        out.append(
+            {
+                "tag": "*",
+                "kind": "NEW_TIMELINE",
+                "start": t,
+                "end": t,
+                "magnitude": 0.0,
+                "direction": -1,
+                "unit": "s",
+            }
+        )
+    return out

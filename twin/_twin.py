@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from twin._binding import TwinBinding
+from twin._clock import clock_events
 from twin._detect import DetectorBank
 from twin._model import FmuStepper
 from twin._quality import GateTag, QualityFlag, QualityGate, _linear_conversion
@@ -318,32 +319,20 @@ class Twin:
             self.trace.append_block(t, real, virtual, residual, statistic, alarm, flags, gap)
 
     def _clock_events(self, frame: Frame) -> None:
-        """A backward step of the source clock → ``CLOCK_STEP`` event; a new timeline → start over.
-
-        On a new timeline (a restarted plant whose time went back) open alarms end at the
-        last sample of the old one and the model starts again at this frame (joining the
-        batch at its batch-time tag, if any); the gate flags the frame ``GAP``.
-        """
-        step = getattr(frame, "clock_step", 0.0)
+        """Source clock stepped back → ``CLOCK_STEP`` event; new timeline → event, alarms end, model restarts."""
+        step, new = getattr(frame, "clock_step", 0.0), getattr(frame, "new_timeline", False)
         if step:
             self.report.clock_steps.append((float(frame.time), float(step)))
-            self._log_clock_event("CLOCK_STEP", float(frame.time), float(step))
-        if getattr(frame, "new_timeline", False):
+        if new:
             self.report.timelines += 1
-            back = float(frame.time) - self._last_t if math.isfinite(self._last_t) else 0.0
-            self._log_clock_event("NEW_TIMELINE", float(frame.time), back)
-            if self._started:
-                self.detector.close(self._last_t)
-                self.detector.reset()
-                self._started = False
-                self._last_t = math.nan
-                self._res_sum[:] = 0.0
-                self._res_n[:] = 0
-
-    def _log_clock_event(self, kind: str, time: float, seconds: float) -> None:
-        if self.trace is not None:
-            self.trace.log_event({"tag": "*", "kind": kind, "start": time, "end": time, "magnitude": abs(seconds),
-                                  "direction": -1 if seconds < 0 else 1, "unit": "s"})
+        for record in clock_events(frame):
+            if self.trace is not None:
+                self.trace.log_event(record)
+        if new and self._started:  # start over at this frame (joining at its batch time)
+            self.detector.close(self._last_t)
+            self.detector.reset()
+            self._started, self._last_t = False, math.nan
+            self._res_sum[:], self._res_n[:] = 0.0, 0
 
     def _already_recorded(self, time: Any) -> bool:
         try:

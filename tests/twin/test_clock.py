@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from twin import Clock, GateTag, ManualClock, QualityFlag, QualityGate, WallClock
@@ -34,7 +34,9 @@ def test_wall_clock_scales_and_steps():
     assert c.wall(50.0) == pytest.approx(0.05)
     t0 = c.now()
     c.sleep(100.0)  # 0.1 s of wall time
-    assert c.now() - t0 >= 100.0 - 1e-6  # never less plant time than slept (no upper bound: the machine may be slow)
+    assert (
+        c.now() - t0 >= 100.0 - 1e-6
+    )  # never less plant time than slept (no upper bound: the machine may be slow)
     c.step(-300.0)
     assert c.now() < t0 + 1e6 and c.offset == -300.0
     with pytest.raises(ValueError, match="speed > 0"):
@@ -46,7 +48,9 @@ class _Fed(OpcUaSource):
     """An OpcUaSource whose client thread is replaced by the test (values put on its queue)."""
 
     def __init__(self, **kw):
-        super().__init__("opc.tcp://127.0.0.1:1/none", ["A", "B"], period=10.0, clock=ManualClock(), **kw)
+        super().__init__(
+            "opc.tcp://127.0.0.1:1/none", ["A", "B"], period=10.0, clock=ManualClock(), **kw
+        )
 
     def _start(self):
         self._thread = threading.current_thread()  # alive: the test is the client
@@ -55,9 +59,13 @@ class _Fed(OpcUaSource):
     def close(self):
         self._stop.set()
 
-    def put(self, t, tags=("A", "B"), value=1.0):
+    n = 0
+
+    def put(self, t, tags=("A", "B"), value=None):
+        """Values at time ``t``; each call a new sample (values differ) unless ``value`` repeats one."""
+        self.n += 1
         for tag in tags:
-            self._queue.put((self._generation, tag, value + t, t, True))
+            self._queue.put((self._generation, tag, self.n if value is None else value, t, True))
 
     def reconnect(self):
         self._queue.put("reconnected")
@@ -75,7 +83,9 @@ def _take(src, n):
 def test_clock_step_back_keeps_every_sample_and_marks_the_step():
     src = _Fed()
     times = [1000.0 + 10 * k for k in range(40)]  # 400 s ...
-    times += [times[-1] + 10 - 300 + 10 * k for k in range(50)]  # ... then the clock is set back 300 s
+    times += [
+        times[-1] + 10 - 300 + 10 * k for k in range(50)
+    ]  # ... then the clock is set back 300 s
     for t in times:
         src.put(t)
     frames = _take(src, len(times))
@@ -98,7 +108,7 @@ def test_resent_initial_values_after_reconnect_are_counted_not_doubled():
     for t in (0.0, 10.0, 20.0):
         src.put(t)
     src.reconnect()
-    src.put(20.0)  # the new subscription's initial values: the instant already emitted
+    src.put(20.0, value=3)  # the new subscription's initial values: the instant already emitted
     for t in (60.0, 70.0):
         src.put(t)
     frames = _take(src, 5)
@@ -130,7 +140,7 @@ def test_straggler_of_an_instant_emitted_without_it_is_counted():
     src.put(10.0, tags=("A",))
     src.put(20.0)
     src.put(30.0)  # two later instants pending: 10 s is emitted without B
-    src.put(10.0, tags=("B",))  # ... which arrives late
+    src.put(10.0, tags=("B",), value=2)  # ... which arrives late
     src.put(40.0)
     frames = _take(src, 5)
     assert [f.time for f in frames] == [0.0, 10.0, 20.0, 30.0, 40.0]
@@ -142,7 +152,10 @@ def test_no_data_ends_in_a_named_error_not_a_hang():
     src = _Fed(data_timeout=0.3)
     src.put(0.0)
     t0 = time.monotonic()
-    with pytest.raises(ConnectionLostError, match=r"no data from OPC UA server opc\.tcp://127\.0\.0\.1:1/none .*A, B"):
+    with pytest.raises(
+        ConnectionLostError,
+        match=r"no data from OPC UA server opc\.tcp://127\.0\.0\.1:1/none .*A, B",
+    ):
         for _ in src.frames():
             pass
     assert time.monotonic() - t0 < 60  # bounded (generously: the machine may be loaded)
@@ -155,12 +168,15 @@ def test_dead_client_thread_ends_in_a_named_error():
     dead.join()
     src._start = lambda: (setattr(src, "_thread", dead), src._connected.set())
     src.error = OSError("boom")
-    with pytest.raises(ConnectionLostError, match=r"client of opc\.tcp://127\.0\.0\.1:1/none stopped.*boom"):
+    with pytest.raises(
+        ConnectionLostError, match=r"client of opc\.tcp://127\.0\.0\.1:1/none stopped.*boom"
+    ):
         next(iter(src.frames()))
 
 
 @settings(max_examples=60, deadline=None)
 @given(steps=st.lists(st.tuples(st.integers(1, 30), st.integers(-60, 0)), min_size=1, max_size=5))
+@example(steps=[(3, -1), (2, -1), (1, 0)])  # repeated times: the same instant time, new samples
 def test_every_fed_sample_is_emitted_once(steps):
     """Whatever the clock does (runs, steps back, repeats), frames = instants published."""
     src = _Fed()

@@ -13,8 +13,8 @@ import sys
 import time
 
 import pytest
-from _reactor import plant
 from _reactor import binding as make_binding
+from _reactor import plant
 from _synthetic import SinePlant, free_port, sine_scenario
 
 from twin import GateTag, ManualClock, QualityFlag, QualityGate, Twin, read_events
@@ -63,15 +63,28 @@ def test_clock_step_back_on_the_emulator_every_sample_accounted_for(tmp_path):
     ref: list = []
     from twin.emulator import PlantEmulator
 
-    server = PlantServer(sc, endpoint=url, clock=clock, start_on_subscribe=True,
-                         plant=_StepAt(PlantEmulator(sc), ref, at=1200.0, seconds=-300.0))
+    server = PlantServer(
+        sc,
+        endpoint=url,
+        clock=clock,
+        start_on_subscribe=True,
+        plant=_StepAt(PlantEmulator(sc), ref, at=1200.0, seconds=-300.0),
+    )
     ref.append(server)
     server.start_thread()
     b = make_binding(tmp_path)
     twin = Twin(b, trace=tmp_path / "step.zarr", time_kind="datetime")
-    src = OpcUaSource(url, [t.tag for t in b.tags] + [b.batch_time_tag], period=b.sample_period,
-                      namespace=b.opcua.namespace, units={t.tag: t.unit for t in b.tags},
-                      publishing_interval=0.05, clock=clock, connect_timeout=120, data_timeout=60)
+    src = OpcUaSource(
+        url,
+        [t.tag for t in b.tags] + [b.batch_time_tag],
+        period=b.sample_period,
+        namespace=b.opcua.namespace,
+        units={t.tag: t.unit for t in b.tags},
+        publishing_interval=0.05,
+        clock=clock,
+        connect_timeout=120,
+        data_timeout=60,
+    )
     r = twin.report
 
     def until_all_seen(step):
@@ -95,21 +108,38 @@ def test_clock_step_back_on_the_emulator_every_sample_accounted_for(tmp_path):
     assert report.rejected == 30  # 300 s of samples whose time was already recorded
     q = report.quality["tags"]["TI_reactor"]
     assert q["OUT_OF_ORDER"] == 29 and q["DUPLICATE"] == 1
-    assert "LATE" not in q and "STALE" not in q  # judged on plant time: virtual time cannot make them
+    assert (
+        "LATE" not in q and "STALE" not in q
+    )  # judged on plant time: virtual time cannot make them
     assert [s for _, s in report.clock_steps] == [pytest.approx(-300.0, abs=1e-3)]
     events = [e for e in read_events(tmp_path / "step.zarr") if e["kind"] == "CLOCK_STEP"]
     assert len(events) == 1 and events[0]["magnitude"] == pytest.approx(300.0, abs=1e-3)
-    assert events[0]["start"] - server.anchor == pytest.approx(1200.0 - 300.0, abs=1e-3)  # sample of plant time 1200
+    assert events[0]["start"] - server.anchor == pytest.approx(
+        1200.0 - 300.0, abs=1e-3
+    )  # sample of plant time 1200
     assert src.late_values == 0 and src.instants == published
 
 
 def test_restart_without_anchor_is_a_new_timeline_with_a_flagged_discontinuity():
     port = free_port()
     sc = sine_scenario(port)
-    servers = [PlantServer(sc, plant=SinePlant(duration=300.0), clock=ManualClock(T0), start_on_subscribe=True)]
+    servers = [
+        PlantServer(
+            sc, plant=SinePlant(duration=300.0), clock=ManualClock(T0), start_on_subscribe=True
+        )
+    ]
     servers[0].start_thread()
-    src = OpcUaSource(sc.endpoint, ["A", "B"], period=10.0, publishing_interval=0.05, clock=ManualClock(T0),
-                      reconnect_initial=0.1, reconnect_max=0.5, connect_timeout=120, data_timeout=60)
+    src = OpcUaSource(
+        sc.endpoint,
+        ["A", "B"],
+        period=10.0,
+        publishing_interval=0.05,
+        clock=ManualClock(T0),
+        reconnect_initial=0.1,
+        reconnect_max=0.5,
+        connect_timeout=120,
+        data_timeout=60,
+    )
     gate = QualityGate([GateTag("A", "K"), GateTag("B", "K")], period=10.0)
     frames, results = [], []
     try:
@@ -120,8 +150,14 @@ def test_restart_without_anchor_is_a_new_timeline_with_a_flagged_discontinuity()
                 servers[0].stop_thread()
                 time.sleep(0.5)
                 # restarted without its anchor: plant time 0 is now, on a clock 5 s after the old origin
-                servers.append(PlantServer(sc, plant=SinePlant(duration=300.0), clock=ManualClock(T0 + 5.0),
-                                           start_on_subscribe=True))
+                servers.append(
+                    PlantServer(
+                        sc,
+                        plant=SinePlant(duration=300.0),
+                        clock=ManualClock(T0 + 5.0),
+                        start_on_subscribe=True,
+                    )
+                )
                 servers[1].start_thread()
             if len(frames) == 62:
                 break
@@ -135,7 +171,9 @@ def test_restart_without_anchor_is_a_new_timeline_with_a_flagged_discontinuity()
     first = frames[31]
     assert first.reconnected and first.new_timeline and first.time == pytest.approx(T0 + 5.0)
     assert src.timelines == 1 and not src.clock_steps and src.reconnects >= 1
-    assert all(r.accepted for r in results)  # both timelines recorded: nothing rejected, nothing lost
+    assert all(
+        r.accepted for r in results
+    )  # both timelines recorded: nothing rejected, nothing lost
     assert results[31].flags[0] & QualityFlag.GAP and gate.timelines == 1
     assert not any(r.flags[0] & QualityFlag.GAP for i, r in enumerate(results) if i != 31)
     assert [f.time for f in frames[31:]] == pytest.approx([T0 + 5.0 + 10 * k for k in range(31)])

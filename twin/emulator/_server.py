@@ -237,10 +237,19 @@ class PlantServer:
         self._stop = stop
         return stop
 
-    def stop_thread(self, timeout: float = 10.0) -> None:
-        """Stop a server started with :meth:`start_thread`."""
+    def stop_thread(self, timeout: float = 60.0) -> None:
+        """Stop a server started with :meth:`start_thread` and wait until it has ended.
+
+        Raises :class:`~workbench.errors.ConnectionLostError` if it is still running after
+        ``timeout`` wall seconds (then it may still hold its port and its plant: a restart on
+        either would not be a clean restart).
+        """
         self._stop.set()
         self._thread.join(timeout)
+        if self._thread.is_alive():
+            from workbench.errors import ConnectionLostError
+
+            raise ConnectionLostError(f"plant emulator at {self.endpoint} did not stop within {timeout:g} s")
 
 
 def serve_plant(scenario: PlantScenario, **kwargs) -> None:

@@ -165,7 +165,7 @@ class OpcUaSource(Source):
         pending: list[_Bucket] = []  # instants not emitted yet, in arrival order
         done: OrderedDict[int, set[str]] = OrderedDict()  # emitted instant (1 ms key) -> its tags
         last: dict[str, Sample] = {}
-        fresh: set[str] = set()  # tags whose first value since (re)subscribing is still to come
+        seen_last: dict[str, tuple[float, object]] = {}  # tag -> (time, value) of its latest value
         prev_time = -math.inf  # time of the latest new instant
         marks = {"reconnected": False, "new_timeline": False, "clock_step": 0.0}
         after_reconnect = False
@@ -179,7 +179,6 @@ class OpcUaSource(Source):
             if item is not None:
                 if item == _RECONNECTED:
                     marks["reconnected"] = after_reconnect = True
-                    fresh = set(self.tags)
                     continue
                 gen, tag, value, ts, good = item
                 if gen != self._generation:  # a torn-down client's straggler (its server is gone)
@@ -187,14 +186,15 @@ class OpcUaSource(Source):
                     continue
                 self._last_data = _time.monotonic()
                 seen = _emitted(done, ts)
-                if seen is not None and (tag not in seen or tag in fresh):
-                    # the initial value re-sent by a new subscription, or a straggler of an instant
-                    # emitted without it: that instant is recorded, nothing is lost
+                prior = seen_last.get(tag)
+                resent = prior is not None and abs(prior[0] - ts) < _SAME_INSTANT and _same(prior[1], value)
+                if seen is not None and (tag not in seen or resent):
+                    # the latest value re-sent by a new (or re-created) subscription, or a straggler
+                    # of an instant emitted without it: that instant is recorded, nothing is lost
                     self.late_values += 1
-                    fresh.discard(tag)
                     seen.add(tag)
                     continue
-                fresh.discard(tag)
+                seen_last[tag] = (ts, value)
                 sample = Sample(tag, value, ts, self.units.get(tag), good)
                 bucket = next((b for b in pending if abs(b.time - ts) < 0.5 * self.period and tag not in b.samples),
                               None)
@@ -361,6 +361,13 @@ def _emitted(done: OrderedDict, t: float) -> set[str] | None:
         if j in done:
             return done[j]
     return None
+
+
+def _same(a, b) -> bool:
+    try:
+        return a == b or (a != a and b != b)  # NaN (a dropped-out sensor) equals NaN here
+    except Exception:  # noqa: BLE001 - exotic variant values
+        return False
 
 
 def _passed(b: _Bucket, pending: list[_Bucket], tags: list[str]) -> bool:

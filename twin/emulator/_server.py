@@ -150,14 +150,15 @@ class PlantServer:
         counter = await plant_obj.add_variable(ua.NodeId(self.COUNTER, idx), ua.QualifiedName(self.COUNTER, idx),
                                                0, varianttype=ua.VariantType.UInt64)
         period = float(self.scenario.sample_period)
+        fresh = self.anchor is None  # a new plant run starts at t = 0: nothing to catch up
         clock = self.clock if self.clock is not None else self._make_clock()
         if self.anchor is None:
             self.anchor = clock.now()
         held = self.start_on_subscribe
         pace0 = self.anchor  # plant-clock origin of the pacing (timestamps stay anchor + plant time)
-        # catch up to the plant time of "now" (restart of a running plant)
-        behind = clock.now() - self.anchor
-        self.plant.run_until(math.floor(behind / period) * period)
+        if not fresh:  # catch up to the plant time of "now" (restart of a running plant)
+            behind = clock.now() - self.anchor
+            self.plant.run_until(math.floor(behind / period) * period)
         log.info("plant %s: anchor %r (plant time 0); restart with this anchor to resume this run",
                  self.scenario.name, self.anchor)
         async with server:

@@ -20,6 +20,7 @@ from _synthetic import SinePlant, free_port, sine_scenario
 from twin import GateTag, ManualClock, QualityFlag, QualityGate, Twin, read_events
 from twin.emulator import PlantServer
 from twin.sources import OpcUaSource
+from workbench.errors import ConnectionLostError
 
 sys.path.insert(0, os.path.dirname(__file__))
 pytestmark = pytest.mark.opcua
@@ -177,3 +178,39 @@ def test_restart_without_anchor_is_a_new_timeline_with_a_flagged_discontinuity()
     assert results[31].flags[0] & QualityFlag.GAP and gate.timelines == 1
     assert not any(r.flags[0] & QualityFlag.GAP for i, r in enumerate(results) if i != 31)
     assert [f.time for f in frames[31:]] == pytest.approx([T0 + 5.0 + 10 * k for k in range(31)])
+
+
+def test_silent_subscription_is_renewed_then_ends_in_a_named_error():
+    """The server answers but publishes nothing new: re-subscribe, then a named error, never a hang."""
+    sc = sine_scenario(free_port())
+    server = PlantServer(
+        sc, plant=SinePlant(duration=50.0), clock=ManualClock(T0), start_on_subscribe=True
+    )
+    server.start_thread()
+    src = OpcUaSource(
+        sc.endpoint,
+        ["A", "B"],
+        period=10.0,
+        publishing_interval=0.05,
+        clock=ManualClock(T0),
+        connect_timeout=120,
+        data_timeout=8.0,
+        resubscribe_after=1.0,
+    )
+    frames = []
+    try:
+        with pytest.raises(
+            ConnectionLostError,
+            match=r"no data from OPC UA server opc\.tcp://127\.0\.0\.1:\d+/twin/plant",
+        ):
+            for f in src.frames():
+                frames.append(f)
+    finally:
+        src.close()
+        server.stop_thread()
+    assert [f.time - T0 for f in frames] == pytest.approx(
+        [0, 10, 20, 30, 40, 50]
+    )  # every sample, once
+    assert (
+        src.resubscribes >= 1 and src.late_values >= 2
+    )  # the renewed subscription re-sent the last values

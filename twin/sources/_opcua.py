@@ -139,7 +139,8 @@ class OpcUaSource(Source):
         self._connected = threading.Event()
         self._thread: threading.Thread | None = None
         self._generation = 0
-        self._last_data = _time.monotonic()
+        self._last_data = _time.monotonic()  # consumer side: last value taken from the queue
+        self._last_heard = self._last_data  # client side: last notification received
         self.reconnects = 0
         self.resubscribes = 0
         self.disconnects: list[float] = []
@@ -184,7 +185,6 @@ class OpcUaSource(Source):
                 if gen != self._generation:  # a torn-down client's straggler (its server is gone)
                     self.late_values += 1
                     continue
-                self._last_data = _time.monotonic()
                 seen = _emitted(done, ts)
                 prior = seen_last.get(tag)
                 resent = prior is not None and abs(prior[0] - ts) < _SAME_INSTANT and _same(prior[1], value)
@@ -195,6 +195,7 @@ class OpcUaSource(Source):
                     seen.add(tag)
                     continue
                 seen_last[tag] = (ts, value)
+                self._last_data = _time.monotonic()  # a new value (re-sent ones do not count)
                 sample = Sample(tag, value, ts, self.units.get(tag), good)
                 bucket = next((b for b in pending if abs(b.time - ts) < 0.5 * self.period and tag not in b.samples),
                               None)
@@ -219,7 +220,7 @@ class OpcUaSource(Source):
         return
 
     def _ready(self, pending: list[_Bucket], last: dict, done: OrderedDict, *, flush: bool = False):
-        """Emit the pending instants that are due, oldest first: complete, two later ones pending, or held."""
+        """Emit the pending instants that are due, oldest first: complete, every missing tag moved on, or held."""
         clock_now, wall_now = self.clock.now(), _time.monotonic()
         while pending:
             b = pending[0]
@@ -294,7 +295,7 @@ class OpcUaSource(Source):
                 while not self._stop.is_set():
                     await asyncio.sleep(0.25)
                     await asyncio.wait_for(health.read_value(), timeout=1.5)
-                    quiet = _time.monotonic() - max(self._last_data, since)
+                    quiet = _time.monotonic() - max(self._last_heard, since)
                     if quiet > self.resubscribe_after:
                         self.resubscribes += 1
                         raise _SubscriptionSilent(f"no data change for {quiet:.1f} s while the server answers")
@@ -323,7 +324,7 @@ class OpcUaSource(Source):
         idx = await client.get_namespace_index(self.namespace)
         nodes = [client.get_node(f"ns={idx};s={tag}") for tag in self.tags]
         handles = {i + 1: tag for i, tag in enumerate(self.tags)}
-        handler = _Handler(self._queue, {n.nodeid: t for n, t in zip(nodes, self.tags, strict=True)}, generation)
+        handler = _Handler(self, {n.nodeid: t for n, t in zip(nodes, self.tags, strict=True)}, generation)
         sub = await client.create_subscription(self.publishing_interval * 1000.0, handler)
         requests = []
         for handle, node in zip(handles, nodes, strict=True):
@@ -386,8 +387,9 @@ def _passed(b: _Bucket, pending: list[_Bucket], tags: list[str]) -> bool:
 class _Handler:
     """asyncua subscription handler: push (generation, tag, value, source time, good) to a queue."""
 
-    def __init__(self, out: queue.Queue, names: dict, generation: int) -> None:
-        self.out = out
+    def __init__(self, source: OpcUaSource, names: dict, generation: int) -> None:
+        self.source = source
+        self.out = source._queue
         self.names = names
         self.generation = generation
 
@@ -398,6 +400,7 @@ class _Handler:
             ts = ts.replace(tzinfo=_dt.UTC)
         t = ts.timestamp() if ts is not None else _time.time()
         good = dv.StatusCode is None or dv.StatusCode.is_good()
+        self.source._last_heard = _time.monotonic()
         self.out.put((self.generation, self.names.get(node.nodeid, str(node.nodeid)), val, t, good))
 
     def status_change_notification(self, status) -> None:  # pragma: no cover - logged only

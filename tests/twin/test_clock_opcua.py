@@ -214,3 +214,31 @@ def test_silent_subscription_is_renewed_then_ends_in_a_named_error():
     assert (
         src.resubscribes >= 1 and src.late_values >= 2
     )  # the renewed subscription re-sent the last values
+
+
+def test_a_tag_the_server_does_not_have_does_not_hold_the_frames_back():
+    sc = sine_scenario(free_port())
+    server = PlantServer(
+        sc, plant=SinePlant(duration=100.0), clock=ManualClock(T0), start_on_subscribe=True
+    )
+    server.start_thread()
+    src = OpcUaSource(
+        sc.endpoint,
+        ["A", "B", "NOPE"],
+        period=10.0,
+        publishing_interval=0.05,
+        clock=ManualClock(T0),
+        connect_timeout=120,
+        data_timeout=60,
+    )
+    frames = []
+    try:
+        for f in src.frames():
+            frames.append(f)
+            if len(frames) == 11:
+                break
+    finally:
+        src.close()
+        server.stop_thread()
+    assert [f.time - T0 for f in frames] == pytest.approx([10.0 * k for k in range(11)])
+    assert all(set(f.samples) == {"A", "B"} for f in frames) and src._unmonitored == {"NOPE"}

@@ -139,6 +139,7 @@ class OpcUaSource(Source):
         self._connected = threading.Event()
         self._thread: threading.Thread | None = None
         self._generation = 0
+        self._unmonitored: set[str] = set()  # tags the server refused to monitor
         self._last_data = _time.monotonic()  # consumer side: last value taken from the queue
         self._last_heard = self._last_data  # client side: last notification received
         self.reconnects = 0
@@ -225,7 +226,7 @@ class OpcUaSource(Source):
         while pending:
             b = pending[0]
             held = clock_now - b.clock >= self.hold_plant and wall_now - b.wall >= self.hold
-            if not (flush or held or _passed(b, pending, self.tags)):
+            if not (flush or held or _passed(b, pending, [t for t in self.tags if t not in self._unmonitored])):
                 return
             pending.pop(0)
             last.update(b.samples)
@@ -335,9 +336,11 @@ class OpcUaSource(Source):
                 ItemToMonitor=ua.ReadValueId(NodeId=node.nodeid, AttributeId=ua.AttributeIds.Value),
                 MonitoringMode=ua.MonitoringMode.Reporting, RequestedParameters=params))
         results = await sub.create_monitored_items(requests)
-        bad = [f"{handles[i + 1]} ({r.name})" for i, r in enumerate(results) if isinstance(r, ua.StatusCode)]
-        if bad:
-            raise ConnectionLostError(f"OPC UA server {self.url} refused to monitor {', '.join(bad)}")
+        bad = {handles[i + 1]: r.name for i, r in enumerate(results) if isinstance(r, ua.StatusCode)}
+        if bad:  # the gate flags them MISSING; frames do not wait for them
+            log.warning("OPC UA server %s refused to monitor %s", self.url,
+                        ", ".join(f"{t} ({why})" for t, why in bad.items()))
+        self._unmonitored = set(bad)
 
 
 @dataclass(slots=True)

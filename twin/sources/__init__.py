@@ -7,7 +7,9 @@
 
 from twin.sources._base import Frame, Sample, Source
 from twin.sources._memory import MemorySource
+from twin.sources._nodes import MissingNode, MissingNodeError
 from twin.sources._opcua import OpcUaSource
 from twin.sources._replay import ReplaySource, read_history
 
-__all__ = ["Frame", "Sample", "Source", "MemorySource", "OpcUaSource", "ReplaySource", "read_history"]
+__all__ = ["Frame", "Sample", "Source", "MemorySource", "MissingNode", "MissingNodeError", "OpcUaSource",
+           "ReplaySource", "read_history"]

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 
 from twin._clock import Clock, WallClock
 from twin.sources._base import Frame, Sample, Source
+from twin.sources._nodes import MissingNodeError, missing_nodes
 from workbench.errors import ConnectionLostError
 
 __all__ = ["OpcUaSource"]
@@ -96,6 +97,9 @@ class OpcUaSource(Source):
     clock
         Plant clock the hold of incomplete buckets is measured on (default:
         ``WallClock(speed=time_scale)``).
+    check_nodes
+        At the first connection, check that every tag's node exists and refuse to start
+        (:class:`~twin.sources._nodes.MissingNodeError`, a ``ConfigError``) if one does not.
     """
 
     time_kind = "datetime"
@@ -116,6 +120,7 @@ class OpcUaSource(Source):
         data_timeout: float | None = None,
         resubscribe_after: float | None = None,
         clock: Clock | None = None,
+        check_nodes: bool = True,
     ) -> None:
         self.url = url
         self.tags = list(tags)
@@ -154,9 +159,20 @@ class OpcUaSource(Source):
         self.clock_steps: list[tuple[float, float]] = []
         #: new timelines started after a reconnect (a restarted plant whose time went back)
         self.timelines = 0
+        self.check_nodes = check_nodes
+        self._refused: MissingNodeError | None = None
 
     # -- consumer side --------------------------------------------------------------------
-    def frames(self) -> Iterator[Frame]:
+    def connect(self) -> None:
+        """Start the client and wait for the first connection (``frames`` does it too).
+
+        Raises
+        ------
+        ConnectionLostError
+            No connection within ``connect_timeout``.
+        MissingNodeError
+            A bound node does not exist on the server (with ``check_nodes``).
+        """
         self._start()
         if not self._connected.wait(self.connect_timeout):
             self.close()
@@ -164,6 +180,12 @@ class OpcUaSource(Source):
                 f"OPC UA server {self.url} not reachable within {self.connect_timeout:g} s"
                 + (f" ({self.error})" if self.error else "")
             )
+        if self._refused is not None:
+            self.close()
+            raise self._refused
+
+    def frames(self) -> Iterator[Frame]:
+        self.connect()
         pending: list[_Bucket] = []  # instants not emitted yet, in arrival order
         done: OrderedDict[int, set[str]] = OrderedDict()  # emitted instant (1 ms key) -> its tags
         last: dict[str, Sample] = {}
@@ -284,6 +306,8 @@ class OpcUaSource(Source):
             self._generation += 1
             try:
                 await client.connect()
+                if first and await self._refuse_missing_nodes(client):
+                    break
                 if not first:  # before subscribing: the new subscription's first values follow the mark
                     self.reconnects += 1
                     self._queue.put(_RECONNECTED)
@@ -385,6 +409,17 @@ def _passed(b: _Bucket, pending: list[_Bucket], tags: list[str]) -> bool:
         return True
     later = pending[1:]
     return all(any(t in c.samples for c in later) for t in missing)
+
+
+    async def _refuse_missing_nodes(self, client) -> bool:
+        """With ``check_nodes``: True (and the error kept for :meth:`connect`) if a bound node is missing."""
+        if not self.check_nodes:
+            return False
+        missing = await missing_nodes(client, self.namespace, self.tags)
+        if missing:
+            self._refused = MissingNodeError(self.url, missing)
+            self._connected.set()
+        return bool(missing)
 
 
 class _Handler:

@@ -44,6 +44,8 @@ def validate(
     files: list[Path] = typer.Argument(..., help="YAML config files to check."),
     kind: str = typer.Option(None, "--kind", help="Config kind when the file has no 'kind:' field."),
     set_: list[str] = SET_OPTION,
+    connect: bool = typer.Option(False, "--connect", help="Bindings: connect to their OPC UA server and check "
+                                 "that every bound node exists (exit 2 naming each missing tag)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Check configs: YAML, extends/overrides, every field, units. Exit 2 on the first bad file."""
@@ -53,8 +55,13 @@ def validate(
     for file in files:
         try:
             model, chosen = _model_and_kind(file, kind, overrides)
-            load_config(file, model, overrides=overrides)
-            rows.append({"file": str(file), "kind": chosen, "status": "ok", "message": ""})
+            cfg = load_config(file, model, overrides=overrides)
+            note = ""
+            if connect:
+                from twin_app.cli._connect_check import check_binding_nodes
+
+                note = check_binding_nodes(file, cfg, chosen, overrides=overrides)
+            rows.append({"file": str(file), "kind": chosen, "status": "ok", "message": note})
         except ConfigError as exc:
             rows.append({"file": str(file), "kind": kind or "", "status": "error", "message": str(exc)})
             failed = failed or exc
@@ -64,7 +71,8 @@ def validate(
             raise typer.Exit(2)
     elif failed is None:
         for row in rows:
-            console.print(f"[green]ok[/] {row['file']} (kind {row['kind']})")
+            console.print(f"[green]ok[/] {row['file']} (kind {row['kind']}{'; ' if row['message'] else ''}"
+                          f"{row['message']})")
     else:
         for row in rows:
             if row["status"] == "ok":

@@ -214,14 +214,20 @@ def monitor(
         return
     b = _binding(binding, sets)
     path = trace or b.trace.path
-    tw = open_twin_trace(lambda: Twin(b, trace=path, time_kind="datetime", overwrite=overwrite, resume=resume,
-                                      max_buffer_rows=max_buffer_rows), path)
     o = b.opcua
     source = OpcUaSource(url or o.url, [t.tag for t in b.tags] + ([b.batch_time_tag] if b.batch_time_tag else []),
                          period=b.sample_period, namespace=o.namespace,
                          units={t.tag: t.unit for t in b.tags}, publishing_interval=o.publishing_interval,
                          reconnect_initial=o.reconnect_initial, reconnect_max=o.reconnect_max,
                          time_scale=o.plant_time_scale)
+    if overwrite or resume or not Path(path).exists():
+        source.connect()  # bound nodes checked before a trace store is created or replaced
+    try:
+        tw = open_twin_trace(lambda: Twin(b, trace=path, time_kind="datetime", overwrite=overwrite, resume=resume,
+                                          max_buffer_rows=max_buffer_rows), path)
+    except BaseException:
+        source.close()
+        raise
     t_stop = None
     first = {}
     trace_alarms = 0

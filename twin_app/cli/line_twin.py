@@ -69,8 +69,10 @@ def print_line_report(report, as_json: bool = False) -> None:
     if as_json:
         print_json(report.as_dict())
         return
-    console.print(f"{report.samples} samples, {len(report.gaps)} gaps, {report.resyncs} state rebuilds, "
-                  f"{report.tests_run} window tests")
+    console.print(f"{report.samples} samples, {report.rejected} rejected (time not after the last one), "
+                  f"{len(report.gaps)} gaps, {report.resyncs} state rebuilds, {report.tests_run} window tests")
+    if report.clock_steps or report.timelines:
+        console.print(f"source clock: {len(report.clock_steps)} backward steps, {report.timelines} new timelines")
     if report.alarms:
         print_table([{"station": a.station, "parameter": a.parameter, "test": a.test,
                       "start [s]": a.start, "message": a.message} for a in report.alarms], title="alarms")

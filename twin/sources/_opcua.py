@@ -366,6 +366,16 @@ class OpcUaSource(Source):
                         ", ".join(f"{t} ({why})" for t, why in bad.items()))
         self._unmonitored = set(bad)
 
+    async def _refuse_missing_nodes(self, client) -> bool:
+        """With ``check_nodes``: True (and the error kept for :meth:`connect`) if a bound node is missing."""
+        if not self.check_nodes:
+            return False
+        missing = await missing_nodes(client, self.namespace, self.tags)
+        if missing:
+            self._refused = MissingNodeError(self.url, missing)
+            self._connected.set()
+        return bool(missing)
+
 
 @dataclass(slots=True)
 class _Bucket:
@@ -409,17 +419,6 @@ def _passed(b: _Bucket, pending: list[_Bucket], tags: list[str]) -> bool:
         return True
     later = pending[1:]
     return all(any(t in c.samples for c in later) for t in missing)
-
-
-    async def _refuse_missing_nodes(self, client) -> bool:
-        """With ``check_nodes``: True (and the error kept for :meth:`connect`) if a bound node is missing."""
-        if not self.check_nodes:
-            return False
-        missing = await missing_nodes(client, self.namespace, self.tags)
-        if missing:
-            self._refused = MissingNodeError(self.url, missing)
-            self._connected.set()
-        return bool(missing)
 
 
 class _Handler:

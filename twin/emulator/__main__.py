@@ -24,9 +24,11 @@ def main(argv: list[str] | None = None) -> int:
     server = PlantServer(scenario, endpoint=args.endpoint, speed=args.speed, anchor=args.anchor, seed=args.seed)
     print(f"serving {scenario.name} at {server.endpoint}", flush=True)
     try:
-        server.run()
+        server.run(on_ready=lambda s: print(f"anchor {s.anchor!r} (resume this plant run with --anchor {s.anchor!r})",
+                                            flush=True))
     except KeyboardInterrupt:
         pass
+    print(f"published {server.samples_published} samples", flush=True)
     return 0
 
 

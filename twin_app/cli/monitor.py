@@ -144,7 +144,12 @@ def _summary(report, as_json: bool) -> None:
         return
     rate = report.samples / report.wall_time if report.wall_time else float("nan")
     console.print(f"{report.samples} samples in {report.wall_time:.2f} s ({rate:.0f} samples/s), "
-                  f"{report.rejected} frames rejected, {len(report.gaps)} gaps, {report.syncs} state corrections")
+                  f"{report.rejected} frames rejected, {len(report.gaps)} gaps ({report.gap_samples} samples), "
+                  f"{report.syncs} state corrections")
+    if report.clock_steps or report.timelines:
+        console.print(f"source clock: {len(report.clock_steps)} backward steps "
+                      f"({', '.join(f'{s:+g} s' for _, s in report.clock_steps) or 'none'}), "
+                      f"{report.timelines} new timelines (restarted plant)")
     if report.events:
         print_table([{"tag": e.tag, "detector": e.kind, "start [s]": e.start, "end [s]": e.end,
                       "magnitude": f"{e.magnitude:.0f} rows waiting (most)" if e.kind == TRACE_NOT_PERSISTED

@@ -46,7 +46,13 @@ def serve(
     console.print(f"serving {sc.name} at {server.endpoint}, {server.speed:g}× real time, "
                   f"sample period {sc.sample_period:g} s (Ctrl-C stops)")
     try:
-        server.run(until=convert(until, "s") if until else None)
+        server.run(until=convert(until, "s") if until else None, on_ready=print_anchor)
     except KeyboardInterrupt:
         pass
     console.print(f"published {server.samples_published} samples; plant time {server.plant.time:g} s")
+
+
+def print_anchor(server) -> None:
+    """Print the anchor a server uses (plant time 0 as epoch seconds), so a restart can resume its run."""
+    console.print(f"anchor {server.anchor!r}: plant time 0 as epoch seconds; restart with --anchor {server.anchor!r} "
+                  "to resume this plant run (without it a restart starts a new timeline)", soft_wrap=True)

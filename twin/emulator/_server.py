@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 
 from twin.emulator._plant import PlantEmulator
 from twin.emulator._scenario import PlantScenario
+from twin.emulator._security import ServerSecurity
 
 __all__ = ["PlantServer", "serve_plant"]
 
@@ -43,6 +44,9 @@ class PlantServer:
         to a restarted server to resume the same plant run.
     seed
         Override of ``scenario.seed``.
+    security
+        Security policies, server certificate and user (:class:`ServerSecurity`);
+        default: no security, anonymous access.
     start_on_subscribe
         Hold the plant at t = 0 until the first client subscribes (then anchor =
         that moment): demos and tests see the batch from its start.
@@ -62,6 +66,7 @@ class PlantServer:
         seed: int | None = None,
         plant=None,
         start_on_subscribe: bool = False,
+        security: ServerSecurity | None = None,
     ) -> None:
         self.scenario = scenario
         self.endpoint = endpoint or scenario.endpoint
@@ -75,6 +80,7 @@ class PlantServer:
         self.anchor = anchor
         self.plant = plant if plant is not None else PlantEmulator(scenario, seed=seed)
         self.start_on_subscribe = start_on_subscribe
+        self.security = security or ServerSecurity()
         self.ready = threading.Event()
         self.samples_published = 0
 
@@ -91,7 +97,7 @@ class PlantServer:
         await server.init()
         server.set_endpoint(self.endpoint)
         server.set_server_name(f"twin workbench plant emulator: {self.scenario.name}")
-        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        await self.security.apply(server)
         idx = await server.register_namespace(self.scenario.namespace)
         plant_obj = await server.nodes.objects.add_object(ua.NodeId("Plant", idx), ua.QualifiedName("Plant", idx))
         nodes = {}
@@ -180,7 +186,8 @@ class PlantServer:
 
 def serve_plant(scenario: PlantScenario, **kwargs) -> None:
     """Serve ``scenario`` until it ends or Ctrl-C (the body of ``twin plant serve``)."""
-    server = PlantServer(scenario, **{k: v for k, v in kwargs.items() if k in ("endpoint", "speed", "anchor", "seed")})
+    server = PlantServer(scenario, **{k: v for k, v in kwargs.items() if k in ("endpoint", "speed", "anchor", "seed",
+                                                                            "security")})
     try:
         server.run(until=kwargs.get("until"))
     except KeyboardInterrupt:  # pragma: no cover - interactive

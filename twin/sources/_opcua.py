@@ -27,6 +27,13 @@ import time as _time
 from collections.abc import Iterator, Sequence
 
 from twin.sources._base import Frame, Sample, Source
+from twin.sources._opcua_security import (
+    OpcUaSecurity,
+    OpcUaSecurityError,
+    client_credentials,
+    connect_client,
+    new_client,
+)
 from workbench.errors import ConnectionLostError
 
 __all__ = ["OpcUaSource"]
@@ -40,7 +47,8 @@ class OpcUaSource(Source):
     Parameters
     ----------
     url
-        Endpoint, e.g. ``opc.tcp://127.0.0.1:4840/twin/plant``.
+        Endpoint, e.g. ``opc.tcp://127.0.0.1:4840/twin/plant``. A password in it is
+        moved out of the URL (with a warning); ``self.url`` is the masked URL.
     tags
         Tag names (string node ids in ``namespace``).
     period
@@ -58,6 +66,9 @@ class OpcUaSource(Source):
     connect_timeout
         Give up (raise :class:`ConnectionLostError`) if the first connection is not
         made within this many seconds.
+    security
+        Policy, certificates and user (:class:`OpcUaSecurity`); default: none. A
+        server refusing them raises :class:`OpcUaSecurityError` at once (no retries).
     """
 
     time_kind = "datetime"
@@ -75,8 +86,10 @@ class OpcUaSource(Source):
         reconnect_max: float = 10.0,
         time_scale: float = 1.0,
         connect_timeout: float = 30.0,
+        security: OpcUaSecurity | None = None,
     ) -> None:
-        self.url = url
+        self._credentials = client_credentials(url, security)
+        self.url = self._credentials.shown
         self.tags = list(tags)
         self.period = float(period)
         self.namespace = namespace
@@ -98,7 +111,10 @@ class OpcUaSource(Source):
     # -- consumer side --------------------------------------------------------------------
     def frames(self) -> Iterator[Frame]:
         self._start()
-        if not self._connected.wait(self.connect_timeout):
+        deadline = _time.monotonic() + self.connect_timeout
+        while not self._connected.wait(0.05) and not self._refused() and _time.monotonic() < deadline:
+            pass
+        if not self._connected.is_set():
             self.close()
             raise ConnectionLostError(
                 f"OPC UA server {self.url} not reachable within {self.connect_timeout:g} s"
@@ -115,6 +131,7 @@ class OpcUaSource(Source):
                 item = self._queue.get(timeout=0.05)
             except queue.Empty:
                 item = None
+                self._refused()
             if item is not None:
                 if item == "reconnected":
                     pending_reconnect = True
@@ -144,6 +161,13 @@ class OpcUaSource(Source):
                 yield frame
         return
 
+    def _refused(self) -> bool:
+        """Raise the server's refusal of our security settings (not retried), else False."""
+        if isinstance(self.error, OpcUaSecurityError) and not self._stop.is_set():
+            self.close()
+            raise self.error
+        return False
+
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
@@ -159,16 +183,14 @@ class OpcUaSource(Source):
             self._thread.start()
 
     async def _main(self) -> None:
-        from asyncua import Client
-
         for name in ("asyncua",):
             logging.getLogger(name).setLevel(logging.CRITICAL)
         delay = self.reconnect_initial
         first = True
         while not self._stop.is_set():
-            client = Client(self.url, timeout=2.0)
+            client = new_client(self._credentials, timeout=2.0)
             try:
-                await client.connect()
+                await connect_client(client, self._credentials)
                 idx = await client.get_namespace_index(self.namespace)
                 nodes = [client.get_node(f"ns={idx};s={tag}") for tag in self.tags]
                 handler = _Handler(self._queue, {n.nodeid: t for n, t in zip(nodes, self.tags, strict=True)})
@@ -184,6 +206,9 @@ class OpcUaSource(Source):
                 while not self._stop.is_set():
                     await asyncio.sleep(0.25)
                     await asyncio.wait_for(health.read_value(), timeout=1.5)
+            except OpcUaSecurityError as exc:  # only a change of settings helps: no retry
+                self.error = exc
+                break
             except Exception as exc:  # any transport/protocol failure -> reconnect
                 self.error = exc
                 if self._stop.is_set():

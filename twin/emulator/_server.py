@@ -71,6 +71,7 @@ class PlantServer:
         self.scenario = scenario
         self.endpoint = endpoint or scenario.endpoint
         host = urlparse(self.endpoint).hostname
+        _refuse_credentials_in(self.endpoint)
         if host not in ("127.0.0.1", "localhost"):
             from workbench.errors import ConfigError
 
@@ -182,6 +183,16 @@ class PlantServer:
         """Stop a server started with :meth:`start_thread`."""
         self._stop.set()
         self._thread.join(timeout)
+
+
+def _refuse_credentials_in(endpoint: str) -> None:
+    """A user part in the server's endpoint would be shown everywhere: refuse it."""
+    if "@" in endpoint.partition("://")[2].partition("/")[0]:
+        from twin.sources import mask_url
+        from workbench.errors import ConfigError
+
+        raise ConfigError(f"endpoint '{mask_url(endpoint)}' carries a user name; give the user with --user and "
+                          "its password with --password-env or --password-file", path="endpoint")
 
 
 def serve_plant(scenario: PlantScenario, **kwargs) -> None:

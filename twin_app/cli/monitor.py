@@ -216,7 +216,7 @@ def monitor(
                          period=b.sample_period, namespace=o.namespace,
                          units={t.tag: t.unit for t in b.tags}, publishing_interval=o.publishing_interval,
                          reconnect_initial=o.reconnect_initial, reconnect_max=o.reconnect_max,
-                         time_scale=o.plant_time_scale)
+                         time_scale=o.plant_time_scale, security=o.security)
     t_stop = None
     first = {}
     trace_alarms = 0
@@ -234,7 +234,7 @@ def monitor(
             raise KeyboardInterrupt
 
     if not as_json:
-        console.print(f"monitoring {b.name} at {url or o.url} (Ctrl-C to stop)")
+        console.print(f"monitoring {b.name} at {source.url} (Ctrl-C to stop)")  # masked URL
     try:
         tw.run(source, max_frames=max_samples, on_step=on_step)
     except KeyboardInterrupt:

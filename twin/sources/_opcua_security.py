@@ -154,10 +154,12 @@ def _userinfo(url: str) -> tuple[str, str, str] | None:
     scheme, sep, rest = url.partition("://")
     if not sep or "@" not in rest:
         return None
-    parts = urlsplit(url)
-    if "@" in parts.netloc:  # a well-formed user part
-        userinfo, _, host = parts.netloc.rpartition("@")
-        return scheme + sep, userinfo, url[len(scheme + sep) + len(parts.netloc) - len(host) :]
+    netloc = rest
+    for stop in "/?#":
+        netloc = netloc.partition(stop)[0]
+    if "@" in netloc:  # a well-formed user part
+        userinfo = netloc.rpartition("@")[0]
+        return scheme + sep, userinfo, rest[len(userinfo) + 1 :]
     userinfo, _, tail = rest.rpartition("@")
     return scheme + sep, userinfo, tail
 
@@ -183,7 +185,10 @@ def split_url_credentials(url: str) -> tuple[str, str | None, str | None]:
 
 
 def _is_loopback(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:  # e.g. an unbalanced '[': not a loopback address either
+        return False
     if host in _LOOPBACK_NAMES:
         return True
     try:
@@ -356,6 +361,20 @@ async def connect_client(client, creds: ClientCredentials) -> None:
             path="opcua.security.policy",
         )
     ep = wanted[0]
+    if creds.policy != "None":  # trust the server before telling it who we are
+        server_der = bytes(ep.ServerCertificate)
+        if creds.server_certificate is not None:
+            trusted = uacrypto.der_from_x509(
+                await uacrypto.load_certificate(creds.server_certificate)
+            )
+            first = uacrypto.der_from_x509(uacrypto.x509_from_der(server_der))
+            if first != trusted:
+                raise OpcUaSecurityError(
+                    f"OPC UA server {creds.shown} presents certificate {_fingerprint(first)} (SHA-256), not the "
+                    f"trusted {_fingerprint(trusted)} from {creds.server_certificate}; check the server or "
+                    "update opcua.security.server_certificate",
+                    path="opcua.security.server_certificate",
+                )
     tokens = {t.TokenType for t in ep.UserIdentityTokens}
     need = ua.UserTokenType.UserName if creds.user is not None else ua.UserTokenType.Anonymous
     if need not in tokens:
@@ -371,19 +390,6 @@ async def connect_client(client, creds: ClientCredentials) -> None:
             path="opcua.security.user",
         )
     if creds.policy != "None":
-        server_der = bytes(ep.ServerCertificate)
-        if creds.server_certificate is not None:
-            trusted = uacrypto.der_from_x509(
-                await uacrypto.load_certificate(creds.server_certificate)
-            )
-            first = uacrypto.der_from_x509(uacrypto.x509_from_der(server_der))
-            if first != trusted:
-                raise OpcUaSecurityError(
-                    f"OPC UA server {creds.shown} presents certificate {_fingerprint(first)} (SHA-256), not the "
-                    f"trusted {_fingerprint(trusted)} from {creds.server_certificate}; check the server or "
-                    "update opcua.security.server_certificate",
-                    path="opcua.security.server_certificate",
-                )
         cert = await uacrypto.load_certificate(creds.certificate)
         try:  # the client's application URI must match its certificate (OPC 10000-4 §6.1.3)
             san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)

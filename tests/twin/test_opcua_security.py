@@ -282,6 +282,44 @@ def test_cli_serve_and_monitor_secured_never_print_the_password(tmp_path, capfd)
 
 
 @pytest.mark.opcua
+def test_cli_serves_a_line_plant_secured(tmp_path, pki):
+    """`twin plant serve LINE_PLANT.yaml` passes the security options to the line emulator."""
+    port = free_port()
+    pw = tmp_path / "pw"
+    pw.write_text(PASSWORD + "\n")
+    proc = _serve(["scenarios/assembly_line_twin_plant.yaml", "--endpoint", f"opc.tcp://127.0.0.1:{port}/twin/line",
+                   "--security-policy", "Aes128Sha256RsaOaep_SignAndEncrypt", "--certificate", str(pki["server"][0]),
+                   "--private-key", str(pki["server"][1]), "--user", "line", "--password-file", str(pw)],
+                  port, {}, tmp_path / "serve.log")
+    os.environ["LINE_PW"] = PASSWORD
+    sec = OpcUaSecurity(policy="Aes128Sha256RsaOaep", certificate=str(pki["client"][0]),
+                        private_key=str(pki["client"][1]), user="line", password_env="LINE_PW")
+    src = OpcUaSource(f"opc.tcp://127.0.0.1:{port}/twin/line", ["line.clock"], period=5.0,
+                      namespace="urn:twin-workbench:line", publishing_interval=0.1, time_scale=60,
+                      connect_timeout=60, security=sec)
+    try:
+        frames = _frames(src, 3)
+        with pytest.raises(OpcUaSecurityError, match="does not offer no security"):
+            _frames(OpcUaSource(f"opc.tcp://127.0.0.1:{port}/twin/line", ["line.clock"], period=5.0,
+                                namespace="urn:twin-workbench:line", connect_timeout=60), 1)
+    finally:
+        del os.environ["LINE_PW"]
+        proc.terminate()
+        proc.wait(30)
+    clocks = [f.samples["line.clock"].value for f in frames]
+    assert clocks == sorted(clocks) and len(set(clocks)) == 3
+    served = (tmp_path / "serve.log").read_text()
+    assert "Aes128Sha256RsaOaep_SignAndEncrypt; user 'line' only" in served and PASSWORD not in served
+
+
+def test_emulator_module_refuses_bad_security_options(capsys):
+    from twin.emulator.__main__ import main as emulator_main
+
+    assert emulator_main(["scenarios/reactor_plant.yaml", "--security-policy", "Basic256Sha256_SignAndEncrypt"]) == 2
+    assert "need the server's --certificate and --private-key" in capsys.readouterr().err
+
+
+@pytest.mark.opcua
 def test_cli_monitor_masks_a_password_given_in_the_url(tmp_path, capfd, caplog):
     """An open server accepts any user: the run works, and no output or log shows the password."""
     from _reactor import TWIN_YAML, need_fmu, plant

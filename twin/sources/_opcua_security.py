@@ -145,38 +145,47 @@ class OpcUaSecurity(WorkbenchModel):
 
 
 # -- URLs ------------------------------------------------------------------------------------------
-def _userinfo(url: str) -> tuple[str, str, str] | None:
+def _userinfo(url: str, *, conservative: bool) -> tuple[str, str, str] | None:
     """``(scheme://, userinfo, host and the rest)`` of a URL with a user part, else None.
 
-    The user part ends at the last ``@``: an unencoded ``/``, ``?`` or ``#`` in a
-    password then still counts as password (a path with ``@`` is masked too: safe side).
+    Strict (RFC 3986 §3.2): the authority ends at the first ``/``, ``?`` or ``#``
+    and the user part at its last ``@`` — what a client connects to. Conservative:
+    the user part ends at the last ``@`` anywhere, so an unencoded ``/``, ``?``,
+    ``#`` or ``@`` in a password is still hidden (a path with ``@`` is masked too):
+    what is shown to people.
     """
     scheme, sep, rest = url.partition("://")
     if not sep or "@" not in rest:
         return None
+    if conservative:
+        userinfo, _, tail = rest.rpartition("@")
+        return scheme + sep, userinfo, tail
     netloc = rest
     for stop in "/?#":
         netloc = netloc.partition(stop)[0]
-    if "@" in netloc:  # a well-formed user part
-        userinfo = netloc.rpartition("@")[0]
-        return scheme + sep, userinfo, rest[len(userinfo) + 1 :]
-    userinfo, _, tail = rest.rpartition("@")
-    return scheme + sep, userinfo, tail
+    if "@" not in netloc:
+        return None
+    userinfo = netloc.rpartition("@")[0]
+    return scheme + sep, userinfo, rest[len(userinfo) + 1 :]
 
 
 def mask_url(url: str) -> str:
-    """The URL with any password replaced by ``***`` (``opc.tcp://user:***@host:4840/p``)."""
-    found = _userinfo(url)
+    """The URL with any password replaced by ``***`` (``opc.tcp://user:***@host:4840/p``).
+
+    Errs on the side of hiding: everything up to the last ``@`` after the user
+    name is masked, whether or not the password was percent-encoded.
+    """
+    found = _userinfo(url, conservative=True)
     if found is None:
         return url
     head, userinfo, tail = found
     user, colon, _ = userinfo.partition(":")
-    return f"{head}{user}:***@{tail}" if colon else f"{head}{user}@{tail}"
+    return f"{head}{user}:***@{tail}" if colon else url
 
 
 def split_url_credentials(url: str) -> tuple[str, str | None, str | None]:
-    """``(url without user part, user, password)``; user and password percent-decoded."""
-    found = _userinfo(url)
+    """``(url without user part, user, password)`` per RFC 3986; user and password percent-decoded."""
+    found = _userinfo(url, conservative=False)
     if found is None:
         return url, None, None
     head, userinfo, tail = found

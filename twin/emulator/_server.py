@@ -28,6 +28,7 @@ from urllib.parse import urlparse
 
 from twin.emulator._plant import PlantEmulator
 from twin.emulator._scenario import PlantScenario
+from twin.emulator._security import ServerSecurity
 
 __all__ = ["PlantServer", "serve_plant"]
 
@@ -50,6 +51,9 @@ class PlantServer:
         to a restarted server to resume the same plant run.
     seed
         Override of ``scenario.seed``.
+    security
+        Security policies, server certificate and user (:class:`ServerSecurity`);
+        default: no security, anonymous access.
     start_on_subscribe
         Hold the plant at t = 0 until the first client subscribes (then anchor =
         that moment): demos and tests see the batch from its start.
@@ -81,10 +85,12 @@ class PlantServer:
         plant=None,
         start_on_subscribe: bool = False,
         clock=None,
+        security: ServerSecurity | None = None,
     ) -> None:
         self.scenario = scenario
         self.endpoint = endpoint or scenario.endpoint
         host = urlparse(self.endpoint).hostname
+        _refuse_credentials_in(self.endpoint)
         if host not in ("127.0.0.1", "localhost"):
             from workbench.errors import ConfigError
 
@@ -94,6 +100,7 @@ class PlantServer:
         self.anchor = anchor
         self.plant = plant if plant is not None else PlantEmulator(scenario, seed=seed)
         self.start_on_subscribe = start_on_subscribe
+        self.security = security or ServerSecurity()
         self.ready = threading.Event()
         self.samples_published = 0
         self.clock = clock
@@ -132,7 +139,7 @@ class PlantServer:
         await server.init()
         server.set_endpoint(self.endpoint)
         server.set_server_name(f"twin workbench plant emulator: {self.scenario.name}")
-        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        await self.security.apply(server)
         idx = await server.register_namespace(self.scenario.namespace)
         plant_obj = await server.nodes.objects.add_object(ua.NodeId("Plant", idx), ua.QualifiedName("Plant", idx))
         nodes = {}
@@ -253,9 +260,20 @@ class PlantServer:
             raise ConnectionLostError(f"plant emulator at {self.endpoint} did not stop within {timeout:g} s")
 
 
+def _refuse_credentials_in(endpoint: str) -> None:
+    """A user part in the server's endpoint would be shown everywhere: refuse it."""
+    if "@" in endpoint.partition("://")[2].partition("/")[0]:
+        from twin.sources import mask_url
+        from workbench.errors import ConfigError
+
+        raise ConfigError(f"endpoint '{mask_url(endpoint)}' carries a user name; give the user with --user and "
+                          "its password with --password-env or --password-file", path="endpoint")
+
+
 def serve_plant(scenario: PlantScenario, **kwargs) -> None:
     """Serve ``scenario`` until it ends or Ctrl-C (the body of ``twin plant serve``)."""
-    server = PlantServer(scenario, **{k: v for k, v in kwargs.items() if k in ("endpoint", "speed", "anchor", "seed")})
+    server = PlantServer(scenario, **{k: v for k, v in kwargs.items() if k in ("endpoint", "speed", "anchor", "seed",
+                                                                            "security")})
     try:
         server.run(until=kwargs.get("until"), on_ready=kwargs.get("on_ready"))
     except KeyboardInterrupt:  # pragma: no cover - interactive

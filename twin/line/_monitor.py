@@ -562,7 +562,7 @@ def monitor_line(binding_path: str | Path, *, endpoint: str | None = None, trace
     src = OpcUaSource(endpoint or b.opcua.endpoint, tw.tags, period=b.sample_period,
                       namespace=b.opcua.namespace, units=dict(zip(tw.tags, tw.units, strict=True)),
                       publishing_interval=b.opcua.publishing_interval, time_scale=time_scale,
-                      connect_timeout=connect_timeout)
+                      connect_timeout=connect_timeout, security=b.opcua.security)
 
     def stop(step: LineStep) -> None:
         if on_step is not None:

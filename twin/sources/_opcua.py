@@ -50,6 +50,13 @@ from dataclasses import dataclass
 from twin._clock import Clock, WallClock
 from twin.sources._base import Frame, Sample, Source
 from twin.sources._nodes import MissingNodeError, missing_nodes
+from twin.sources._opcua_security import (
+    OpcUaSecurity,
+    OpcUaSecurityError,
+    client_credentials,
+    connect_client,
+    new_client,
+)
 from workbench.errors import ConnectionLostError
 
 __all__ = ["OpcUaSource"]
@@ -70,7 +77,8 @@ class OpcUaSource(Source):
     Parameters
     ----------
     url
-        Endpoint, e.g. ``opc.tcp://127.0.0.1:4840/twin/plant``.
+        Endpoint, e.g. ``opc.tcp://127.0.0.1:4840/twin/plant``. A password in it is
+        moved out of the URL (with a warning); ``self.url`` is the masked URL.
     tags
         Tag names (string node ids in ``namespace``).
     period
@@ -100,6 +108,9 @@ class OpcUaSource(Source):
     check_nodes
         At the first connection, check that every tag's node exists and refuse to start
         (:class:`~twin.sources._nodes.MissingNodeError`, a ``ConfigError``) if one does not.
+    security
+        Policy, certificates and user (:class:`OpcUaSecurity`); default: none. A
+        server refusing them raises :class:`OpcUaSecurityError` at once (no retries).
     """
 
     time_kind = "datetime"
@@ -121,8 +132,10 @@ class OpcUaSource(Source):
         resubscribe_after: float | None = None,
         clock: Clock | None = None,
         check_nodes: bool = True,
+        security: OpcUaSecurity | None = None,
     ) -> None:
-        self.url = url
+        self._credentials = client_credentials(url, security)
+        self.url = self._credentials.shown
         self.tags = list(tags)
         self.period = float(period)
         self.namespace = namespace
@@ -160,7 +173,7 @@ class OpcUaSource(Source):
         #: new timelines started after a reconnect (a restarted plant whose time went back)
         self.timelines = 0
         self.check_nodes = check_nodes
-        self._refused: MissingNodeError | None = None
+        self._missing: MissingNodeError | None = None
 
     # -- consumer side --------------------------------------------------------------------
     def connect(self) -> None:
@@ -174,15 +187,18 @@ class OpcUaSource(Source):
             A bound node does not exist on the server (with ``check_nodes``).
         """
         self._start()
-        if not self._connected.wait(self.connect_timeout):
+        deadline = _time.monotonic() + self.connect_timeout
+        while not self._connected.wait(0.05) and not self._refused() and _time.monotonic() < deadline:
+            pass
+        if not self._connected.is_set():
             self.close()
             raise ConnectionLostError(
                 f"OPC UA server {self.url} not reachable within {self.connect_timeout:g} s"
                 + (f" ({self.error})" if self.error else "")
             )
-        if self._refused is not None:
+        if self._missing is not None:
             self.close()
-            raise self._refused
+            raise self._missing
 
     def frames(self) -> Iterator[Frame]:
         self.connect()
@@ -199,6 +215,7 @@ class OpcUaSource(Source):
                 item = self._queue.get(timeout=0.05)
             except queue.Empty:
                 item = None
+                self._refused()
                 self._check_alive()
             if item is not None:
                 if item == _RECONNECTED:
@@ -275,6 +292,13 @@ class OpcUaSource(Source):
                 f"{self.reconnects} reconnects, {self.resubscribes} re-subscriptions){why}"
             )
 
+    def _refused(self) -> bool:
+        """Raise the server's refusal of our security settings (not retried), else False."""
+        if isinstance(self.error, OpcUaSecurityError) and not self._stop.is_set():
+            self.close()
+            raise self.error
+        return False
+
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
@@ -295,17 +319,15 @@ class OpcUaSource(Source):
             self.error = exc
 
     async def _main(self) -> None:
-        from asyncua import Client
-
         for name in ("asyncua",):
             logging.getLogger(name).setLevel(logging.CRITICAL)
         delay = self.reconnect_initial
         first = True
         while not self._stop.is_set():
-            client = Client(self.url, timeout=2.0)
+            client = new_client(self._credentials, timeout=2.0)
             self._generation += 1
             try:
-                await client.connect()
+                await connect_client(client, self._credentials)
                 if first and await self._refuse_missing_nodes(client):
                     break
                 if not first:  # before subscribing: the new subscription's first values follow the mark
@@ -324,6 +346,9 @@ class OpcUaSource(Source):
                     if quiet > self.resubscribe_after:
                         self.resubscribes += 1
                         raise _SubscriptionSilent(f"no data change for {quiet:.1f} s while the server answers")
+            except OpcUaSecurityError as exc:  # only a change of settings helps: no retry
+                self.error = exc
+                break
             except (Exception, asyncio.CancelledError) as exc:  # any transport/protocol failure -> reconnect
                 # (CancelledError: a request future cancelled inside asyncua is a failure too, not our exit)
                 self.error = exc
@@ -372,7 +397,7 @@ class OpcUaSource(Source):
             return False
         missing = await missing_nodes(client, self.namespace, self.tags)
         if missing:
-            self._refused = MissingNodeError(self.url, missing)
+            self._missing = MissingNodeError(self.url, missing)
             self._connected.set()
         return bool(missing)
 

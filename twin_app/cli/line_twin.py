@@ -119,16 +119,23 @@ def monitor_line_command(binding: Path, *, url: str | None = None, trace: Path |
 
 
 def serve_line_plant_command(scenario: Path, *, endpoint: str | None = None, speed: float | None = None,
-                             anchor: float | None = None, seed: int | None = None, until: str | None = None) -> None:
+                             anchor: float | None = None, seed: int | None = None, until: str | None = None,
+                             security=None) -> None:
     """Body of ``twin plant serve LINE_PLANT.yaml`` (for the dispatch on ``kind: line-plant``)."""
     from twin.line import line_plant_server, load_line_plant
     from workbench.units import convert
 
     sc = load_line_plant(scenario)
     server = line_plant_server(sc, endpoint=endpoint, speed=speed, anchor=anchor, seed=seed)
+    if security is not None:
+        from twin_app.cli.plant import print_security
+
+        server.security = security
     print_line_plant(sc, server)
     from twin_app.cli.plant import print_anchor
 
+    if security is not None:
+        print_security(security)
     try:
         server.run(until=convert(until, "s") if until else None, on_ready=print_anchor)
     except KeyboardInterrupt:  # pragma: no cover - interactive

@@ -219,7 +219,7 @@ def monitor(
                          period=b.sample_period, namespace=o.namespace,
                          units={t.tag: t.unit for t in b.tags}, publishing_interval=o.publishing_interval,
                          reconnect_initial=o.reconnect_initial, reconnect_max=o.reconnect_max,
-                         time_scale=o.plant_time_scale)
+                         time_scale=o.plant_time_scale, security=o.security)
     if overwrite or resume or not Path(path).exists():
         source.connect()  # bound nodes checked before a trace store is created or replaced
     try:
@@ -245,7 +245,7 @@ def monitor(
             raise KeyboardInterrupt
 
     if not as_json:
-        console.print(f"monitoring {b.name} at {url or o.url} (Ctrl-C to stop)")
+        console.print(f"monitoring {b.name} at {source.url} (Ctrl-C to stop)")  # masked URL
     try:
         tw.run(source, max_frames=max_samples, on_step=on_step)
     except KeyboardInterrupt:

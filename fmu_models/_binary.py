@@ -14,6 +14,7 @@ import itertools
 import os
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,10 @@ def _cache_root() -> Path:
 def extract_cached(path: Path) -> Path:
     """Extract an FMU once per content hash and return the folder (reused across processes).
 
-    A folder that already holds ``modelDescription.xml`` is returned as is.
+    A folder that already holds ``modelDescription.xml`` is returned as is. The archive is
+    extracted into a temporary folder beside the cache entry and renamed into place only
+    when every member was read, so a corrupt archive leaves nothing behind; its error
+    names the FMU file and the member that could not be read.
     """
     if path.is_dir():
         if not (path / "modelDescription.xml").exists():
@@ -49,17 +53,27 @@ def extract_cached(path: Path) -> Path:
     if (target / "modelDescription.xml").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    import shutil
+
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.stem}-", dir=target.parent))
+    member = None
     try:
         with zipfile.ZipFile(path) as zf:
-            zf.extractall(tmp)
-    except zipfile.BadZipFile as exc:
-        raise FmuError(f"{path}: not an FMU ZIP archive ({exc})") from exc
+            for info in zf.infolist():
+                member = info.filename
+                zf.extract(info, tmp)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if member is None:
+            raise FmuError(f"{path}: not an FMU ZIP archive ({exc})") from exc
+        raise FmuError(f"{path}: the FMU archive is corrupt: member '{member}' cannot be extracted "
+                       f"({type(exc).__name__}: {exc}); export or download the FMU again") from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     try:
         os.rename(tmp, target)
     except OSError:  # another process won the race; use its copy
-        import shutil
-
         shutil.rmtree(tmp, ignore_errors=True)
     return target
 
@@ -101,6 +115,12 @@ class LoadedFmu:
         itf = md.coSimulation if cs else md.modelExchange
         if itf is None:
             have = [k for k, v in (("cs", md.coSimulation), ("me", md.modelExchange)) if v is not None]
+            if not have and getattr(md, "scheduledExecution", None) is not None:
+                raise FmuError(
+                    f"{self.name}: FMU {md.modelName!r} offers only scheduled execution (FMI 3 clocks), "
+                    "which twin workbench does not run; export it with a co-simulation or "
+                    "model-exchange interface"
+                )
             raise FmuError(
                 f"{self.name}: interface {self.interface!r} is not provided by this FMU; "
                 f"it offers {', '.join(have) or 'none'}"

@@ -11,7 +11,12 @@ import numpy as np
 
 from workbench.errors import ConfigError
 
-__all__ = ["InputTable", "RunConfig", "TimeGrid"]
+__all__ = ["InputTable", "RunConfig", "TimeGrid", "MAX_OUTPUT_POINTS", "MAX_STEPS"]
+
+MAX_OUTPUT_POINTS = 10_000_000
+"""Most recorded points one run may have (10 million rows: 80 MB per output)."""
+MAX_STEPS = 100_000_000
+"""Most communication steps one run may have."""
 
 
 def _seconds(value: Any, what: str) -> float | None:
@@ -131,7 +136,9 @@ class RunConfig:
         Co-simulation communication step (inputs are set and doStep called at
         this rate); default ``output_interval``, which must be a whole multiple of it.
     outputs
-        Names of the Real/Float64 variables to record; default every output.
+        Names of the variables (or ``name[i]`` array elements) to record; default every
+        output of a recordable type (Real/Float, integers, Boolean, Enumeration). ``"time"``
+        is the coordinate of every result and is ignored here.
     tolerance
         Relative tolerance passed to the FMU (and to CVode for model exchange);
         default the DefaultExperiment tolerance (as FMPy).
@@ -211,6 +218,18 @@ class TimeGrid:
             raise ConfigError(
                 f"stop_time - start_time ({stop - start} s) must be a whole multiple of "
                 f"output_interval ({interval} s)"
+            )
+        if span > MAX_OUTPUT_POINTS:
+            raise ConfigError(
+                f"output_interval = {interval:.6g} s over {stop - start:.6g} s would record {span:.3g} points; "
+                f"at most {MAX_OUTPUT_POINTS:,} fit (give an output_interval of at least "
+                f"{(stop - start) / MAX_OUTPUT_POINTS:.3g} s)"
+            )
+        if span * every > MAX_STEPS:
+            raise ConfigError(
+                f"step_size = {step:.6g} s over {stop - start:.6g} s would take {span * every:.3g} communication "
+                f"steps; at most {MAX_STEPS:,} are allowed (give a step_size of at least "
+                f"{(stop - start) / MAX_STEPS:.3g} s)"
             )
         every = int(round(every))
         return cls(start, stop, step, int(round(span)) * every, every)

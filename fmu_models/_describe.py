@@ -26,6 +26,10 @@ class FmuVariable:
 
     Attributes
     ----------
+    shape
+        Dimensions of an FMI 3.0 array variable (``()`` for a scalar).
+    items
+        ``(name, value)`` of the items of an Enumeration's declared type.
     name, value_reference, type
         FMI name, value reference and type (``Real``/``Float64``/``Integer``/…).
     causality, variability, initial
@@ -52,11 +56,26 @@ class FmuVariable:
     min: str | None = None
     max: str | None = None
     nominal: str | None = None
+    shape: tuple[int, ...] = ()
+    items: tuple[tuple[str, int], ...] = ()
 
     @property
     def is_real(self) -> bool:
         """True for Real (FMI 2.0) and Float64/Float32 (FMI 3.0) variables."""
         return self.type in _REAL_TYPES
+
+    @property
+    def is_scalar_float64(self) -> bool:
+        """True for scalar Real (FMI 2.0) and Float64 (FMI 3.0): the array-call fast path."""
+        return self.type in ("Real", "Float64") and not self.shape
+
+    @property
+    def size(self) -> int:
+        """Number of values (1 for a scalar, the product of the dimensions for an array)."""
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
 
 
 @dataclass(frozen=True)
@@ -104,11 +123,14 @@ def _variable(v: Any) -> FmuVariable:
         variability=v.variability or "continuous",
         initial=v.initial,
         units=variable_units(v),
-        start=None if v.start is None else str(v.start),
+        start=None if v.start is None else (" ".join(map(str, v.start)) if isinstance(v.start, list)
+                                             else str(v.start)),
         description=v.description or "",
         min=None if v.min is None else str(v.min),
         max=None if v.max is None else str(v.max),
         nominal=None if v.nominal is None else str(v.nominal),
+        shape=tuple(int(d) for d in (getattr(v, "shape", None) or ())),
+        items=tuple((it.name, int(it.value)) for it in getattr(getattr(v, "declaredType", None), "items", None) or ()),
     )
 
 

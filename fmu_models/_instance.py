@@ -22,12 +22,14 @@ import numpy as np
 
 from fmu_models._binary import LoadedFmu, extract_cached
 from fmu_models._describe import FmuInfo, FmuVariable, info_from_description, read_description
+from fmu_models._values import coerce_value
 from workbench.errors import ConfigError, FmuError, did_you_mean
 
 __all__ = ["FmuInstance", "FmuState", "RawFmi", "tag_error"]
 
 _STATE_MAGIC = b"WBFS1\x00\x00\x00"
 _INT_TYPES = {"Integer", "Enumeration", "Int8", "UInt8", "Int16", "UInt16", "Int32", "UInt32", "Int64", "UInt64"}
+_FMI2_TERMINATED, _FMI2_LAST_SUCCESSFUL_TIME = 3, 2  # fmi2StatusKind values (fmi2FunctionTypes.h)
 
 
 @dataclass(eq=False)
@@ -102,6 +104,11 @@ class FmuInstance:
         Current simulation time in s (None before initialisation).
     failed
         True when the last FMI call failed (the next start resets the instance).
+    terminated
+        True when the model ended the simulation itself (FMI 2.0 ``fmi2Discard`` with
+        ``fmi2Terminated``, FMI 3.0 ``terminateSimulation``); the next start frees the
+        instance and instantiates it again, because ``reset`` does not clear that state
+        in every exported FMU.
     """
 
     def __init__(self, path: str | Path, *, interface: str = "cs", logging: bool = False):
@@ -116,6 +123,7 @@ class FmuInstance:
         self.variables: dict[str, FmuVariable] = {v.name: v for v in self.info.variables}
         self.time: float | None = None
         self.failed = False
+        self.terminated = False
         self._fresh = True
         self._refs: dict[tuple[str, ...], tuple[Any, int, Any, np.ndarray]] = {}
         self._settable: dict[str, FmuVariable] = {}
@@ -167,6 +175,10 @@ class FmuInstance:
         """Recent FMU log messages as (status, category, message)."""
         return list(self._loaded.log)
 
+    def pointer(self, fname: str) -> int:
+        """Address of an FMI C function (``fmi2GetInteger`` …) in the FMU's shared library."""
+        return self._loaded.pointer(fname)
+
     def last_log(self) -> str:
         """``"; FMU says: …"`` with the last warning/error message, or ``""``."""
         return self._loaded.last_log()
@@ -202,12 +214,13 @@ class FmuInstance:
             ) from None
 
     def real(self, name: str, role: str = "variable") -> FmuVariable:
-        """A Real/Float64 variable (other types raise :class:`FmuError`)."""
+        """A scalar Real/Float64 variable (other types and arrays raise :class:`FmuError`)."""
         var = self.variable(name, role=role)
-        if not var.is_real:
+        if not var.is_scalar_float64:
+            what = f"is an array of shape {var.shape}" if var.shape else f"has type {var.type}"
             raise FmuError(
-                f"{self.name}: {role} '{name}' has type {var.type}; "
-                "only Real/Float64 variables can be recorded or driven by tables"
+                f"{self.name}: {role} '{name}' {what}; "
+                "only scalar Real/Float64 variables can be driven by tables or stepped inputs"
             )
         return var
 
@@ -276,9 +289,9 @@ class FmuInstance:
         names, reals = [], []
         for name, value in values.items():
             var = self.settable(name, role)
-            if var.type in ("Real", "Float64"):
+            if var.is_scalar_float64:
                 names.append(name)
-                reals.append(value)
+                reals.append(coerce_value(var, value, fmu=self.name, fmi_version=self.fmi_version))
             else:
                 self.set_value(var, value, at=at)
         if names:
@@ -291,19 +304,20 @@ class FmuInstance:
                                  f" of {role} {which}", at, status)
 
     def set_value(self, var: FmuVariable, value: Any, *, at: float | None = None) -> None:
-        """Set one variable with the setter of its type (Real, Integer/IntN, Boolean, String)."""
+        """Set one variable with the setter of its type (Real/FloatN, Integer/IntN, Boolean, Enumeration, String).
+
+        The value is checked against the type first (:func:`~fmu_models._values.coerce_value`):
+        text is parsed, integers must fit the type's range, arrays need one value per element.
+        """
         vr, t = [var.value_reference], var.type
-        if var.is_real:
-            fn, val = ("setReal" if self.fmi_version == 2 else f"set{t}"), [float(value)]
-        elif t in _INT_TYPES:
-            fn = "setInteger" if self.fmi_version == 2 else ("setInt64" if t == "Enumeration" else f"set{t}")
-            val = [int(value)]
-        elif t == "Boolean":
-            fn, val = "setBoolean", [bool(value)]
-        elif t == "String":
-            fn, val = "setString", [str(value)]
-        else:
+        if t not in _INT_TYPES and t not in ("Real", "Float64", "Float32", "Boolean", "String"):
             raise FmuError(f"{self.name}: variable '{var.name}' of type {t} cannot be set by the runtime")
+        value = coerce_value(var, value, fmu=self.name, fmi_version=self.fmi_version)
+        val = value if isinstance(value, list) else [value]
+        if self.fmi_version == 2:
+            fn = {"Real": "setReal", "Boolean": "setBoolean", "String": "setString"}.get(t, "setInteger")
+        else:
+            fn = "setInt64" if t == "Enumeration" else f"set{t}"
         self.call(fn, vr, val, at=at)
 
     # -- life cycle -----------------------------------------------------------------------
@@ -312,15 +326,21 @@ class FmuInstance:
 
         After a Fatal status the instance is freed and instantiated again (no re-extraction).
         """
-        if self._fresh:
+        if self._fresh and not self.terminated:
             return
         try:
+            if self.terminated:
+                raise FmuError("terminated")  # reset may keep the terminated state: instantiate again
             self.call("reset")
         except FmuError:
-            self._finalizer.detach()
-            self._loaded.free()
-            self._load()
-        self._fresh, self.failed, self.time = True, False, None
+            self.reinstantiate()
+        self._fresh, self.failed, self.terminated, self.time = True, False, False, None
+
+    def reinstantiate(self) -> None:
+        """Free the instance and instantiate it again from the extracted folder."""
+        self._finalizer.detach()
+        self._loaded.free()
+        self._load()
 
     def claim(self) -> None:
         """Reset and mark the instance as in use by a run (the next :meth:`reset` really resets)."""
@@ -329,7 +349,7 @@ class FmuInstance:
 
     def recover(self) -> None:
         """Before restoring a state: reset only an instance whose last call failed."""
-        if self.failed:
+        if self.failed or self.terminated:
             self.reset()
         self.failed = False
 
@@ -364,18 +384,43 @@ class FmuInstance:
                 return t  # a repeated timestamp: nothing to integrate
             raise FmuError(f"{self.name}: step_to({t:.9g} s) is before the current time {t0:.9g} s; "
                            "use set_state() to go back")
+        if self.terminated:
+            raise FmuError(f"{self.name}: the model ended the simulation itself at t = {t0:.9g} s; "
+                           "start it again to run on")
         if self.fmi_version == 2:
             status = self.raw.step(self.component, t0, t - t0, 1)
+            if status == 2:  # fmi2Discard: the model may have ended the simulation
+                t_end = self.termination_time()
+                if t_end is not None:
+                    self.time = t_end
+                    return t_end
         else:
-            b = ctypes.c_bool()
+            ev, term, early = ctypes.c_bool(), ctypes.c_bool(), ctypes.c_bool()
             last = ctypes.c_double()
-            status = self.raw.step(self.component, t0, t - t0, True, ctypes.byref(b), ctypes.byref(b),
-                                   ctypes.byref(b), ctypes.byref(last))
+            status = self.raw.step(self.component, t0, t - t0, True, ctypes.byref(ev), ctypes.byref(term),
+                                   ctypes.byref(early), ctypes.byref(last))
+            if status <= 1 and term.value:
+                self.terminated = True
         if status > 1:
             self.failed = True
             raise self.error(None, f"fmi{self.fmi_version}DoStep", t0, status)
         self.time = t
         return t
+
+    def termination_time(self) -> float | None:
+        """After an ``fmi2Discard`` from doStep: the last successful time if the model terminated, else None.
+
+        Follows FMI 2.0 section 4.2.3 (``fmi2GetBooleanStatus(fmi2Terminated)``,
+        ``fmi2GetRealStatus(fmi2LastSuccessfulTime)``), as FMPy's ``simulateCS`` does.
+        """
+        try:
+            if not self.fmu.getBooleanStatus(_FMI2_TERMINATED):
+                return None
+            t_end = float(self.fmu.getRealStatus(_FMI2_LAST_SUCCESSFUL_TIME))
+        except Exception:  # noqa: BLE001 - an FMU without the status functions did not terminate
+            return None
+        self.terminated = True
+        return t_end
 
     # -- FMU state ------------------------------------------------------------------------
     def _need_state(self, serialize: bool = False) -> None:

@@ -57,9 +57,11 @@ class _ChunkRunner:
                                 "parameters": dict(cfg.parameters)})
                 continue
             err = arrays.error
+            in_sink = out is not None and arrays.terminated_at is None
             records.append({
-                "index": index, "time": arrays.time, "values": None if out is not None else arrays.values,
-                "in_sink": out is not None, "outputs": arrays.outputs,
+                "index": index, "time": arrays.time, "values": None if in_sink else arrays.values,
+                "in_sink": in_sink, "outputs": arrays.outputs, "typed": arrays.typed, "columns": arrays.columns,
+                "terminated_at": arrays.terminated_at,
                 "error": "" if err is None else str(err),
                 "status": None if err is None else getattr(err, "status", None),
                 "failure_time": None if err is None else getattr(err, "time", None),
@@ -166,12 +168,36 @@ def _shared_buffer(model: Any, configs: list[RunConfig]) -> tuple[np.ndarray | N
     return np.full((len(configs), times.size, len(names)), np.nan), times
 
 
+def _stack_typed(records: list[dict[str, Any]], time: np.ndarray, same: bool,
+                 names: list[str]) -> dict[str, np.ndarray]:
+    """(run, time) arrays of the typed columns: their own dtype when every run filled every
+    row; float64 with NaN where a run failed or ended early (an integer has no NaN)."""
+    out: dict[str, np.ndarray] = {}
+    n = len(records)
+    for name in names:
+        parts = [(r, r["typed"][name]) for r in records if r["time"] is not None and name in r.get("typed", {})]
+        full = len(parts) == n and all(v.shape[0] == time.size for _, v in parts) and \
+            all(not r["error"] for r in records)
+        if full:
+            arr = np.empty((n, time.size), dtype=parts[0][1].dtype)
+        else:
+            arr = np.full((n, time.size), np.nan)
+        for r, v in parts:
+            pos = slice(None) if (same and v.shape[0] == time.size) else np.searchsorted(time, r["time"])
+            if r["error"]:
+                continue  # rows after a failure are not valid
+            arr[r["index"], pos] = v
+        out[name] = arr
+    return out
+
+
 def _stack(model: Any, records: list[dict[str, Any]], seeds: list[int | None], seed: int | None,
            executor: Any, sink: np.ndarray | None = None, sink_time: np.ndarray | None = None) -> xr.Dataset:
     from workbench.dataset import add_provenance
 
     ok = [r for r in records if r["time"] is not None]
     outputs = ok[0]["outputs"] if ok else ()
+    columns = ok[0]["columns"] if ok else ()
     grids = [r["time"] for r in ok]
     same = all(g.shape == grids[0].shape and np.array_equal(g, grids[0]) for g in grids) if grids else True
     time = grids[0] if (grids and same) else (np.unique(np.concatenate(grids)) if grids else np.zeros(0))
@@ -190,14 +216,20 @@ def _stack(model: Any, records: list[dict[str, Any]], seeds: list[int | None], s
         pos = slice(None) if same else np.searchsorted(time, r["time"])
         data[r["index"], pos, :] = r["values"]
     variables: dict[str, Any] = {}
-    for j, name in enumerate(outputs):
-        var = model.variables[name]
-        variables[name] = (("run", "time"), data[:, :, j],
+    real = {name: j for j, name in enumerate(outputs)}
+    typed = _stack_typed(records, time, same, [c for c in columns if c not in real])
+    for name in columns or outputs:
+        var = model.column_variable(name)
+        values = data[:, :, real[name]] if name in real else typed[name]
+        variables[name] = (("run", "time"), values,
                            {"units": var.units, "long_name": var.description or name})
     variables["status"] = ("run", np.array([0 if not r["error"] else 1 for r in records], dtype=np.int8),
                            {"units": "1", "long_name": "run status (0 ok, 1 failed)"})
     variables["error"] = ("run", np.array([r["error"] for r in records], dtype=object),
                           {"units": "1", "long_name": "error message of a failed run"})
+    variables["terminated_at"] = ("run", np.array([np.nan if r.get("terminated_at") is None else r["terminated_at"]
+                                                   for r in records]),
+                                  {"units": "s", "long_name": "time at which the model ended the run itself"})
     variables["failure_time"] = ("run", np.array([np.nan if r["failure_time"] is None else r["failure_time"]
                                                   for r in records]),
                                  {"units": "s", "long_name": "simulation time at which the run failed"})

@@ -10,25 +10,34 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fmu_models._config import InputTable, RunConfig, TimeGrid, as_input_table
 from fmu_models._instance import FmuInstance, tag_error
+from fmu_models._outputs import OutputPlan
 from workbench.errors import ConfigError, FmuError
+
+if TYPE_CHECKING:
+    from fmu_models._runtime import RunArrays
 
 __all__ = ["run_me"]
 
 
-def run_me(inst: FmuInstance, cfg: RunConfig, grid: TimeGrid, outputs: tuple[str, ...], run_index: int | None,
-           out: np.ndarray | None = None) -> tuple[np.ndarray, FmuError | None]:
-    """Run ``inst`` (interface ``"me"``) over ``grid``; return the recorded values and the error, if any.
+def run_me(inst: FmuInstance, cfg: RunConfig, grid: TimeGrid, plan: OutputPlan, run_index: int | None,
+           out: np.ndarray | None = None) -> RunArrays:
+    """Run ``inst`` (interface ``"me"``) over ``grid``; return the recorded columns and the error, if any.
 
-    Values after a failure stay NaN; ``inst.time`` is the last time CVode reached.
+    Values after a failure stay NaN; ``inst.time`` is the last time CVode reached. A model
+    that ends the simulation itself (``terminateSimulation`` in an event update) gives
+    results truncated at the last recorded point, as FMPy's, with ``terminated_at`` set.
     """
     from fmpy import simulate_fmu
 
+    from fmu_models._runtime import RunArrays  # noqa: F811 - the runtime imports this module lazily
+
+    outputs = plan.real
     if cfg.start_state is not None:
         raise FmuError(f"{inst.name}: continuing from a state needs interface='cs' (model exchange "
                        "restarts CVode from initialisation)")
@@ -44,6 +53,7 @@ def run_me(inst: FmuInstance, cfg: RunConfig, grid: TimeGrid, outputs: tuple[str
     inst.claim()
     n_rec = grid.n_steps + 1
     y = np.full((n_rec, len(outputs)), np.nan) if out is None else out
+    arrays = RunArrays(grid.times, y, outputs, typed=plan.typed_buffers(n_rec), columns=plan.names)
     fmu, failed = inst.fmu, []
     fmu_time = [grid.start]
     set_time, get_dx = fmu.setTime, (fmu.getContinuousStateDerivatives if inst.fmi_version == 3
@@ -68,8 +78,8 @@ def run_me(inst: FmuInstance, cfg: RunConfig, grid: TimeGrid, outputs: tuple[str
         res = simulate_fmu(
             str(inst.unzipdir), validate=False, start_time=grid.start, stop_time=grid.stop,
             output_interval=grid.step, relative_tolerance=cfg.tolerance, record_events=False,
-            fmi_type="ModelExchange", start_values=dict(cfg.parameters), input=signals,
-            output=list(outputs), model_description=inst.description, fmu_instance=fmu,
+            fmi_type="ModelExchange", start_values=_start_values(inst, cfg.parameters), input=signals,
+            output=plan.variables, model_description=inst.description, fmu_instance=fmu,
             step_finished=step_finished,
         )
     except Exception as exc:  # fmpy raises FMICallException / RuntimeError from CVode
@@ -85,15 +95,49 @@ def run_me(inst: FmuInstance, cfg: RunConfig, grid: TimeGrid, outputs: tuple[str
         tag_error(err, run_index)
         inst.failed = True
         inst.time = reached[0]
-        return y, err
+        arrays.error = err
+        return arrays
     finally:
         sys.unraisablehook = hook
         del fmu.setTime
         delattr(fmu, "getContinuousStateDerivatives" if inst.fmi_version == 3 else "getDerivatives")
+    rows = min(len(res), n_rec)
     for j, name in enumerate(outputs):
-        y[: len(res), j] = res[name][:n_rec]
+        y[:rows, j] = res[name][:rows]
+    for col in plan.typed:
+        values = res[col.var.name][:rows]
+        arrays.typed[col.name][:rows] = values if col.flat is None else values.reshape(rows, -1)[:, col.flat]
+    if rows < n_rec:  # the model ended the simulation itself (FMPy stops at terminateSimulation)
+        inst.terminated = True
+        t_end = inst.time = fmu_time[0]
+        t_last = float(res["time"][rows - 1]) if rows else grid.start
+        if rows and t_end > t_last:
+            # FMPy (record_events=False) stops without a sample at the end; record the values
+            # there, after the event update, as a co-simulation run does
+            try:
+                if outputs:
+                    y[rows] = inst.get_real(outputs, role="output", what="get outputs")
+                if plan.typed:
+                    plan.reader(inst).read(arrays.typed, rows)
+                rows, t_last = rows + 1, t_end
+            except FmuError:
+                pass  # an FMU that refuses reads after terminate: end at the last sample
+        arrays.truncate(rows, t_last)
+        arrays.terminated_at = t_end
+        return arrays
     inst.time = grid.stop
-    return y, None
+    return arrays
+
+
+def _start_values(inst: FmuInstance, parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters checked and typed by the runtime (FMPy's own conversion would wrap integers)."""
+    from fmu_models._values import coerce_value
+
+    out = {}
+    for name, value in parameters.items():
+        var = inst.settable(name, "parameter")
+        out[name] = coerce_value(var, value, fmu=inst.name, fmi_version=inst.fmi_version)
+    return out
 
 
 def _fmpy_signals(inputs: Mapping[str, InputTable], grid: TimeGrid) -> np.ndarray | None:

@@ -12,16 +12,18 @@ instantiated once). Each :meth:`FmuModel.run` resets the instance
   (:func:`fmpy.simulate_fmu` with ``fmu_instance=``), so results equal FMPy's.
 
 Results are :class:`xarray.Dataset` with a float ``time`` coordinate in s,
-one variable per recorded output with ``units``/``long_name`` from the model
-description, and provenance attrs including ``kind = "fmu-run"`` and the FMU
+one variable per recorded column (an output, or ``name[i]`` for an element of an
+FMI 3.0 array) with ``units``/``long_name`` from the model description, integer,
+Boolean and Enumeration outputs in their own integer/bool dtype, and provenance attrs including ``kind = "fmu-run"`` and the FMU
 GUID / instantiation token. Sample-by-sample stepping (twin, emulator) goes
 through :func:`~fmu_models.open_stepper` instead.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +34,13 @@ from fmu_models._config import InputTable, RunConfig, TimeGrid, default_times
 from fmu_models._describe import FmuInfo, FmuVariable
 from fmu_models._instance import FmuInstance, FmuState, tag_error
 from fmu_models._loops import loop_c, loop_error, loop_py
+from fmu_models._outputs import OutputPlan, plan_outputs
 from fmu_models._stepper import load_stepper
 from workbench.errors import ConfigError, FmuError
 
 __all__ = ["FmuModel", "FmuState", "RunArrays", "RUN_KIND"]
+
+log = logging.getLogger("fmu_models")
 
 RUN_KIND = "fmu-run"
 """``attrs["kind"]`` of every result of :meth:`FmuModel.run` and :func:`~fmu_models.run_many`."""
@@ -46,9 +51,25 @@ class RunArrays:
     """Raw result of one run (what :meth:`FmuModel.run` wraps into a Dataset)."""
 
     time: np.ndarray
-    values: np.ndarray  # (n_time, n_outputs); NaN after a failure
+    values: np.ndarray  # (n_time, n_outputs): scalar Real/Float64 columns; NaN after a failure
     outputs: tuple[str, ...]
     error: FmuError | None = None
+    typed: dict[str, np.ndarray] = field(default_factory=dict)  # other columns, own dtype
+    columns: tuple[str, ...] = ()  # every column in recording order (default: outputs)
+    terminated_at: float | None = None  # the model ended the run itself at this time
+
+    def __post_init__(self) -> None:
+        if not self.columns:
+            self.columns = tuple(self.outputs) + tuple(self.typed)
+
+    def truncate(self, rows: int, t_end: float) -> None:
+        """Keep the first ``rows`` rows; the last one is at ``t_end`` (a self-terminated run)."""
+        self.time = self.time[:rows].copy()
+        if rows:
+            self.time[-1] = t_end
+        self.values = self.values[:rows]
+        self.typed = {k: v[:rows] for k, v in self.typed.items()}
+        self.terminated_at = t_end
 
 
 class FmuModel:
@@ -82,7 +103,7 @@ class FmuModel:
         self.variables: dict[str, FmuVariable] = self.instance.variables
         self._logging = logging
         self._use_stepper = use_stepper
-        self._outputs_cache: dict[tuple[str, ...] | None, tuple[str, ...]] = {}
+        self._outputs_cache: dict[tuple[str, ...] | None, OutputPlan] = {}
         self._u_cache: dict[tuple[int, TimeGrid], tuple[InputTable, np.ndarray]] = {}
         self._stepper = load_stepper() if (use_stepper and interface == "cs") else None
 
@@ -184,18 +205,17 @@ class FmuModel:
             start = state_time
         return TimeGrid.build(start, stop, interval, cfg.step_size)
 
-    def output_names(self, cfg: RunConfig) -> tuple[str, ...]:
-        """Recorded variables: ``cfg.outputs`` or every Real/Float64 output."""
+    def output_plan(self, cfg: RunConfig) -> OutputPlan:
+        """Recorded columns: ``cfg.outputs`` or every output of a recordable type (cached)."""
         hit = self._outputs_cache.get(cfg.outputs)
         if hit is None:
-            if cfg.outputs is not None:
-                for n in cfg.outputs:
-                    self.instance.real(n, "output")
-                hit = tuple(cfg.outputs)
-            else:
-                hit = tuple(v.name for v in self.info.variables if v.causality == "output" and v.is_real)
+            hit = plan_outputs(self.path.name, self.variables, cfg.outputs, self.info.variables)
             self._outputs_cache[cfg.outputs] = hit
         return hit
+
+    def output_names(self, cfg: RunConfig) -> tuple[str, ...]:
+        """The scalar Real/Float64 columns of a run (the float matrix of :class:`RunArrays`)."""
+        return self.output_plan(cfg).real
 
     def _input_values(self, table: InputTable, grid: TimeGrid) -> np.ndarray:
         """Input at every communication point; cached while the same table object is reused."""
@@ -218,7 +238,8 @@ class FmuModel:
         with NaN that receives the values (no copy; used by :func:`run_many`).
         """
         grid = self.plan(cfg)
-        outputs = self.output_names(cfg)
+        plan = self.output_plan(cfg)
+        outputs = plan.real
         for name in cfg.inputs:
             self.instance.real(name, "input")
         for name in cfg.parameters:
@@ -230,12 +251,17 @@ class FmuModel:
         if self.interface == "me":
             from fmu_models._me import run_me
 
-            y, err = run_me(self.instance, cfg, grid, outputs, run_index, out)
-            return RunArrays(grid.times, y, outputs, err)
-        return self._run_cs(cfg, grid, outputs, run_index, out)
+            arrays = run_me(self.instance, cfg, grid, plan, run_index, out)
+        else:
+            arrays = self._run_cs(cfg, grid, plan, run_index, out)
+        if arrays.terminated_at is not None:
+            log.warning("%s: the model ended the simulation itself at t = %.9g s (before stop_time = %.9g s); "
+                        "the results end there", self.path.name, arrays.terminated_at, grid.stop)
+        return arrays
 
-    def _run_cs(self, cfg: RunConfig, grid: TimeGrid, outputs: tuple[str, ...], run_index: int | None,
+    def _run_cs(self, cfg: RunConfig, grid: TimeGrid, plan: OutputPlan, run_index: int | None,
                 out: np.ndarray | None = None) -> RunArrays:
+        outputs = plan.real
         inst = self.instance
         in_names = tuple(cfg.inputs)
         u = np.empty((grid.n_steps, len(in_names)))
@@ -243,6 +269,8 @@ class FmuModel:
             u[:, j] = self._input_values(cfg.inputs[name], grid)
         n_rec = grid.n_steps // grid.record_every + 1
         y = np.full((n_rec, len(outputs)), np.nan) if out is None else out
+        typed = plan.typed_buffers(n_rec)
+        arrays = RunArrays(grid.times, y, outputs, typed=typed, columns=plan.names)
         try:
             if cfg.start_state is not None:
                 inst.recover()
@@ -253,35 +281,90 @@ class FmuModel:
                                 tolerance=cfg.tolerance, inputs={n: u[0, j] for j, n in enumerate(in_names)})
             if outputs:
                 y[0] = inst.get_real(outputs, role="output", what="get outputs")
+            reader = plan.reader(inst) if plan.typed else None
+            if reader is not None:
+                reader.read(typed, 0)
             in_vr, out_vr = inst.value_references(in_names), inst.value_references(outputs)
             if self._stepper is not None:
-                status, done, call = loop_c(inst, self._stepper, grid, in_vr, u, out_vr, y)
+                groups = reader.c_groups(n_rec) if reader is not None else []
+                status, done, call, term = loop_c(inst, self._stepper, grid, in_vr, u, out_vr, y,
+                                                  [g[0] for g in groups])
+                if groups:
+                    reader.scatter(groups, typed, slice(1, None))
             else:
-                status, done, call = loop_py(inst, grid, in_vr, u, out_vr, y)
+                on_record = None if reader is None else (lambda row: reader.read(typed, row))
+                status, done, call, term = loop_py(inst, grid, in_vr, u, out_vr, y, on_record)
             inst.time = grid.start + done * grid.step
-            if status:
+            rows = 1 + done // grid.record_every
+            if term:  # FMI 3.0 terminateSimulation: the loop recorded the terminating step
+                inst.terminated = True
+                arrays.truncate(rows + (1 if done % grid.record_every else 0), inst.time)
+            elif status == 2 and call == 2 and inst.fmi_version == 2:
+                t_end = inst.termination_time()  # fmi2Discard: did the model end the simulation?
+                if t_end is None:
+                    raise loop_error(inst, status, call, inst.time)
+                inst.time = t_end
+                if t_end > grid.times[rows - 1] and rows < n_rec:  # record the end, as FMPy does
+                    if outputs:
+                        y[rows] = inst.get_real(outputs, role="output", what="get outputs")
+                    if reader is not None:
+                        reader.read(typed, rows)
+                    rows += 1
+                arrays.truncate(rows, t_end)
+            elif status:
                 raise loop_error(inst, status, call, inst.time)
         except FmuError as err:  # rows after the failure stay NaN
             inst.failed = True
             tag_error(err, run_index)
-            return RunArrays(grid.times, y, outputs, err)
-        return RunArrays(grid.times, y, outputs)
+            arrays.error = err
+        return arrays
 
     def to_dataset(self, arrays: RunArrays, cfg: RunConfig | None = None) -> xr.Dataset:
         """Wrap :class:`RunArrays` into a conventions-compliant Dataset (``attrs["kind"] = "fmu-run"``)."""
         from workbench.dataset import add_provenance
 
         data = {}
-        for j, name in enumerate(arrays.outputs):
-            var = self.variables[name]
-            data[name] = ("time", arrays.values[:, j].copy(), {"units": var.units, "long_name": var.description or name})
+        real = {name: j for j, name in enumerate(arrays.outputs)}
+        for name in arrays.columns:
+            var = self.column_variable(name)
+            values = arrays.values[:, real[name]].copy() if name in real else arrays.typed[name].copy()
+            data[name] = ("time", values, {"units": var.units, "long_name": var.description or name})
         ds = xr.Dataset(data, coords={"time": ("time", arrays.time, {"units": "s", "long_name": "simulation time"})})
         extra: dict[str, Any] = {"kind": RUN_KIND, "fmu": self.path.name, "fmu_interface": self.interface,
                                  "fmi_version": self.info.fmi_version}
+        if arrays.terminated_at is not None:
+            extra["terminated_at"] = float(arrays.terminated_at)
+            extra["note"] = (f"the model ended the simulation itself at t = {arrays.terminated_at:.9g} s; "
+                             "the results end there")
         if cfg is not None and cfg.parameters:
             extra["parameters"] = {k: (v if isinstance(v, int | float | str | bool) else str(v))
                                    for k, v in cfg.parameters.items()}
         return add_provenance(ds, fmu_guids=[self.guid], **extra)
+
+    def parse_values(self, texts: Mapping[str, str], *, role: str = "parameter") -> dict[str, Any]:
+        """Parse start values written as text (``-p NAME=VALUE``) by each variable's declared type.
+
+        See :mod:`fmu_models._values` for what each type accepts. Unknown names raise
+        :class:`FmuError` with a did-you-mean; values that do not fit raise
+        :class:`~workbench.errors.ConfigError` naming the variable, the value and the valid range.
+        Inputs (``role="input"``) must be scalar Real/Float64 variables.
+        """
+        from fmu_models._values import parse_value
+
+        out: dict[str, Any] = {}
+        for name, text in texts.items():
+            var = self.instance.real(name, "input") if role == "input" else self.instance.settable(name, role)
+            out[name] = parse_value(var, text, fmu=self.path.name, fmi_version=self.fmi_version)
+        return out
+
+    def column_variable(self, column: str) -> FmuVariable:
+        """The variable behind a recorded column (``name`` or the array element ``name[i]``)."""
+        var = self.variables.get(column)
+        if var is None and column.endswith("]"):
+            var = self.variables.get(column[: column.rindex("[")])
+        if var is None:
+            raise FmuError(f"{self.path.name}: '{column}' is not a recorded column of this FMU")
+        return var
 
     def run_many(self, parameter_sets: Sequence[Mapping[str, Any] | RunConfig], **kwargs: Any) -> xr.Dataset:
         """Run once per parameter set, stacked on a ``run`` dim; see :func:`fmu_models.run_many`."""

@@ -12,6 +12,11 @@
  * plus two array calls -- the same work a hand-written C master does.
  * Communication points are t_k = t0 + k*h (not accumulated), as in FMPy.
  *
+ * Outputs of other types (FMI 2 Integer/Boolean, FMI 3 Float32, IntN, Boolean, arrays) are
+ * read at the same recorded points through "extra" getters: each wb_extra names one FMI
+ * getter of the FMU (fmi2GetInteger, fmi3GetInt8, ...), its value references and a buffer
+ * with one row of n_values elements per recorded point.
+ *
  * Return value: 0 on success, otherwise the FMI status (2 discard, 3 error,
  * 4 fatal) of the failing call; *failed_call tells which call (1 set, 2 doStep,
  * 3 get) and *steps_done how many steps completed. A doStep that asks to
@@ -24,14 +29,38 @@
 
 #define WB_EXPORT __attribute__((visibility("default")))
 
-WB_EXPORT int wb_stepper_version(void) { return 1; }
+WB_EXPORT int wb_stepper_version(void) { return 2; }
+
+/* One typed getter read at every recorded point into out + row * row_bytes. */
+typedef struct {
+    void *fn;                  /* fmi2GetInteger / fmi2GetBoolean / fmi3Get<Type> */
+    const unsigned int *vr;    /* value references */
+    size_t n_vr;
+    size_t n_values;           /* FMI 3: total number of values (arrays); FMI 2: n_vr */
+    char *out;
+    size_t row_bytes;
+} wb_extra;
+
+typedef int wb_get2(void *c, const unsigned int *vr, size_t n, void *values);
+typedef int wb_get3(void *c, const unsigned int *vr, size_t n, void *values, size_t n_values);
+
+static int read_extra(int version, void *c, const wb_extra *extra, size_t n_extra, long row) {
+    for (size_t e = 0; e < n_extra; e++) {
+        const wb_extra *x = extra + e;
+        char *dst = x->out + (size_t)row * x->row_bytes;
+        int s = version == 2 ? ((wb_get2 *)x->fn)(c, x->vr, x->n_vr, dst)
+                             : ((wb_get3 *)x->fn)(c, x->vr, x->n_vr, dst, x->n_values);
+        if (s > 1) return s;
+    }
+    return 0;
+}
 
 WB_EXPORT int wb_run_cs2(
     fmi2SetRealTYPE *set_real, fmi2DoStepTYPE *do_step, fmi2GetRealTYPE *get_real,
     fmi2Component c, double t0, double h, long n_steps, long record_every,
     const fmi2ValueReference *in_vr, size_t n_in, const double *u,
     const fmi2ValueReference *out_vr, size_t n_out, double *y,
-    long *steps_done, int *failed_call, int *terminated)
+    long *steps_done, int *failed_call, int *terminated, const wb_extra *extra, size_t n_extra)
 {
     int s;
     long row = 1, countdown = record_every;
@@ -51,6 +80,8 @@ WB_EXPORT int wb_run_cs2(
             countdown = record_every;
             s = get_real(c, out_vr, n_out, y + (size_t)row * n_out);
             if (s > fmi2Warning) { *failed_call = 3; return s; }
+            s = read_extra(2, c, extra, n_extra, row);
+            if (s > fmi2Warning) { *failed_call = 4; return s; }
             row++;
         }
     }
@@ -62,7 +93,7 @@ WB_EXPORT int wb_run_cs3(
     fmi3Instance c, double t0, double h, long n_steps, long record_every,
     const fmi3ValueReference *in_vr, size_t n_in, const double *u,
     const fmi3ValueReference *out_vr, size_t n_out, double *y,
-    long *steps_done, int *failed_call, int *terminated)
+    long *steps_done, int *failed_call, int *terminated, const wb_extra *extra, size_t n_extra)
 {
     int s;
     long row = 1;
@@ -85,6 +116,8 @@ WB_EXPORT int wb_run_cs3(
             countdown = record_every;
             s = get_f64(c, out_vr, n_out, y + (size_t)row * n_out, n_out);
             if (s > fmi3Warning) { *failed_call = 3; return s; }
+            s = read_extra(3, c, extra, n_extra, row);
+            if (s > fmi3Warning) { *failed_call = 4; return s; }
             row++;
         }
         if (term) { *terminated = 1; return 0; }

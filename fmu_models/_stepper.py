@@ -37,7 +37,7 @@ def _fmi_headers() -> Path:
     return Path(fmpy.__file__).resolve().parent / "c-code"
 
 
-def build_stepper(out_dir: str | Path | None = None, *, force: bool = False) -> Path:
+def build_stepper(out_dir: str | Path | None = None, *, force: bool = False, name: str = STEPPER_NAME) -> Path:
     """Compile ``_stepper.c`` with gcc into ``out_dir`` (default ``fmu_models/build``).
 
     Parameters
@@ -46,6 +46,8 @@ def build_stepper(out_dir: str | Path | None = None, *, force: bool = False) -> 
         Target folder; created if missing.
     force
         Rebuild even if the library is newer than the source.
+    name
+        File name of the library.
 
     Returns
     -------
@@ -58,7 +60,7 @@ def build_stepper(out_dir: str | Path | None = None, *, force: bool = False) -> 
         If gcc is missing or the compile fails (with gcc's message).
     """
     out = Path(out_dir) if out_dir is not None else _build_dir()
-    lib = out / STEPPER_NAME
+    lib = out / name
     if lib.exists() and not force and lib.stat().st_mtime >= SOURCE.stat().st_mtime:
         return lib
     gcc = shutil.which("gcc") or shutil.which("cc")
@@ -93,11 +95,13 @@ def load_stepper(*, build: bool = True) -> ctypes.CDLL | None:
         lib = None
         built = _build_dir() / STEPPER_NAME  # from `twin fmu build` / `make setup`
         cache = Path(tempfile.gettempdir()) / f"twin-workbench-{os.getuid()}"
-        for path in (built, cache / STEPPER_NAME):
+        # the per-user cache is shared by every checkout: name it by version, so checkouts
+        # with another _stepper.c never load each other's library
+        for path in (built, cache / f"libwbstepper-v{STEPPER_VERSION}.so"):
             try:
                 fresh = path.exists() and path.stat().st_mtime >= SOURCE.stat().st_mtime
                 if not fresh and path != built and build:
-                    build_stepper(path.parent)  # never writes into the source tree on its own
+                    build_stepper(path.parent, name=path.name)  # never writes into the source tree on its own
                     fresh = True
                 if fresh:
                     lib = _bind(ctypes.CDLL(str(path)))
@@ -108,9 +112,23 @@ def load_stepper(*, build: bool = True) -> ctypes.CDLL | None:
         return lib
 
 
+STEPPER_VERSION = 2
+"""``wb_stepper_version()`` of the ``_stepper.c`` this module binds (2: typed "extra" getters)."""
+
+
+class WbExtra(ctypes.Structure):
+    """``wb_extra`` of ``_stepper.c``: one typed getter read at every recorded point."""
+
+    _fields_ = [("fn", ctypes.c_void_p), ("vr", ctypes.c_void_p), ("n_vr", ctypes.c_size_t),
+                ("n_values", ctypes.c_size_t), ("out", ctypes.c_void_p), ("row_bytes", ctypes.c_size_t)]
+
+
 def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
+    lib.wb_stepper_version.restype = ctypes.c_int
+    if lib.wb_stepper_version() != STEPPER_VERSION:
+        raise OSError("stale C stepper library")  # built from an older _stepper.c: rebuild or skip
     vp, d, lng, sz = ctypes.c_void_p, ctypes.c_double, ctypes.c_long, ctypes.c_size_t
-    args = [vp, vp, vp, vp, d, d, lng, lng, vp, sz, vp, vp, sz, vp, vp, vp, vp]
+    args = [vp, vp, vp, vp, d, d, lng, lng, vp, sz, vp, vp, sz, vp, vp, vp, vp, vp, sz]
     for name in ("wb_run_cs2", "wb_run_cs3"):
         fn = getattr(lib, name)
         fn.argtypes = args

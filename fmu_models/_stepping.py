@@ -28,6 +28,7 @@ from fmu_models._config import TimeGrid
 from fmu_models._describe import FmuInfo, FmuVariable
 from fmu_models._instance import FmuInstance, FmuState
 from fmu_models._loops import loop_c, loop_error
+from fmu_models._outputs import plan_outputs
 from fmu_models._stepper import load_stepper
 from workbench.errors import ConfigError, FmuError, did_you_mean
 
@@ -185,8 +186,20 @@ class CsStepper(Stepper):
 
     @property
     def uses_c_loop(self) -> bool:
-        """True when :meth:`step_block` can use the compiled C loop."""
-        return self._lib is not None and self.instance.fmi_version == 2
+        """True when :meth:`step_block` can use the compiled C loop (FMI 2.0, scalar Real outputs)."""
+        return self._lib is not None and self.instance.fmi_version == 2 and not self._plan.typed
+
+    @property
+    def terminated(self) -> bool:
+        """True once the model ended the simulation itself; :meth:`start` runs it again."""
+        return self.instance.terminated
+
+    def set_outputs(self, names: Sequence[str]) -> None:
+        """Choose the variables :meth:`read` returns; an array variable adds one column per element
+        (``name[1]`` …), and Integer/Boolean/Enumeration values are returned as floats."""
+        self._plan = plan_outputs(self.path.name, self.instance.variables, list(names), self.info.variables)
+        self._reader = self._plan.reader(self.instance) if self._plan.typed else None
+        self.output_names = list(self._plan.names)
 
     def variable(self, name: str, *, role: str = "variable") -> FmuVariable:
         """Look up a variable by name; unknown names raise :class:`FmuError` with a did-you-mean."""
@@ -213,16 +226,31 @@ class CsStepper(Stepper):
         self.instance.set_real(self.input_names, u)
 
     def step(self, dt: float) -> None:
-        """One ``doStep`` of ``dt`` seconds from the current time."""
+        """One ``doStep`` of ``dt`` seconds from the current time.
+
+        A model that ends the simulation itself during the step stops at the time it
+        ended (:attr:`time`, :attr:`terminated` becomes True); a further step raises
+        :class:`FmuError` until :meth:`start` runs it again.
+        """
         inst = self.instance
         if inst.time is None:
             raise FmuError(f"{self.path.name}: call start() before step()")
         inst.do_step(inst.time + dt)
 
     def read(self, names: Sequence[str] | None = None) -> np.ndarray:
-        """Current values of the outputs (or of ``names``)."""
-        names = self.output_names if names is None else names
-        return self.instance.get_real(names) if len(names) else np.zeros(0)
+        """Current values of the outputs (or of ``names``), as floats."""
+        if names is not None and list(names) != self.output_names:
+            plan = plan_outputs(self.path.name, self.instance.variables, list(names), self.info.variables)
+        else:
+            plan = self._plan
+        if not plan.columns:
+            return np.zeros(0)
+        if not plan.typed:
+            return self.instance.get_real(plan.real)
+        reader = self._reader if plan is self._plan else plan.reader(self.instance)
+        real = dict(zip(plan.real, self.instance.get_real(plan.real), strict=True)) if plan.real else {}
+        typed = reader.values()
+        return np.array([float(real[c] if c in real else typed[c]) for c in plan.names])
 
     def step_block(self, u: np.ndarray, dt: np.ndarray) -> np.ndarray:
         """Step through a block of samples; the same as setting, stepping and reading row by row.
@@ -260,9 +288,14 @@ class CsStepper(Stepper):
                 y[i + 1] = super().step_block(u[i:i + 1], dt[i:i + 1])[0]
                 i += 1
                 continue
-            status, done, call = loop_c(inst, self._lib, TimeGrid(t0, float(times[i + m]), h, m, 1),
+            status, done, call, _ = loop_c(inst, self._lib, TimeGrid(t0, float(times[i + m]), h, m, 1),
                                         in_vr, u[i:i + m], out_vr, y[i:i + m + 1])
             inst.time = float(times[i + done])
+            t_end = inst.termination_time() if (status == 2 and call == 2) else None
+            if t_end is not None:
+                inst.time = t_end
+                raise FmuError(f"{self.path.name}: the model ended the simulation itself at t = "
+                               f"{t_end:.9g} s, before the end of the block; start() runs it again")
             if status:
                 inst.failed = True
                 raise loop_error(inst, status, call, inst.time)

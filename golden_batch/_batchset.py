@@ -24,7 +24,7 @@ import pandas as pd
 import xarray as xr
 
 from golden_batch._expr import evaluate, parse_expression
-from workbench.errors import ConfigError, DatasetError, did_you_mean
+from workbench.errors import ConfigError, DataError, DatasetError, did_you_mean
 
 __all__ = [
     "make_batch_set",
@@ -175,37 +175,99 @@ def read_history(path: str | Path, *, quality: str | Path | None = None, chunks:
     """
     path = Path(path)
     if not path.exists():
-        raise DatasetError(f"{path}: no such history file; give a .nc, .zarr, .csv or .parquet file")
+        raise DataError(f"{path}: no such history file; give a .nc, .zarr, .csv or .parquet file")
     suffix = path.suffix.lower()
     if suffix == ".zarr" or path.is_dir():
         from workbench.dataset import open_zarr
 
-        ds = open_zarr(path, chunks=chunks if chunks is not None else {})
+        try:
+            ds = open_zarr(path, chunks=chunks if chunks is not None else {})
+        except Exception as exc:  # zarr raises its own errors, OSError, KeyError... for a folder that is no store
+            raise DataError(f"is not a readable Zarr store ({_first_line(exc)}); give {_NEEDS}",
+                            source=str(path)) from None
         if "batch" not in ds.dims:
-            raise DatasetError(f"{path}: has no 'batch' dim; a batch history needs dims batch × sample")
+            raise DataError(f"{path}: has no 'batch' dim; a batch history needs dims batch × sample")
         ds = _restore_roles(ds)
     elif suffix == ".nc":
         from workbench.dataset import read_netcdf
 
-        ds = read_netcdf(path)
+        try:
+            ds = read_netcdf(path)
+        except DatasetError as exc:
+            raise DataError(str(exc)) from None
         if "batch" not in ds.dims:
-            raise DatasetError(f"{path}: has no 'batch' dim; a batch history needs dims batch × sample")
+            raise DataError(f"{path}: has no 'batch' dim; a batch history needs dims batch × sample")
         ds = _restore_roles(ds)
     elif suffix in (".csv", ".parquet", ".pq"):
-        df = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
-        ds = _from_table(df, str(path))
+        from workbench.tables import read_table
+
+        table = read_table(path, needs=_NEEDS, formats=(".csv", ".parquet", ".pq"))
+        table.require_rows(f"give {_NEEDS}")
+        ds = _from_table(table)
     else:
-        raise DatasetError(f"{path}: unknown history format '{suffix}'; use .nc, .zarr, .csv or .parquet")
+        raise DataError(f"{path}: unknown history format '{suffix}'; use .nc, .zarr, .csv or .parquet")
     if quality is not None:
-        qpath = Path(quality)
-        qdf = pd.read_csv(qpath) if qpath.suffix.lower() == ".csv" else pd.read_parquet(qpath)
-        if "batch_id" not in qdf.columns:
-            raise DatasetError(f"{qpath}: quality table needs a 'batch_id' column; got {list(qdf.columns)}")
-        qdf = qdf.set_index(qdf["batch_id"].astype(str)).drop(columns="batch_id")
-        for col in qdf.columns:
-            vals = qdf[col].reindex(ds["batch"].values).to_numpy(dtype=float)
-            ds[col] = xr.DataArray(vals, dims=("batch",), attrs={"units": "1", "long_name": col, "role": "quality"})
+        from workbench.tables import read_table
+
+        qtable = read_table(quality, needs="a quality table with columns batch_id,<kpi>...")
+        if qtable.find("batch_id") is None:
+            raise qtable.missing_column("batch_id", "a quality table needs columns batch_id,<kpi>...", ("batch_id",))
+        qdf = qtable.frame.rename(columns={qtable.find("batch_id"): "batch_id"})
+        values = {col: qtable.numbers(col, what="a number (or an empty cell)", allow_missing=True)
+                  for col in qdf.columns if col != "batch_id"}
+        index = qdf["batch_id"].astype(str).to_numpy()
+        for col, vals in values.items():
+            series = pd.Series(vals, index=index)
+            ds[col] = xr.DataArray(series.reindex(ds["batch"].values).to_numpy(dtype=float), dims=("batch",),
+                                   attrs={"units": "1", "long_name": col, "role": "quality"})
     return ds
+
+
+_NEEDS = ("a batch history: long columns batch_id,timestamp,tag,value[,units] or wide columns batch_id, "
+          "timestamp (or elapsed) and one column per tag")
+_TIME_FORMATS = ("accepted: ISO 8601 date-times such as 2026-01-05T08:00:00 (one format for the whole column) "
+                 "or numbers of seconds")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _check_times(table, column: str, *, allow_empty: bool) -> None:
+    """Every (non-empty) cell of a timestamp/elapsed column is a number or a date-time, else a located error."""
+    series = table.frame[column]
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        missing = np.flatnonzero(series.isna().to_numpy())
+        if missing.size and not allow_empty:
+            raise table.error(f"empty time cell; {_TIME_FORMATS}", i=int(missing[0]), column=column)
+        return
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        table.numbers(column, what=f"a time ({_TIME_FORMATS})", allow_missing=allow_empty)
+        return
+    texts = pd.Series(table.cells(column), dtype=object)
+    filled = np.flatnonzero((texts != "").to_numpy())
+    if not allow_empty and filled.size < len(texts):
+        i = int(np.flatnonzero((texts == "").to_numpy())[0])
+        raise table.error(f"empty time cell; {_TIME_FORMATS}", i=i, column=column)
+    if not filled.size:
+        return
+    numbers = pd.to_numeric(texts.iloc[filled], errors="coerce")
+    if numbers.notna().all():
+        return
+    if numbers.notna().iloc[0]:
+        i = int(filled[np.flatnonzero(numbers.isna().to_numpy())[0]])
+        raise table.error(f"{texts[i]!r} is not a number of seconds like the column's first value; {_TIME_FORMATS}",
+                          i=i, column=column)
+    import warnings
+
+    with warnings.catch_warnings():  # "could not infer format": the bad cell is reported below
+        warnings.simplefilter("ignore", UserWarning)
+        parsed = pd.to_datetime(texts.iloc[filled], utc=True, errors="coerce")
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if bad.size:
+        i = int(filled[bad[0]])
+        raise table.error(f"{texts[i]!r} is not a date-time in the format of the column's first value; "
+                          f"{_TIME_FORMATS}", i=i, column=column)
 
 
 def _restore_roles(ds: xr.Dataset) -> xr.Dataset:
@@ -229,14 +291,19 @@ def _elapsed_seconds(ts: pd.Series) -> np.ndarray:
     return (parsed - parsed.min()).dt.total_seconds().to_numpy(dtype=float)
 
 
-def _from_table(df: pd.DataFrame, source: str) -> xr.Dataset:
+def _from_table(table) -> xr.Dataset:
+    """A raw batch set from a :class:`workbench.tables.Table`; bad cells raise a located :class:`DataError`."""
+    df, source = table.frame, table.source
     cols = set(df.columns)
     if "batch_id" not in cols:
-        raise DatasetError(f"{source}: a history table needs a 'batch_id' column; got {sorted(cols)}")
+        raise table.missing_column("batch_id", f"a history table needs {_NEEDS}",
+                                   ("batch_id", "timestamp", "elapsed", "tag", "value", "units"))
     units: dict[str, str] = {}
     quality: dict[str, dict[str, float]] = {}
     if set(LONG_COLUMNS) <= cols:
+        _check_times(table, "timestamp", allow_empty=True)  # an empty timestamp marks a batch-level quality value
         df = df.copy()
+        df["value"] = table.numbers("value", what="a number (or an empty cell)", allow_missing=True)
         df["batch_id"] = df["batch_id"].astype(str)
         if "units" in cols:
             for tag, unit in df.dropna(subset=["units"]).groupby("tag")["units"].first().items():
@@ -250,15 +317,19 @@ def _from_table(df: pd.DataFrame, source: str) -> xr.Dataset:
     else:
         time_col = "timestamp" if "timestamp" in cols else "elapsed" if "elapsed" in cols else None
         if time_col is None:
-            raise DatasetError(
-                f"{source}: not a long table (needs columns {', '.join(LONG_COLUMNS)}) and not a wide "
-                f"table (needs 'batch_id' and 'timestamp' or 'elapsed'); got {sorted(cols)}"
+            raise DataError(
+                f"not a long table (needs columns {', '.join(LONG_COLUMNS)}) and not a wide "
+                f"table (needs 'batch_id' and 'timestamp' or 'elapsed'); got {sorted(cols)}", source=source
             )
+        _check_times(table, time_col, allow_empty=False)
         wide = df.copy()
         wide["batch_id"] = wide["batch_id"].astype(str)
+        for col in wide.columns:
+            if col not in ("batch_id", "timestamp", "elapsed", "units"):
+                wide[col] = table.numbers(col, what="a number (or an empty cell)", allow_missing=True)
     tags = [c for c in wide.columns if c not in ("batch_id", "timestamp", "elapsed", "units")]
     if not tags:
-        raise DatasetError(f"{source}: no tag columns / tag values found")
+        raise DataError(f"{source}: no tag columns / tag values found")
     groups = list(wide.groupby("batch_id", sort=False))
     n_s = max(len(g) for _, g in groups)
     ids = [str(b) for b, _ in groups]

@@ -62,6 +62,13 @@ from optimization._reactor import (
     reactor_fmu_path as reactor_fmu_path,  # deprecated: fmu_models.shipped
 )
 from optimization._results import CampaignResult
+from optimization._search_space import (
+    ON_SPACE_CHANGE,
+    in_search_space,
+    search_space,
+    search_space_hash,
+    space_changes,
+)
 from optimization._solvers import highs_solver, ipopt_solver, solver_status
 from optimization._storage import (
     JournalCorruptError,
@@ -79,6 +86,11 @@ from optimization._surrogate import (
 
 __all__ = [
     "Campaign",
+    "ON_SPACE_CHANGE",
+    "in_search_space",
+    "search_space",
+    "search_space_hash",
+    "space_changes",
     "CampaignConfig",
     "CampaignResult",
     "load_campaign",

@@ -64,6 +64,7 @@ import optuna
 
 from optimization._config import CampaignConfig
 from optimization._problems import build_problem
+from optimization._search_space import OnSpaceChange, open_study
 from optimization._storage import (
     STORAGE_FULL_ERRNOS,
     JournalRepair,
@@ -94,13 +95,13 @@ _HAS_SET_CONSTRAINT = hasattr(optuna.trial.Trial, "set_constraint")
 
 
 def load_campaign(path: str | Path, *, overrides: Mapping[str, Any] | None = None,
-                  storage: str | None = None) -> Campaign:
+                  storage: str | None = None, on_space_change: OnSpaceChange = "refuse") -> Campaign:
     """Read a ``kind: campaign`` YAML file into a :class:`Campaign`."""
     from workbench.config import load_config
 
     path = Path(path)
     cfg = load_config(path, CampaignConfig, overrides=overrides, kind="campaign")
-    return Campaign(cfg, base_dir=path.parent, storage=storage)
+    return Campaign(cfg, base_dir=path.parent, storage=storage, on_space_change=on_space_change)
 
 
 class Campaign:
@@ -115,16 +116,25 @@ class Campaign:
     storage
         RDB URL or journal path; overrides ``config.storage``; default
         ``<base_dir>/<name>.journal``.
+    on_space_change
+        When the search space differs from the one recorded in the study: ``"refuse"``
+        (:class:`ConfigError` naming what changed), ``"new-study"`` or ``"resume-anyway"``
+        (:mod:`optimization._search_space`).
+    study_name
+        Use this study of the storage as it is (a worker process of a run that chose it).
 
     Attributes
     ----------
     journal_repairs
         Torn last records cut off the journal by :meth:`study` (``JournalRepair``: path,
         backup, line, bytes cut), in order.
+    space_changes
+        What changed since the search space of the study resumed with ``resume-anyway``.
     """
 
     def __init__(self, config: CampaignConfig, *, base_dir: str | Path | None = None,
-                 storage: str | None = None):
+                 storage: str | None = None, on_space_change: OnSpaceChange = "refuse",
+                 study_name: str | None = None):
         self.config = config
         self.base_dir = Path(base_dir or ".").resolve()
         spec = storage or config.storage or str(self.base_dir / f"{config.name}.journal")
@@ -133,6 +143,9 @@ class Campaign:
         self.storage_spec = spec
         self._problem = None
         self.journal_repairs: list[JournalRepair] = []
+        self.on_space_change = on_space_change
+        self._study_name = study_name
+        self.space_changes: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ set-up
     @property
@@ -144,7 +157,8 @@ class Campaign:
 
     @property
     def study_name(self) -> str:
-        return self.config.name
+        """The study in the storage: the campaign's name, ``<name>-2`` … after ``--new-study``."""
+        return self._study_name or self.config.name
 
     @property
     def directions(self) -> list[str]:
@@ -174,11 +188,11 @@ class Campaign:
         try:
             storage = make_storage(self.storage_spec)
             sampler = self.sampler(sampler_seed, workers=workers)
-            try:  # an existing study is loaded without a write (create_study writes a record first)
-                return optuna.load_study(study_name=self.study_name, storage=storage, sampler=sampler)
-            except KeyError:
-                return optuna.create_study(storage=storage, study_name=self.study_name, load_if_exists=True,
-                                           directions=self.directions, sampler=sampler)
+            if self._study_name is not None:  # chosen already (this run, or its parent process)
+                return optuna.load_study(study_name=self._study_name, storage=storage, sampler=sampler)
+            study, choice = open_study(storage, sampler, self.config, self.on_space_change, where=self.storage_spec)
+            self._study_name, self.space_changes = choice.name, choice.changes
+            return study
         except OSError as exc:
             if exc.errno not in STORAGE_FULL_ERRNOS:
                 raise
@@ -526,7 +540,7 @@ class Campaign:
         ctx = _worker_context(self._worker_modules())
         procs = [ctx.Process(target=_worker_main, name=f"{self.study_name}-worker-{i}",
                              args=(payload, str(self.base_dir), self.storage_spec, seeds[i], remaining, total,
-                                   timeout))
+                                   timeout, self.study_name))
                  for i in range(1, workers)]
         # start the children from a thread: the first start waits for the forkserver's imports,
         # while this process already runs trials

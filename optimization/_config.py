@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from workbench.config import WorkbenchModel
-from workbench.units import Duration, convert
+from workbench.units import Duration, RunLength, convert
 
 __all__ = [
     "CampaignConfig", "FloatParameter", "IntParameter", "CategoricalParameter", "ObjectiveSpec",
@@ -127,7 +127,7 @@ class SamplerSpec(WorkbenchModel):
 class BudgetSpec(WorkbenchModel):
     """Stop after ``trials`` finished trials in the study and/or after ``timeout``."""
 
-    trials: int = Field(50, ge=1)
+    trials: int = Field(50, ge=1, le=1_000_000)
     timeout: Duration | None = None
 
 
@@ -140,7 +140,7 @@ class NoiseSpec(WorkbenchModel):
     """
 
     min_repeats: int = Field(1, ge=1)
-    max_repeats: int = Field(1, ge=1)
+    max_repeats: int = Field(1, ge=1, le=10_000)
     ci_halfwidth: float | None = Field(None, gt=0)
     confidence: float = Field(0.95, gt=0, lt=1)
 
@@ -204,8 +204,8 @@ class LineProblemSpec(WorkbenchModel):
 
     type: Literal["line"]
     scenario: Path
-    horizon: Duration | None = Field(None, description="replaces the scenario's experiment.horizon")
-    warmup: Duration | None = Field(None, description="replaces the scenario's experiment.warmup")
+    horizon: RunLength | None = Field(None, description="replaces the scenario's experiment.horizon")
+    warmup: RunLength | None = Field(None, description="replaces the scenario's experiment.warmup")
 
 
 Problem = Annotated[ReactorProblemSpec | LineProblemSpec, Field(discriminator="type")]

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from optimization._search_space import in_search_space
 from workbench.dataset import add_provenance, config_hash, validate_dataset, write_netcdf
 from workbench.errors import WorkbenchError
 
@@ -57,6 +58,8 @@ class CampaignResult:
     importances
         Parameter → importance (fANOVA, Optuna) of the first objective; empty if too few trials;
         from a seeded subsample of :data:`IMPORTANCE_TRIALS` trials in larger campaigns.
+    study
+        Name of the Optuna study read (``<name>-2`` … after ``--new-study``).
     trials
         All trials as an :class:`xarray.Dataset` over ``trial``, plus the best recipe's
         trajectory ``best_<var>(time)`` and the envelope bands
@@ -72,6 +75,7 @@ class CampaignResult:
     trials: xr.Dataset
     directions: list[str] = field(default_factory=list)
     objectives: list[str] = field(default_factory=list)
+    study: str = ""
 
     def summary(self) -> dict[str, Any]:
         """JSON-able summary."""
@@ -80,7 +84,7 @@ class CampaignResult:
                 "pareto": self.pareto, "importances": self.importances,
                 "trials": len(states), "complete": states.count("COMPLETE"),
                 "pruned": states.count("PRUNED"), "failed": states.count("FAIL"),
-                "objectives": self.objectives, "directions": self.directions}
+                "objectives": self.objectives, "directions": self.directions, "study": self.study or self.name}
 
     def to_csv(self, path: str | Path) -> Path:
         """All trials as CSV: one row per trial, only the variables over ``trial`` alone.
@@ -151,7 +155,10 @@ def collect_results(campaign, study, *, trajectory: bool = True) -> CampaignResu
     cfg = campaign.config
     trials = study.get_trials(deepcopy=False)
     done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
-    feas = [t for t in done if _feasible(t)]
+    # a study resumed across a changed search space (--resume-anyway) holds trials outside the
+    # current bounds: the best recipe is chosen among those inside
+    outside = [t for t in done if not in_search_space(t.params, cfg)]
+    feas = [t for t in done if _feasible(t) and in_search_space(t.params, cfg)]
     dirs = [o.direction for o in cfg.objectives]
     objs = [o.metric for o in cfg.objectives]
     best, pareto = None, []
@@ -176,6 +183,9 @@ def collect_results(campaign, study, *, trajectory: bool = True) -> CampaignResu
                    f"{len(feas)} of {len(done)} complete trials feasible")
         else:
             msg = f"Pareto front of {len(pareto)} recipes from {len(feas)} feasible trials"
+    if outside:
+        msg += (f"; {len(outside)} complete trials lie outside the current search space (run before it changed) "
+                f"and are not considered")
     ds = _trials_dataset(campaign, trials)
     note = []
     shown = best if best is not None else _best_on_first(pareto, dirs)
@@ -196,7 +206,7 @@ def collect_results(campaign, study, *, trajectory: bool = True) -> CampaignResu
                         status=status, message=msg, directions=",".join(dirs), objectives=",".join(objs),
                         best=json.dumps(best, default=_json) if best else "",
                         importances=json.dumps(importances))
-    return CampaignResult(cfg.name, status, msg, best, pareto, importances, ds, dirs, objs)
+    return CampaignResult(cfg.name, status, msg, best, pareto, importances, ds, dirs, objs, study.study_name)
 
 
 #: fANOVA's cost grows faster than linearly with the trials (about 2 s at 300, 15 s at 1000
@@ -350,6 +360,9 @@ def _trials_dataset(campaign, trials) -> xr.Dataset:
                      (0.0 if cfg.constraints == [] else np.nan) for t in trials], dtype=float)
     data["max_constraint"] = xr.DataArray(viol, dims="trial", attrs={
         "units": "1", "long_name": "largest constraint value (<= 0 feasible)"})
+    data["in_search_space"] = xr.DataArray(
+        np.array([in_search_space(t.params, cfg) for t in trials]), dims="trial",
+        attrs={"units": "1", "long_name": "parameters inside the campaign's current search space"})
     data["feasible"] = xr.DataArray(np.array([t.state.name == "COMPLETE" and _feasible(t) for t in trials]),
                                     dims="trial", attrs={"units": "1", "long_name": "complete and feasible"})
     data["state"] = xr.DataArray(np.array([t.state.name for t in trials], dtype=object), dims="trial",

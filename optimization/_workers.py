@@ -44,7 +44,7 @@ class _Starter(threading.Thread):
 
 
 def _worker_main(payload: dict, base_dir: str, storage: str, seed: int, n_trials: int, total: int,
-                 timeout: float | None) -> None:
+                 timeout: float | None, study_name: str | None = None) -> None:
     """Entry point of one child worker process.
 
     A full storage ends the worker with the ``errno`` as exit code and one line on stderr
@@ -54,7 +54,7 @@ def _worker_main(payload: dict, base_dir: str, storage: str, seed: int, n_trials
 
     try:
         cfg = CampaignConfig.model_validate(payload)
-        camp = Campaign(cfg, base_dir=base_dir, storage=storage)
+        camp = Campaign(cfg, base_dir=base_dir, storage=storage, study_name=study_name)
         study = camp.study(sampler_seed=seed, workers=2)
         camp._optimize(study, n_trials, total, timeout)
     except (Exception, _StorageFullStop) as exc:

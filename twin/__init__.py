@@ -28,6 +28,7 @@ from twin._binding import (
     load_binding,
 )
 from twin._calibrate import CalibrationResult, calibrate
+from twin._clock import Clock, ManualClock, WallClock
 from twin._detect import AlarmEvent, DetectorBank, cusum_arl_siegmund, ewma_arl
 from twin._lookahead import LookaheadResult, lookahead
 from twin._model import FmuStepper
@@ -71,4 +72,7 @@ __all__ = [
     "CalibrationResult",
     "lookahead",
     "LookaheadResult",
+    "Clock",
+    "WallClock",
+    "ManualClock",
 ]

@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from twin.sources import OpcUaSecurity
 from workbench.config import WorkbenchModel, load_config
 from workbench.errors import ConfigError, did_you_mean
 from workbench.units import Duration, parse_quantity
@@ -203,6 +204,10 @@ class OpcUaSettings(WorkbenchModel):
     plant_time_scale: float = Field(
         1.0, gt=0, description="Plant seconds per wall second (emulators can run faster than real time)"
     )
+    security: OpcUaSecurity = Field(
+        default_factory=OpcUaSecurity, description="Security policy, certificates and user (password from "
+        "password_env or password_file, never inline)"
+    )
 
 
 class TraceSettings(WorkbenchModel):
@@ -304,4 +309,5 @@ def load_binding(path: str | Path, *, overrides: dict | None = None) -> TwinBind
     """
     binding = load_config(path, TwinBinding, overrides=overrides, kind="twin-binding")
     binding.source_file = str(path)
+    binding.opcua.security = binding.opcua.security.relative_to(Path(path).parent)
     return binding

@@ -8,7 +8,8 @@ Group, *The six primary dimensions for data quality assessment*, 2013):
 dimension      what the gate checks (flag)
 =============  ==========================================================
 completeness   tag missing from a frame (``MISSING``); a time jump larger
-               than 1.5 sample periods or a reconnect (``GAP``)
+               than 1.5 sample periods, a reconnect or the first frame of a
+               new timeline (``GAP``)
 timeliness     sample older than ``max_age`` (``LATE``); value frozen for
                ``stale_after`` consecutive samples (``STALE``)
 accuracy       value outside the tag's plausible range (``OUT_OF_RANGE``)
@@ -18,6 +19,11 @@ uniqueness     frame time equal to the previous one (``DUPLICATE``)
 validity       NaN, inf, non-numeric value or bad source status
                (``INVALID``); frame older than the previous (``OUT_OF_ORDER``)
 =============  ==========================================================
+
+Times are judged on the plant clock only (frame and sample timestamps), never on
+the wall clock, so a loaded machine cannot make a sample ``LATE`` or ``STALE``.
+A frame marked ``new_timeline`` (a restarted plant whose time went back) starts
+the time checks over: it is accepted and flagged ``GAP`` (the discontinuity).
 
 Each flag is counted (per tag and per dimension). The gate never raises on bad
 data: whatever arrives, :meth:`QualityGate.check` returns a
@@ -168,6 +174,8 @@ class QualityGate:
         ``Counter`` of ``(tag, flag_name)`` → number of samples flagged.
     frames_seen, frames_rejected
         Totals over the gate's life.
+    timelines
+        New timelines started (frames marked ``new_timeline``).
     """
 
     tags: Sequence[GateTag]
@@ -176,6 +184,7 @@ class QualityGate:
     counts: Counter = field(default_factory=Counter)
     frames_seen: int = 0
     frames_rejected: int = 0
+    timelines: int = 0
 
     def __post_init__(self) -> None:
         self.tags = list(self.tags)
@@ -195,6 +204,11 @@ class QualityGate:
         if not math.isfinite(t):
             flags[:] = QualityFlag.INVALID
             return self._reject(t, values, flags)
+        discontinuity = bool(getattr(frame, "new_timeline", False))
+        if discontinuity:  # times before this frame are on another timeline: start the checks over
+            self._last_time = math.nan
+            self._state = [_TagState() for _ in self.tags]
+            self.timelines += 1
         if math.isfinite(self._last_time):
             if t == self._last_time:
                 flags[:] = QualityFlag.DUPLICATE
@@ -205,7 +219,7 @@ class QualityGate:
         gap = 0.0
         if math.isfinite(self._last_time) and t - self._last_time > 1.5 * self.period:
             gap = t - self._last_time - self.period
-        if gap > 0 or getattr(frame, "reconnected", False):
+        if gap > 0 or discontinuity or getattr(frame, "reconnected", False):
             flags |= np.uint16(QualityFlag.GAP)
             gap = max(gap, 0.0)
         samples = getattr(frame, "samples", None) or {}
@@ -363,6 +377,7 @@ class QualityGate:
         return {
             "frames_seen": self.frames_seen,
             "frames_rejected": self.frames_rejected,
+            "timelines": self.timelines,
             "dimensions": self.dimension_counts(),
             "tags": per_tag,
         }

@@ -61,11 +61,20 @@ class TwinReport:
         Rows that never reached the store (buffer bound exceeded, or the last flush failed).
     trace_error
         Why the trace is not persisted at the end of the run (None when it is).
+    gap_samples
+        Samples missing in the flagged gaps (gap length / sample period, summed).
+    clock_steps
+        ``(time, seconds)`` of every backward step of the source clock (``CLOCK_STEP`` events).
+    timelines
+        New timelines started (a restarted plant whose time went back; flagged discontinuities).
     joined_at
         Batch time (s) the twin joined a running batch at (None: it started at the batch start).
     settled_at, settle_reason
         Time of the last sample held by the settling after the join, and why it ended
         (``"consistent"`` residuals or the ``"max"`` hold); None while holding or without a join.
+
+    Every sample a live source publishes is accounted for:
+    ``samples + rejected + gap_samples`` = samples published (within one timeline).
     """
 
     samples: int = 0
@@ -82,6 +91,9 @@ class TwinReport:
     rows_buffered_then_written: int = 0
     rows_lost: int = 0
     trace_error: str | None = None
+    gap_samples: int = 0
+    clock_steps: list[tuple[float, float]] = field(default_factory=list)
+    timelines: int = 0
     joined_at: float | None = None
     settled_at: float | None = None
     settle_reason: str | None = None
@@ -110,6 +122,9 @@ class TwinReport:
             "rows_lost": self.rows_lost,
             "trace_persisted": self.trace_persisted,
             "trace_error": self.trace_error,
+            "gap_samples": self.gap_samples,
+            "clock_steps": self.clock_steps,
+            "timelines": self.timelines,
             "joined_at": self.joined_at,
             "settled_at": self.settled_at,
             "settle_reason": self.settle_reason,

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from twin._binding import TwinBinding
+from twin._clock import clock_events
 from twin._detect import DetectorBank
 from twin._ekf import binding_ekf
 from twin._join import BatchJoin, catch_up
@@ -194,6 +195,7 @@ class Twin:
             self.report.skipped += 1
             return TwinStep(float(frame.time), False, np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan),
                             np.zeros(n, np.uint8), np.zeros(n, np.uint16))
+        self._clock_events(frame)
         g = self.gate.check(frame)
         if not g.accepted:
             self.report.rejected += 1
@@ -214,6 +216,8 @@ class Twin:
             self.start(t, batch_time)
             self._update_inputs(real, usable)
             y = self.model.step(self._u, 0.0)
+            if self._joining is not None and self._joining.own_ekf:  # restarted while a join's EKF ran
+                self.ekf = None
             when = self.binding.join.when  # joining a running batch: twin._join
             joins = when == "always" or (when == "auto" and batch_time > 0)
             join = BatchJoin(self, real, batch_time) if joins else None
@@ -240,6 +244,7 @@ class Twin:
             y = self.ekf.predict(u_step, dt) if self.ekf is not None else self.model.step(u_step, dt)
         if g.gap > 0 or (g.flags[0] & QualityFlag.GAP if n else False):
             self.report.gaps.append((self._last_t, t))
+            self.report.gap_samples += round(g.gap / self.binding.sample_period)
             y = self._resync_after_gap(real, usable, y)
         self._last_t = t
         virtual = np.empty(n)
@@ -294,6 +299,7 @@ class Twin:
         y = self.model.step_block(u_step, t - prev_t)
         for k in np.flatnonzero(gap > 0):
             self.report.gaps.append((float(prev_t[k]), float(t[k])))
+            self.report.gap_samples += round(float(gap[k]) / self.binding.sample_period)
         self._u = u[-1].copy()
         self._last_t = float(t[-1])
         m = len(self.tags)
@@ -311,6 +317,22 @@ class Twin:
         self.report.samples += n
         if self.trace is not None:
             self.trace.append_block(t, real, virtual, residual, statistic, alarm, flags, gap)
+
+    def _clock_events(self, frame: Frame) -> None:
+        """Source clock stepped back → ``CLOCK_STEP`` event; new timeline → event, alarms end, model restarts."""
+        step, new = getattr(frame, "clock_step", 0.0), getattr(frame, "new_timeline", False)
+        if step:
+            self.report.clock_steps.append((float(frame.time), float(step)))
+        if new:
+            self.report.timelines += 1
+        for record in clock_events(frame):
+            if self.trace is not None:
+                self.trace.log_event(record)
+        if new and self._started:  # start over at this frame (joining at its batch time)
+            self.detector.close(self._last_t)
+            self.detector.reset()
+            self._started, self._last_t = False, math.nan
+            self._res_sum[:], self._res_n[:] = 0.0, 0
 
     def _already_recorded(self, time: Any) -> bool:
         try:

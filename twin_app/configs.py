@@ -40,3 +40,36 @@ def model_for_kind(kind: str, *, source: str | None = None):
         )
     module, _, cls = KINDS[kind].partition(":")
     return getattr(importlib.import_module(module), cls)
+
+
+def check_references(kind: str, config, resolved) -> list:
+    """Check what a validated config names outside itself; the hook ``twin config validate`` calls.
+
+    Runs the checker registered for ``kind`` in :data:`twin_app._references.REFERENCE_CHECKS`
+    (FMU file exists and is an FMU, every FMU variable a binding/scenario names exists, tag
+    units convert to the variable's units, campaign metrics exist). Kinds without a checker
+    have nothing to check. Live checks (e.g. the OPC UA nodes of a binding, ``--connect``)
+    belong beside this one, per kind, and run only when asked for.
+
+    Parameters
+    ----------
+    kind
+        The config kind.
+    config
+        The validated model instance.
+    resolved
+        The :class:`workbench.config.ResolvedConfig` it came from (positions for messages).
+
+    Returns
+    -------
+    list of ConfigError
+        Every problem found, each naming file:line:column and the field; empty when all is well.
+    """
+    from twin_app._references import REFERENCE_CHECKS, References
+
+    checker = REFERENCE_CHECKS.get(kind)
+    if checker is None:
+        return []
+    refs = References(resolved)
+    checker(config, refs)
+    return refs.errors

@@ -10,6 +10,7 @@ chart of the machine states of replication 0.
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -107,9 +108,13 @@ def _comparison_table(cmp: xr.Dataset) -> str:
     line = [k for k in kpis if "[" not in k]
     station = [k for k in kpis if "[" in k]
     conf = float(cmp.attrs.get("confidence", 0.95))
+    absent = json.loads(str(cmp.attrs.get("absent_stations", "{}")))
+    notes = "".join(
+        f"<p class='note'>{html.escape(scenario)} has no station {html.escape(', '.join(stations))}: "
+        "its KPIs are NaN on that side.</p>" for scenario, stations in absent.items())
     return (
         f"<h2>What-if differences (paired, common random numbers, {conf:.0%} CI)</h2>"
-        + _table(cmp, line)
+        + notes + _table(cmp, line)
         + "<details><summary>station KPIs (utilisation, blocked, starved, down, OEE)</summary>"
         + _table(cmp, station) + "</details>"
     )
@@ -117,6 +122,12 @@ def _comparison_table(cmp: xr.Dataset) -> str:
 
 def _table(cmp: xr.Dataset, kpis: list[str]) -> str:
     rows = []
+    absent = json.loads(str(cmp.attrs.get("absent_stations", "{}")))
+    base = str(cmp.attrs.get("base", ""))
+
+    def cell(scenario: str, kpi: str, value) -> str:
+        return "absent" if kpi.partition("[")[2].rstrip("]") in absent.get(scenario, []) else f"{float(value):.4g}"
+
     for v in map(str, cmp["variant"].values):
         for k in kpis:
             c = cmp.sel(variant=v, kpi=k)
@@ -124,7 +135,7 @@ def _table(cmp: xr.Dataset, kpis: list[str]) -> str:
             lo, hi = (float(x) for x in c["delta_ci"].values)
             rows.append(
                 f"<tr class='{'sig' if sig else ''}'><td>{html.escape(v)}</td><td>{html.escape(k)}</td>"
-                f"<td>{float(c['base_mean']):.4g}</td><td>{float(c['variant_mean']):.4g}</td>"
+                f"<td>{cell(base, k, c['base_mean'])}</td><td>{cell(v, k, c['variant_mean'])}</td>"
                 f"<td>{float(c['delta']):+.4g}</td><td>[{lo:+.4g}, {hi:+.4g}]</td>"
                 f"<td>{float(c['p_value']):.3g}</td><td>{'yes' if sig else 'no'}</td>"
                 f"<td>{html.escape(str(c['kpi_units'].item()))}</td></tr>"

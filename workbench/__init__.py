@@ -11,6 +11,7 @@ from workbench.config import WorkbenchModel, load_config, resolve_config
 from workbench.errors import (
     ConfigError,
     ConnectionLostError,
+    DataError,
     DataQualityError,
     DatasetError,
     FmuError,
@@ -29,6 +30,7 @@ __all__ = [
     "UnitError",
     "DatasetError",
     "DataQualityError",
+    "DataError",
     "FmuError",
     "SimulationError",
     "SolverError",

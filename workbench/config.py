@@ -33,6 +33,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from workbench._ranges import check_int_sizes, range_message
 from workbench._yaml import KEY_MARK, Mark, PathT, format_path, read_yaml
 from workbench.errors import ConfigError, did_you_mean
 
@@ -418,6 +419,9 @@ def _message(err: Mapping[str, Any], model: type[BaseModel], path: PathT) -> str
         return f"required field '{path[-1] if path else '?'}' is missing; add it"
     if etype == "quantity":
         return msg
+    out_of_range = range_message(err, model, path, _short(value))
+    if out_of_range:
+        return out_of_range
     if etype == "literal_error":
         expected = (err.get("ctx") or {}).get("expected", "")
         choices = re.findall(r"'([^']*)'", expected)
@@ -462,6 +466,8 @@ def validate_config(
     ConfigError
         Listing up to 10 problems; ``.errors`` holds one ConfigError each.
     """
+    check_int_sizes(data, resolved.where if resolved is not None else (lambda _p: None),
+                    resolved.source if resolved is not None else source)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -35,6 +35,7 @@ the layout of the twin's trace store). Never pickle.
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import hashlib
 import json
 import warnings
@@ -359,14 +360,34 @@ def _prepared(ds: xr.Dataset) -> xr.Dataset:
 def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
     """Write ``ds`` to NetCDF-4 (h5netcdf engine), creating parent folders.
 
+    The file is built in memory and written by Python: a full disk or a read-only folder
+    then raises a plain :class:`OSError` naming ``path`` (HDF5 writing the file itself
+    reports it as a multi-line message and can crash the interpreter when the half-written
+    file is collected), and the partial file is removed.
+
     Returns
     -------
     pathlib.Path
         The written path.
+
+    Raises
+    ------
+    OSError
+        The folder cannot be created or the file cannot be written (with ``filename``).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _prepared(ds).to_netcdf(path, engine="h5netcdf")
+    data = _prepared(ds).to_netcdf(engine="h5netcdf")
+    try:
+        with open(path, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+    except OSError as exc:
+        if exc.errno != errno.EISDIR:
+            path.unlink(missing_ok=True)
+        if exc.filename is None:
+            exc.filename = str(path)
+        raise
     return path
 
 

@@ -7,8 +7,9 @@ value, and what would be accepted, in one line, e.g.::
     scenarios/line.yaml:14:9 line.stations[2].mttr: "45 minuts" is not a
     duration; use e.g. "45 min"
 
-The CLI maps :class:`ConfigError` (and other usage errors) to exit code 2 and
-every other :class:`WorkbenchError` to exit code 1.
+The CLI maps :class:`ConfigError`, :class:`DataError` (a bad data file the user
+gave) and other usage errors to exit code 2 and every other
+:class:`WorkbenchError` to exit code 1 (each class's ``exit_code``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = [
     "DatasetError",
     "NotFittedError",
     "DataQualityError",
+    "DataError",
     "FmuError",
     "SimulationError",
     "SolverError",
@@ -104,6 +106,46 @@ class NotFittedError(DatasetError, AttributeError):
 
 class DataQualityError(WorkbenchError):
     """Input data failed a data-quality gate that cannot be flagged and skipped."""
+
+
+class DataError(ConfigError, DataQualityError, DatasetError):
+    """A data file or table the user gave cannot be read or holds a bad value (exit code 2).
+
+    Raised by the readers of life data, historian and batch files. The message is
+    prefixed with ``source:row:column column 'name'`` as far as they are known
+    (row and column 1-based; for a CSV file the row is the file line, the header
+    being line 1). A user-input error like :class:`ConfigError`; also a
+    :class:`DataQualityError` and a :class:`DatasetError`, which these readers
+    raised before this class existed, so existing handlers keep catching it.
+
+    Parameters
+    ----------
+    message
+        What is wrong and what would be right.
+    source
+        File name (or ``"table"`` for an in-memory table).
+    row, column
+        1-based row (file line for CSV) and column number, if known.
+    column_name
+        Name of the column, if known.
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        row: int | None = None,
+        column: int | None = None,
+        column_name: str | None = None,
+    ) -> None:
+        self.row = row
+        self.column_name = column_name
+        super().__init__(message, source=source, line=row, column=column if row is not None else None,
+                         path=None if column_name is None else f"column '{column_name}'")
+        self.column = column
 
 
 class FmuError(WorkbenchError):

@@ -34,6 +34,8 @@ __all__ = [
     "normalise_unit",
     "Quantity",
     "Duration",
+    "MAX_RUN_LENGTH_S",
+    "RunLength",
     "Temperature",
     "Fraction",
     "dimension_name",
@@ -220,7 +222,8 @@ def convert(value: str | float | int, unit: str, *, from_unit: str | None = None
         raise UnitError(f'"{value}" cannot be converted to {unit}') from exc
 
 
-def _field_converter(unit: str, *, minimum: float | None, maximum: float | None, kind: str):
+def _field_converter(unit: str, *, minimum: float | None, maximum: float | None, kind: str,
+                     maximum_text: str | None = None):
     def _validate(value: Any) -> float:
         try:
             out = convert(value, unit)
@@ -237,7 +240,8 @@ def _field_converter(unit: str, *, minimum: float | None, maximum: float | None,
             )
         if maximum is not None and out > maximum:
             raise PydanticCustomError(
-                "quantity", f"{value!r} is above the maximum {maximum:g} {unit} for a {kind}"
+                "quantity", f"{value!r} is above the maximum {maximum:g} {unit}"
+                + (f" ({maximum_text})" if maximum_text else "") + f" for a {kind}"
             )
         return out
 
@@ -255,7 +259,8 @@ class _QuantityFactory:
 
 
 def quantity_type(
-    unit: str, *, minimum: float | None = None, maximum: float | None = None
+    unit: str, *, minimum: float | None = None, maximum: float | None = None,
+    maximum_text: str | None = None,
 ):
     """Build an annotated float type that parses quantities into ``unit``.
 
@@ -265,6 +270,8 @@ def quantity_type(
         Canonical unit of the stored float.
     minimum, maximum
         Optional bounds in ``unit`` (inclusive).
+    maximum_text
+        The maximum as people say it (``"1000 years"``), shown beside it in messages.
 
     Returns
     -------
@@ -274,7 +281,8 @@ def quantity_type(
     kind = dimension_name(unit)
     return Annotated[
         float,
-        BeforeValidator(_field_converter(unit, minimum=minimum, maximum=maximum, kind=kind)),
+        BeforeValidator(_field_converter(unit, minimum=minimum, maximum=maximum, kind=kind,
+                                         maximum_text=maximum_text)),
         PlainSerializer(lambda v: v, return_type=float),
     ]
 
@@ -282,6 +290,9 @@ def quantity_type(
 Quantity = _QuantityFactory()
 Duration = quantity_type("s", minimum=0.0)
 """Non-negative duration stored in seconds ("45 min", "2 h", 30)."""
+MAX_RUN_LENGTH_S = 1000 * 365.25 * 86400.0
+RunLength = quantity_type("s", minimum=0.0, maximum=MAX_RUN_LENGTH_S, maximum_text="1000 years")
+"""Simulated time of one run (horizon, warm-up, mission) in seconds: at most 1000 (Julian) years."""
 Temperature = quantity_type("K", minimum=0.0)
 """Absolute temperature stored in kelvin ("350 K", "80 degC")."""
 Fraction = quantity_type("dimensionless", minimum=0.0, maximum=1.0)

@@ -30,7 +30,16 @@ from simulation.life._degradation import (
 )
 from simulation.life._distributions import DISTRIBUTIONS, LifeDistribution
 from simulation.life._fitting import FIT_DISTRIBUTIONS, LifeData, LifeFit, fit_best, fit_life
-from simulation.life._io import kpi_rows, load_fitted, load_life_model, write_fitted
+from simulation.life._io import (
+    FAILURE_CODES,
+    SUSPENSION_CODES,
+    kpi_rows,
+    load_fitted,
+    load_life_model,
+    parse_status_map,
+    read_life_data,
+    write_fitted,
+)
 from simulation.life._montecarlo import simulate_missions
 from simulation.life._policy import (
     age_replacement_cost_rate,
@@ -58,6 +67,8 @@ __all__ = [
     "ComponentCosts",
     "DISTRIBUTIONS",
     "FIT_DISTRIBUTIONS",
+    "FAILURE_CODES",
+    "SUSPENSION_CODES",
     "Degradation",
     "DegradationPaths",
     "ExposureClock",
@@ -86,6 +97,8 @@ __all__ = [
     "miner_damage",
     "optimal_age_replacement",
     "optimize_pm",
+    "parse_status_map",
+    "read_life_data",
     "renewal_function",
     "run_life",
     "simulate_missions",

@@ -19,13 +19,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from simulation.life._distributions import LifeDistribution
 from simulation.life._stress import Acceleration, LifeProfile
 from workbench.config import WorkbenchModel
 from workbench.errors import did_you_mean
-from workbench.units import Duration, Fraction
+from workbench.units import Duration, Fraction, RunLength
 
 __all__ = [
     "Block",
@@ -110,9 +110,9 @@ class Degradation(WorkbenchModel):
     parameters: dict[str, LifeDistribution | float] = {}
     inputs: dict[str, float] = {}
     failure_threshold: float
-    horizon: Duration
-    paths: int = 200
-    steps: int = 400
+    horizon: RunLength
+    paths: int = Field(200, le=1_000_000)
+    steps: int = Field(400, le=1_000_000)
 
     @field_validator("paths", "steps")
     @classmethod
@@ -218,15 +218,15 @@ class Maintenance(WorkbenchModel):
 class LifeSimulation(WorkbenchModel):
     """How to simulate: mission time, sample sizes, seed, engine."""
 
-    mission_time: Duration
-    horizon: Duration | None = None
-    missions: int = 100_000
-    replications: int = 100
-    time_points: int = 101
+    mission_time: RunLength
+    horizon: RunLength | None = None
+    missions: int = Field(100_000, le=100_000_000)
+    replications: int = Field(100, le=1_000_000)
+    time_points: int = Field(101, le=100_000)
     seed: int = 0
     confidence: Fraction = 0.95
     engine: Literal["auto", "vectorised", "event"] = "auto"
-    importance_missions: int = 50_000
+    importance_missions: int = Field(50_000, le=100_000_000)
     report_unit: str = "h"
 
     @model_validator(mode="after")

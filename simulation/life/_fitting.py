@@ -32,7 +32,8 @@ import numpy as np
 import xarray as xr
 from scipy import optimize, stats
 
-from workbench.errors import ConfigError, DataQualityError, SolverError, did_you_mean
+from simulation.life._identifiable import check_fit, check_identifiable
+from workbench.errors import ConfigError, DataError, DataQualityError, SolverError, did_you_mean
 
 __all__ = ["LifeData", "LifeFit", "fit_life", "fit_best", "FIT_DISTRIBUTIONS"]
 
@@ -67,14 +68,15 @@ class LifeData:
         for name in ("failures", "right", "left"):
             arr = np.asarray(getattr(self, name), dtype=float).ravel()
             if np.any(~np.isfinite(arr)) or np.any(arr < 0):
-                raise DataQualityError(f"life data '{name}': times must be finite and >= 0")
+                raise DataError(f"life data '{name}': times must be finite and >= 0")
             object.__setattr__(self, name, arr)
         iv = np.asarray(self.interval, dtype=float).reshape(-1, 2)
         if np.any(iv[:, 0] < 0) or np.any(~(iv[:, 1] > iv[:, 0])):
-            raise DataQualityError("life data 'interval': every row needs 0 <= lower < upper")
+            raise DataError("life data 'interval': every row needs 0 <= lower < upper")
         object.__setattr__(self, "interval", iv)
         if self.n_failed == 0:
-            raise DataQualityError("life data has no failures (exact, left- or interval-censored); nothing to fit")
+            raise DataError("life data has no failures (exact, left- or interval-censored); nothing to fit; "
+                            "check the status column and its codes (--status-map)")
 
     @property
     def n(self) -> int:
@@ -87,34 +89,24 @@ class LifeData:
         return len(self.failures) + len(self.left) + len(self.interval)
 
     @classmethod
-    def from_frame(cls, df, *, unit: str = "h") -> LifeData:
-        """Build from a table with ``time`` + ``status`` (1 failed, 0 suspended) [+ ``count``],
-        or ``lower`` + ``upper`` (interval; empty lower → left-censored, empty upper → right-censored).
+    def from_frame(cls, df, *, unit: str = "h", status_map=None, source: str = "table") -> LifeData:
+        """Build from a table with ``time`` [+ ``status``] [+ ``count``] or ``lower`` + ``upper`` [+ ``count``].
+
+        Status codes follow the documented convention (failure: ``1``, ``F``, ``failed`` …;
+        suspension: ``0``, ``S``, ``suspended``, ``censored`` …) unless ``status_map``
+        (e.g. ``"1=censored,2=failure"``) gives your own; an unknown code is an error.
+        Interval rows: empty ``lower`` → left-censored, empty ``upper`` → right-censored.
+        See :func:`~simulation.life.read_life_data` for files.
+
+        Raises
+        ------
+        DataError
+            A missing column or a bad cell, named by ``source``, data row and column.
         """
-        cols = {c.lower().strip(): c for c in df.columns}
-        count = df[cols["count"]].to_numpy(int) if "count" in cols else np.ones(len(df), int)
-        if "lower" in cols and "upper" in cols:
-            lo = df[cols["lower"]].to_numpy(float)
-            hi = df[cols["upper"]].to_numpy(float)
-            lo = np.where(np.isnan(lo), 0.0, lo)
-            hi = np.where(np.isnan(hi), np.inf, hi)
-            rep = np.repeat(np.arange(len(df)), count)
-            lo, hi = lo[rep], hi[rep]
-            exact = lo == hi
-            right = np.isinf(hi)
-            left = (lo == 0) & ~right & ~exact
-            inter = ~(exact | right | left)
-            return cls(failures=lo[exact], right=lo[right], left=hi[left],
-                       interval=np.column_stack([lo[inter], hi[inter]]), unit=unit)
-        if "time" not in cols:
-            raise ConfigError(
-                f"life data needs columns time[,status][,count] or lower,upper[,count]; got {', '.join(df.columns)}"
-                + (f" ({did_you_mean(next(iter(cols)), ['time', 'status', 'lower', 'upper', 'count'])})" if cols else "")
-            )
-        t = np.repeat(df[cols["time"]].to_numpy(float), count)
-        status_col = next((cols[k] for k in ("status", "event", "failed") if k in cols), None)
-        s = np.ones(len(t), bool) if status_col is None else np.repeat(df[status_col].to_numpy(int) == 1, count)
-        return cls(failures=t[s], right=t[~s], unit=unit)
+        from simulation.life._io import life_data_from_table
+        from workbench.tables import Table
+
+        return life_data_from_table(Table(df.reset_index(drop=True), source), unit=unit, status_map=status_map)
 
 
 # --------------------------------------------------------------------------- parametrisations
@@ -431,8 +423,12 @@ def fit_life(data: LifeData, distribution: str = "weibull", *, confidence: float
     ------
     ConfigError
         Unknown distribution / bound method.
+    DataError
+        The data cannot determine the distribution: fewer distinct failure times than
+        parameters (an unbounded likelihood), or a fit whose parameters ran to a bound.
     SolverError
-        When the likelihood maximisation does not converge.
+        When the likelihood maximisation does not converge or stops where the
+        likelihood has no proper maximum.
     """
     dist = distribution.lower()
     if dist not in FIT_DISTRIBUTIONS:
@@ -441,8 +437,7 @@ def fit_life(data: LifeData, distribution: str = "weibull", *, confidence: float
         raise ConfigError(f'bounds "{bounds}" is not known; use "fisher" or "likelihood"')
     pos = np.concatenate([data.failures, data.left, data.interval[:, 1]])
     tmin = float(pos.min()) if len(pos) else 0.0
-    if dist == "weibull3" and data.n_failed < 3:
-        raise DataQualityError("a 3-parameter Weibull needs at least 3 failures")
+    check_identifiable(dist, data)
 
     def nll(th):
         return -_loglik(dist, th, data, tmin)
@@ -455,6 +450,7 @@ def fit_life(data: LifeData, distribution: str = "weibull", *, confidence: float
         raise SolverError(f"{dist} MLE did not converge ({best.message})")
     theta = best.x
     H = _hessian(nll, theta)
+    check_fit(dist, _natural(dist, theta, tmin), data, H)
     try:
         cov = np.linalg.inv(H)
     except np.linalg.LinAlgError:
@@ -486,20 +482,39 @@ def fit_life(data: LifeData, distribution: str = "weibull", *, confidence: float
     t_obs, f_obs = plotting_positions(data)
     xs, ys = _linearise(dist, t_obs, f_obs)
     ok = np.isfinite(xs) & np.isfinite(ys)
-    ppcc = float(np.corrcoef(xs[ok], ys[ok])[0, 1]) if ok.sum() > 2 else np.nan
+    spread = ok.sum() > 2 and np.ptp(xs[ok]) > 0 and np.ptp(ys[ok]) > 0
+    ppcc = float(np.corrcoef(xs[ok], ys[ok])[0, 1]) if spread else np.nan
     return LifeFit(dist, params, theta, cov, bnd, bounds, confidence, ll, 2 * k - 2 * ll,
                    k * np.log(n) - 2 * ll, ad, ppcc, data, tmin)
 
 
 def fit_best(data: LifeData, distributions: Sequence[str] = ("weibull", "lognormal", "exponential", "gamma", "normal"),
-             *, confidence: float = 0.95, bounds: str = "fisher") -> list[LifeFit]:
-    """Fit several distributions and rank them by AIC (best first); failing fits are skipped."""
-    fits = []
+             *, confidence: float = 0.95, bounds: str = "fisher",
+             skipped: dict[str, str] | None = None) -> list[LifeFit]:
+    """Fit several distributions and rank them by AIC (best first); failing fits are skipped.
+
+    Parameters
+    ----------
+    skipped
+        If given, filled with ``{distribution: reason}`` for each fit that was skipped.
+
+    Raises
+    ------
+    DataError
+        When no distribution could be fitted because of the data (reasons listed).
+    SolverError
+        When no distribution could be fitted and an optimiser failed.
+    """
+    fits, reasons = [], {}
     for d in distributions:
         try:
             fits.append(fit_life(data, d, confidence=confidence, bounds=bounds))
-        except (SolverError, DataQualityError):
-            continue
+        except (SolverError, DataQualityError) as exc:
+            reasons[d] = exc
+    if skipped is not None:
+        skipped.update({d: str(e) for d, e in reasons.items()})
     if not fits:
-        raise SolverError("no distribution could be fitted to the life data")
+        detail = "; ".join(f"{d}: {e}" for d, e in reasons.items())
+        cls = DataError if all(isinstance(e, DataError) for e in reasons.values()) else SolverError
+        raise cls(f"no distribution could be fitted to the life data ({detail})")
     return sorted(fits, key=lambda f: f.aic)

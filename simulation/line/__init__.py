@@ -19,6 +19,7 @@ from simulation.line._distributions import (
 from simulation.line._distributions import Stream
 from simulation.line._distributions import parse_distribution as parse_distribution
 from simulation.line._experiment import (
+    absent_stations,
     compare,
     kpi_names,
     littles_law_gap,
@@ -47,6 +48,7 @@ __all__ = [
     "simulate",
     "summarize",
     "compare",
+    "absent_stations",
     "littles_law_gap",
     "kpi_names",
     "ReplicationResult",

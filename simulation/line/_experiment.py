@@ -14,6 +14,7 @@ Confidence intervals are t-intervals over independent replications (Law 2015, §
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ __all__ = [
     "simulate",
     "summarize",
     "compare",
+    "absent_stations",
     "littles_law_gap",
     "kpi_names",
     "EXTRA_DIMS",
@@ -327,7 +329,8 @@ def compare(base: xr.Dataset, variants: dict[str, xr.Dataset] | Sequence[xr.Data
     confidence
         Confidence level of the intervals.
     kpis
-        KPIs to compare (default: those present in base and every variant).
+        KPIs to compare (default: the union of the KPIs of the base and every variant,
+        base order first, so a station that only a variant has keeps its KPIs).
 
     Returns
     -------
@@ -335,7 +338,10 @@ def compare(base: xr.Dataset, variants: dict[str, xr.Dataset] | Sequence[xr.Data
         Along ``variant`` × ``kpi``: ``base_mean``, ``variant_mean``, ``delta``
         (mean paired difference), ``delta_ci(…, bound)``, ``relative_delta``,
         ``p_value`` (two-sided paired t-test) and ``significant`` (1 when the CI
-        excludes 0).
+        excludes 0). A KPI that one side lacks (a station only the variant has, or
+        one it removed) is NaN on that side and in every difference; the attr
+        ``absent_stations`` (JSON ``{scenario: [station, ...]}``) names which scenario
+        lacks which station (see :func:`absent_stations`).
 
     Raises
     ------
@@ -344,9 +350,12 @@ def compare(base: xr.Dataset, variants: dict[str, xr.Dataset] | Sequence[xr.Data
     """
     if not isinstance(variants, dict):
         variants = {str(v.attrs.get("scenario", f"variant{i}")): v for i, v in enumerate(variants)}
-    names = list(kpis) if kpis is not None else [
-        k for k in map(str, base["kpi"].values) if all(k in map(str, v["kpi"].values) for v in variants.values())
-    ]
+    if kpis is not None:
+        names = list(kpis)
+    else:
+        names = list(map(str, base["kpi"].values))
+        for v in variants.values():
+            names += [k for k in map(str, v["kpi"].values) if k not in names]
     seeds = base["replication_seed"].values
     rows = {key: [] for key in ("base_mean", "variant_mean", "delta", "lo", "hi", "p", "sig", "n")}
     for vname, v in variants.items():
@@ -359,12 +368,11 @@ def compare(base: xr.Dataset, variants: dict[str, xr.Dataset] | Sequence[xr.Data
         for key in rows:
             rows[key].append([])
         for k in names:
-            b = base["value"].sel(kpi=k).values.astype(float)
-            x = v["value"].sel(kpi=k).values.astype(float)
+            b, x = _kpi_values(base, k, len(seeds)), _kpi_values(v, k, len(seeds))
             ok = np.isfinite(b) & np.isfinite(x)
             d = x[ok] - b[ok]
             m = len(d)
-            bm, xm = (float(np.mean(b[ok])), float(np.mean(x[ok]))) if m else (math.nan, math.nan)
+            bm, xm = (float(np.mean(b[ok])), float(np.mean(x[ok]))) if m else (_mean(b), _mean(x))
             if m >= 2:
                 dm, sd = float(d.mean()), float(d.std(ddof=1))
                 hw = stats.t.ppf(0.5 + confidence / 2, m - 1) * sd / math.sqrt(m)
@@ -382,7 +390,7 @@ def compare(base: xr.Dataset, variants: dict[str, xr.Dataset] | Sequence[xr.Data
             rows["p"][-1].append(p)
             rows["sig"][-1].append(int(math.isfinite(hw) and (dm - hw > 0 or dm + hw < 0)))
             rows["n"][-1].append(m)
-    units = [str(base["kpi_units"].sel(kpi=k).values) for k in names]
+    units = [_kpi_units(k, base, *variants.values()) for k in names]
     meta = {"units": "see kpi_units"}
     ds = xr.Dataset(
         {
@@ -402,10 +410,51 @@ def compare(base: xr.Dataset, variants: dict[str, xr.Dataset] | Sequence[xr.Data
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = ds["delta"] / abs(ds["base_mean"])
     ds["relative_delta"] = rel.assign_attrs(units="1", long_name="difference relative to the base mean")
-    ds.attrs.update({"base": str(base.attrs.get("scenario", "base")), "confidence": confidence,
-                     "seed": int(base.attrs.get("seed", -1))})
-    return add_provenance(ds, kind="line-comparison", scenario=str(base.attrs.get("scenario", "base")),
+    base_name = str(base.attrs.get("scenario", "base"))
+    ds.attrs.update({"base": base_name, "confidence": confidence, "seed": int(base.attrs.get("seed", -1)),
+                     "absent_stations": json.dumps(_absent_stations({base_name: base, **variants}))})
+    return add_provenance(ds, kind="line-comparison", scenario=base_name,
                           scenario_hash=str(base.attrs.get("scenario_hash", "")))
+
+
+def absent_stations(comparison: xr.Dataset) -> dict[str, list[str]]:
+    """Which scenario of a :func:`compare` result lacks which station: ``{scenario: [station, ...]}``.
+
+    Empty when every scenario has every station. The KPIs of an absent station are NaN
+    on that scenario's side of the comparison.
+    """
+    return json.loads(str(comparison.attrs.get("absent_stations", "{}")))
+
+
+def _kpi_values(ds: xr.Dataset, kpi: str, n: int) -> np.ndarray:
+    if kpi not in ds.indexes["kpi"]:
+        return np.full(n, math.nan)
+    return ds["value"].sel(kpi=kpi).values.astype(float)
+
+
+def _mean(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    return float(x.mean()) if len(x) else math.nan
+
+
+def _kpi_units(kpi: str, *datasets: xr.Dataset) -> str:
+    for ds in datasets:
+        if kpi in ds.indexes["kpi"]:
+            return str(ds["kpi_units"].sel(kpi=kpi).values)
+    return ""
+
+
+def _stations(ds: xr.Dataset) -> list[str]:
+    if "station" in ds.coords:
+        return list(map(str, ds["station"].values))
+    found = (str(k).partition("[")[2].rstrip("]") for k in ds["kpi"].values)
+    return list(dict.fromkeys(s for s in found if s))
+
+
+def _absent_stations(results: dict[str, xr.Dataset]) -> dict[str, list[str]]:
+    have = {name: _stations(ds) for name, ds in results.items()}
+    union = list(dict.fromkeys(s for stations in have.values() for s in stations))
+    return {name: miss for name, stations in have.items() if (miss := [s for s in union if s not in stations])}
 
 
 def littles_law_gap(ds: xr.Dataset) -> xr.DataArray:

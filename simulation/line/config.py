@@ -27,7 +27,7 @@ from pydantic import Field, field_validator, model_validator
 from simulation.line._distributions import CountDist, Distribution, DurationDist, ValueDist
 from workbench.config import WorkbenchModel
 from workbench.errors import did_you_mean
-from workbench.units import Duration, Fraction
+from workbench.units import Duration, Fraction, RunLength
 
 __all__ = [
     "LineScenario",
@@ -272,10 +272,10 @@ class Calendar(WorkbenchModel):
 class Experiment(WorkbenchModel):
     """How to run the scenario: run length, warm-up, replications, seed, CI target."""
 
-    horizon: Duration | None = Field(None, description="Simulated time per replication.")
-    count: int | None = Field(None, ge=1, description="Stop after this many good parts.")
-    warmup: Duration = 0.0
-    replications: int = Field(10, ge=2)
+    horizon: RunLength | None = Field(None, description="Simulated time per replication (at most 1000 years).")
+    count: int | None = Field(None, ge=1, le=10**9, description="Stop after this many good parts.")
+    warmup: RunLength = 0.0
+    replications: int = Field(10, ge=2, le=100_000)
     seed: int = 12345
     confidence: Fraction = 0.95
     target_half_width: Fraction | None = Field(
@@ -283,8 +283,8 @@ class Experiment(WorkbenchModel):
         "of target_kpi is below this."
     )
     target_kpi: str = "throughput"
-    max_replications: int = Field(200, ge=2)
-    samples: int = Field(200, ge=2, description="Points of the WIP/buffer time series.")
+    max_replications: int = Field(200, ge=2, le=100_000)
+    samples: int = Field(200, ge=2, le=100_000, description="Points of the WIP/buffer time series.")
 
     @model_validator(mode="after")
     def _length(self):

@@ -108,3 +108,58 @@ def test_build_into_folder(tmp_path, capsys):
     assert all(r["size [kB]"] > 1 for r in rows)
     listed = run_json(capsys, "fmu", "list", "--dir", str(tmp_path))
     assert {r["model"] for r in listed} == {"reactor", "dryer", "degradation"}
+
+
+# -- FMUs from other tools (the conformance FMUs) ----------------------------------------------------
+from tests.fmu_models.conformance_fixtures import conformance_fmus_fixture, djb2  # noqa: E402, F401 - fixture
+
+
+def _final(data: dict) -> dict:
+    return {r["output"]: r["final value"] for r in data["outputs"]}
+
+
+@pytest.mark.parametrize("interface", ["cs", "me"])
+def test_run_parses_values_by_declared_type(conformance_fmus, capsys, interface):
+    data = run_json(capsys, "fmu", "run", str(conformance_fmus["types3"]), "--interface", interface,
+                    "-p", "int64=9223372036854775807", "-p", "uint64=18446744073709551615", "-p", "flag=FALSE",
+                    "-p", "label=007", "-p", "mode=fast", "-p", "int8=-128", "-p", "gains=1,2,3",
+                    "--stop-time", "2", "--output-interval", "1")
+    final = _final(data)
+    assert final["o_int64"] == 2**63 - 1 and final["o_uint64"] == 2**64 - 1  # exact, not via float
+    assert final["o_flag"] is False and final["o_mode"] == 3 and final["o_int8"] == -128
+    assert final["label_hash"] == djb2("007") and final["ya[3]"] == 6.0 and final["f32"] == 0.5
+
+
+@pytest.mark.parametrize(("pair", "needle"), [
+    ("int8=300", "parameter 'int8' (Int8) = '300': out of range for Int8; valid range is -128 … 127"),
+    ("flag=yes", "parameter 'flag' (Boolean) = 'yes': give true, false, 1 or 0"),
+    ("int64=1e3", "parameter 'int64' (Int64) = '1e3': give an exact integer"),
+    ("mode=medium", "give one of off (1), slow (2), fast (3)"),
+])
+def test_run_rejects_values_that_do_not_fit(conformance_fmus, capsys, pair, needle):
+    assert main(["fmu", "run", str(conformance_fmus["types3"]), "-p", pair]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+
+
+def test_run_prints_integer_only_outputs(conformance_fmus, capsys):
+    data = run_json(capsys, "fmu", "run", str(conformance_fmus["counter2"]))
+    assert data["outputs"] == [{"output": "bounces", "final value": 17, "units": "1", "min": 0, "max": 17}]
+    assert main(["fmu", "run", str(conformance_fmus["counter2"])]) == 0
+    assert "bounces" in capsys.readouterr().out
+
+
+def test_run_of_a_self_terminating_model(conformance_fmus, capsys):
+    assert main(["fmu", "run", str(conformance_fmus["bounce2"]), "-p", "max_bounces=3"]) == 0
+    captured = capsys.readouterr()
+    assert "note: the model ended the simulation itself at t = 1.75" in captured.out.replace("\n", " ")
+    data = run_json(capsys, "fmu", "run", str(conformance_fmus["types3"]), "-p", "stop_at=4")
+    assert data["terminated_at"] == 4.0 and data["time_s"] == [0.0, 4.0]
+
+
+def test_run_refusals(conformance_fmus, tmp_path, capsys):
+    assert main(["fmu", "run", str(conformance_fmus["clocked3"])]) == 1
+    assert "offers only scheduled execution (FMI 3 clocks), which twin workbench does not run" in \
+        capsys.readouterr().err.replace("\n", " ")
+    assert main(["fmu", "run", str(conformance_fmus["types3"]), "--output-interval", "1e-9"]) == 2
+    assert "at most 10,000,000 fit" in capsys.readouterr().err.replace("\n", " ")

@@ -75,7 +75,8 @@ def test_full_configs_and_bad_items(lag_fmus):
     assert np.isnan(ds.y.values[1, 6:]).all() and np.isfinite(ds.y.values[1, :6]).all()
     assert ds.status.values.tolist() == [0, 0, 1, 1]
     assert "did you mean" in str(ds.error.values[2]) or "valid names" in str(ds.error.values[2])
-    assert str(ds.error.values[3]).startswith("run 3: ValueError")
+    # a value that does not fit its declared type is a ConfigError naming the variable and the value
+    assert str(ds.error.values[3]).startswith("run 3: ConfigError") and "'k' (Real) = 'abc'" in str(ds.error.values[3])
     np.testing.assert_array_equal(ds.y.values[0], model.run(cfgs[0]).y.values)
 
 

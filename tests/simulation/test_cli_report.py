@@ -57,3 +57,33 @@ def test_set_override_and_config_error_exit_code(files, capsys):
     assert main(["run", str(files / "base.yaml"), "--set", "stations.c.servers=2"]) == 2
     err = capsys.readouterr().err
     assert "stations" in err and "'c'" in err
+
+
+EXTRA_STATION = BASE.replace("name: small", "name: three").replace(
+    '  - {name: b, buffer: 2, process_time: "exponential(mean=0.9 min)"}',
+    '  - {name: b, buffer: 2, process_time: "exponential(mean=0.9 min)"}\n'
+    '  - {name: c, buffer: 2, process_time: "exponential(mean=0.5 min)"}')
+
+
+def test_compare_keeps_a_station_only_the_variant_has(files, capsys):
+    """Issue 22: the new station's KPIs were dropped from the table, --all-kpis and the NetCDF."""
+    (files / "three.yaml").write_text(EXTRA_STATION)
+    code = main(["compare", str(files / "base.yaml"), str(files / "three.yaml"), "--json", "--all-kpis",
+                 "--out", str(files / "c.nc"), "--report", str(files / "c.html")])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["absent_stations"] == {"small": ["c"]}
+    util_c = next(r for r in data["rows"] if r["kpi"] == "utilisation[c]")
+    assert util_c["base"] is None and util_c["delta"] is None and util_c["absent_in"] == ["small"]
+    assert 0 < util_c["variant_mean"] <= 1
+    ds = read_netcdf(files / "c.nc")
+    assert "utilisation[c]" in ds["kpi"].values
+    assert json.loads(ds.attrs["absent_stations"]) == {"small": ["c"]}
+    assert float(ds["variant_mean"].sel(variant="three", kpi="utilisation[c]")) == pytest.approx(util_c["variant_mean"])
+    html = (files / "c.html").read_text()
+    assert "utilisation[c]" in html and "small has no station c" in html
+    # the people's table: a note names the scenario lacking the station, absent cells say so
+    assert main(["compare", str(files / "base.yaml"), str(files / "three.yaml"), "--all-kpis"]) == 0
+    out = capsys.readouterr().out
+    assert "utilisation[c]" in out and "absent" in out
+    assert "the base 'small' has no station 'c'" in " ".join(out.split())

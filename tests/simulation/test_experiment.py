@@ -92,3 +92,27 @@ def test_dask_client_gives_the_same_numbers(base):
     with local_cluster(1, threads_per_worker=1, processes=True) as cluster, distributed.Client(cluster) as client:
         ds = simulate(line(), executor=client)
     np.testing.assert_array_equal(ds["value"].values, base["value"].values)
+
+
+def test_compare_on_the_union_of_stations(base):
+    """A station only one side has keeps its KPIs: NaN on the side without it, named in an attr."""
+    from simulation.line import absent_stations
+
+    scenario = line()
+    extra = scenario.model_copy(update={"name": "three", "stations": [
+        *scenario.stations, scenario.stations[1].model_copy(update={"name": "c"})]})
+    three = simulate(extra)
+    c = compare(base, {"three": three})
+    assert "utilisation[c]" in c["kpi"].values and absent_stations(c) == {"two": ["c"]}
+    row = c.sel(variant="three", kpi="utilisation[c]")
+    assert np.isnan(float(row["base_mean"])) and np.isnan(float(row["delta"])) and int(row["pairs"]) == 0
+    expected = three["value"].sel(kpi="utilisation[c]").values.mean()
+    assert float(row["variant_mean"]) == pytest.approx(expected)
+    assert str(row["kpi_units"].item()) == str(three["kpi_units"].sel(kpi="utilisation[c]").item())
+    # the other way round: the variant lacks a station of the base
+    back = compare(three, {"two": base})
+    assert absent_stations(back) == {"two": ["c"]}
+    assert np.isnan(float(back.sel(variant="two", kpi="utilisation[c]")["variant_mean"]))
+    # shared stations are compared as before
+    assert int(back.sel(variant="two", kpi="throughput")["pairs"]) == base.sizes["replication"]
+    assert absent_stations(compare(base, {"same": base})) == {}

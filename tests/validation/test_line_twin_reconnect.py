@@ -5,6 +5,11 @@ The line-mode emulator is served by a real asyncua server on 127.0.0.1 (free por
 it is stopped mid-run and a new server for the *same* running line (same plant
 object, same time anchor) is started on the same port a moment later, as when a PLC
 gateway restarts while the line keeps producing.
+
+No wait here is unbounded: the old server must have stopped before the new one starts
+(``stop_thread`` raises otherwise: two servers would share the port and the plant), and
+the source ends with a ``ConnectionLostError`` naming the endpoint if no data arrives
+for ``data_timeout`` (this test once hung for pytest's 600 s instead).
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ def test_reconnect_rebuilds_snapshot_flags_gap_and_keeps_counts(tmp_path):
     twin = LineTwin(b, scenario=model(), trace=tmp_path / "line.zarr", forecast=False, flush_interval=0.0)
     src = OpcUaSource(url, twin.tags, period=b.sample_period, namespace=b.opcua.namespace,
                       publishing_interval=0.05, time_scale=SPEED, reconnect_initial=0.1, reconnect_max=0.5,
-                      connect_timeout=30)
+                      connect_timeout=120, data_timeout=60)  # no data for 60 s: a named error, not a hang
     recorded: dict[float, dict] = {}
     state = {"stopped": None, "after": 0, "first_cycles": None, "resync_clock": None}
     try:

@@ -12,6 +12,7 @@ from twin.emulator._scenario import (
     PlantTag,
     load_plant_scenario,
 )
+from twin.emulator._security import SECURITY_POLICIES, ServerSecurity, write_self_signed_certificate
 from twin.emulator._server import PlantServer, serve_plant
 
 __all__ = [
@@ -23,4 +24,7 @@ __all__ = [
     "PlantFault",
     "load_plant_scenario",
     "serve_plant",
+    "ServerSecurity",
+    "SECURITY_POLICIES",
+    "write_self_signed_certificate",
 ]

@@ -6,7 +6,14 @@ Every plant tag is a ``Double`` variable ``ns=<namespace>;s=<tag>`` under
 drops out. With ``speed > 1`` the plant runs faster than real time (its
 timestamps too). With a fixed ``anchor`` a restarted server catches the plant
 up to where it would be now, as a real plant keeps running while its server is
-down.
+down; without one, plant time 0 is the start of the server (a new timeline),
+and :attr:`PlantServer.anchor` says which anchor resumes it.
+
+Time comes from an injectable :class:`~twin.Clock`: by default a
+:class:`~twin.WallClock` at ``speed``, in tests a :class:`~twin.ManualClock`
+(virtual time: the plant runs as fast as the machine allows). :meth:`PlantServer.step_clock`
+makes the server's clock jump (the timestamps of later samples move, the plant does
+not). The number of samples published is the variable ``Plant/samples_published``.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from urllib.parse import urlparse
 
 from twin.emulator._plant import PlantEmulator
 from twin.emulator._scenario import PlantScenario
+from twin.emulator._security import ServerSecurity
 
 __all__ = ["PlantServer", "serve_plant"]
 
@@ -43,6 +51,9 @@ class PlantServer:
         to a restarted server to resume the same plant run.
     seed
         Override of ``scenario.seed``.
+    security
+        Security policies, server certificate and user (:class:`ServerSecurity`);
+        default: no security, anonymous access.
     start_on_subscribe
         Hold the plant at t = 0 until the first client subscribes (then anchor =
         that moment): demos and tests see the batch from its start.
@@ -50,7 +61,18 @@ class PlantServer:
         Anything with the :class:`PlantEmulator` surface (``tags``, ``units``,
         ``values``, ``time``, ``done``, ``advance()``, ``run_until(t)``); default:
         a :class:`PlantEmulator` of ``scenario``.
+    clock
+        Plant clock (epoch s) pacing the samples (default: a :class:`~twin.WallClock`
+        at ``speed`` whose plant time 0 is ``anchor``).
+
+    Attributes
+    ----------
+    samples_published
+        Sample instants written so far (also the OPC UA variable ``Plant/samples_published``).
     """
+
+    #: name of the variable counting the published samples
+    COUNTER = "samples_published"
 
     def __init__(
         self,
@@ -62,10 +84,13 @@ class PlantServer:
         seed: int | None = None,
         plant=None,
         start_on_subscribe: bool = False,
+        clock=None,
+        security: ServerSecurity | None = None,
     ) -> None:
         self.scenario = scenario
         self.endpoint = endpoint or scenario.endpoint
         host = urlparse(self.endpoint).hostname
+        _refuse_credentials_in(self.endpoint)
         if host not in ("127.0.0.1", "localhost"):
             from workbench.errors import ConfigError
 
@@ -75,14 +100,37 @@ class PlantServer:
         self.anchor = anchor
         self.plant = plant if plant is not None else PlantEmulator(scenario, seed=seed)
         self.start_on_subscribe = start_on_subscribe
+        self.security = security or ServerSecurity()
         self.ready = threading.Event()
         self.samples_published = 0
+        self.clock = clock
+        self.clock_offset = 0.0
+
+    def step_clock(self, seconds: float) -> None:
+        """Make the server's clock jump by ``seconds`` (negative: back) from the next sample on.
+
+        The plant keeps running; only the ``SourceTimestamp`` of later samples moves, as when
+        the clock of the server's host is set (an NTP step, a hand correction).
+        """
+        self.clock_offset += float(seconds)
+
+    def _make_clock(self):
+        from twin._clock import WallClock
+
+        if self.anchor is None:
+            self.anchor = _time.time()
+        # plant time 0 at `anchor` on the wall clock: now = anchor + speed * (wall - anchor)
+        return WallClock(speed=self.speed, origin=self.anchor + (_time.time() - self.anchor) * self.speed)
 
     def _stamp(self, plant_t: float) -> _dt.datetime:
-        return _dt.datetime.fromtimestamp(self.anchor + plant_t, tz=_dt.UTC)
+        return _dt.datetime.fromtimestamp(self.anchor + plant_t + self.clock_offset, tz=_dt.UTC)
 
-    async def serve(self, *, stop: threading.Event | None = None, until: float | None = None) -> None:
-        """Run the server until ``stop`` is set, plant time ``until`` or the scenario ends."""
+    async def serve(self, *, stop: threading.Event | None = None, until: float | None = None,
+                    on_ready=None) -> None:
+        """Run the server until ``stop`` is set, plant time ``until`` or the scenario ends.
+
+        ``on_ready(server)`` is called once the server listens (its :attr:`anchor` is known then).
+        """
         from asyncua import Server, ua
 
         for name in ("asyncua", "asyncua.server", "asyncua.server.uaprocessor"):
@@ -91,7 +139,7 @@ class PlantServer:
         await server.init()
         server.set_endpoint(self.endpoint)
         server.set_server_name(f"twin workbench plant emulator: {self.scenario.name}")
-        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        await self.security.apply(server)
         idx = await server.register_namespace(self.scenario.namespace)
         plant_obj = await server.nodes.objects.add_object(ua.NodeId("Plant", idx), ua.QualifiedName("Plant", idx))
         nodes = {}
@@ -106,16 +154,24 @@ class PlantServer:
             await node.write_attribute(ua.AttributeIds.Description,
                                        ua.DataValue(ua.Variant(ua.LocalizedText(f"unit: {unit}"))))
             nodes[tag] = node.nodeid
+        counter = await plant_obj.add_variable(ua.NodeId(self.COUNTER, idx), ua.QualifiedName(self.COUNTER, idx),
+                                               0, varianttype=ua.VariantType.UInt64)
         period = float(self.scenario.sample_period)
+        fresh = self.anchor is None  # a new plant run starts at t = 0: nothing to catch up
+        clock = self.clock if self.clock is not None else self._make_clock()
         if self.anchor is None:
-            self.anchor = _time.time()
+            self.anchor = clock.now()
         held = self.start_on_subscribe
-        wall0 = self.anchor  # wall-clock origin of the pacing (timestamps stay anchor + plant time)
-        # catch up to the plant time of "now" (restart of a running plant)
-        behind = (_time.time() - self.anchor) * self.speed
-        self.plant.run_until(math.floor(behind / period) * period)
+        pace0 = self.anchor  # plant-clock origin of the pacing (timestamps stay anchor + plant time)
+        if not fresh:  # catch up to the plant time of "now" (restart of a running plant)
+            behind = clock.now() - self.anchor
+            self.plant.run_until(math.floor(behind / period) * period)
+        log.info("plant %s: anchor %r (plant time 0); restart with this anchor to resume this run",
+                 self.scenario.name, self.anchor)
         async with server:
             self.ready.set()
+            if on_ready is not None:
+                on_ready(self)
             while not (stop is not None and stop.is_set()):
                 t = self.plant.time
                 stamp = self._stamp(t)
@@ -135,21 +191,23 @@ class PlantServer:
                         nodes[self.scenario.batch_time_tag],
                         ua.DataValue(ua.Variant(t, ua.VariantType.Double), SourceTimestamp=stamp, ServerTimestamp=now))
                 self.samples_published += 1
+                await server.write_attribute_value(
+                    counter.nodeid, ua.DataValue(ua.Variant(self.samples_published, ua.VariantType.UInt64),
+                                                 SourceTimestamp=stamp, ServerTimestamp=now))
                 if held:  # keep t = 0 on the server until somebody subscribes
                     while not server.iserver.subscription_service.subscriptions:
                         if stop is not None and stop.is_set():
                             return
                         await asyncio.sleep(0.02)
                     await asyncio.sleep(0.1)  # let the initial values reach the subscriber
-                    wall0 = _time.time() - self.plant.time / self.speed
+                    pace0 = clock.now() - self.plant.time
                     held = False
                 if self.plant.done or (until is not None and t >= until):
                     break
                 self.plant.advance()
-                wake = wall0 + self.plant.time / self.speed
-                delay = wake - _time.time()
+                delay = pace0 + self.plant.time - clock.now()
                 if delay > 0:
-                    await asyncio.sleep(delay)
+                    await clock.asleep(delay)
                 else:
                     await asyncio.sleep(0)
             if stop is not None:
@@ -160,28 +218,63 @@ class PlantServer:
         """Blocking :meth:`serve`."""
         asyncio.run(self.serve(**kwargs))
 
-    def start_thread(self) -> threading.Event:
-        """Serve in a daemon thread; return the event that stops it (waits until ready)."""
-        stop = threading.Event()
-        self._thread = threading.Thread(target=self.run, kwargs={"stop": stop}, daemon=True, name="plant-server")
-        self._thread.start()
-        if not self.ready.wait(20):
-            from workbench.errors import ConnectionLostError
+    def start_thread(self, timeout: float = 120.0) -> threading.Event:
+        """Serve in a daemon thread; return the event that stops it (waits until ready).
 
-            raise ConnectionLostError(f"plant emulator at {self.endpoint} did not start within 20 s")
+        Raises :class:`~workbench.errors.ConnectionLostError` naming the endpoint when the
+        server fails to start (with its reason) or is not listening within ``timeout`` wall s.
+        """
+        stop = threading.Event()
+        self.error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self.run(stop=stop)
+            except BaseException as exc:  # noqa: BLE001 - reported by start_thread
+                self.error = exc
+
+        self._thread = threading.Thread(target=run, daemon=True, name="plant-server")
+        self._thread.start()
+        deadline = _time.monotonic() + timeout
+        while not self.ready.wait(0.05):
+            if not self._thread.is_alive() or _time.monotonic() > deadline:
+                from workbench.errors import ConnectionLostError
+
+                why = f": {type(self.error).__name__}: {self.error}" if self.error else f" within {timeout:g} s"
+                raise ConnectionLostError(f"plant emulator at {self.endpoint} did not start{why}")
         self._stop = stop
         return stop
 
-    def stop_thread(self, timeout: float = 10.0) -> None:
-        """Stop a server started with :meth:`start_thread`."""
+    def stop_thread(self, timeout: float = 60.0) -> None:
+        """Stop a server started with :meth:`start_thread` and wait until it has ended.
+
+        Raises :class:`~workbench.errors.ConnectionLostError` if it is still running after
+        ``timeout`` wall seconds (then it may still hold its port and its plant: a restart on
+        either would not be a clean restart).
+        """
         self._stop.set()
         self._thread.join(timeout)
+        if self._thread.is_alive():
+            from workbench.errors import ConnectionLostError
+
+            raise ConnectionLostError(f"plant emulator at {self.endpoint} did not stop within {timeout:g} s")
+
+
+def _refuse_credentials_in(endpoint: str) -> None:
+    """A user part in the server's endpoint would be shown everywhere: refuse it."""
+    if "@" in endpoint.partition("://")[2].partition("/")[0]:
+        from twin.sources import mask_url
+        from workbench.errors import ConfigError
+
+        raise ConfigError(f"endpoint '{mask_url(endpoint)}' carries a user name; give the user with --user and "
+                          "its password with --password-env or --password-file", path="endpoint")
 
 
 def serve_plant(scenario: PlantScenario, **kwargs) -> None:
     """Serve ``scenario`` until it ends or Ctrl-C (the body of ``twin plant serve``)."""
-    server = PlantServer(scenario, **{k: v for k, v in kwargs.items() if k in ("endpoint", "speed", "anchor", "seed")})
+    server = PlantServer(scenario, **{k: v for k, v in kwargs.items() if k in ("endpoint", "speed", "anchor", "seed",
+                                                                            "security")})
     try:
-        server.run(until=kwargs.get("until"))
+        server.run(until=kwargs.get("until"), on_ready=kwargs.get("on_ready"))
     except KeyboardInterrupt:  # pragma: no cover - interactive
         pass

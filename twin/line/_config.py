@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from twin.sources import OpcUaSecurity
 from workbench.config import WorkbenchModel, load_config
 from workbench.units import Duration, Fraction
 
@@ -91,6 +92,8 @@ class OpcUaEndpoint(WorkbenchModel):
     endpoint: str = "opc.tcp://127.0.0.1:4850/twin/line"
     namespace: str = "urn:twin-workbench:line"
     publishing_interval: Duration = 0.2
+    security: OpcUaSecurity = Field(default_factory=OpcUaSecurity, description="Security policy, "
+                                    "certificates and user (see docs/twin-monitoring.md)")
 
 
 class ShiftSettings(WorkbenchModel):
@@ -232,6 +235,7 @@ def load_line_binding(path: str | Path, *, overrides: dict[str, Any] | None = No
         With file:line:column of every problem.
     """
     b = load_config(path, LineBinding, overrides=overrides, kind="line-binding")
+    b.opcua.security = b.opcua.security.relative_to(Path(path).resolve().parent)
     return b.model_copy(update={"base_dir": str(Path(path).resolve().parent)})
 
 

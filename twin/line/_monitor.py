@@ -84,6 +84,9 @@ class LineTwinReport:
     rows_lost: int = 0
     trace_error: str | None = None
     trace_events: list[Any] = field(default_factory=list)
+    rejected: int = 0
+    clock_steps: list[tuple[float, float]] = field(default_factory=list)
+    timelines: int = 0
 
     @property
     def trace_persisted(self) -> bool:
@@ -98,7 +101,8 @@ class LineTwinReport:
                 "tests_run": self.tests_run, "skipped": self.skipped, "resumed_after": self.resumed_after,
                 "rows_recorded": self.rows_recorded, "rows_buffered_then_written": self.rows_buffered_then_written,
                 "rows_lost": self.rows_lost, "trace_persisted": self.trace_persisted,
-                "trace_error": self.trace_error, "trace_events": [e.as_dict() for e in self.trace_events]}
+                "trace_error": self.trace_error, "trace_events": [e.as_dict() for e in self.trace_events],
+                "rejected": self.rejected, "clock_steps": self.clock_steps, "timelines": self.timelines}
 
 
 class LineTwin:
@@ -184,6 +188,9 @@ class LineTwin:
         self._pending: list[str] = []
         self._past_alarms: list[LineAlarm] = []
         self._past_tests = 0
+        self.rejected = 0  # samples not after the last one (a clock step back): flagged, not used
+        self.clock_steps: list[tuple[float, float]] = []
+        self.timelines = 0
 
     # ------------------------------------------------------------------ shift bookkeeping
     def shift_index(self, clock: float) -> int:
@@ -441,9 +448,13 @@ class LineTwin:
                 if self.resume_after is not None and self._last_time is None and frame.time <= self.resume_after:
                     self.skipped += 1  # the resumed trace has this sample
                     continue
+                new_timeline = self._clock_marks(frame)
+                if self._last_time is not None and frame.time <= self._last_time and not new_timeline:
+                    self.rejected += 1  # OUT_OF_ORDER / DUPLICATE: the state follows one time axis
+                    continue
                 values = {t: s.value for t, s in frame.samples.items()}
                 bad = {t for t, s in frame.samples.items() if not s.good}
-                step = self.step(frame.time, values, reconnected=frame.reconnected, bad=bad)
+                step = self.step(frame.time, values, reconnected=frame.reconnected or new_timeline, bad=bad)
                 if on_step is not None:
                     try:
                         on_step(step)
@@ -457,13 +468,26 @@ class LineTwin:
             source.close()
         return self.report()
 
+    def _clock_marks(self, frame) -> bool:
+        """Log a source clock step (``CLOCK_STEP``) or a new timeline (``NEW_TIMELINE``); True on the latter."""
+        from twin._clock import clock_events
+
+        if getattr(frame, "clock_step", 0.0):
+            self.clock_steps.append((float(frame.time), float(frame.clock_step)))
+        new = bool(getattr(frame, "new_timeline", False))
+        self.timelines += new
+        for record in clock_events(frame) if self.store is not None else ():
+            self.store.log_event(record)
+        return new
+
     def report(self) -> LineTwinReport:
         """Summary so far."""
         rep = LineTwinReport(self.samples, self._past_alarms + list(self.deviation.alarms), list(self.forecasts),
                              list(self.gaps), self.shipped_this_shift(),
                              str(self.trace_path) if self.trace_path else None,
                              self.state.resyncs, self._past_tests + self.deviation.tests_run,
-                             skipped=self.skipped, resumed_after=self.resume_after)
+                             skipped=self.skipped, resumed_after=self.resume_after, rejected=self.rejected,
+                             clock_steps=list(self.clock_steps), timelines=self.timelines)
         st = self.store
         if st is not None:
             rep.rows_recorded, rep.rows_buffered_then_written, rep.rows_lost = (
@@ -538,7 +562,7 @@ def monitor_line(binding_path: str | Path, *, endpoint: str | None = None, trace
     src = OpcUaSource(endpoint or b.opcua.endpoint, tw.tags, period=b.sample_period,
                       namespace=b.opcua.namespace, units=dict(zip(tw.tags, tw.units, strict=True)),
                       publishing_interval=b.opcua.publishing_interval, time_scale=time_scale,
-                      connect_timeout=connect_timeout)
+                      connect_timeout=connect_timeout, security=b.opcua.security)
 
     def stop(step: LineStep) -> None:
         if on_step is not None:

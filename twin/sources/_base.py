@@ -57,11 +57,22 @@ class Frame:
     reconnected
         True on the first frame after a lost connection was restored; the
         twin flags the gap before it.
+    clock_step
+        Seconds the source clock jumped back before this frame (negative; 0: no step).
+        The frames of the step are kept with their own times; the gate flags those not
+        after the last accepted one (``OUT_OF_ORDER``/``DUPLICATE``), the twin logs a
+        ``CLOCK_STEP`` event.
+    new_timeline
+        True on the first frame of a new timeline: after a reconnect the plant's time
+        went back (a restarted plant with a new time origin). The twin starts over
+        from this frame and flags the discontinuity.
     """
 
     time: float
     samples: Mapping[str, Sample] = field(default_factory=dict)
     reconnected: bool = False
+    clock_step: float = 0.0
+    new_timeline: bool = False
 
 
 class Source(abc.ABC):

@@ -17,22 +17,34 @@ NetCDF/Zarr datasets are wide (one variable per tag along ``time``, units from
 ``attrs["units"]``) or hold a ``value`` variable over ``(time, tag)``. A
 datetime time axis gives epoch-second frame times (``time_kind="datetime"``); a
 numeric one gives elapsed seconds.
+
+A file that is no such table (empty, binary, not UTF-8, ragged rows, no ``time``
+column, a time cell that is neither a date-time nor a number) raises
+:class:`~workbench.errors.DataError` naming file:row:column, the cell and the
+accepted formats; the CLI exits with code 2. Bad *values* and missing times
+(empty/NaN cells) are not errors: the data-quality gate flags them.
 """
 
 from __future__ import annotations
 
 import math
 import time as _time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from twin.sources._base import Frame, Sample, Source
-from workbench.errors import ConfigError, DatasetError
+from workbench.errors import ConfigError, DataError
 
 __all__ = ["ReplaySource", "read_history"]
 
+_NEEDS = ("a historian table with a 'time' column and one column per tag (wide), or columns time,tag,value[,unit] "
+          "(long)")
+#: What a time cell may hold, for messages.
+TIME_FORMATS = ("accepted: ISO 8601 date-times such as 2026-01-05T08:00:00 or 2026-01-05 08:00:00+01:00 "
+                "(one format for the whole column), or numbers of elapsed seconds")
 _SUFFIXES = {".nc": "netcdf", ".nc4": "netcdf", ".zarr": "zarr", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
@@ -150,6 +162,51 @@ def _time_seconds(values) -> tuple[np.ndarray, str]:
     return arr.astype(float), "elapsed"
 
 
+def _table_times(table, column: str) -> tuple[np.ndarray, str]:
+    """The time column of a historian table in seconds; a cell that is no time raises a located :class:`DataError`.
+
+    Missing times (empty, ``NaN``, ``NaT``) stay NaN: like every bad sample they are the
+    data-quality gate's to flag, not a reason to refuse the file.
+    """
+    import pandas as pd
+
+    from workbench.tables import MISSING_CELLS
+
+    series = table.frame[column]
+    if pd.api.types.is_datetime64_any_dtype(series.dtype) or pd.api.types.is_timedelta64_dtype(series.dtype):
+        t, kind = _time_seconds(series.to_numpy())
+        return np.where(series.isna().to_numpy(), np.nan, t), kind
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        return series.to_numpy(dtype=float, na_value=np.nan), "elapsed"
+    texts = pd.Series(table.cells(column), dtype=object)
+    filled = np.flatnonzero(~texts.str.lower().isin(MISSING_CELLS).to_numpy())
+    out = np.full(len(texts), np.nan)
+    if not filled.size:
+        return out, "elapsed"
+    cells = texts.iloc[filled]
+    numbers = pd.to_numeric(cells, errors="coerce")
+    if numbers.notna().all():
+        out[filled] = numbers.to_numpy(dtype=float)
+        return out, "elapsed"
+    if numbers.notna().iloc[0]:  # the first time sets the column's kind: name the first cell that is no number
+        i = int(filled[np.flatnonzero(numbers.isna().to_numpy())[0]])
+        raise table.error(f"{texts[i]!r} is not a number of seconds like the column's first time "
+                          f"{cells.iloc[0]!r}; {TIME_FORMATS}", i=i, column=column)
+    with warnings.catch_warnings():  # "could not infer format": a bad cell is reported below
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            parsed = pd.to_datetime(cells, utc=True)
+        except (ValueError, TypeError, OverflowError):
+            parsed = pd.to_datetime(cells, utc=True, errors="coerce")
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if bad.size:
+        i = int(filled[bad[0]])
+        first = "" if bad[0] == 0 else f" in the format of the column's first time {cells.iloc[0]!r}"
+        raise table.error(f"{texts[i]!r} is not a date-time{first}; {TIME_FORMATS}", i=i, column=column)
+    out[filled] = parsed.dt.tz_localize(None).to_numpy("datetime64[ns]").astype(np.int64) / 1e9
+    return out, "datetime"
+
+
 def read_history(path: str | Path, *, tags: list[str] | None = None):
     """Read a historian file into ``(rows, units, time_kind)``.
 
@@ -158,8 +215,10 @@ def read_history(path: str | Path, *, tags: list[str] | None = None):
 
     Raises
     ------
-    DatasetError
-        Unknown format, missing file, or no time column.
+    DataError
+        Unknown format, missing, empty, binary or malformed file, no time column, or a
+        time cell that is neither a date-time nor a number (named by file:row:column).
+        A subclass of :class:`~workbench.errors.DatasetError` (exit code 2 on the CLI).
     """
     rows, units, time_kind, _ = _read_history(path, tags=tags)
     return rows, units, time_kind
@@ -171,19 +230,25 @@ def _read_history(path: str | Path, *, tags: list[str] | None = None):
 
     path = Path(path)
     if not path.exists():
-        raise DatasetError(f"{path}: no such historian file; give a .nc, .zarr, .csv or .parquet path")
+        raise DataError(f"{path}: no such historian file; give a .nc, .zarr, .csv or .parquet path")
     kind = _SUFFIXES.get(path.suffix.lower())
     if kind is None:
-        raise DatasetError(
+        raise DataError(
             f"{path}: unknown historian format '{path.suffix}'; use one of {', '.join(sorted(_SUFFIXES))}"
         )
     if kind in ("netcdf", "zarr"):
         import xarray as xr
 
-        ds = xr.open_dataset(path, engine="h5netcdf") if kind == "netcdf" else xr.open_zarr(path, consolidated=False)
-        ds = ds.load()
+        try:
+            ds = xr.open_dataset(path, engine="h5netcdf") if kind == "netcdf" else xr.open_zarr(path, consolidated=False)
+            ds = ds.load()
+        except Exception as exc:  # h5py, zarr and xarray raise OSError, ValueError, KeyError... for a non-dataset
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            fmt = "NetCDF file" if kind == "netcdf" else "Zarr store"
+            raise DataError(f"is not a readable {fmt} ({reason}); give {_NEEDS} or a dataset with a time axis",
+                            source=str(path)) from None
         if "time" not in ds.coords and "time" not in ds.dims:
-            raise DatasetError(f"{path}: no 'time' coordinate; historian datasets need one")
+            raise DataError(f"{path}: no 'time' coordinate; historian datasets need one")
         t, time_kind = _time_seconds(ds["time"].values)
         if "value" in ds and "tag" in ds["value"].dims:
             names = [str(x) for x in ds["tag"].values]
@@ -199,13 +264,18 @@ def _read_history(path: str | Path, *, tags: list[str] | None = None):
         frame.insert(0, "time", t)
         long = False
     else:
-        frame = pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
-        cols = {c.lower(): c for c in frame.columns}
-        if "time" not in cols:
-            raise DatasetError(f"{path}: no 'time' column (columns: {', '.join(map(str, frame.columns))})")
-        frame = frame.rename(columns={cols["time"]: "time"})
-        t, time_kind = _time_seconds(frame["time"].to_numpy())
+        from workbench.tables import read_table
+
+        table = read_table(path, needs=_NEEDS)
+        table.require_rows(f"give {_NEEDS}")
+        frame = table.frame
+        tcol = table.find("time")
+        if tcol is None:
+            raise table.missing_column("time", f"a historian file needs {_NEEDS}", ("time", "tag", "value", "unit"))
+        t, time_kind = _table_times(table, tcol)
+        frame = frame.rename(columns={tcol: "time"})
         frame["time"] = t
+        cols = {str(c).strip().lower(): c for c in frame.columns}
         long = {"tag", "value"} <= set(cols)
         if long:
             frame = frame.rename(columns={cols["tag"]: "tag", cols["value"]: "value"})

@@ -9,8 +9,11 @@ width they need (on a terminal, long cells fold onto more lines).
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -63,6 +66,45 @@ def open_executor(dask: str | None = None, workers: int | None = None, executor:
         yield None if workers == 1 else f"processes:{workers}"
         return
     yield executor
+
+
+# errno of an OSError that means "the path you gave does not fit" (exit 2); any other (permission,
+# read-only file system, disk full, I/O) is a failure of the run's environment (exit 1)
+USER_PATH_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ENAMETOOLONG})
+_OS_HINTS = {
+    errno.ENOENT: "check the path; create the folder first if it is an output folder",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EISDIR: "give a file name, not a folder",
+    errno.EEXIST: "choose another name or remove the existing file",
+    errno.EACCES: "choose a folder you may write to, or change its permissions",
+    errno.EPERM: "choose a folder you may write to, or change its permissions",
+    errno.EROFS: "the file system is read-only; choose another folder",
+    errno.ENOSPC: "the disk is full; free space or choose another folder",
+    errno.EDQUOT: "the disk quota is used up; free space or choose another folder",
+}
+
+
+def describe_os_error(exc: OSError) -> tuple[str, int]:
+    """One line for an operating-system error (path, what happened, errno name, hint) and its exit code.
+
+    Exit code 2 for a path the user gave that does not fit (no such file or folder, a file where a
+    folder is needed, exists already); 1 for everything else (permission, read-only, disk full, I/O).
+    """
+    names = []
+    for f in (exc.filename, exc.filename2):
+        if f is not None:
+            names.append(os.fsdecode(f) if isinstance(f, bytes | os.PathLike) else str(f))
+    code = exc.errno if isinstance(exc.errno, int) else None
+    if not names:  # e.g. HDF5: "... name = '/x/out.nc', errno = 30, error message = ..."
+        found = re.search(r"name = '([^']+)'", str(exc))
+        names = [found.group(1)] if found else []
+    if code is not None:
+        what = f"{os.strerror(code)} ({errno.errorcode.get(code, code)})"
+    else:
+        what = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    hint = _OS_HINTS.get(code)
+    text = (" → ".join(names) + ": " if names else "") + what + (f"; {hint}" if hint else "")
+    return text, 2 if code in USER_PATH_ERRNOS else 1
 
 
 def version_callback(value: bool) -> None:

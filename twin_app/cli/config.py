@@ -8,7 +8,7 @@ import typer
 import yaml
 
 from twin_app.cli._common import JSON_OPTION, console, print_json, print_table
-from workbench.config import load_config, parse_override_args, resolve_config
+from workbench.config import load_config, parse_override_args, resolve_config, validate_config
 from workbench.errors import ConfigError
 
 app = typer.Typer(help="Validate and show YAML configs (scenarios, bindings, campaigns, life models).",
@@ -39,22 +39,55 @@ def _model_and_kind(file: Path, kind: str | None, overrides: dict):
     return model_for_kind(chosen, source=str(file)), chosen
 
 
+def _validate_one(file: Path, kind: str | None, overrides: dict):
+    """Validate one file and check its external references; return its kind and the config.
+
+    Raises
+    ------
+    ConfigError
+        The first problem, with every problem of the file listed in the message and ``.errors``.
+    """
+    from twin_app.configs import check_references
+
+    model, chosen = _model_and_kind(file, kind, overrides)
+    resolved = resolve_config(file, overrides=overrides)
+    data = dict(resolved.data)
+    if "kind" in data and "kind" not in model.model_fields:
+        data.pop("kind")
+    config = validate_config(data, model, resolved=resolved)
+    problems = check_references(chosen, config, resolved)
+    if problems:
+        first, more = problems[0], problems[1:]
+        text = first.message + "".join(f"\n  also {p}" for p in more)
+        error = ConfigError(text, source=first.source, line=first.line, column=first.column, path=first.path)
+        error.errors = problems
+        raise error
+    return chosen, config
+
+
 @app.command("validate")
 def validate(
     files: list[Path] = typer.Argument(..., help="YAML config files to check."),
     kind: str = typer.Option(None, "--kind", help="Config kind when the file has no 'kind:' field."),
     set_: list[str] = SET_OPTION,
+    connect: bool = typer.Option(False, "--connect", help="Bindings: connect to their OPC UA server and check "
+                                 "that every bound node exists (exit 2 naming each missing tag)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Check configs: YAML, extends/overrides, every field, units. Exit 2 on the first bad file."""
+    """Check configs: YAML, extends/overrides, every field, units, and what they name outside
+    themselves (FMU file and variables, tag units, campaign metrics). Exit 2 if any file is bad."""
     overrides = parse_override_args(set_ or [])
     rows = []
     failed: ConfigError | None = None
     for file in files:
         try:
-            model, chosen = _model_and_kind(file, kind, overrides)
-            load_config(file, model, overrides=overrides)
-            rows.append({"file": str(file), "kind": chosen, "status": "ok", "message": ""})
+            chosen, cfg = _validate_one(file, kind, overrides)
+            note = ""
+            if connect:
+                from twin_app.cli._connect_check import check_binding_nodes
+
+                note = check_binding_nodes(file, cfg, chosen, overrides=overrides)
+            rows.append({"file": str(file), "kind": chosen, "status": "ok", "message": note})
         except ConfigError as exc:
             rows.append({"file": str(file), "kind": kind or "", "status": "error", "message": str(exc)})
             failed = failed or exc
@@ -64,7 +97,8 @@ def validate(
             raise typer.Exit(2)
     elif failed is None:
         for row in rows:
-            console.print(f"[green]ok[/] {row['file']} (kind {row['kind']})")
+            console.print(f"[green]ok[/] {row['file']} (kind {row['kind']}{'; ' if row['message'] else ''}"
+                          f"{row['message']})")
     else:
         for row in rows:
             if row["status"] == "ok":

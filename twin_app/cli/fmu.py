@@ -111,17 +111,20 @@ def info(
     )
 
 
-def _parse_pairs(pairs: list[str], what: str) -> dict[str, float | str]:
-    out: dict[str, float | str] = {}
+def _parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
+    """``NAME=VALUE`` texts by name; the values are parsed later by each variable's declared type."""
+    out: dict[str, str] = {}
     for pair in pairs or []:
         name, sep, value = pair.partition("=")
-        if not sep or not name:
+        if not sep or not name.strip():
             raise ConfigError(f"{what} {pair!r}: use NAME=VALUE, e.g. {what} T_jacket_in=290")
-        try:
-            out[name.strip()] = float(value)
-        except ValueError:
-            out[name.strip()] = value.strip()
+        out[name.strip()] = value
     return out
+
+
+def _plain(value: object) -> object:
+    """A NumPy scalar as a Python int/bool/float (integers stay exact)."""
+    return value.item() if hasattr(value, "item") else value
 
 
 @app.command("run")
@@ -149,18 +152,26 @@ def run(
             return text
 
     with FmuModel(file, interface=interface) as model:
-        ds = model.run(parameters=_parse_pairs(param, "--param"), inputs=_parse_pairs(input_, "--input"),
-                       start_time=seconds(start_time), stop_time=seconds(stop_time),
-                       output_interval=seconds(output_interval))
+        parameters = model.parse_values(_parse_pairs(param, "--param"))
+        inputs = model.parse_values(_parse_pairs(input_, "--input"), role="input")
+        ds = model.run(parameters=parameters, inputs=inputs, start_time=seconds(start_time),
+                       stop_time=seconds(stop_time), output_interval=seconds(output_interval))
     if out is not None:
         write_netcdf(ds, out)
-    rows = [{"output": name, "final value": float(ds[name].values[-1]), "units": ds[name].attrs["units"],
-             "min": float(ds[name].min()), "max": float(ds[name].max())} for name in ds.data_vars]
+    rows = [{"output": name, "final value": _plain(ds[name].values[-1]), "units": ds[name].attrs["units"],
+             "min": _plain(ds[name].values.min()), "max": _plain(ds[name].values.max())} for name in ds.data_vars]
+    note = ds.attrs.get("note")
     if as_json:
         print_json({"time_s": [float(ds.time[0]), float(ds.time[-1])], "outputs": rows,
-                    "file": None if out is None else str(out)})
+                    "terminated_at": ds.attrs.get("terminated_at"), "file": None if out is None else str(out)})
         return
-    print_table(rows, title=f"{file.name}: t = {float(ds.time[0]):g} … {float(ds.time[-1]):g} s, "
-                            f"{ds.sizes['time']} points")
+    if not rows:
+        console.print(f"{file.name} has no outputs of a recordable type; name variables with the Python API "
+                      "(FmuModel.run(outputs=[...]))")
+    else:
+        print_table(rows, title=f"{file.name}: t = {float(ds.time[0]):g} … {float(ds.time[-1]):g} s, "
+                                f"{ds.sizes['time']} points")
+    if note:
+        console.print(f"note: {note}", highlight=False)
     if out is not None:
         console.print(f"wrote {out}")

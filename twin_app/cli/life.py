@@ -14,6 +14,7 @@ from twin_app.cli._common import (
     print_json,
     print_table,
 )
+from twin_app.cli._cost import YES_OPTION, confirm_run
 
 app = typer.Typer(help="Reliability: system life Monte Carlo, Weibull fitting of field data, PM policy.",
                   no_args_is_help=True)
@@ -41,12 +42,14 @@ def run(
     out: Path = typer.Option(None, "--out", "-o", help="Write the result dataset to this NetCDF file."),
     report: Path = typer.Option(None, "--report", help="Write a self-contained HTML report here."),
     as_json: bool = JSON_OPTION,
+    yes: bool = YES_OPTION,
 ) -> None:
     """Simulate a system's life: R(t), MTTF, B10, availability, costs, component importance."""
     from simulation.life import run_life
     from workbench.dataset import write_netcdf
 
     model = _load(model_file, set_)
+    confirm_run(model, yes=yes, engine=engine)
     with open_executor(dask=dask, executor=executor) as ex:
         ds = run_life(model, seed=seed, executor=ex, engine=engine, progress=False if as_json else "missions")
     unit = model.simulation.report_unit
@@ -80,29 +83,47 @@ def run(
 
 @app.command("fit")
 def fit(
-    data: Path = typer.Argument(..., help="CSV with time[,status][,count] or lower,upper[,count] columns."),
+    data: Path = typer.Argument(..., help="CSV (or Parquet) with time[,status][,count] or lower,upper[,count] columns."),
     unit: str = typer.Option("h", "--unit", help="Time unit of the data, e.g. h, d, min."),
     distribution: str = typer.Option("auto", "--distribution", "-d", help="weibull, weibull3, lognormal, exponential, gamma, normal or auto (best AIC)."),
     bounds: str = typer.Option("fisher", "--bounds", help="Confidence bounds: fisher or likelihood."),
     confidence: float = typer.Option(0.95, "--confidence", help="Two-sided confidence level, e.g. 0.9."),
+    status_map: str = typer.Option(
+        None, "--status-map",
+        help="Your status codes as CODE=TARGET pairs, replacing the default convention, e.g. "
+             "'F=failure,S=suspension' or '1=censored,2=failure' (R survival coding). Targets: failure (failed, "
+             "event) or suspension (suspended, censored, survivor, right-censored)."),
     output: Path = typer.Option(None, "--output", "-o", help="Write the best fit as kind: life-distribution YAML."),
     report: Path = typer.Option(None, "--report", help="Write the probability plot as self-contained HTML."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Fit life distributions (MLE, censored data) and write the best one for life models."""
-    import pandas as pd
+    """Fit life distributions (MLE, censored data) and write the best one for life models.
 
-    from simulation.life import LifeData, fit_best, fit_life, write_fitted
-    from workbench.errors import ConfigError
+    \b
+    Status convention (column status, event or failed; any case, spaces stripped):
+      failure:    F, fail, failed, failure, event, 1, true, yes
+      suspension: S, suspended, suspension, C, censored, right-censored,
+                  survivor, survived, running, 0, false, no
+    Any other value is an error naming file:row:column; a 2 (R survival coding,
+    1 censored, 2 event) asks for --status-map 1=censored,2=failure.
+    Bad cells (non-numeric or negative time, count not a whole number >= 1, NaN)
+    and data that cannot determine a distribution (fewer distinct failure times
+    than parameters, a fit running to a bound) exit with code 2; -o writes nothing then.
+    """
+    from simulation.life import fit_best, fit_life, read_life_data, write_fitted
+    from workbench.errors import DataError
     from workbench.units import convert
 
-    if not data.exists():
-        raise ConfigError(f"{data}: no such data file; give a CSV with columns time,status or lower,upper")
     convert(1.0, "s", from_unit=unit)  # validates the unit
-    frame = pd.read_csv(data)
-    ld = LifeData.from_frame(frame, unit=unit)
-    fits = (fit_best(ld, confidence=confidence, bounds=bounds) if distribution == "auto"
-            else [fit_life(ld, distribution, confidence=confidence, bounds=bounds)])
+    ld = read_life_data(data, unit=unit, status_map=status_map)
+    skipped: dict[str, str] = {}
+    try:
+        fits = (fit_best(ld, confidence=confidence, bounds=bounds, skipped=skipped) if distribution == "auto"
+                else [fit_life(ld, distribution, confidence=confidence, bounds=bounds)])
+    except DataError as exc:
+        if exc.source is not None:
+            raise
+        raise DataError(exc.message, source=str(data)) from None
     best = fits[0]
     if output is not None:
         write_fitted(best, output, unit=unit, source=str(data))
@@ -111,7 +132,7 @@ def fit(
 
         write_life_report(report, fit_plot=best.plot_data(), title=f"life data fit: {data.name}", unit=unit)
     if as_json:
-        print_json({"fits": [f.summary() for f in fits], "best": best.distribution,
+        print_json({"fits": [f.summary() for f in fits], "best": best.distribution, "skipped": skipped,
                     "output": str(output) if output else None})
         return
     rows = []
@@ -124,6 +145,8 @@ def fit(
                      "logL": f.loglik, "AIC": f.aic, "AD": "-" if f.ad != f.ad else f"{f.ad:.3f}",
                      "B10": f"{b10[0]:.4g} {unit}"})
     print_table(rows, title=f"{data.name}: n={ld.n}, failures={ld.n_failed}, suspensions={len(ld.right)}")
+    for name, reason in skipped.items():
+        console.print(f"not fitted: {name}: {reason}", highlight=False, markup=False)
     if output is not None:
         console.print(f"wrote {output} ({best.distribution}); use it as `life: {output.name}` in a life model")
     if report is not None:

@@ -69,8 +69,10 @@ def print_line_report(report, as_json: bool = False) -> None:
     if as_json:
         print_json(report.as_dict())
         return
-    console.print(f"{report.samples} samples, {len(report.gaps)} gaps, {report.resyncs} state rebuilds, "
-                  f"{report.tests_run} window tests")
+    console.print(f"{report.samples} samples, {report.rejected} rejected (time not after the last one), "
+                  f"{len(report.gaps)} gaps, {report.resyncs} state rebuilds, {report.tests_run} window tests")
+    if report.clock_steps or report.timelines:
+        console.print(f"source clock: {len(report.clock_steps)} backward steps, {report.timelines} new timelines")
     if report.alarms:
         print_table([{"station": a.station, "parameter": a.parameter, "test": a.test,
                       "start [s]": a.start, "message": a.message} for a in report.alarms], title="alarms")
@@ -117,16 +119,25 @@ def monitor_line_command(binding: Path, *, url: str | None = None, trace: Path |
 
 
 def serve_line_plant_command(scenario: Path, *, endpoint: str | None = None, speed: float | None = None,
-                             anchor: float | None = None, seed: int | None = None, until: str | None = None) -> None:
+                             anchor: float | None = None, seed: int | None = None, until: str | None = None,
+                             security=None) -> None:
     """Body of ``twin plant serve LINE_PLANT.yaml`` (for the dispatch on ``kind: line-plant``)."""
     from twin.line import line_plant_server, load_line_plant
     from workbench.units import convert
 
     sc = load_line_plant(scenario)
     server = line_plant_server(sc, endpoint=endpoint, speed=speed, anchor=anchor, seed=seed)
+    if security is not None:
+        from twin_app.cli.plant import print_security
+
+        server.security = security
     print_line_plant(sc, server)
+    from twin_app.cli.plant import print_anchor
+
+    if security is not None:
+        print_security(security)
     try:
-        server.run(until=convert(until, "s") if until else None)
+        server.run(until=convert(until, "s") if until else None, on_ready=print_anchor)
     except KeyboardInterrupt:  # pragma: no cover - interactive
         pass
     console.print(f"published {server.samples_published} samples; plant clock {server.plant.time:g} s")

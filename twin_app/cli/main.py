@@ -1,7 +1,10 @@
 """Entry point of the ``twin`` command.
 
-Exit codes: 0 ok, 1 run failure (any :class:`~workbench.errors.WorkbenchError`),
-2 usage or config error (:class:`~workbench.errors.ConfigError`, bad options).
+Exit codes: 0 ok, 1 run failure (any :class:`~workbench.errors.WorkbenchError`; an
+operating-system error such as permission denied, a read-only file system or a full
+disk), 2 user input error (:class:`~workbench.errors.ConfigError`, bad options, a path
+that does not exist or is a file where a folder is needed). 130 after Ctrl-C.
+See "Exit codes" in docs/configuration.md.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from twin_app.cli import plant as plant_cli
 from twin_app.cli import render as render_cli
 from twin_app.cli import report as report_cli
 from twin_app.cli import run as run_cli
-from twin_app.cli._common import console_err, version_callback
-from workbench.errors import ConfigError, WorkbenchError
+from twin_app.cli._common import console_err, describe_os_error, version_callback
+from workbench.errors import ConfigError, DataError, WorkbenchError
 
 app = typer.Typer(
     name="twin",
@@ -115,11 +118,16 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     except ConfigError as exc:
-        console_err.print(f"[bold red]config error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        label = "data error" if isinstance(exc, DataError) else "config error"
+        console_err.print(f"[bold red]{label}:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
     except WorkbenchError as exc:
         console_err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return exc.exit_code
+    except OSError as exc:  # read-only folder, full disk, missing output folder, …: one line, no traceback
+        text, code = describe_os_error(exc)
+        console_err.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
+        return code
     except KeyboardInterrupt:
         console_err.print("interrupted")
         return 130

@@ -144,7 +144,12 @@ def _summary(report, as_json: bool) -> None:
         return
     rate = report.samples / report.wall_time if report.wall_time else float("nan")
     console.print(f"{report.samples} samples in {report.wall_time:.2f} s ({rate:.0f} samples/s), "
-                  f"{report.rejected} frames rejected, {len(report.gaps)} gaps, {report.syncs} state corrections")
+                  f"{report.rejected} frames rejected, {len(report.gaps)} gaps ({report.gap_samples} samples), "
+                  f"{report.syncs} state corrections")
+    if report.clock_steps or report.timelines:
+        console.print(f"source clock: {len(report.clock_steps)} backward steps "
+                      f"({', '.join(f'{s:+g} s' for _, s in report.clock_steps) or 'none'}), "
+                      f"{report.timelines} new timelines (restarted plant)")
     if report.events:
         print_table([{"tag": e.tag, "detector": e.kind, "start [s]": e.start, "end [s]": e.end,
                       "magnitude": f"{e.magnitude:.0f} rows waiting (most)" if e.kind == TRACE_NOT_PERSISTED
@@ -209,14 +214,20 @@ def monitor(
         return
     b = _binding(binding, sets)
     path = trace or b.trace.path
-    tw = open_twin_trace(lambda: Twin(b, trace=path, time_kind="datetime", overwrite=overwrite, resume=resume,
-                                      max_buffer_rows=max_buffer_rows), path)
     o = b.opcua
     source = OpcUaSource(url or o.url, [t.tag for t in b.tags] + ([b.batch_time_tag] if b.batch_time_tag else []),
                          period=b.sample_period, namespace=o.namespace,
                          units={t.tag: t.unit for t in b.tags}, publishing_interval=o.publishing_interval,
                          reconnect_initial=o.reconnect_initial, reconnect_max=o.reconnect_max,
-                         time_scale=o.plant_time_scale)
+                         time_scale=o.plant_time_scale, security=o.security)
+    if overwrite or resume or not Path(path).exists():
+        source.connect()  # bound nodes checked before a trace store is created or replaced
+    try:
+        tw = open_twin_trace(lambda: Twin(b, trace=path, time_kind="datetime", overwrite=overwrite, resume=resume,
+                                          max_buffer_rows=max_buffer_rows), path)
+    except BaseException:
+        source.close()
+        raise
     t_stop = None
     first = {}
     trace_alarms = 0
@@ -234,7 +245,7 @@ def monitor(
             raise KeyboardInterrupt
 
     if not as_json:
-        console.print(f"monitoring {b.name} at {url or o.url} (Ctrl-C to stop)")
+        console.print(f"monitoring {b.name} at {source.url} (Ctrl-C to stop)")  # masked URL
     try:
         tw.run(source, max_frames=max_samples, on_step=on_step)
     except KeyboardInterrupt:

@@ -12,6 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from twin_app.cli._common import JSON_OPTION, console, console_err, print_json, print_table
+from twin_app.cli._cost import YES_OPTION, confirm_run
 
 
 class _RunByDefault(TyperGroup):
@@ -33,11 +34,22 @@ STORAGE_OPT = typer.Option(None, "--storage", help="Optuna storage: postgresql:/
                            "(default: <name>.journal next to the campaign).")
 
 
-def _load(campaign: Path, sets: list[str], storage: str | None = None):
+NEW_STUDY_OPT = typer.Option(False, "--new-study", help="Start a new study (<name>-2, -3 ...) in the same storage; "
+                             "earlier studies keep their trials. Needed when the search space changed.")
+RESUME_ANYWAY_OPT = typer.Option(False, "--resume-anyway", help="Continue the study although the search space "
+                                 "changed; the best recipe is chosen among the trials inside the new space.")
+
+
+def _load(campaign: Path, sets: list[str], storage: str | None = None, *, new_study: bool = False,
+          resume_anyway: bool = False):
     from optimization import load_campaign
     from workbench.config import parse_override_args
 
-    return load_campaign(campaign, storage=storage, overrides=parse_override_args(sets) if sets else None)
+    if new_study and resume_anyway:
+        raise typer.BadParameter("give --new-study or --resume-anyway, not both")
+    mode = "new-study" if new_study else "resume-anyway" if resume_anyway else "refuse"
+    return load_campaign(campaign, storage=storage, overrides=parse_override_args(sets) if sets else None,
+                         on_space_change=mode)
 
 
 def _print_repairs(camp) -> None:
@@ -55,6 +67,8 @@ def _print_result(res, as_json: bool) -> None:
         return
     colour = {"ok": "green", "infeasible": "yellow", "empty": "yellow"}.get(res.status, "white")
     console.print(f"[bold {colour}]{res.status}[/]: {res.message}")
+    if res.study and res.study != res.name:
+        console.print(f"study: {res.study}", highlight=False)
     if res.best:
         rows = [{"name": k, "value": v} for k, v in res.best["params"].items()]
         print_table(rows, title="best recipe")
@@ -78,9 +92,14 @@ def run(
     trials: int = typer.Option(None, "--trials", help="Override budget.trials (finished trials in the study)."),
     out: Path = typer.Option(None, "--out", help="Write trials.nc/csv, summary.json and report.html here."),
     sets: list[str] = SET_OPT,
+    new_study: bool = NEW_STUDY_OPT,
+    resume_anyway: bool = RESUME_ANYWAY_OPT,
     as_json: bool = JSON_OPTION,
+    yes: bool = YES_OPTION,
 ) -> None:
     """Run or resume a campaign until its budget is spent; print the best recipe.
+
+    The study records the campaign's search space (parameters, bounds, objectives, constraints). If it changed since, the run stops and names what changed (exit code 2): --new-study starts a new study, --resume-anyway continues the old one.
 
     A journal ending in a torn record (a run killed mid-write) is repaired first: the record is cut off after a backup copy (<journal>.bak-<UTC time>).
 
@@ -88,7 +107,8 @@ def run(
     """
     from optimization import StorageFullError
 
-    camp = _load(campaign, sets, storage)
+    camp = _load(campaign, sets, storage, new_study=new_study, resume_anyway=resume_anyway)
+    confirm_run(camp, yes=yes, trials=trials)
     try:
         res = camp.run(workers=workers, n_trials=trials, progress=not as_json)
     except StorageFullError as exc:
@@ -115,10 +135,12 @@ def report(
     storage: str = STORAGE_OPT,
     out: Path = typer.Option(Path("campaign_report.html"), "--out", help="HTML file to write."),
     sets: list[str] = SET_OPT,
+    resume_anyway: bool = typer.Option(False, "--resume-anyway", help="Report on the campaign's newest study "
+                                       "although its search space changed (best recipe: inside the new space)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Summarise a campaign's study (no new trials) and write a self-contained HTML report."""
-    camp = _load(campaign, sets, storage)
+    camp = _load(campaign, sets, storage, resume_anyway=resume_anyway)
     res = camp.results()
     _print_repairs(camp)
     path = _report(res, out)

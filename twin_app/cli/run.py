@@ -16,6 +16,7 @@ from twin_app.cli._common import (
     print_json,
     print_table,
 )
+from twin_app.cli._cost import YES_OPTION, confirm_run
 
 _REPS = typer.Option(None, "--replications", "-n", help="Replications (default: the scenario's experiment).")
 _SEED = typer.Option(None, "--seed", help="Root seed (default: the scenario's experiment.seed).")
@@ -64,6 +65,7 @@ def run(
     snapshot: Path | None = typer.Option(
         None, "--snapshot", help="Start from a live state (YAML, kind: line-snapshot): WIP, machine states."),
     json_: bool = JSON_OPTION,
+    yes: bool = YES_OPTION,
 ) -> None:
     """Simulate a line scenario: replications with common random numbers, KPIs with t-CIs."""
     from simulation.line import LineSnapshot, scenario_dir, simulate
@@ -71,6 +73,7 @@ def run(
     from workbench.dataset import write_netcdf
 
     sc = _load(scenario, set_)
+    confirm_run(sc, yes=yes, replications=replications)
     snap = load_config(snapshot, LineSnapshot, kind="line-snapshot") if snapshot is not None else None
     with open_executor(dask=dask, workers=workers, executor=executor) as ex:
         ds = simulate(sc, replications=replications, seed=seed, executor=ex, snapshot=snap,
@@ -109,10 +112,11 @@ def compare(
     report: Path | None = _REPORT,
     all_kpis: bool = typer.Option(False, "--all-kpis", help="Show station KPIs too."),
     json_: bool = JSON_OPTION,
+    yes: bool = YES_OPTION,
 ) -> None:
     """Compare what-if variants with a base: paired differences under common random numbers."""
+    from simulation.line import absent_stations, scenario_dir, simulate
     from simulation.line import compare as compare_results
-    from simulation.line import scenario_dir, simulate
     from workbench.dataset import write_netcdf
     from workbench.errors import ConfigError
 
@@ -123,6 +127,7 @@ def compare(
     with open_executor(dask=dask, workers=workers, executor=executor) as ex:
         for path in [base, *variants]:
             sc = base_sc if path == base else _load(path, [])
+            confirm_run(sc, yes=yes, replications=n)
             if sc.name in results:
                 raise ConfigError(f"two scenarios are both named '{sc.name}'; give each variant its own name:",
                                   source=str(path), path="name")
@@ -130,6 +135,7 @@ def compare(
                                         progress=not json_ and sc.name, base_dir=scenario_dir(path))
     names = list(results)
     cmp = compare_results(results[names[0]], {k: results[k] for k in names[1:]})
+    absent = absent_stations(cmp)
     if out is not None:
         write_netcdf(cmp, out)
     if report is not None:
@@ -146,17 +152,31 @@ def compare(
             rows.append({"variant": v, "kpi": k, "base": float(c["base_mean"]), "variant_mean": float(c["variant_mean"]),
                          "delta": float(c["delta"]), "ci_low": lo, "ci_high": hi,
                          "p_value": float(c["p_value"]), "significant": bool(int(c["significant"])),
-                         "units": str(c["kpi_units"].item())})
+                         "units": str(c["kpi_units"].item()),
+                         "absent_in": [s for s in (names[0], v) if _station(k) in absent.get(s, [])]})
     if json_:
-        print_json({"base": names[0], "replications": n, "seed": seed, "rows": rows})
+        print_json({"base": names[0], "replications": n, "seed": seed, "absent_stations": absent, "rows": rows})
         return
     print_table(
-        [{"variant": r["variant"], "KPI": escape(r["kpi"]), "base": r["base"], "variant mean": r["variant_mean"],
+        [{"variant": r["variant"], "KPI": escape(r["kpi"]), "base": _cell(r, "base", names[0]),
+          "variant mean": _cell(r, "variant_mean", r["variant"]),
           "Δ": f"{r['delta']:+.4g}", "CI of Δ": f"[{r['ci_low']:+.4g}, {r['ci_high']:+.4g}]",
           "p": f"{r['p_value']:.3g}", "significant": "yes" if r["significant"] else "no", "units": r["units"]}
          for r in rows],
         title=f"{names[0]} vs variants: {n} paired replications (common random numbers), seed {seed}",
     )
+    for scenario, stations in absent.items():
+        role = "the base" if scenario == names[0] else "variant"
+        console.print(f"note: {role} '{escape(scenario)}' has no station {', '.join(map(repr, stations))}: "
+                      f"its KPIs are NaN on that side{'' if all_kpis else ' (--all-kpis shows them)'}")
     for p in (out, report):
         if p is not None:
             console.print(f"wrote {p}")
+
+
+def _station(kpi: str) -> str:
+    return kpi.partition("[")[2].rstrip("]")
+
+
+def _cell(row: dict, key: str, scenario: str) -> float | str:
+    return "absent" if scenario in row["absent_in"] else row[key]

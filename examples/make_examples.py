@@ -1,0 +1,100 @@
+"""Write the example input files the README and docs use (``examples/*.csv``).
+
+    python examples/make_examples.py            # rewrites the files beside this script
+
+Every file is reproducible from a fixed seed, except ``bearings_lieblein_zelen.csv``, which
+is published data typed in (see below). The files are committed; this script documents where
+they come from and regenerates them when a generator changes.
+
+- ``bearings_lieblein_zelen.csv``: endurance of 23 deep-groove ball bearings, in millions of
+  revolutions (Lieblein, J. and Zelen, M. (1956), "Statistical investigation of the fatigue
+  life of deep-groove ball bearings", J. Res. Natl. Bur. Stand. 57(5), 273-316; the data set
+  as reprinted in Lawless, J. F. (2003), *Statistical Models and Methods for Lifetime Data*,
+  2nd ed., Example 1.1.1). Published Weibull MLE: shape 2.10, scale 81.9 (Lawless, Ex. 5.2.2).
+- ``pump_seals.csv``: field returns of pump seals with suspensions and counts, in hours
+  (simulated: Weibull shape 1.8, scale 9000 h, right-censored at random service ages, seed 7).
+- ``pump_seals_r_coding.csv``: the same records coded as R's ``survival`` package codes
+  them (status 1 = censored, 2 = failure), for ``--status-map 1=censored,2=failure``.
+- ``reactor_history.csv``: a historian export of the emulated reactor plant
+  (``scenarios/reactor_plant.yaml``, seed 11) over 4 h at its sample period, wide layout with
+  ISO-8601 timestamps (UTC) and one column per tag.
+- ``batch_history.csv`` and ``batch_quality.csv``: 40 batches of the synthetic batch plant
+  (``golden_batch.make_synthetic_history``, seed 1) in the wide layout, with their quality.
+- ``batch_0815.csv``: one batch with a cooling fault from 40 % of the batch on (seed 5).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+# Lieblein & Zelen (1956), 23 ball bearings, millions of revolutions to failure (all failed).
+BEARINGS = [17.88, 28.92, 33.00, 41.52, 42.12, 45.60, 48.48, 51.84, 51.96, 54.12, 55.56, 67.80,
+            68.64, 68.64, 68.88, 84.12, 93.12, 98.64, 105.12, 105.84, 127.92, 128.04, 173.40]
+
+
+def bearings() -> pd.DataFrame:
+    return pd.DataFrame({"time": BEARINGS, "status": "F"})
+
+
+def pump_seals(seed: int = 7, n: int = 60) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    life = 9000.0 * rng.weibull(1.8, n)
+    service = rng.uniform(1000.0, 12000.0, n)
+    failed = life <= service
+    frame = pd.DataFrame({"time": np.round(np.where(failed, life, service), 0),
+                          "status": np.where(failed, "F", "S")})
+    return frame.groupby(["time", "status"], as_index=False).size().rename(columns={"size": "count"})
+
+
+def reactor_history(seed: int = 11, hours: float = 4.0) -> pd.DataFrame:
+    from twin.emulator import PlantEmulator, load_plant_scenario
+
+    plant = PlantEmulator(load_plant_scenario(ROOT / "scenarios" / "reactor_plant.yaml"), seed=seed)
+    t0 = pd.Timestamp("2026-03-02T06:00:00Z").timestamp()
+    rows = []
+    for frame in plant.frames(t0=t0):
+        if frame.time - t0 > hours * 3600.0:
+            break
+        rows.append({"time": pd.Timestamp(frame.time, unit="s", tz="UTC").isoformat(),
+                     **{tag: s.value for tag, s in frame.samples.items()}})
+    return pd.DataFrame(rows)
+
+
+def _wide(history) -> pd.DataFrame:
+    tags = [v for v in history.data_vars if history[v].dims == ("batch", "sample") and v != "elapsed"]
+    frame = history[["elapsed", *tags]].to_dataframe().reset_index().dropna(subset=["elapsed"])
+    frame = frame.rename(columns={"batch": "batch_id"}).drop(columns="sample")
+    return frame[["batch_id", "elapsed", *tags]].round(6)
+
+
+def batches() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    from golden_batch import make_synthetic_history
+
+    history = make_synthetic_history(40, seed=1)
+    quality = history[["yield", "impurity"]].to_dataframe().reset_index().rename(columns={"batch": "batch_id"})
+    faulty = make_synthetic_history(1, seed=5, faults={"cooling": 1})
+    one = _wide(faulty.isel(batch=[-1]))
+    one["batch_id"] = "B0815"
+    return _wide(history), quality.round(6), one
+
+
+def main() -> None:
+    bearings().to_csv(HERE / "bearings_lieblein_zelen.csv", index=False)
+    seals = pump_seals()
+    seals.to_csv(HERE / "pump_seals.csv", index=False)
+    seals.assign(status=seals["status"].map({"F": 2, "S": 1})).to_csv(HERE / "pump_seals_r_coding.csv", index=False)
+    reactor_history().round(5).to_csv(HERE / "reactor_history.csv", index=False)
+    history, quality, one = batches()
+    history.to_csv(HERE / "batch_history.csv", index=False)
+    quality.to_csv(HERE / "batch_quality.csv", index=False)
+    one.to_csv(HERE / "batch_0815.csv", index=False)
+
+
+if __name__ == "__main__":
+    main()

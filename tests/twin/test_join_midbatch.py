@@ -256,3 +256,54 @@ def test_joins_at_20_22_25_min_over_20_seeds_are_poisson_consistent(method):
         f"tag-samples, expected {expected:.2f} (Poisson); without the join handling: {before} alarms in 3 runs"
     )
     assert stats.poisson.sf(alarms - 1, expected) > 1e-3
+
+
+@pytest.mark.opcua
+def test_joining_the_emulator_mid_batch_over_opcua_on_virtual_time():
+    """Smoke: a live twin joins the OPC UA emulator 20 min into a clean batch (virtual clock): no alarm."""
+    from _synthetic import free_port
+
+    from twin import ManualClock
+    from twin.emulator import PlantServer
+    from twin.sources import OpcUaSource
+
+    url = f"opc.tcp://127.0.0.1:{free_port()}/twin/plant"
+    sc = plant(duration="45 min", seed=1000)
+    emu = PlantEmulator(sc)
+    emu.run_until(1200.0)  # the batch has been running for 20 min when the twin connects
+    clock = ManualClock(1.8e9)
+    server = PlantServer(sc, endpoint=url, clock=clock, start_on_subscribe=True, plant=emu)
+    server.start_thread()
+    b = make_binding()
+    twin = Twin(b)
+    src = OpcUaSource(
+        url,
+        [t.tag for t in b.tags] + [b.batch_time_tag],
+        period=b.sample_period,
+        namespace=b.opcua.namespace,
+        units={t.tag: t.unit for t in b.tags},
+        publishing_interval=0.05,
+        clock=clock,
+        connect_timeout=120,
+        data_timeout=60,
+    )
+
+    def until_done(step):
+        if (
+            server.plant.done
+            and twin.report.samples + twin.report.rejected >= server.samples_published
+        ):
+            raise StopIteration
+
+    try:
+        try:
+            twin.run(src, on_step=until_done)
+        except StopIteration:
+            pass
+    finally:
+        src.close()
+        server.stop_thread()
+    report = twin.close()
+    assert report.joined_at is not None and report.joined_at >= 1200.0
+    assert report.settled_at is not None and report.samples >= 100
+    assert not report.events, [e.as_dict() for e in report.events]

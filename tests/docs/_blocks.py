@@ -15,7 +15,8 @@ the run of that block::
     <!-- docs-test: exit 0,1 for "twin golden check" -->   (only the commands containing that text)
 
 Long-running servers (``twin plant serve``, ``twin dashboard``, or any command ending in ``&``)
-are started in the background and stopped when their block ends.
+are started in the background and stopped when their block ends. ``export NAME=VALUE`` holds
+for the rest of the page, as in the reader's shell.
 """
 
 from __future__ import annotations

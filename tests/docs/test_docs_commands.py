@@ -99,20 +99,32 @@ def _server_logs(work: Path) -> str:
     return "".join(f"\n--- {log.name}\n{log.read_text()[-3000:]}" for log in sorted(work.glob(".server-*.log")))
 
 
-def _run_block(block: Block, work: Path) -> None:
+def _export(cmd: Command, env: dict[str, str], where: str) -> None:
+    """``export NAME=VALUE ...``: the reader's shell keeps it for the next commands; so does the page's env."""
+    proc = subprocess.run(["bash", "-c", f"{cmd.shell_text} && env -0"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, f"{where}: `{cmd.text}` failed: {proc.stderr}"
+    env.clear()
+    env.update(item.split("=", 1) for item in proc.stdout.split("\0") if "=" in item)
+
+
+def _run_block(block: Block, work: Path, env: dict[str, str]) -> None:
     servers: list[subprocess.Popen] = []
     try:
         for n, cmd in enumerate(block.commands):
             where = f"{block.page}:{cmd.line}"
+            if cmd.text.startswith("export "):
+                _export(cmd, env, where)
+                continue
             if cmd.background:
                 log = work / f".server-{block.line}-{n}.log"
                 handle = log.open("w")
-                proc = subprocess.Popen(["bash", "-c", f"exec {cmd.shell_text}"], cwd=work, env=_env(work),
+                proc = subprocess.Popen(["bash", "-c", f"exec {cmd.shell_text}"], cwd=work, env=env,
                                         stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
                 servers.append(proc)
                 _wait_ready(proc, log, cmd, where)
                 continue
-            proc = subprocess.run(["bash", "-o", "pipefail", "-c", cmd.shell_text], cwd=work, env=_env(work),
+            proc = subprocess.run(["bash", "-o", "pipefail", "-c", cmd.shell_text], cwd=work, env=env,
                                   capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
             shown = (f"$ {cmd.text}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}"
                      + _server_logs(work))
@@ -138,11 +150,12 @@ def test_page_commands_run_as_written(page: Path, tmp_path: Path, request) -> No
     text = page.read_text(encoding="utf-8")
     demo_out = request.getfixturevalue("demo_outputs") if "out/demo/" in text else None
     work = _scratch(tmp_path, demo_out)
+    env = _env(work)
     ran = 0
     for block in blocks:
         if block.skip:
             continue
-        _run_block(block, work)
+        _run_block(block, work, env)
         ran += len(block.commands)
     if not ran:
         pytest.skip("every block of this page is marked skip")

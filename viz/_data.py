@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from workbench.dataset import open_zarr, read_netcdf
-from workbench.errors import DatasetError
+from workbench.errors import DataError, DatasetError
 
 __all__ = ["read_trace", "load_result", "result_kind", "read_line_forecast",
            "read_line_events", "monitor_view", "trace_tags", "is_trace_store"]
@@ -52,10 +52,10 @@ def load_result(path: str | Path) -> xr.Dataset:
     """
     path = Path(path)
     if not path.exists():
-        raise DatasetError(f"{path}: no such file or directory; give a .nc file or a .zarr store")
+        raise DataError("no such file or directory; give a .nc file or a .zarr store", source=str(path))
     if path.is_dir():
         if not _is_zarr(path):
-            raise DatasetError(f"{path}: a directory but not a Zarr store (no zarr.json or .zgroup)")
+            raise DataError("a directory but not a Zarr store (no zarr.json or .zgroup)", source=str(path))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return open_zarr(path).load()

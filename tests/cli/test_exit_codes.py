@@ -41,6 +41,7 @@ CASES = [
     ("bad config run", ["run", "bad.yaml"], 2, "bad.yaml:3"),
     ("missing config", ["run", "missing.yaml"], 2, "missing.yaml: file not found"),
     ("missing data file", ["life", "fit", "missing.csv"], 2, "missing.csv"),
+    ("missing result file", ["report", "missing.nc", "-o", "r.html"], 2, "missing.nc"),
     ("absurd run", ["run", SMALL_LINE, "--set", "experiment.horizon=900 a"], 2, "--yes"),
     (
         "output under a file",

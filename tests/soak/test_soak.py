@@ -14,9 +14,13 @@ The sample period is 30 s for plant and twin (2881 samples over 24 h) rather tha
 10 s: 8641 samples through the OPC UA server and the EKF twin take about three times as long,
 beyond the few minutes a CI test may take; the plant time is the full 24 h.
 
-The server runs on virtual time but at most 100 samples ahead of the twin (:class:`_PacedClock`):
-unpaced, it can outrun the subscription's queue in this one-interpreter setup and the client
-misses samples (still accounted as gap samples, but not a fault this test means to inject).
+The server runs on virtual time but at most 100 samples ahead of the twin (:class:`_PacedClock`),
+as a real plant publishes one sample per period. Unpaced, it publishes a whole segment long
+before the twin has taken it, falls quiet, and the source re-subscribes (``resubscribe_after``)
+with a backlog still queued: before the fix that came with this test, ``OpcUaSource`` dropped
+that backlog as stragglers (hundreds of published samples, flagged as gaps); now it keeps it
+(``tests/twin/test_opcua_backlog.py``), and the pacing only keeps those extra
+re-subscriptions, which are not faults this test injects, out of the run.
 
 The server is stopped only once the twin has taken every sample it published (it pauses at the
 kill time), so the accounting is exact: every plant sample instant is either published, or

@@ -9,7 +9,7 @@ TWIN   := $(VENV)/bin/twin
 PYTEST_ARGS ?=
 OUT    ?= out/demo
 
-.PHONY: setup deps apt fmus asl test test-fast test-under-load demo bench bench-quick lint format clean help
+.PHONY: setup deps apt fmus asl test test-fast test-under-load soak demo bench bench-quick lint format clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -43,6 +43,9 @@ test-under-load: setup  ## the whole suite 3 times (RUNS=n) while two busy loops
 
 test-fast: setup  ## the suite without tests marked slow
 	@$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+soak: setup  ## the soak test alone: 24 h of plant time with server kills, a clock step, full disks
+	@$(PY) -m pytest tests/soak $(PYTEST_ARGS)
 
 demo: setup  ## install what is missing, then run the end-to-end tour
 	@$(TWIN) demo --out $(OUT)

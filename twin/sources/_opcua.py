@@ -64,6 +64,7 @@ __all__ = ["OpcUaSource"]
 log = logging.getLogger(__name__)
 
 _RECONNECTED = "reconnected"
+_STRAGGLER = "straggler"  # a value a torn-down client delivered after its teardown
 _SAME_INSTANT = 1e-3  # s: timestamps this close are the same instant (OPC UA carries 100 ns)
 
 
@@ -221,10 +222,12 @@ class OpcUaSource(Source):
                 if item == _RECONNECTED:
                     marks["reconnected"] = after_reconnect = True
                     continue
-                gen, tag, value, ts, good = item
-                if gen != self._generation:  # a torn-down client's straggler (its server is gone)
+                if item == _STRAGGLER:  # a torn-down client's straggler (its server is gone)
                     self.late_values += 1
                     continue
+                # values queued before their client was torn down are samples the server
+                # published: a backlog the consumer has not reached yet is not dropped
+                _gen, tag, value, ts, good = item
                 seen = _emitted(done, ts)
                 prior = seen_last.get(tag)
                 resent = prior is not None and abs(prior[0] - ts) < _SAME_INSTANT and _same(prior[1], value)
@@ -462,6 +465,9 @@ class _Handler:
             ts = ts.replace(tzinfo=_dt.UTC)
         t = ts.timestamp() if ts is not None else _time.time()
         good = dv.StatusCode is None or dv.StatusCode.is_good()
+        if self.generation != self.source._generation:  # after its client was torn down (same loop)
+            self.out.put(_STRAGGLER)
+            return
         self.source._last_heard = _time.monotonic()
         self.out.put((self.generation, self.names.get(node.nodeid, str(node.nodeid)), val, t, good))
 

@@ -35,8 +35,8 @@ fmus: deps  ## compile the shipped FMUs and the C stepper into fmu_models/build 
 asl: deps apt  ## Pyomo's libpynumero_ASL.so for Ipopt (skipped when present)
 	@bash scripts/build-pynumero-asl.sh $(PY)
 
-test: setup  ## install what is missing, then run the whole test suite
-	@$(PY) -m pytest $(PYTEST_ARGS)
+test: setup  ## install what is missing, then run the whole test suite (tests/docs beside the rest)
+	@bash scripts/run-tests.sh $(PY) $(PYTEST_ARGS)
 
 test-under-load: setup  ## the whole suite 3 times (RUNS=n) while two busy loops load both cores
 	@bash scripts/test-under-load.sh $(PY) $(PYTEST_ARGS)

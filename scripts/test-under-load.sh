@@ -15,5 +15,5 @@ done
 echo "test-under-load: 2 busy loops (pids ${busy[*]}); $RUNS runs of the suite"
 for run in $(seq 1 "$RUNS"); do
   echo "=== run $run of $RUNS under load ==="
-  "$PY" -m pytest "$@"
+  bash "$(dirname "$0")/run-tests.sh" "$PY" "$@"
 done

@@ -357,6 +357,18 @@ def _prepared(ds: xr.Dataset) -> xr.Dataset:
     return out
 
 
+def _netcdf_bytes(ds: xr.Dataset) -> bytes:
+    """NetCDF-4 bytes of an in-memory dataset. Under a Dask distributed client xarray would take a
+    cluster-wide lock named after the in-memory buffer, which the scheduler cannot know; the
+    synchronous scheduler makes it use a local lock."""
+    try:
+        import dask
+    except ImportError:  # pragma: no cover - dask is a dependency
+        return ds.to_netcdf(engine="h5netcdf")
+    with dask.config.set(scheduler="synchronous"):
+        return ds.to_netcdf(engine="h5netcdf")
+
+
 def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
     """Write ``ds`` to NetCDF-4 (h5netcdf engine), creating parent folders.
 
@@ -377,7 +389,7 @@ def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = _prepared(ds).to_netcdf(engine="h5netcdf")
+    data = _netcdf_bytes(_prepared(ds).compute())
     try:
         with open(path, "wb") as fh:
             fh.write(data)

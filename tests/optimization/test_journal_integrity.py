@@ -203,7 +203,7 @@ def test_a_full_disk_ends_the_campaign_cleanly(campaign_file, small_tmpfs, capsy
     path = campaign_file(name="full", trials=100000, sampler="random")
     journal = mnt / "full.journal"
     capsys.readouterr()
-    code = main(["optimize", str(path), "--storage", str(journal), "--json", "--workers", str(workers)])
+    code = main(["optimize", str(path), "--storage", str(journal), "--json", "--yes", "--workers", str(workers)])
     cap = capsys.readouterr()
     assert code == 1
     assert "Traceback" not in cap.err and f"{journal}: the disk is full" in cap.err
@@ -214,7 +214,7 @@ def test_a_full_disk_ends_the_campaign_cleanly(campaign_file, small_tmpfs, capsy
     done = finished(seen)
     assert len(done) == summary["complete"] + summary["pruned"]
 
-    assert main(["optimize", str(path), "--storage", str(journal), "--json"]) == 1  # still full: same clean stop
+    assert main(["optimize", str(path), "--storage", str(journal), "--json", "--yes"]) == 1  # still full: same clean stop
     cap = capsys.readouterr()
     assert "Traceback" not in cap.err and str(journal) in cap.err and "full" in cap.err
     again = plain_trials(journal, "full")
@@ -238,7 +238,7 @@ def test_a_file_size_limit_ends_the_campaign_cleanly(campaign_file, tmp_path):
     journal = tmp_path / "limit.journal"
     code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (96 * 1024, 96 * 1024)); "
             "from twin_app.cli.main import main; "
-            f"sys.exit(main(['optimize', r'{path}', '--storage', r'{journal}', '--json']))")
+            f"sys.exit(main(['optimize', r'{path}', '--storage', r'{journal}', '--json', '--yes']))")
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(ROOT)}
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 1, r.stderr

@@ -54,16 +54,16 @@ def test_page_loads_with_data_and_no_console_errors(browser, dash_server, app_so
     page = _open(browser, srv.url + path, errors)
     try:
         for gid in graphs:
-            page.wait_for_selector(f"#{gid} .main-svg", timeout=30_000)
+            page.wait_for_selector(f"#{gid} .main-svg", timeout=90_000)
             page.wait_for_function("id => { const g = document.querySelector('#' + id + ' .js-plotly-plot');"
-                                   " return g && g.data && g.data.length > 0; }", arg=gid, timeout=30_000)
+                                   " return g && g.data && g.data.length > 0; }", arg=gid, timeout=90_000)
             assert _points(page, gid) > 0, f"{gid} on {path} has no data"
         if path == "/line":  # the real tour's drift alarm on the press is listed
-            page.wait_for_selector("#line-alarm-table", timeout=30_000)
+            page.wait_for_selector("#line-alarm-table", timeout=90_000)
             assert "press.process_time" in page.inner_text("#line-alarm-table")
         if path == "/3d":  # the off-screen PyVista render, embedded as PNG
             page.click("#scene-png-button")
-            page.wait_for_selector("#scene-png-img", timeout=60_000)
+            page.wait_for_selector("#scene-png-img", timeout=120_000)
             assert page.evaluate("() => document.getElementById('scene-png-img').naturalWidth") == 1024
         save_screenshot(page, f"dashboard{path.replace('/', '-')}", artefacts)
     finally:
@@ -87,24 +87,24 @@ def test_live_page_updates_while_trace_grows_and_t2_click_shows_contributions(
     errors: list[str] = []
     page = _open(browser, srv.url + "/live", errors)
     try:
-        page.wait_for_selector("#live-status", timeout=30_000)
+        page.wait_for_selector("#live-status", timeout=90_000)
         page.wait_for_function("() => document.getElementById('live-status').innerText.startsWith('600 rows')",
-                               timeout=30_000)
+                               timeout=90_000)
         real_len = ("() => { const g = document.querySelector('#trend-graph .js-plotly-plot');"
                     " const t = g && g._fullData && g._fullData.find(t => t.name === 'real');"
                     " return t ? t._length : -1; }")
         # status and chart come from one callback, but plotly draws the chart a moment later
         page.wait_for_function(real_len.replace("return t ? t._length : -1;", "return t && t._length === 600;"),
-                               timeout=30_000)
+                               timeout=90_000)
         assert page.evaluate(real_len) == 600
         # a replay appends while the page is open
         for k in range(3):
             append_trace(store, 600 + 200 * k, 200, n_tags=3, fault_tag=1, fault_start=700, rng=rng)
             time.sleep(0.3)
         page.wait_for_function("() => document.getElementById('live-status').innerText.startsWith('1200 rows')",
-                               timeout=30_000)
+                               timeout=90_000)
         page.wait_for_function(real_len.replace("return t ? t._length : -1;", "return t && t._length === 1200;"),
-                               timeout=30_000)
+                               timeout=90_000)
         save_screenshot(page, "dashboard-live-updated", artefacts)
         # zoom: the server re-samples the visible window only, and the next rows keep that window
         zoom = """() => { const gd = document.querySelector('#trend-graph .js-plotly-plot');
@@ -117,17 +117,17 @@ def test_live_page_updates_while_trace_grows_and_t2_click_shows_contributions(
 
         page.evaluate(zoom)
         try:
-            page.wait_for_function(in_window, timeout=15_000)
+            page.wait_for_function(in_window, timeout=90_000)
         except PlaywrightTimeout:  # once in a full CI run the zoom never reached the server; zoom again
             page.evaluate(zoom)
-            page.wait_for_function(in_window, timeout=15_000)
+            page.wait_for_function(in_window, timeout=90_000)
         append_trace(store, 1200, 100, n_tags=3, fault_tag=1, fault_start=700, rng=rng)
         page.wait_for_function("() => document.getElementById('live-status').innerText.startsWith('1300 rows')",
-                               timeout=30_000)
+                               timeout=90_000)
         assert page.evaluate(in_window)
 
         # click the largest T² point → its contributions appear
-        page.wait_for_selector("#mspc-graph .scatterlayer .trace .points path", timeout=30_000)
+        page.wait_for_selector("#mspc-graph .scatterlayer .trace .points path", timeout=90_000)
         page.locator("#mspc-graph").scroll_into_view_if_needed()
         info = page.evaluate("""() => { const gd = document.querySelector('#mspc-graph .js-plotly-plot');
             const cd = gd.calcdata[0]; let k = 0;
@@ -137,7 +137,7 @@ def test_live_page_updates_while_trace_grows_and_t2_click_shows_contributions(
         page.mouse.move(info["px"], info["py"])
         page.mouse.click(info["px"], info["py"])
         page.wait_for_function("() => { const g = document.querySelector('#contrib-graph .js-plotly-plot');"
-                               " return g && g.data && g.data.length && g.data[0].type === 'bar'; }", timeout=30_000)
+                               " return g && g.data && g.data.length && g.data[0].type === 'bar'; }", timeout=90_000)
         title = page.evaluate("() => document.querySelector('#contrib-graph .js-plotly-plot').layout.title.text")
         bars = page.evaluate("() => document.querySelector('#contrib-graph .js-plotly-plot').data[0].x")
         mon = __import__("viz").load_result(sample_dir["monitor"])
@@ -177,19 +177,19 @@ def test_line_page_updates_while_the_line_twin_runs(browser, dash_server, tmp_pa
     page = _open(browser, srv.url + "/line", errors)
     try:
         page.wait_for_function("() => { const s = document.getElementById('line-status');"
-                               " return s && s.innerText.startsWith('721 rows'); }", timeout=30_000)
+                               " return s && s.innerText.startsWith('721 rows'); }", timeout=90_000)
         assert "3 forecasts" in page.inner_text("#line-status")
         for gid in ("line-gantt-graph", "line-buffer-graph", "line-forecast-graph"):
             page.wait_for_function("id => { const g = document.querySelector('#' + id + ' .js-plotly-plot');"
-                                   " return g && g._fullData && g._fullData.length > 0; }", arg=gid, timeout=30_000)
+                                   " return g && g._fullData && g._fullData.length > 0; }", arg=gid, timeout=90_000)
             assert _points(page, gid) > 0, gid
         median = ("() => document.querySelector('#line-forecast-graph .js-plotly-plot')._fullData"
                   ".find(t => t.name === 'forecast median')._length")
         assert page.evaluate(median) == 3
         follow(7200.0)  # the line runs on while the page is open
         page.wait_for_function("() => document.getElementById('line-status').innerText.startsWith('1441 rows')",
-                               timeout=30_000)
-        page.wait_for_function(median.replace("._length", "._length === 5"), timeout=30_000)
+                               timeout=90_000)
+        page.wait_for_function(median.replace("._length", "._length === 5"), timeout=90_000)
         gantt_end = page.evaluate("""() => { const g = document.querySelector('#line-gantt-graph .js-plotly-plot');
             return Math.max(...g._fullData.map(t => Math.max(...Array.from(t.base, (b, i) => b + t.x[i])))); }""")
         assert gantt_end == pytest.approx(2.0, abs=1e-3)  # the Gantt reaches the plant clock now (2 h)
@@ -224,7 +224,7 @@ def test_every_page_on_real_producer_outputs(browser, dash_server, real_outputs,
             for gid in graphs:
                 page.wait_for_function("id => { const g = document.querySelector('#' + id + ' .js-plotly-plot');"
                                        " return g && g._fullData && g._fullData.length > 0; }", arg=gid,
-                                       timeout=30_000)
+                                       timeout=90_000)
                 assert _points(page, gid) > 0, f"{gid} on {path} has no data"
             save_screenshot(page, f"dashboard-real{path.replace('/', '-')}", artefacts)
     finally:
@@ -262,7 +262,7 @@ def test_campaign_page_shows_the_best_recipe_of_a_real_campaign_against_its_enve
         page = _open(browser, srv.url + "/campaigns", errors)
         try:
             page.wait_for_function("() => { const g = document.querySelector('#recipe-graph .js-plotly-plot');"
-                                   " return g && g._fullData && g._fullData.length >= 3; }", timeout=30_000)
+                                   " return g && g._fullData && g._fullData.length >= 3; }", timeout=90_000)
             ys = _trace_ys(page, "recipe-graph")
             np.testing.assert_allclose(np.asarray(ys[label], dtype=float), ds["best_T"].values)
             if envelope is None:

@@ -35,8 +35,10 @@ def test_report_of_a_trace_store(tmp_path, sample_dir):
     assert "T1: real vs virtual" in text and "Provenance" in text
 
 
-def test_report_missing_file_exit_1(tmp_path):
-    assert main(["report", str(tmp_path / "nope.nc"), "-o", str(tmp_path / "x.html")]) == 1
+def test_report_missing_file_is_a_user_input_error_exit_2(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "nope.nc"), "-o", str(tmp_path / "x.html")]) == 2
+    assert "nope.nc: no such file or directory" in capsys.readouterr().err
+    assert not (tmp_path / "x.html").exists()
 
 
 def test_dashboard_refuses_open_bind_without_token(monkeypatch, capsys):

@@ -49,3 +49,26 @@ def sine_scenario(port: int, speed: float = 100.0) -> PlantScenario:
         endpoint=f"opc.tcp://127.0.0.1:{port}/twin/plant", batch_time_tag=None,
         tags=[{"tag": "A", "variable": "a", "unit": "K"}, {"tag": "B", "variable": "b", "unit": "K"}],
     )
+
+
+T0 = 1.8e9  # plant epoch of the virtual clocks
+
+
+def virtual_sine_server(sc: PlantScenario, duration: float, t0: float = T0):
+    """A started emulator serving a :class:`SinePlant` on virtual time (plant time 0 at ``t0``)."""
+    from twin import ManualClock
+    from twin.emulator import PlantServer
+
+    server = PlantServer(sc, plant=SinePlant(duration=duration), clock=ManualClock(t0), start_on_subscribe=True)
+    server.start_thread()
+    return server
+
+
+def virtual_source(endpoint: str, tags=("A", "B"), **options):
+    """An :class:`OpcUaSource` on a virtual clock at ``T0`` (options override the defaults)."""
+    from twin import ManualClock
+    from twin.sources import OpcUaSource
+
+    kwargs = {"period": 10.0, "publishing_interval": 0.05, "clock": ManualClock(T0), "connect_timeout": 120,
+              "data_timeout": 60}
+    return OpcUaSource(endpoint, list(tags), **{**kwargs, **options})

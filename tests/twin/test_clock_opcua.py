@@ -15,7 +15,7 @@ import time
 import pytest
 from _reactor import binding as make_binding
 from _reactor import plant
-from _synthetic import SinePlant, free_port, sine_scenario
+from _synthetic import T0, SinePlant, free_port, sine_scenario, virtual_sine_server, virtual_source
 
 from twin import GateTag, ManualClock, QualityFlag, QualityGate, Twin, read_events
 from twin.emulator import PlantServer
@@ -25,7 +25,6 @@ from workbench.errors import ConnectionLostError
 sys.path.insert(0, os.path.dirname(__file__))
 pytestmark = pytest.mark.opcua
 
-T0 = 1.8e9  # plant epoch of the virtual clocks
 
 
 class _StepAt:
@@ -124,23 +123,8 @@ def test_clock_step_back_on_the_emulator_every_sample_accounted_for(tmp_path):
 def test_restart_without_anchor_is_a_new_timeline_with_a_flagged_discontinuity():
     port = free_port()
     sc = sine_scenario(port)
-    servers = [
-        PlantServer(
-            sc, plant=SinePlant(duration=300.0), clock=ManualClock(T0), start_on_subscribe=True
-        )
-    ]
-    servers[0].start_thread()
-    src = OpcUaSource(
-        sc.endpoint,
-        ["A", "B"],
-        period=10.0,
-        publishing_interval=0.05,
-        clock=ManualClock(T0),
-        reconnect_initial=0.1,
-        reconnect_max=0.5,
-        connect_timeout=120,
-        data_timeout=60,
-    )
+    servers = [virtual_sine_server(sc, 300.0)]
+    src = virtual_source(sc.endpoint, reconnect_initial=0.1, reconnect_max=0.5)
     gate = QualityGate([GateTag("A", "K"), GateTag("B", "K")], period=10.0)
     frames, results = [], []
     try:
@@ -149,7 +133,10 @@ def test_restart_without_anchor_is_a_new_timeline_with_a_flagged_discontinuity()
             results.append(gate.check(f))
             if len(frames) == 31:  # the first plant run is over (0 .. 300 s)
                 servers[0].stop_thread()
-                time.sleep(0.5)
+                deadline = time.monotonic() + 60  # a bound for a hang: the loss is seen within seconds
+                while not src.disconnects and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert src.disconnects, "the source never noticed that its server stopped"
                 # restarted without its anchor: plant time 0 is now, on a clock 5 s after the old origin
                 servers.append(
                     PlantServer(
@@ -183,20 +170,8 @@ def test_restart_without_anchor_is_a_new_timeline_with_a_flagged_discontinuity()
 def test_silent_subscription_is_renewed_then_ends_in_a_named_error():
     """The server answers but publishes nothing new: re-subscribe, then a named error, never a hang."""
     sc = sine_scenario(free_port())
-    server = PlantServer(
-        sc, plant=SinePlant(duration=50.0), clock=ManualClock(T0), start_on_subscribe=True
-    )
-    server.start_thread()
-    src = OpcUaSource(
-        sc.endpoint,
-        ["A", "B"],
-        period=10.0,
-        publishing_interval=0.05,
-        clock=ManualClock(T0),
-        connect_timeout=120,
-        data_timeout=8.0,
-        resubscribe_after=1.0,
-    )
+    server = virtual_sine_server(sc, 50.0)
+    src = virtual_source(sc.endpoint, data_timeout=8.0, resubscribe_after=1.0)
     frames = []
     try:
         with pytest.raises(
@@ -219,20 +194,8 @@ def test_silent_subscription_is_renewed_then_ends_in_a_named_error():
 def test_a_tag_the_server_does_not_have_does_not_hold_the_frames_back():
     """Without the node check at connect (e.g. a node removed later): the tag is MISSING, frames flow."""
     sc = sine_scenario(free_port())
-    server = PlantServer(
-        sc, plant=SinePlant(duration=100.0), clock=ManualClock(T0), start_on_subscribe=True
-    )
-    server.start_thread()
-    src = OpcUaSource(
-        sc.endpoint,
-        ["A", "B", "NOPE"],
-        period=10.0,
-        publishing_interval=0.05,
-        clock=ManualClock(T0),
-        connect_timeout=120,
-        data_timeout=60,
-        check_nodes=False,
-    )
+    server = virtual_sine_server(sc, 100.0)
+    src = virtual_source(sc.endpoint, ["A", "B", "NOPE"], check_nodes=False)
     frames = []
     try:
         for f in src.frames():

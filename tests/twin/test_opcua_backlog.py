@@ -12,34 +12,17 @@ import sys
 import time
 
 import pytest
-from _synthetic import SinePlant, free_port, sine_scenario
-
-from twin import ManualClock
-from twin.emulator import PlantServer
-from twin.sources import OpcUaSource
+from _synthetic import T0, free_port, sine_scenario, virtual_sine_server, virtual_source
 
 sys.path.insert(0, os.path.dirname(__file__))
 pytestmark = pytest.mark.opcua
 
-T0 = 1.8e9
 
 
 def test_values_received_before_a_resubscription_are_not_dropped():
     sc = sine_scenario(free_port())
-    server = PlantServer(
-        sc, plant=SinePlant(duration=300.0), clock=ManualClock(T0), start_on_subscribe=True
-    )
-    server.start_thread()
-    src = OpcUaSource(
-        sc.endpoint,
-        ["A", "B"],
-        period=10.0,
-        publishing_interval=0.05,
-        clock=ManualClock(T0),
-        connect_timeout=120,
-        data_timeout=20,
-        resubscribe_after=0.5,
-    )
+    server = virtual_sine_server(sc, 300.0)
+    src = virtual_source(sc.endpoint, data_timeout=20, resubscribe_after=0.5)
     frames = []
     try:
         for f in src.frames():

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ["workbench", "fmu_models", "golden_batch", "simulation", "optimization", "twin", "viz", "twin_app"]
+LAYERS = ["workbench", "fmu_models", "golden_batch", "spc", "simulation", "optimization", "twin", "viz", "twin_app"]
 HEAVY = {"fmpy": "fmu_models", "simpy": "simulation", "optuna": "optimization", "pyomo": "optimization",
          "asyncua": "twin", "dash": "viz", "pyvista": "viz", "plotly": "viz", "typer": "twin_app"}
 

@@ -29,6 +29,7 @@ from twin_app.cli import plant as plant_cli
 from twin_app.cli import render as render_cli
 from twin_app.cli import report as report_cli
 from twin_app.cli import run as run_cli
+from twin_app.cli import spc as spc_cli
 from twin_app.cli._common import console_err, describe_os_error, version_callback
 from workbench.errors import ConfigError, DataError, WorkbenchError
 
@@ -68,6 +69,7 @@ app.command("run")(run_cli.run)
 app.command("compare")(run_cli.compare)
 app.command("render")(render_cli.render)
 app.command("report")(report_cli.report)
+app.add_typer(spc_cli.app, name="spc")
 # --- end of command groups -------------------------------------------------------------------
 
 

@@ -1,0 +1,8 @@
+"""``twin spc ...``: quality analytics for continuous processes (control charts, capability, MSPC)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="Quality analytics for continuous processes: control charts, capability, multivariate SPC.",
+                  no_args_is_help=True)

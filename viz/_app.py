@@ -355,6 +355,9 @@ def create_app(sources: DashboardSources, *, token: str | None = None, refresh_m
             dcc.Graph(id="scene-graph", style={"height": "580px"}),
             html.Button("render PNG snapshot", id="scene-png-button"),
             html.Div(id="scene-png"),
+            dcc.Store(id="scene-rows", data=None),
+            # a scene takes 1–3 s to build: poll no faster than every 5 s, or each poll would supersede the last
+            dcc.Interval(id="scene-tick", interval=max(refresh_ms, 5000)),
         ])
 
     def line_layout():
@@ -420,9 +423,23 @@ def create_app(sources: DashboardSources, *, token: str | None = None, refresh_m
         ds = files.get(sources.scenarios[name])
         return dimensionless(fr.gantt_figure(ds)), dimensionless(fr.state_fraction_figure(ds))
 
-    @app.callback(Output("scene-graph", "figure"), Input("scene-choice", "value"))
-    def _scene(name):
-        return labelled_scene_figure(build_scene(name))
+    scene_cache: dict = {}
+    scene_lock = threading.Lock()
+
+    # the reactor follows the live trace: re-coloured when rows arrive (zoom/rotation kept by uirevision)
+    @app.callback(Output("scene-graph", "figure"), Output("scene-rows", "data"), Input("scene-choice", "value"),
+                  Input("scene-tick", "n_intervals"), State("scene-rows", "data"))
+    def _scene(name, _n, shown):
+        ds, _ = traces.get() if name == "reactor" else (None, False)
+        key = f"{name}-{-1 if ds is None else ds.sizes['time']}"
+        if key == shown:
+            raise dash.exceptions.PreventUpdate
+        with scene_lock:  # built once per key, whichever request asks first
+            if scene_cache.get("key") != key:
+                fig = labelled_scene_figure(build_scene(name))
+                fig.update_layout(uirevision=name)
+                scene_cache.update(key=key, fig=fig)
+            return scene_cache["fig"], key
 
     @app.callback(Output("scene-png", "children"), Input("scene-png-button", "n_clicks"),
                   State("scene-choice", "value"), prevent_initial_call=True)

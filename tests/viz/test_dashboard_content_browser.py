@@ -225,3 +225,36 @@ def test_pages_explain_what_is_missing(browser, dash_server, live_store, artefac
     finally:
         page.close()
     assert not errors, errors
+
+
+def test_3d_reactor_follows_the_live_trace(browser, dash_server, tmp_path, artefacts):
+    """The reactor scene is re-coloured when rows arrive: the jacket's deviation grows with T1's drift."""
+    from twin._trace import TraceStore
+    from viz import DashboardSources, create_app
+    from viz._samples import append_trace
+
+    path = tmp_path / "grow.zarr"
+    store = TraceStore(path, ["T0", "T1"], ["K", "K"], time_kind="datetime", flush_interval=1e9,
+                       flush_rows=10**6, attrs={"synthetic": 1})
+    rng = np.random.default_rng(3)
+    append_trace(store, 0, 600, n_tags=2, fault_tag=1, fault_start=700, rng=rng)
+    srv = dash_server(create_app(DashboardSources(trace=path), refresh_ms=500))
+    errors: list[str] = []
+    page = _open(browser, srv.url + "/3d", errors)
+    jacket = (f"() => {{ const g = {_gd('scene-graph')}; const t = g && g._fullData &&"
+              " g._fullData.find(t => t.name === 'jacket'); if (!t) return null;"
+              " const v = Array.from(t.intensity); return v.reduce((a, b) => a + b, 0) / v.length; }")
+    try:
+        page.wait_for_selector("#scene-choice", timeout=WAIT)
+        page.get_by_label("reactor").check()
+        page.wait_for_function(f"() => ({jacket})() !== null", timeout=WAIT)
+        before = page.evaluate(jacket)
+        assert "jacket" in page.evaluate(f"() => Array.from({_gd('scene-graph')}._fullData"
+                                         ".find(t => t.name === 'labels').text)")
+        append_trace(store, 600, 300, n_tags=2, fault_tag=1, fault_start=700, rng=rng)  # T1 drifts by up to 4 K
+        page.wait_for_function(f"b => ({jacket})() > b + 1.0", arg=before, timeout=WAIT)
+        save_screenshot(page, "dashboard-3d-reactor-live", artefacts)
+    finally:
+        page.close()
+        store.close()
+    assert not errors, errors

@@ -63,8 +63,11 @@ def register_live(app, sources, traces, files, *, n_pts: int, refresh_ms: int, m
         tags, measured, clock = ([], [], False) if sources.trace is None else trace_tags(sources.trace,
                                                                                          with_clock=True)
         if not tags:
-            return html.Div([html.H2("Live twin"), missing("trace store", "--trace"),
-                             dcc.Interval(id="live-tick", interval=refresh_ms)])
+            note = missing("trace store", "--trace") if sources.trace is None else html.P(
+                f"Waiting for the trace store {sources.trace}: it has no complete row yet. Start `twin monitor` "
+                "(it creates the store) and reload this page once it has written its first rows.",
+                id="live-waiting", className="empty")
+            return html.Div([html.H2("Live twin"), note, dcc.Interval(id="live-tick", interval=refresh_ms)])
         xmodes = [{"label": "clock time (UTC)" if clock else "clock time (the trace has elapsed seconds only)",
                    "value": "clock", "disabled": not clock}, {"label": "batch time", "value": "batch"}]
         children = [
@@ -73,6 +76,7 @@ def register_live(app, sources, traces, files, *, n_pts: int, refresh_ms: int, m
             dcc.Store(id="live-rows", data=0),
             dcc.Store(id="overview-rows", data=None),
             dcc.Store(id="trend-range", data=None),
+            dcc.Store(id="trend-shown", data=None),
             html.Div([dcc.Dropdown(id="live-tag", options=tags, value=measured[0], clearable=False,
                                    style={"width": "320px"}),
                       html.Span("x axis:", style={"margin": "0 8px 0 24px"}),
@@ -90,7 +94,8 @@ def register_live(app, sources, traces, files, *, n_pts: int, refresh_ms: int, m
                                    "with `--envelope MODEL.nc` (a model of `twin golden build`, e.g. "
                                    "out/demo/golden/golden_envelope.nc after `make demo`).",
                                    id="envelope-note", className="empty"))
-        if sources.monitor is not None or monitor_ds() is not None:
+        # a monitor file, or T²/SPE recorded in the trace store itself (its arrays, not read here)
+        if sources.monitor is not None or (Path(sources.trace) / "t2").exists():
             children.append(html.Div([dcc.Graph(id="mspc-graph", style={"height": "460px", "flex": "3"}),
                                       dcc.Graph(id="contrib-graph", style={"height": "460px", "flex": "2"})],
                                      style={"display": "flex"}))
@@ -127,15 +132,19 @@ def register_live(app, sources, traces, files, *, n_pts: int, refresh_ms: int, m
         return [x0, x1]
 
     @app.callback(Output("trend-graph", "figure"), Output("live-status", "children"), Output("live-rows", "data"),
+                  Output("trend-shown", "data"),
                   Input("live-tick", "n_intervals"), Input("live-tag", "value"), Input("trend-range", "data"),
-                  State("live-xmode", "value"), State("live-rows", "data"))
-    def _trend(_n, tag, view, mode, shown_rows):
+                  State("live-xmode", "value"), State("trend-shown", "data"))
+    def _trend(_n, tag, view, mode, shown):
         ds, _ = traces.get()
         if ds is None:
             raise dash.exceptions.PreventUpdate
-        # inputs that change together arrive in one request: skip only a tick that brought no rows
+        # inputs that change together arrive in one request: skip only a tick that brings nothing new. A tick
+        # can supersede a zoom's request in the browser (Dash keeps the newest), so "new" includes the view
+        # and the tag, not only the rows
         trig = set(dash.callback_context.triggered_prop_ids.values())
-        if trig == {"live-tick"} and ds.sizes["time"] == shown_rows:
+        now = [ds.sizes["time"], tag, view, mode]
+        if trig == {"live-tick"} and now == shown:
             raise dash.exceptions.PreventUpdate
         x0, x1 = view if view else (None, None)
         fig = fl.trend_figure(ds, tag, n_out=n_pts, x0=x0, x1=x1, xmode=mode or "clock")
@@ -145,7 +154,7 @@ def register_live(app, sources, traces, files, *, n_pts: int, refresh_ms: int, m
                 if np.issubdtype(t.dtype, np.datetime64) else "")
         status = (f"{ds.sizes['time']} rows · last sample {when}batch time {bt[-1]:.1f} "
                   f"{btitle[btitle.index('[') + 1:-1]} · {ds.sizes['tag']} tags")
-        return fig, status, ds.sizes["time"]
+        return fig, status, ds.sizes["time"], now
 
     @app.callback(Output("overview-graph", "figure"), Output("overview-rows", "data"),
                   Input("live-tick", "n_intervals"), Input("live-xmode", "value"), State("overview-rows", "data"))

@@ -240,9 +240,11 @@ def envelope_figure(envelope: xr.Dataset, *, trace: xr.Dataset | None = None,
     if "variable_units" in envelope:
         units = str(envelope["variable_units"].sel(variable=variable).values)
     has_batch = trace is not None and tag in set(map(str, trace["tag"].values)) and trace.sizes["time"] > 0
-    span = max(float(te[-1] - te[0]) if te.size else 0.0,
-               float(_elapsed(trace["time"].values)[-1]) if has_batch else 0.0)
-    scale, tunit = (60.0, "min") if span <= 7200.0 else (3600.0, "h")
+    if has_batch:  # the live page: batch time in min or h, as its other charts
+        span = max(float(te[-1] - te[0]) if te.size else 0.0, float(_elapsed(trace["time"].values)[-1]))
+        scale, tunit = (60.0, "min") if span <= 7200.0 else (3600.0, "h")
+    else:  # a stored trajectory (campaign reports and pages) keeps its seconds
+        scale, tunit = 1.0, "s"
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=te / scale, y=env["envelope_upper"].values, mode="lines", line={"width": 0},
                              showlegend=False, hoverinfo="skip"))
@@ -344,7 +346,7 @@ def contribution_figure(monitor: xr.Dataset, index: int | None, *, statistic: st
     if var not in monitor or index is None:
         text = (f"this monitor has no {label} contributions ({var})" if var not in monitor
                 else "click a T² or SPE point to see its contributions")
-        return note_figure(text, title=f"contributions to {label}")
+        return note_figure(text, title=text)
     c = monitor[var]
     if "batch" in c.dims:
         c = c.isel(batch=-1)

@@ -204,7 +204,7 @@ def test_every_page_on_real_producer_outputs(browser, dash_server, real_outputs,
     """One pass over all pages fed by the real producers (twin, golden_batch, simulation, optimization):
     every chart has data, and every page passes the audit (no raw JSON, epoch seconds, unit "1" or
     unexplained empty panel)."""
-    from tests.viz.test_dashboard_content_browser import _wait_all_graphs, audit_page
+    from tests.viz._audit import _wait_all_graphs, audit_page
     from viz import DashboardSources, create_app
 
     r = real_outputs

@@ -1,23 +1,20 @@
 """What the dashboard pages show, in headless Chromium: traces, legends, table rows, acknowledgements, CSV.
 
-Also :func:`audit_page`, the check every page screenshot must pass: no raw JSON, no epoch
-seconds, no unit "1", no empty chart or note without an explanation.
+Every page shown also passes :func:`tests.viz._audit.audit_page` (no raw JSON, no epoch
+seconds, no unit "1", no empty chart or note without an explanation).
 """
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 
+from tests.viz._audit import EPOCH, WAIT, _wait_all_graphs, audit_page
 from tests.viz.conftest import save_screenshot
 
 pytestmark = pytest.mark.browser
 
-WAIT = 90_000  # ms; generous, the machine is shared with a full test run
 T0 = float(np.datetime64("2026-01-01T00:00:00", "s").astype(np.int64))
-EPOCH = re.compile(r"(?<![\d.])1[5-9]\d{8}(?:\.\d+)?(?![\d])|\b1\.[5-9]\d*e\+?0?9\b", re.IGNORECASE)
 
 
 def _open(browser, url, errors):
@@ -39,36 +36,6 @@ def _wait_drawn(page, graph_id: str) -> None:
 
 def _names(page, graph_id: str) -> list[str]:
     return page.evaluate(f"() => {_gd(graph_id)}._fullData.map(t => t.name || '')")
-
-
-def _wait_all_graphs(page) -> None:
-    """Every dcc.Graph on the page has been drawn by plotly."""
-    page.wait_for_function("""() => { const gs = document.querySelectorAll('#page .dash-graph');
-        return gs.length === 0 || Array.from(gs).every(g => { const p = g.querySelector('.js-plotly-plot');
-            return p && p._fullLayout && p._fullData; }); }""", timeout=WAIT)
-
-
-def audit_page(page) -> list[str]:
-    """Problems on the shown page: raw JSON, epoch seconds, unit "1", unexplained empty charts/notes."""
-    problems = []
-    text = page.inner_text("#page")
-    for bad in ("{'", '{"'):
-        if bad in text:
-            problems.append(f"raw JSON {bad!r}: …{text[max(0, text.index(bad) - 60):text.index(bad) + 60]}…")
-    for m in EPOCH.finditer(text):
-        problems.append(f"epoch seconds {m.group(0)!r}")
-    if "[1]" in text:
-        problems.append(f"unit [1]: …{text[max(0, text.index('[1]') - 60):text.index('[1]') + 10]}…")
-    empty = page.evaluate("""() => Array.from(document.querySelectorAll('#page .js-plotly-plot')).filter(g => {
-            const n = (g._fullData || []).reduce((k, t) => k + (t._length || (t.x && t.x.length) ||
-                                                  (t.type === 'mesh3d' ? 1 : 0) || 0), 0);
-            const notes = ((g._fullLayout || {}).annotations || []).map(a => a.text || '').join('');
-            return n === 0 && notes.trim().length < 10; }).map(g => g.closest('.dash-graph').id)""")
-    problems += [f"empty chart without an explanation: {gid}" for gid in empty]
-    blank = page.evaluate("() => Array.from(document.querySelectorAll('#page .empty'))"
-                          ".filter(p => p.innerText.trim() === '' && p.id !== 'envelope-note').map(p => p.id)")
-    problems += [f"empty note: {pid}" for pid in blank]
-    return problems
 
 
 @pytest.fixture
@@ -222,6 +189,15 @@ def test_pages_explain_what_is_missing(browser, dash_server, live_store, artefac
                                    timeout=WAIT)
             assert audit_page(page) == []
         save_screenshot(page, "dashboard-reliability-missing", artefacts)
+    finally:
+        page.close()
+    # `twin dashboard --wait` on a store twin monitor has not created yet: the page says it waits for it
+    later = live_store.parent / "later.zarr"
+    srv = dash_server(create_app(DashboardSources(trace=later), refresh_ms=60_000))
+    page = _open(browser, srv.url + "/live", errors)
+    try:
+        page.wait_for_selector("#live-waiting", timeout=WAIT)
+        assert str(later) in page.inner_text("#live-waiting") and "no trace store given" not in page.inner_text("#page")
     finally:
         page.close()
     assert not errors, errors

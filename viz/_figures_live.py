@@ -344,8 +344,8 @@ def contribution_figure(monitor: xr.Dataset, index: int | None, *, statistic: st
     var = f"{statistic}_contribution"
     label = "T²" if statistic == "t2" else "SPE"
     if var not in monitor or index is None:
-        text = (f"this monitor has no {label} contributions ({var})" if var not in monitor
-                else "click a T² or SPE point to see its contributions")
+        text = (f"this monitor has no {label} contributions ({var}): clicking a point shows none"
+                if var not in monitor else "click a T² or SPE point to see its contributions")
         return note_figure(text, title=text)
     c = monitor[var]
     if "batch" in c.dims:

@@ -16,7 +16,7 @@ read with :func:`twin.open_trace` (``read_trace`` is a deprecated alias). Figure
 """
 
 from viz._app import DashboardSources, create_app, serve
-from viz._data import load_result, result_kind, trace_tags
+from viz._data import is_trace_store, load_result, result_kind, trace_tags
 from viz._data import read_trace as read_trace  # deprecated alias of twin.open_trace
 from viz._downsample import downsample
 from viz._html import (
@@ -56,5 +56,6 @@ __all__ = [
     "load_result",
     "result_kind",
     "trace_tags",
+    "is_trace_store",
     "downsample",
 ]

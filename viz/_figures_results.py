@@ -369,8 +369,10 @@ def _bounded(fig: go.Figure, ds: xr.Dataset, var: str, unit_scale: float, name: 
     est = da.sel(bound="estimate").values if "bound" in da.dims else da.values
     if "bound" in da.dims and {"lower", "upper"} <= set(map(str, da["bound"].values)):
         lo, hi = da.sel(bound="lower").values, da.sel(bound="upper").values
-        fig.add_trace(go.Scatter(x=np.r_[t, t[::-1]], y=np.r_[hi, lo[::-1]], fill="toself", opacity=0.25,
-                                 line={"width": 0}, fillcolor=color, name=f"{name} bounds", hoverinfo="skip"))
+        # dotted edges keep a narrow band visible
+        fig.add_trace(go.Scatter(x=np.r_[t, t[::-1]], y=np.r_[hi, lo[::-1]], fill="toself", opacity=0.35,
+                                 line={"width": 1, "dash": "dot", "color": color}, fillcolor=color,
+                                 name=f"{name} confidence bounds", hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=t, y=est, mode="lines", name=name, line={"color": color}))
 
 
@@ -442,6 +444,30 @@ def _weibull_y(f: np.ndarray) -> np.ndarray:
         return np.log(-np.log1p(-np.asarray(f, dtype=float)))
 
 
+def _fit_parameters(raw, unit: str) -> str:
+    """A fit's ``parameters`` attr (JSON or a Python dict literal) as ``": shape 2.102, scale 81.88 h"``."""
+    import ast
+
+    if not raw:
+        return ""
+    try:
+        d = json.loads(raw) if isinstance(raw, str) else dict(raw)
+    except (TypeError, ValueError):
+        try:
+            d = ast.literal_eval(raw)  # literals only, never code
+        except (ValueError, SyntaxError):
+            return ""
+    if not isinstance(d, dict):
+        return ""
+    parts = []
+    for k, v in d.items():
+        try:
+            parts.append(f"{k} {float(v):.4g}" + (f" {unit}" if k in ("scale", "location", "mean") and unit else ""))
+        except (TypeError, ValueError):
+            continue
+    return ": " + ", ".join(parts) if parts else ""
+
+
 def _weibull_plot_fit(ds: xr.Dataset) -> go.Figure:
     unit = str(ds.attrs.get("time_unit", ds["observed_time"].attrs.get("units", "")))
     fig = go.Figure()
@@ -455,9 +481,11 @@ def _weibull_plot_fit(ds: xr.Dataset) -> go.Figure:
             lo, hi = _weibull_y(fu.sel(bound="lower").values), _weibull_y(fu.sel(bound="upper").values)
             ok = np.isfinite(lo) & np.isfinite(hi)
             fig.add_trace(go.Scatter(x=np.r_[tt[ok], tt[ok][::-1]], y=np.r_[hi[ok], lo[ok][::-1]], fill="toself",
-                                     opacity=0.25, line={"width": 0}, name="confidence bounds", hoverinfo="skip"))
+                                     fillcolor="rgba(214,39,40,0.22)", line={"width": 1, "dash": "dot", "color": "#d62728"},
+                                     name="confidence bounds", hoverinfo="skip"))
         est = fu.sel(bound="estimate").values if "bound" in fu.dims else fu.values
-        fig.add_trace(go.Scatter(x=tt, y=_weibull_y(est), mode="lines", name=f"{dist} fit {ds.attrs.get('parameters', '')}"))
+        fig.add_trace(go.Scatter(x=tt, y=_weibull_y(est), mode="lines",
+                                 name=f"{dist} fit{_fit_parameters(ds.attrs.get('parameters'), unit)}"))
     ticks = np.array([0.01, 0.05, 0.1, 0.2, 0.5, 0.632, 0.9, 0.99])
     fig.update_layout(title="Weibull probability plot", xaxis={"type": "log", "title": f"time [{unit}]"},
                       yaxis={"title": "unreliability F [%]", "tickvals": _weibull_y(ticks),

@@ -201,14 +201,18 @@ def test_line_page_updates_while_the_line_twin_runs(browser, dash_server, tmp_pa
 
 
 def test_every_page_on_real_producer_outputs(browser, dash_server, real_outputs, line_tour, artefacts):
-    """One smoke pass over all pages fed by the real producers (twin, golden_batch, simulation, optimization)."""
+    """One pass over all pages fed by the real producers (twin, golden_batch, simulation, optimization):
+    every chart has data, and every page passes the audit (no raw JSON, epoch seconds, unit "1" or
+    unexplained empty panel)."""
+    from tests.viz._audit import _wait_all_graphs, audit_page
     from viz import DashboardSources, create_app
 
     r = real_outputs
+    # the reactor twin's TI_reactor (degC) measures the golden model's reactor temperature (K)
     sources = DashboardSources(trace=r["trace"], envelope=r["envelope"], monitor=r["monitor"],
                                scenarios={"base": r["assembly_line"], "big-buffers": r["assembly_line_big_buffers"]},
                                campaign=r["campaign"], life=r["life"], life_fit=r["life_fit"],
-                               line_trace=line_tour["trace"])
+                               line_trace=line_tour["trace"], envelope_map={"TI_reactor": "temperature"})
     srv = dash_server(create_app(sources, refresh_ms=60_000))
     errors: list[str] = []
     page = _open(browser, srv.url + "/live", errors)
@@ -226,6 +230,12 @@ def test_every_page_on_real_producer_outputs(browser, dash_server, real_outputs,
                                        " return g && g._fullData && g._fullData.length > 0; }", arg=gid,
                                        timeout=90_000)
                 assert _points(page, gid) > 0, f"{gid} on {path} has no data"
+            if path == "/live":  # the running batch over the envelope, in K
+                page.wait_for_function("() => document.querySelector('#envelope-graph .js-plotly-plot')._fullData"
+                                       ".some(t => t.name === 'running batch (TI_reactor)' && t._length > 0)",
+                                       timeout=90_000)
+            _wait_all_graphs(page)
+            assert audit_page(page) == [], path
             save_screenshot(page, f"dashboard-real{path.replace('/', '-')}", artefacts)
     finally:
         page.close()

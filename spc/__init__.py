@@ -7,3 +7,9 @@ contributions) is the one :mod:`golden_batch` uses: it is written once.
 
 Importing this package never imports Dash or Plotly.
 """
+
+from spc._mspc import LatentMonitor, load_monitor
+from spc._pca import PCAMonitor
+from spc._pls import PLSMonitor
+
+__all__ = ["PCAMonitor", "PLSMonitor", "LatentMonitor", "load_monitor"]

@@ -11,5 +11,6 @@ Importing this package never imports Dash or Plotly.
 from spc._mspc import LatentMonitor, load_monitor
 from spc._pca import PCAMonitor
 from spc._pls import PLSMonitor
+from spc._synthetic import make_process_data
 
-__all__ = ["PCAMonitor", "PLSMonitor", "LatentMonitor", "load_monitor"]
+__all__ = ["PCAMonitor", "PLSMonitor", "LatentMonitor", "load_monitor", "make_process_data"]

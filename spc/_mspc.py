@@ -335,6 +335,8 @@ class LatentMonitor(BaseEstimator):
                    "t2_limit_source": "Tracy, Young & Mason (1992), Phase II F distribution",
                    "spe_limit_source": self._spe_source()},
         )
+        if self.n_components_ >= 2:  # the T² ellipse of the t1-t2 score plot is the limit of a 2-score T²
+            ds.attrs["t2_limit_plane"] = t2_limit(self.alpha, 2, self.n_samples_, phase="II")
         ds["score_variance"] = ("component", self.score_variance_, {"units": "1", "long_name": "reference score variance"})
         self._add_predictions(ds, cat)
         return ds

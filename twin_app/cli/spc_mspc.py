@@ -134,8 +134,12 @@ def check(
     import numpy as np
 
     from spc import load_monitor
+    from workbench.errors import DataError, DatasetError
 
-    model = load_monitor(model_path)
+    try:
+        model = load_monitor(model_path)
+    except DatasetError as exc:  # not a model file: the user gave the wrong file (exit 2)
+        raise DataError(str(exc)) from None
     frame, time_col = read_process_table(data, columns=list(model.variables_))
     res = model.score_samples(frame)
     rows = []

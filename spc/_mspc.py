@@ -33,6 +33,7 @@ cross-product matrices (one per cross-validation fold):
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -82,6 +83,15 @@ def iter_lagged(x: np.ndarray, lags: int, chunk: int = CHUNK_ROWS) -> Iterator[t
             lo = max(a - lag, 0)
             out[lo + lag - a:, lag * k:(lag + 1) * k] = x[lo:b - lag]
         yield a, out
+
+
+def single_blas_thread():
+    """BLAS on one thread: the chunk products are skinny (n × K, K ≤ a few hundred), gain nothing from
+    threads and lose badly when the cores are shared (measured 9× slower for 32768 × 50 on a busy
+    2-core machine), as in :mod:`golden_batch`'s SVD."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1)
 
 
 def _check_choice(name: str, value, choices: Sequence[str]) -> None:
@@ -156,6 +166,10 @@ class LatentMonitor(BaseEstimator):
 
     def _moments(self, x: np.ndarray) -> dict:
         """Mean, centred cross products (total and per fold) of the complete lagged rows, chunked."""
+        with single_blas_thread():
+            return self._moments_chunked(x)
+
+    def _moments_chunked(self, x: np.ndarray) -> dict:
         lags = int(self.lags)
         kl = x.shape[1] * (lags + 1)
         n, total = 0, np.zeros(kl)
@@ -262,19 +276,24 @@ class LatentMonitor(BaseEstimator):
             out[o] = po @ np.linalg.pinv(po.T @ po, rcond=1e-10, hermitian=True)
         return out
 
-    def _score_chunk(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+    def _score_chunk(self, rows: np.ndarray, out: dict[str, np.ndarray], sl: slice) -> None:
+        """Score one chunk of lagged rows into the slices ``sl`` of the ``out`` arrays."""
         z = (rows - self.mean_) / self.scale_
         miss = np.isnan(z)
-        z0 = np.where(miss, 0.0, z)
-        n, a = len(z), self.n_components_
-        t = np.empty((n, a))
-        c_t2 = np.empty_like(z0)
-        any_miss = miss.any(axis=1)
-        full = ~any_miss
-        if full.any():
+        n_miss = miss.sum(axis=1)
+        out["n_missing"][sl] = n_miss
+        t = out["scores"][sl]
+        c_t2 = out["c_t2"][sl]
+        any_miss = n_miss > 0
+        if not any_miss.any():  # the usual case: no masking, no copies
+            np.matmul(z, self.weights_, out=t)
+            c_t2[:] = t2_contributions(z, self.weights_, t, self.score_variance_)
+            e = z - t @ self.loadings_.T
+        else:
+            z0 = np.where(miss, 0.0, z)
+            full = ~any_miss
             t[full] = z0[full] @ self.weights_
             c_t2[full] = t2_contributions(z0[full], self.weights_, t[full], self.score_variance_)
-        if any_miss.any():
             idx = np.flatnonzero(any_miss)
             patterns, inv = np.unique(miss[idx], axis=0, return_inverse=True)
             for q, pat in enumerate(patterns):
@@ -282,15 +301,52 @@ class LatentMonitor(BaseEstimator):
                 weff = self._effective_weights(~pat)
                 t[r] = z0[r] @ weff
                 c_t2[r] = t2_contributions(z0[r], weff, t[r], self.score_variance_)
-        e = np.where(miss, 0.0, z0 - t @ self.loadings_.T)
-        c_spe = spe_contributions(e)
-        return {"scores": t, "t2": c_t2.sum(axis=1), "spe": c_spe.sum(axis=1), "c_t2": c_t2, "c_spe": c_spe,
-                "n_missing": miss.sum(axis=1)}
+            e = z0 - t @ self.loadings_.T
+            e[miss] = 0.0
+        c_spe = out["c_spe"][sl]
+        c_spe[:] = spe_contributions(e)
+        out["t2"][sl] = c_t2.sum(axis=1)
+        out["spe"][sl] = c_spe.sum(axis=1)
 
     def _base_sum(self, c: np.ndarray) -> np.ndarray:
         """Contributions of the lagged columns summed per base variable (the sums stay exact)."""
         k = len(self.variables_)
         return c.reshape(len(c), int(self.lags) + 1, k).sum(axis=1)
+
+    def score_arrays(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """The statistics of raw samples ``x`` (n × base variables, model column order) as arrays.
+
+        The lean path under :meth:`score_samples` (no Dataset built): ``t2``, ``spe`` (NaN for a
+        sample without any value), ``scores``, ``t2_contribution`` and ``spe_contribution`` per base
+        variable, ``n_missing``, ``t2_alarm``, ``spe_alarm`` and ``flag``.
+        """
+        check_is_fitted(self, self._fit_hint)
+        x = np.asarray(x, dtype=float)
+        if x.ndim != 2 or x.shape[1] != len(self.variables_):
+            raise DatasetError(f"samples must be an array n × {len(self.variables_)} ({', '.join(self.variables_)}); "
+                               f"got shape {x.shape}")
+        n, kl = len(x), len(self.lagged_variables_)
+        cat = {"scores": np.empty((n, self.n_components_)), "t2": np.empty(n), "spe": np.empty(n),
+               "c_t2": np.empty((n, kl)), "c_spe": np.empty((n, kl)), "n_missing": np.empty(n, dtype=int)}
+        with single_blas_thread() if n > 4096 else contextlib.nullcontext():  # (switching costs more than a few rows)
+            for a, rows in iter_lagged(x, int(self.lags)):
+                self._score_chunk(rows, cat, slice(a, a + len(rows)))
+        empty = cat["n_missing"] == kl
+        t2, spe = cat["t2"], cat["spe"]
+        if empty.any():
+            t2[empty] = np.nan
+            spe[empty] = np.nan
+        t2a, spea = t2 > self.t2_limit_, spe > self.spe_limit_
+        flag = np.where(empty, "no data", np.where(t2a & spea, "T2+SPE", np.where(t2a, "T2", np.where(spea, "SPE", "ok"))))
+        out = {"t2": t2, "spe": spe, "scores": cat["scores"], "t2_alarm": t2a, "spe_alarm": spea, "flag": flag,
+               "n_missing": cat["n_missing"],
+               "t2_contribution": self._base_sum(cat["c_t2"]) if self.lags else cat["c_t2"],
+               "spe_contribution": self._base_sum(cat["c_spe"]) if self.lags else cat["c_spe"]}
+        self._add_prediction_arrays(out)
+        return out
+
+    def _add_prediction_arrays(self, out: dict) -> None:
+        """Hook for PLS: predicted quality variables."""
 
     def score_samples(self, data) -> xr.Dataset:
         """Per sample: ``t2``, ``spe``, their limits, alarm flags, scores and contributions.
@@ -303,17 +359,8 @@ class LatentMonitor(BaseEstimator):
         """
         check_is_fitted(self, self._fit_hint)
         x, _, index = self._matrix(data, fitting=False)
-        parts = [self._score_chunk(rows) for _, rows in iter_lagged(x, int(self.lags))]
-        cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {
-            "scores": np.empty((0, self.n_components_)), "t2": np.empty(0), "spe": np.empty(0),
-            "c_t2": np.empty((0, len(self.lagged_variables_))), "c_spe": np.empty((0, len(self.lagged_variables_))),
-            "n_missing": np.empty(0, dtype=int)}
-        empty = cat["n_missing"] == len(self.lagged_variables_)
-        t2, spe = cat["t2"].copy(), cat["spe"].copy()
-        t2[empty] = np.nan
-        spe[empty] = np.nan
-        t2a, spea = t2 > self.t2_limit_, spe > self.spe_limit_
-        flag = np.where(empty, "no data", np.where(t2a & spea, "T2+SPE", np.where(t2a, "T2", np.where(spea, "SPE", "ok"))))
+        r = self.score_arrays(x)
+        t2, spe, t2a, spea, flag = r["t2"], r["spe"], r["t2_alarm"], r["spe_alarm"], r["flag"]
         s, c = ("sample",), ("sample", "variable")
         ds = xr.Dataset(
             {
@@ -324,10 +371,10 @@ class LatentMonitor(BaseEstimator):
                 "t2_alarm": (s, t2a, {"units": "1", "long_name": "T² above its limit"}),
                 "spe_alarm": (s, spea, {"units": "1", "long_name": "SPE above its limit"}),
                 "flag": (s, flag.astype(str), {"units": "1", "long_name": "ok, T2, SPE, T2+SPE or no data"}),
-                "n_missing": (s, cat["n_missing"].astype(int), {"units": "1", "long_name": "missing (lagged) cells"}),
-                "scores": (("sample", "component"), cat["scores"], {"units": "1", "long_name": "scores"}),
-                "t2_contribution": (c, self._base_sum(cat["c_t2"]), {"units": "1", "long_name": "contribution to T²"}),
-                "spe_contribution": (c, self._base_sum(cat["c_spe"]), {"units": "1", "long_name": "contribution to SPE"}),
+                "n_missing": (s, r["n_missing"], {"units": "1", "long_name": "missing (lagged) cells"}),
+                "scores": (("sample", "component"), r["scores"], {"units": "1", "long_name": "scores"}),
+                "t2_contribution": (c, r["t2_contribution"], {"units": "1", "long_name": "contribution to T²"}),
+                "spe_contribution": (c, r["spe_contribution"], {"units": "1", "long_name": "contribution to SPE"}),
             },
             coords={"sample": index, "variable": self.variables_, "component": np.arange(1, self.n_components_ + 1)},
             attrs={"kind": CHECK_KIND, "model": self._model, "alpha": self.alpha, "spe_method": self.spe_method,
@@ -338,11 +385,10 @@ class LatentMonitor(BaseEstimator):
         if self.n_components_ >= 2:  # the T² ellipse of the t1-t2 score plot is the limit of a 2-score T²
             ds.attrs["t2_limit_plane"] = t2_limit(self.alpha, 2, self.n_samples_, phase="II")
         ds["score_variance"] = ("component", self.score_variance_, {"units": "1", "long_name": "reference score variance"})
-        self._add_predictions(ds, cat)
+        for key, v in r.items():
+            if key.startswith("predicted_"):
+                ds[key] = ("sample", v, {"units": "1", "long_name": f"predicted {key[len('predicted_'):]}"})
         return ds
-
-    def _add_predictions(self, ds: xr.Dataset, cat: dict) -> None:
-        """Hook for PLS: predicted quality variables."""
 
     def _spe_source(self) -> str:
         return ("Box (1954) g·χ²_h on cross-validated reference SPE" if self.spe_method == "box"

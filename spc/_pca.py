@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from spc._mspc import LatentMonitor, iter_lagged
+from spc._mspc import LatentMonitor, iter_lagged, single_blas_thread
 
 __all__ = ["PCAMonitor"]
 
@@ -99,7 +99,8 @@ class PCAMonitor(LatentMonitor):
         a_max = min(int(self.max_components), kl - 1, self.n_samples_ - 2) if cv else int(self.n_components)
         a_max = max(a_max, 1)
         if cv or self.spe_method == "box":
-            press, spe_m = self._cross_validate(x, m, a_max)
+            with single_blas_thread():
+                press, spe_m = self._cross_validate(x, m, a_max)
             self.cv_press_ = press.tolist()
             a = int(np.argmin(press) + 1) if cv else a_max
             self.spe_cv_moments_ = tuple(spe_m[a - 1])

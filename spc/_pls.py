@@ -144,10 +144,10 @@ class PLSMonitor(LatentMonitor):
                 spe_all[te, a - 1] = np.sum(e * e, axis=1)
         return press, np.column_stack([spe_all.mean(axis=0), np.maximum(spe_all.var(axis=0, ddof=1), 1e-300)])
 
-    def _add_predictions(self, ds: xr.Dataset, cat: dict) -> None:
-        yhat = cat["scores"] @ self.y_loadings_.T * self.y_scale_ + self.y_mean_
+    def _add_prediction_arrays(self, out: dict) -> None:
+        yhat = out["scores"] @ self.y_loadings_.T * self.y_scale_ + self.y_mean_
         for j, name in enumerate(self.y_variables):
-            ds[f"predicted_{name}"] = ("sample", yhat[:, j], {"units": "1", "long_name": f"predicted {name}"})
+            out[f"predicted_{name}"] = yhat[:, j]
 
     def predict_quality(self, data) -> np.ndarray:
         """Predicted quality ``(n_samples, n_quality)`` in the data's units."""

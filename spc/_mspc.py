@@ -35,8 +35,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,7 +55,7 @@ from golden_batch import (
 )
 from workbench.errors import ConfigError, DataError, DatasetError, did_you_mean
 
-__all__ = ["LatentMonitor", "SCALINGS", "lag_names", "iter_lagged", "load_monitor", "MODEL_KIND", "CHECK_KIND"]
+__all__ = ["LatentMonitor", "MSPCSession", "MSPCSample", "SCALINGS", "lag_names", "iter_lagged", "load_monitor", "MODEL_KIND", "CHECK_KIND"]
 
 SCALINGS = ("autoscale", "mean", "pareto")
 SPE_METHODS = ("box", "jackson-mudholkar")
@@ -405,6 +408,10 @@ class LatentMonitor(BaseEstimator):
         s = self.score_samples(data)
         return (s["t2_alarm"] | s["spe_alarm"]).values
 
+    def start(self) -> MSPCSession:
+        """Start scoring live samples one at a time (:class:`MSPCSession`)."""
+        return MSPCSession(self)
+
     def transform(self, data) -> np.ndarray:
         """Scores ``(n_samples, n_components)``."""
         return self.score_samples(data)["scores"].values
@@ -505,3 +512,68 @@ def load_monitor(path: str | Path) -> LatentMonitor:
     if cls is None:
         raise DatasetError(f"{path}: unknown MSPC model type {ds.attrs.get('model')!r}; expected 'pca' or 'pls'")
     return cls.from_dataset(ds)
+
+
+@dataclass
+class MSPCSample:
+    """One scored live sample: statistics, limits, flag and contributions per base variable."""
+
+    time: Any
+    t2: float
+    spe: float
+    t2_limit: float
+    spe_limit: float
+    flag: str
+    n_missing: int
+    t2_contribution: dict[str, float] = field(default_factory=dict)
+    spe_contribution: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def alarm(self) -> bool:
+        """T² or SPE above its limit."""
+        return self.flag in ("T2", "SPE", "T2+SPE")
+
+    def top(self, n: int = 3) -> list[tuple[str, float]]:
+        """The ``n`` largest contributions to the statistic that is furthest above (or nearest to) its limit."""
+        use_spe = (self.spe / self.spe_limit if self.spe_limit else 0.0) >= (self.t2 / self.t2_limit if self.t2_limit else 0.0)
+        c = self.spe_contribution if use_spe else self.t2_contribution
+        return sorted(c.items(), key=lambda kv: -abs(kv[1]))[:n]
+
+
+class MSPCSession:
+    """Score samples one at a time as they arrive (a live plant), keeping the lag history.
+
+    Create with :meth:`LatentMonitor.start`. A missing or NaN value is a missing cell (scored
+    with the model's ``missing`` rule); until ``lags`` samples have been seen the older lags
+    are missing too, exactly as :meth:`LatentMonitor.score_samples` scores the start of a file.
+    """
+
+    def __init__(self, model: LatentMonitor):
+        check_is_fitted(model, model._fit_hint)
+        self.model = model
+        self._history: deque[np.ndarray] = deque(maxlen=int(model.lags) + 1)
+        self._index = {v: j for j, v in enumerate(model.variables_)}
+
+    def update(self, values: Mapping[str, float] | Sequence[float], time: Any = None) -> MSPCSample:
+        """Score one sample: a mapping variable → value (absent names are missing) or values in model order."""
+        m = self.model
+        if isinstance(values, Mapping):
+            unknown = [k for k in values if k not in self._index]
+            if unknown:
+                raise DatasetError(f"sample has variables {', '.join(map(str, unknown))} that the model does not know; "
+                                   f"{did_you_mean(str(unknown[0]), m.variables_)}")
+            row = np.full(len(m.variables_), np.nan)
+            for k, v in values.items():
+                row[self._index[k]] = np.nan if v is None else float(v)
+        else:
+            row = np.asarray(values, dtype=float).reshape(-1)
+            if row.size != len(m.variables_):
+                raise DatasetError(f"sample has {row.size} values; the model has {len(m.variables_)} variables")
+        self._history.append(row)
+        hist = np.vstack(list(self._history))
+        r = m.score_arrays(hist)  # the last row has its lags from the history
+        names = m.variables_
+        return MSPCSample(time=time, t2=float(r["t2"][-1]), spe=float(r["spe"][-1]), t2_limit=m.t2_limit_,
+                          spe_limit=m.spe_limit_, flag=str(r["flag"][-1]), n_missing=int(r["n_missing"][-1]),
+                          t2_contribution=dict(zip(names, r["t2_contribution"][-1].tolist(), strict=True)),
+                          spe_contribution=dict(zip(names, r["spe_contribution"][-1].tolist(), strict=True)))

@@ -193,3 +193,22 @@ def test_contributions_always_sum_to_t2_and_spe(z, mask, method):
 
 
 _SMALL_MODEL = PCAMonitor(2).fit(make_process_data(300, n_variables=5, n_latent=2, seed=9))
+
+
+def test_live_session_scores_like_the_batch_path(process):
+    train, held = process
+    held = held.iloc[:40].copy()
+    held.iloc[5, 3] = np.nan
+    m = PCAMonitor(3, lags=2).fit(train)
+    batch = m.score_samples(held)
+    session = m.start()
+    for i, (t, row) in enumerate(held.iterrows()):
+        values = {k: v for k, v in row.items() if not np.isnan(v)}  # an absent tag is a missing value
+        s = session.update(values, time=t)
+        assert s.time == t and s.flag == batch["flag"].values[i] and s.n_missing == batch["n_missing"].values[i]
+        np.testing.assert_allclose([s.t2, s.spe], [batch["t2"].values[i], batch["spe"].values[i]], rtol=1e-10)
+        np.testing.assert_allclose(sum(s.spe_contribution.values()), s.spe, rtol=1e-10)
+    biased = session.update(held.iloc[-1].to_numpy() + 10 * train.std().to_numpy() * (held.columns == "x06"))
+    assert biased.alarm and biased.top(1)[0][0] == "x06"
+    with pytest.raises(DatasetError, match="variables x99 that the model does not know"):
+        session.update({"x99": 1.0})

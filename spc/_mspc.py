@@ -225,6 +225,9 @@ class LatentMonitor(BaseEstimator):
         self.n_samples_ = n
         self.n_incomplete_ = int(x.shape[0] - n)  # rows (or first lags) left out of the fit, reported
         a_min = 1 if self.n_components == "cv" else int(self.n_components)
+        if a_min >= kl:
+            raise ConfigError(f"n_components = {a_min} must be smaller than the number of variables ({kl}"
+                              f"{' with lags' if self.lags else ''}): the SPE needs a residual space")
         if n < kl + a_min:
             raise DataError(
                 f"{n} complete samples are too few for {kl} variables{' (with lags)' if self.lags else ''} and "

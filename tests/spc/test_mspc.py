@@ -163,6 +163,8 @@ def test_bad_input_gets_clear_errors(process, tmp_path):
         PCAMonitor(scaling="unit").fit(train)
     with pytest.raises(ConfigError, match="n_components must be an integer >= 1 or 'cv'"):
         PCAMonitor(0).fit(train)
+    with pytest.raises(ConfigError, match="n_components = 12 must be smaller than the number of variables .12"):
+        PCAMonitor(12).fit(train)
     with pytest.raises(NotFittedError, match="not fitted"):
         PCAMonitor().score_samples(train)
     m = PCAMonitor(2).fit(train)

@@ -21,6 +21,10 @@ they come from and regenerates them when a generator changes.
 - ``batch_history.csv`` and ``batch_quality.csv``: 40 batches of the synthetic batch plant
   (``golden_batch.make_synthetic_history``, seed 1) in the wide layout, with their quality.
 - ``batch_0815.csv``: one batch with a cooling fault from 40 % of the batch on (seed 5).
+- ``process_normal.csv`` and ``process_new.csv``: a continuous process, 8 tags driven by 3
+  autocorrelated latent factors (``spc.make_process_data``, φ = 0.8, structure seed 20): one day
+  of normal operation at 1 min (seed 21), and 4 h after it (seed 22) in which the
+  ``reactor_temp`` sensor reads 3σ high from 02:00 on and three cells are missing.
 """
 
 from __future__ import annotations
@@ -84,6 +88,24 @@ def batches() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     return _wide(history), quality.round(6), one
 
 
+PROCESS_TAGS = ["feed_flow", "feed_temp", "reactor_temp", "jacket_temp", "pressure", "level", "product_flow",
+                "coolant_flow"]
+
+
+def process() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    from spc import make_process_data
+
+    kw = {"n_variables": len(PROCESS_TAGS), "n_latent": 3, "phi": 0.8, "structure_seed": 20}
+    normal = make_process_data(1440, seed=21, start="2026-03-02T00:00", **kw)
+    new = make_process_data(240, seed=22, start="2026-03-03T00:00", **kw)
+    normal.columns = new.columns = PROCESS_TAGS
+    new.loc[new.index >= "2026-03-03T02:00", "reactor_temp"] += 3 * normal["reactor_temp"].std()
+    for row, col in ((30, 1), (31, 1), (100, 6)):
+        new.iloc[row, col] = np.nan
+    fmt = {"index_label": "time", "date_format": "%Y-%m-%dT%H:%M:%SZ"}
+    return normal.round(4), new.round(4), fmt
+
+
 def main() -> None:
     bearings().to_csv(HERE / "bearings_lieblein_zelen.csv", index=False)
     seals = pump_seals()
@@ -94,6 +116,9 @@ def main() -> None:
     history.to_csv(HERE / "batch_history.csv", index=False)
     quality.to_csv(HERE / "batch_quality.csv", index=False)
     one.to_csv(HERE / "batch_0815.csv", index=False)
+    normal, new, fmt = process()
+    normal.to_csv(HERE / "process_normal.csv", **fmt)
+    new.to_csv(HERE / "process_new.csv", **fmt)
 
 
 if __name__ == "__main__":

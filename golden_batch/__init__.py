@@ -42,6 +42,7 @@ from golden_batch._batchset import (
     trajectory_variables,
 )
 from golden_batch._config import GoldenBuildConfig
+from golden_batch._contributions import spe_contributions, t2_contributions
 from golden_batch._dtw import dtw_path
 from golden_batch._envelope import Envelope
 from golden_batch._evaluate import clopper_pearson, detection_summary, detection_table
@@ -79,6 +80,8 @@ __all__ = [
     "t2_limit",
     "spe_limit_box",
     "spe_limit_jackson_mudholkar",
+    "t2_contributions",
+    "spe_contributions",
     "GoldenBatchModel",
     "MonitorSession",
     "MonitorSample",

@@ -7,3 +7,10 @@ contributions) is the one :mod:`golden_batch` uses: it is written once.
 
 Importing this package never imports Dash or Plotly.
 """
+
+from spc._mspc import LatentMonitor, MSPCSample, MSPCSession, load_monitor
+from spc._pca import PCAMonitor
+from spc._pls import PLSMonitor
+from spc._synthetic import make_process_data
+
+__all__ = ["PCAMonitor", "PLSMonitor", "LatentMonitor", "MSPCSession", "MSPCSample", "load_monitor", "make_process_data"]

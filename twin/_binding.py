@@ -255,6 +255,8 @@ class TwinBinding(WorkbenchModel):
     calibration: list[CalibrationParameter] = Field(default_factory=list)
     opcua: OpcUaSettings = Field(default_factory=OpcUaSettings)
     trace: TraceSettings = Field(default_factory=TraceSettings)
+    mspc: str | None = Field(None, description="MSPC model file (twin spc mspc build) scored on the raw plant tags; "
+                             "its T²/SPE alarms join the alarm log")
     source_file: str | None = Field(None, exclude=True, description="Set by load_binding")
 
     @model_validator(mode="after")

@@ -33,6 +33,7 @@ from twin._detect import DetectorBank
 from twin._ekf import binding_ekf
 from twin._join import BatchJoin, catch_up
 from twin._model import FmuStepper
+from twin._mspc import MspcAlarms
 from twin._quality import GateTag, QualityFlag, QualityGate, _linear_conversion
 from twin._report import TwinReport, TwinStep
 from twin._trace import TraceStore
@@ -164,6 +165,8 @@ class Twin:
             self.trace.trim_events(self.trace.last_time)
             self.resume_after = self.trace.last_time
             self.report.resumed_after = self.resume_after
+        #: The binding's MSPC model on the raw tags (``mspc: model.nc``), its alarms in the alarm log.
+        self.mspc = MspcAlarms(binding.mspc, self.tags, binding.source_file) if binding.mspc else None
         #: Process clean stretches of max-speed replay in blocks (same results; False forces per frame).
         self.block_path = True
         self._reset_loop_state()
@@ -260,6 +263,8 @@ class Twin:
         statistic[ni:] = self.detector.statistic()
         flags = g.flags if self._joining is None else self._joining.step(t, residual[ni:], scale, g.flags)
         synced = self._ekf_update(real, usable) if self.ekf is not None else self._maybe_sync(t, residual)
+        if self.mspc is not None:
+            self.mspc.update(np.array([t]), real[None], self.trace)
         self.report.samples += 1
         if self.trace is not None:
             self.trace.append(t, real, virtual, residual, statistic, alarm, flags, g.gap)
@@ -314,6 +319,8 @@ class Twin:
         alarm[:, ni:] = bits
         statistic = np.full((n, m), np.nan)
         statistic[:, ni:] = stat
+        if self.mspc is not None:
+            self.mspc.update(t, real, self.trace)
         self.report.samples += n
         if self.trace is not None:
             self.trace.append_block(t, real, virtual, residual, statistic, alarm, flags, gap)
@@ -476,7 +483,9 @@ class Twin:
         """End active alarms, flush the trace and return the final report."""
         if math.isfinite(self._last_t):
             self.detector.close(self._last_t)
-        self.report.events = list(self.detector.events)
+            if self.mspc is not None:
+                self.mspc.close(self._last_t, self.trace)
+        self.report.events = list(self.detector.events) + (self.mspc.events if self.mspc is not None else [])
         self.report.quality = self.gate.summary()
         if self.trace is not None:
             self._log_events(final=True)

@@ -56,6 +56,8 @@ RENDERERS: dict[str, list[tuple[str, object]]] = {
     "golden-batch-model": [(_GOLDEN, _ds_first)],
     "envelope": [(_GOLDEN, _ds_first)],
     "campaign": [("viz.campaign_report:write_campaign_report", _ds_first)],
+    "mspc-model": [("viz.mspc_report:write_mspc_report", lambda fn, ds, path: fn(ds, None, path))],
+    "mspc-check": [("viz.mspc_report:write_mspc_report", lambda fn, ds, path: fn(None, ds, path))],
 }
 
 

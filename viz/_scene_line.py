@@ -79,6 +79,7 @@ def line_scene(
             if frac > 0:
                 scene.add(f"buffer fill {name}", pv.Box(bounds=(x0 + 0.02, x1 - 0.02, -0.28, 0.28, 0.0,
                                                                 frac * STATION_HEIGHT)), None, color="#1f4e9c")
+                scene.anchors[f"buffer {name}"] = ((x0 + x1) / 2, -0.28, frac * STATION_HEIGHT / 2)
             text.append(how)
         scene.labels[name] = "\n".join(text)
         if i < len(stations) - 1:

@@ -21,6 +21,7 @@ large absolute deviation is red.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -54,23 +55,23 @@ __all__ = [
     "export_scene_html",
 ]
 
+_UNITS_TAIL = re.compile(r" (\[[^\]]*\]|\([^)]*\))$")  # "… [K]" / "… (0–1)": units on their own line
 _MARGIN = 12  # px kept free at the image edge
 _LIGHT = {"ambient": 0.35, "diffuse": 0.65, "specular": 0.05}  # bright enough that colours read true
 
 
-def _text_width(text: str, size: int, dpi: int) -> int:
-    """Pixel width of ``text`` in VTK's default font (Arial) at ``size`` pt (vtkTextRenderer)."""
-    import vtk
+def _text_width(plotter, text: str, size: int) -> int:
+    """Pixel width of ``text`` in VTK's default font (Arial) at ``size`` pt, as ``plotter`` draws it."""
+    import pyvista as pv
 
-    prop = vtk.vtkTextProperty()
-    prop.SetFontFamilyToArial()
-    prop.SetFontSize(size)
-    box = [0, 0, 0, 0]
-    vtk.vtkTextRenderer().GetBoundingBox(prop, text, box, dpi)
-    return box[1] - box[0] + 1
+    actor = pv.Text(text)
+    actor.prop.font_size = size
+    box = [0.0] * 4
+    actor.GetBoundingBox(plotter.renderer, box)
+    return int(math.ceil(box[1] - box[0])) + 1
 
 
-def _bar_layout(scene: Scene, window_size: tuple[int, int], dpi: int) -> dict:
+def _bar_layout(plotter, scene: Scene, window_size: tuple[int, int]) -> dict:
     """Vertical colour bar at the right edge with room for its title and tick labels.
 
     VTK centres the title over the bar's frame; the frame is placed so that the title,
@@ -79,9 +80,9 @@ def _bar_layout(scene: Scene, window_size: tuple[int, int], dpi: int) -> dict:
     w, h = window_size
     title_size = max(12, round(15 * min(w / 1024, h / 640)))
     label_size = max(10, round(13 * min(w / 1024, h / 640)))
-    title_w = _text_width(scene.scalar_label, title_size, dpi)
+    title_w = _text_width(plotter, scene.scalar_label, title_size)
     ticks = [f"{v:.3g}" for v in (*scene.clim, -abs(scene.clim[1]))]
-    label_w = max(_text_width(t, label_size, dpi) for t in ticks)
+    label_w = max(_text_width(plotter, t, label_size) for t in ticks)
     frame_w = max(24, round(0.025 * w)) + label_w + 8
     left = w - _MARGIN - max(frame_w + title_w / 2, frame_w)
     return {"title": scene.scalar_label, "color": "black", "vertical": True, "position_x": left / w,
@@ -106,7 +107,7 @@ def _set_camera(plotter, scene: Scene) -> None:
     elif scene.view == "line":  # from the front and above, so buffer columns show their height
         plotter.view_vector((0.0, -1.0, 0.85), viewup=(0.0, 0.0, 1.0))
         plotter.reset_camera()
-        plotter.camera.zoom(1.25)
+        plotter.camera.zoom(1.45)
     else:
         plotter.view_isometric()
         plotter.camera.azimuth = 20
@@ -134,7 +135,7 @@ def _record(plotter, scene: Scene, bar: dict | None, labels_actor, window_size: 
         x0, y0 = actor.GetPositionCoordinate().GetValue()[:2]
         fw, fh = actor.GetPosition2Coordinate().GetValue()[:2]
         prop = actor.GetTitleTextProperty()
-        tw = _text_width(actor.GetTitle(), prop.GetFontSize(), plotter.ren_win.GetDPI())
+        tw = _text_width(plotter, actor.GetTitle(), prop.GetFontSize())
         # title centred on the frame, in the worst case on its right edge (see _bar_layout)
         left, right = x0 * w + fw * w / 2 - tw / 2, x0 * w + fw * w + tw / 2
         top = h - (y0 + fh) * h - prop.GetFontSize() * 2
@@ -167,7 +168,7 @@ def render_png(scene: Scene, path: str | Path, *, window_size: tuple[int, int] =
         for _label, mesh, opacity, color in scene.parts:
             if color is None:
                 if bar is None:
-                    bar = _bar_layout(scene, window_size, plotter.ren_win.GetDPI())
+                    bar = _bar_layout(plotter, scene, window_size)
                 plotter.add_mesh(mesh, scalars="value", cmap=scene.cmap, clim=scene.clim, opacity=opacity,
                                  nan_color="#9a9a9a", show_scalar_bar=not plotter.scalar_bars, scalar_bar_args=bar,
                                  smooth_shading=scene.name == "reactor", **_LIGHT)
@@ -220,7 +221,7 @@ def scene_figure(scene: Scene, *, height: int = 560):
             vals = np.asarray(mesh.point_data["value"], dtype=float)
             kw.update(intensity=np.nan_to_num(vals, nan=scene.clim[0]), colorscale=cs, cmin=scene.clim[0],
                       cmax=scene.clim[1], showscale=not bar_done,
-                      colorbar={"title": {"text": scene.scalar_label.replace(" [", "<br>["), "side": "top"},
+                      colorbar={"title": {"text": _UNITS_TAIL.sub(r"<br>\1", scene.scalar_label), "side": "top"},
                                 "len": 0.8},
                       hovertemplate=label + "<br>%{intensity:.4g}<extra></extra>")
             bar_done = True

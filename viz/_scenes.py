@@ -56,6 +56,7 @@ __all__ = [
 ]
 
 _UNITS_TAIL = re.compile(r" (\[[^\]]*\]|\([^)]*\))$")  # "… [K]" / "… (0–1)": units on their own line
+_NAN_RGB = (154, 154, 154)  # grey of unmeasured (NaN) points
 _MARGIN = 12  # px kept free at the image edge
 _LIGHT = {"ambient": 0.35, "diffuse": 0.65, "specular": 0.05}  # bright enough that colours read true
 
@@ -170,7 +171,7 @@ def render_png(scene: Scene, path: str | Path, *, window_size: tuple[int, int] =
                 if bar is None:
                     bar = _bar_layout(plotter, scene, window_size)
                 plotter.add_mesh(mesh, scalars="value", cmap=scene.cmap, clim=scene.clim, opacity=opacity,
-                                 nan_color="#9a9a9a", show_scalar_bar=not plotter.scalar_bars, scalar_bar_args=bar,
+                                 nan_color="#{:02x}{:02x}{:02x}".format(*_NAN_RGB), show_scalar_bar=not plotter.scalar_bars, scalar_bar_args=bar,
                                  smooth_shading=scene.name == "reactor", **_LIGHT)
             else:
                 plotter.add_mesh(mesh, color=color, opacity=opacity, **_LIGHT)
@@ -200,6 +201,17 @@ def _colorscale(cmap: str, n: int = 11) -> list[list]:
     return out
 
 
+def _vertex_colours(vals: np.ndarray, scene: Scene) -> list[str]:
+    """``vals`` through the scene's colour map and range; NaN → the PNG's grey."""
+    from matplotlib import colormaps
+
+    lo, hi = scene.clim
+    rgba = colormaps[scene.cmap](np.clip((np.nan_to_num(vals, nan=lo) - lo) / (hi - lo or 1.0), 0.0, 1.0))
+    out = [f"rgb({int(255 * r)},{int(255 * g)},{int(255 * b)})" for r, g, b, _ in rgba]
+    grey = "rgb({},{},{})".format(*_NAN_RGB)
+    return [c if np.isfinite(v) else grey for c, v in zip(out, vals, strict=True)]
+
+
 def scene_figure(scene: Scene, *, height: int = 560):
     """Interactive plotly ``Mesh3d`` view of ``scene`` (rotate, zoom, hover values).
 
@@ -217,9 +229,14 @@ def scene_figure(scene: Scene, *, height: int = 560):
         pts = mesh.points
         kw = dict(x=pts[:, 0], y=pts[:, 1], z=pts[:, 2], i=faces[:, 0], j=faces[:, 1], k=faces[:, 2],
                   opacity=opacity, name=label, flatshading=scene.name == "line", hoverinfo="name")
-        if color is None:
-            vals = np.asarray(mesh.point_data["value"], dtype=float)
-            kw.update(intensity=np.nan_to_num(vals, nan=scene.clim[0]), colorscale=cs, cmin=scene.clim[0],
+        vals = np.asarray(mesh.point_data["value"], dtype=float) if color is None else None
+        if vals is not None and not np.isfinite(vals).all():
+            # unmeasured points (NaN) are grey, as in the PNG: per-vertex colours, no intensity
+            kw.update(vertexcolor=_vertex_colours(vals, scene),
+                      text=[f"{v:.4g}" if np.isfinite(v) else "no sensor near" for v in vals],
+                      hovertemplate=label + "<br>%{text}<extra></extra>")
+        elif vals is not None:
+            kw.update(intensity=vals, colorscale=cs, cmin=scene.clim[0],
                       cmax=scene.clim[1], showscale=not bar_done,
                       colorbar={"title": {"text": _UNITS_TAIL.sub(r"<br>\1", scene.scalar_label), "side": "top"},
                                 "len": 0.8},
@@ -228,7 +245,7 @@ def scene_figure(scene: Scene, *, height: int = 560):
         else:
             kw.update(color=color)
         fig.add_trace(go.Mesh3d(**kw))
-    eyes = {"xy": {"x": 0.0, "y": -0.6, "z": 2.0}, "line": {"x": 0.0, "y": -1.5, "z": 1.2}}
+    eyes = {"xy": {"x": 0.0, "y": -0.6, "z": 2.0}, "line": {"x": 0.0, "y": -2.3, "z": 1.7}}
     camera = {"eye": eyes.get(scene.view, {"x": 1.6, "y": -1.6, "z": 1.1})}
     pts, texts = _label_points(scene)
     annotations = [{"x": float(x), "y": float(y), "z": float(z), "text": t.replace("\n", "<br>"), "showarrow": False,

@@ -97,6 +97,19 @@ def test_reactor_is_coloured_at_each_sensor_labelled_and_its_colour_bar_fits(tmp
         assert edge.min() > 240
 
 
+def test_interactive_reactor_draws_unmeasured_wall_grey_not_as_the_lowest_deviation():
+    scene = reactor_deviation_scene({"TI_reactor": 0.8, "TI_jacket": -0.6})
+    fig = scene_figure(scene)
+    vessel = next(t for t in fig.data if t.name == "vessel")
+    values = np.asarray(scene.part("vessel").point_data["value"])
+    colours = np.asarray(vessel.vertexcolor)
+    assert vessel.intensity is None and set(colours[np.isnan(values)]) == {"rgb(154,154,154)"}
+    assert "rgb(154,154,154)" not in set(colours[np.isfinite(values)])
+    bars = [t for t in fig.data if t.showscale]
+    assert len(bars) == 1 and bars[0].colorbar.title.text == "deviation real − virtual<br>[K]"
+    assert [a.text for a in fig.layout.scene.annotations] == ["TI_reactor<br>+0.80 K", "TI_jacket<br>-0.60 K"]
+
+
 def test_sensor_locations_follow_names_or_are_given():
     scene = reactor_deviation_scene({"TI_jacket_in": 0.1, "TI_jacket_out": 0.2, "T1": 0.3, "T2": 0.4},
                                     locations={"T2": "vessel_bottom"})

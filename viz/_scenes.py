@@ -246,7 +246,7 @@ def scene_figure(scene: Scene, *, height: int = 560):
             kw.update(color=color)
         fig.add_trace(go.Mesh3d(**kw))
     eyes = {"xy": {"x": 0.0, "y": -0.6, "z": 2.0}, "line": {"x": 0.0, "y": -2.3, "z": 1.7}}
-    camera = {"eye": eyes.get(scene.view, {"x": 1.6, "y": -1.6, "z": 1.1})}
+    camera = {"eye": eyes.get(scene.view, {"x": 0.95, "y": 2.0, "z": 1.0})}  # reactor: through the jacket window
     pts, texts = _label_points(scene)
     annotations = [{"x": float(x), "y": float(y), "z": float(z), "text": t.replace("\n", "<br>"), "showarrow": False,
                     "bgcolor": "rgba(255,255,255,0.75)", "font": {"size": 11, "color": "black"}, "yshift": 18}

@@ -8,8 +8,9 @@ Public API
 ----------
 Reports: :func:`render_report` (shared self-contained HTML writer), :func:`report_result`
 (``twin report``). Dashboard: :class:`DashboardSources`, :func:`create_app`, :func:`serve`.
-Scenes: :func:`line_scene`, :func:`reactor_scene`, :func:`reactor_scene_from_trace`, :func:`render_png`, :func:`scene_figure`,
-:func:`export_scene_html`. Data: :func:`load_result`, :func:`result_kind` (``ds.wb.kind``, with a
+Scenes: :func:`line_scene`, :func:`reactor_scene`, :func:`reactor_scene_from_trace`,
+:func:`reactor_deviation_scene` (real − virtual per sensor, :data:`SENSOR_LOCATIONS`), :func:`trace_deviations`,
+:func:`render_png`, :func:`scene_figure`, :func:`export_scene_html`. Data: :func:`load_result`, :func:`result_kind` (``ds.wb.kind``, with a
 layout guess for files written before kinds), :func:`trace_tags`, :func:`downsample`; traces are
 read with :func:`twin.open_trace` (``read_trace`` is a deprecated alias). Figures:
 :mod:`viz.figures`; synthetic example datasets: :mod:`viz.samples`.
@@ -26,14 +27,17 @@ from viz._html import (
 )
 from viz._report import generic_report, report_result
 from viz._scenes import (
+    SENSOR_LOCATIONS,
     Scene,
     export_scene_html,
     line_scene,
     line_scene_from_result,
+    reactor_deviation_scene,
     reactor_scene,
     reactor_scene_from_trace,
     render_png,
     scene_figure,
+    trace_deviations,
 )
 
 __all__ = [
@@ -50,6 +54,9 @@ __all__ = [
     "line_scene_from_result",
     "reactor_scene",
     "reactor_scene_from_trace",
+    "reactor_deviation_scene",
+    "trace_deviations",
+    "SENSOR_LOCATIONS",
     "render_png",
     "scene_figure",
     "export_scene_html",

@@ -7,3 +7,42 @@ contributions) is the one :mod:`golden_batch` uses: it is written once.
 
 Importing this package never imports Dash or Plotly.
 """
+
+from spc._autocorr import Autocorrelation, acf, lag1_test
+from spc._charts import ChartSeries, ControlChart, control_chart
+from spc._constants import A2, A3, B3, B4, D3, D4, c4, d2, d3
+from spc._ewma_cusum import cusum_arl_siegmund, cusum_recursion, ewma_arl, ewma_recursion
+from spc._limits import CHART_TYPES, ChartLimits, load_limits
+from spc._rules import RULE_SETS, RULES, Signal, apply_rules, first_signal, rule_set
+
+__all__ = [
+    # control charts (spc._charts, _rules, _limits, _constants, _autocorr, _ewma_cusum)
+    "CHART_TYPES",
+    "ChartLimits",
+    "ChartSeries",
+    "ControlChart",
+    "control_chart",
+    "load_limits",
+    "RULES",
+    "RULE_SETS",
+    "Signal",
+    "apply_rules",
+    "first_signal",
+    "rule_set",
+    "Autocorrelation",
+    "acf",
+    "lag1_test",
+    "ewma_recursion",
+    "cusum_recursion",
+    "ewma_arl",
+    "cusum_arl_siegmund",
+    "d2",
+    "d3",
+    "c4",
+    "A2",
+    "A3",
+    "D3",
+    "D4",
+    "B3",
+    "B4",
+]

@@ -2,7 +2,189 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from twin_app.cli._common import JSON_OPTION, console, console_err, print_json, print_table
 
 app = typer.Typer(help="Quality analytics for continuous processes: control charts, capability, multivariate SPC.",
                   no_args_is_help=True)
+
+_NEEDS = "a CSV or Parquet table with a header row and one numeric column per variable"
+COLUMN_OPTION = typer.Option(..., "--column", "-c", help="The column to analyse.")
+TIME_OPTION = typer.Option(None, "--time", help="Column with the time or label of each row (default: the row number).")
+REPORT_OPTION = typer.Option(None, "--report", help="Write a self-contained HTML report here.")
+
+
+def _table(data: Path):
+    from workbench.tables import read_table
+
+    table = read_table(data, needs=_NEEDS)
+    table.require_rows(_NEEDS)
+    return table
+
+
+def _column(table, name: str, what: str) -> str:
+    if name not in table.columns:
+        raise table.missing_column(name, f"give {what} with --column")
+    return name
+
+
+def _subgroup(table, text: str | None) -> int | str | None:
+    """``--subgroup``: a whole number (size) or a column name."""
+    from workbench.errors import ConfigError
+
+    if text is None:
+        return None
+    t = text.strip()
+    if t.isdigit():
+        if int(t) < 1:
+            raise ConfigError(f"--subgroup {text!r}: a subgroup size must be >= 1")
+        return int(t)
+    if t not in table.columns:
+        raise ConfigError(f"--subgroup {text!r} is neither a whole number (subgroup size) nor a column of "
+                          f"{table.source} (columns: {', '.join(table.columns)})")
+    return t
+
+
+def _labels(table, time: str | None) -> list[str]:
+    if time is None:
+        return [str(table.row(i)) for i in range(len(table))]
+    _column(table, time, "the time column")
+    return table.cells(time)
+
+
+def _wrap(exc: ValueError, data: Path, column: str | None):
+    from workbench.errors import DataError
+
+    return DataError(str(exc), source=str(data), column_name=column)
+
+
+@app.command("chart")
+def chart_cmd(
+    data: Path = typer.Argument(..., help="CSV or Parquet table."),
+    column: str = COLUMN_OPTION,
+    subgroup: str = typer.Option(
+        None, "--subgroup", "-n",
+        help="X-bar charts: subgroup size N (consecutive rows) or a column of subgroup labels. "
+             "p, np, u charts: the number inspected per row, N or a column."),
+    chart: str = typer.Option(None, "--type", "-t",
+                              help="imr, xbar-r, xbar-s, p, np, c, u, ewma or cusum "
+                                   "(default: the limits file's, else imr, or xbar-r with --subgroup)."),
+    rules: str = typer.Option("western-electric", "--rules",
+                              help="Run rules on the primary chart: western-electric, nelson, none, "
+                                   "or a comma list such as WE1,WE2 or N1,N2,N3."),
+    phase1: bool = typer.Option(True, "--phase1/--no-drop",
+                                help="Phase I: drop points beyond the limits as assignable causes and "
+                                     "re-estimate (default); --no-drop keeps every point."),
+    limits: Path = typer.Option(None, "--limits", help="Phase II: monitor against these limits (JSON/YAML)."),
+    save_limits: Path = typer.Option(None, "--save-limits", help="Write the Phase I limits here (.json or .yaml)."),
+    time: str = TIME_OPTION,
+    remedy: str = typer.Option("none", "--remedy",
+                               help="For autocorrelated individuals: none, residuals (AR model) or batch-means."),
+    ar_order: int = typer.Option(1, "--ar-order", min=1, max=20, help="Order p of the AR(p) model of --remedy residuals."),
+    batch_size: int = typer.Option(None, "--batch-size", min=1,
+                                   help="Batch size of --remedy batch-means (default: chosen from the data)."),
+    lam: float = typer.Option(0.2, "--lambda", min=0.0, max=1.0, help="EWMA weight λ in (0, 1]."),
+    ewma_l: float = typer.Option(2.962, "--ewma-l", min=0.0, help="EWMA limit width L (σ of the EWMA)."),
+    k: float = typer.Option(0.5, "--k", min=0.0, help="CUSUM reference value k (σ units)."),
+    h: float = typer.Option(5.0, "--h", min=0.0, help="CUSUM decision interval h (σ units)."),
+    unit: str = typer.Option("", "--unit", help="Unit of the column, for the output."),
+    report: Path = REPORT_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Control chart of one column: limits, run-rule signals, Phase I drops, autocorrelation check.
+
+    \b
+    Exit code 0 also when the chart signals (the signals are the result); bad
+    input (a missing column, a non-numeric cell, too few points, subgroups of
+    one on an X-bar chart, negative counts) exits with code 2.
+    """
+    import numpy as np
+
+    from spc import CHART_TYPES, control_chart, load_limits, rule_set
+    from workbench.errors import ConfigError, WorkbenchError
+
+    rule_names = rule_set(rules)
+    if remedy not in ("none", "residuals", "batch-means"):
+        raise ConfigError(f"--remedy {remedy!r}: use none, residuals or batch-means")
+    if not 0 < lam <= 1:
+        raise ConfigError(f"--lambda {lam}: the EWMA weight must be in (0, 1]")
+    lim = load_limits(limits) if limits is not None else None
+    table = _table(data)
+    _column(table, column, "the column to chart")
+    sub = _subgroup(table, subgroup)
+    kind = (chart or (lim.chart if lim else ("xbar-r" if isinstance(sub, str) or (sub or 1) > 1 else "imr"))).lower()
+    if kind not in CHART_TYPES:
+        raise ConfigError(f"--type {chart!r}: use one of {', '.join(CHART_TYPES)}")
+    if lim is not None and lim.chart != kind:
+        raise ConfigError(f"--type {kind} but {limits} holds limits of a {lim.chart} chart", source=str(limits))
+    attribute = kind in ("p", "np", "c", "u")
+    values = table.numbers(column, what="a count >= 0" if attribute else "a number",
+                           minimum=0 if attribute else None, integer=kind in ("p", "np", "c"))
+    labels = _labels(table, time)
+    kw: dict = {}
+    if attribute:
+        if isinstance(sub, str):
+            kw["sizes"] = table.numbers(sub, what="the number inspected (> 0)", minimum=0, strict_minimum=True)
+        elif sub is not None:
+            kw["sizes"] = float(sub)
+        elif kind != "c":
+            raise ConfigError(f"a {kind} chart needs the number inspected per row: --subgroup N or --subgroup COLUMN")
+    elif sub is not None:
+        kw["subgroups"] = sub if isinstance(sub, int) else table.cells(sub)
+        if kind == "imr" and sub != 1:
+            raise ConfigError("--subgroup with --type imr: an individuals chart has no subgroups; use --type xbar-r "
+                              "or xbar-s (or ewma/cusum of subgroup means)")
+        if sub == 1:
+            kw.pop("subgroups")
+    try:
+        result = control_chart(values, chart=kind, labels=labels, rules=rule_names, limits=lim, drop=phase1,
+                               lam=lam, L=ewma_l, k=k, h=h, remedy=remedy, ar_order=ar_order, batch_size=batch_size,
+                               column=column, unit=unit, **kw)
+    except WorkbenchError:
+        raise
+    except ValueError as exc:
+        raise _wrap(exc, data, column) from None
+    if save_limits is not None:
+        if result.phase != 1:
+            raise ConfigError("--save-limits needs Phase I (limits estimated from the data), not --limits")
+        result.limits.save(save_limits)
+    if report is not None:
+        from viz.spc_report import write_chart_report
+
+        write_chart_report(report, result, source=str(data))
+    if as_json:
+        out = result.summary()
+        out.update({"data": str(data), "report": str(report) if report else None,
+                    "saved_limits": str(save_limits) if save_limits else None})
+        print_json(out)
+        return
+    u = f" {unit}" if unit else ""
+    rows = []
+    for s in (result.primary, result.secondary):
+        if s is None:
+            continue
+        lo, cl, hi = (s.lcl, s.center, s.ucl)
+        const = all(np.allclose(a, a[0], equal_nan=True) for a in (lo, cl, hi))
+        fmt = (lambda a: f"{a[0]:.6g}") if const else (lambda a: f"{np.nanmin(a):.6g} … {np.nanmax(a):.6g}")
+        rows.append({"chart": s.name, "LCL": fmt(lo) if np.isfinite(lo).any() else "-", "centre": fmt(cl),
+                     "UCL": fmt(hi), "unit": s.unit or unit or "-"})
+    lm = result.limits
+    sig = f"σ = {lm.sigma:.6g}{u} ({lm.sigma_method})" if lm.sigma is not None else lm.sigma_method
+    print_table(rows, title=f"{data.name} {column}: {kind} chart, Phase {result.phase}, {len(result.labels)} points; "
+                            f"{sig}")
+    if result.dropped:
+        print_table(result.dropped, title="Phase I: dropped as assignable causes",
+                    columns=["iteration", "label", "value", "reason"])
+    if result.signals:
+        print_table([s.as_dict() for s in result.signals], title=f"signals ({len(result.signals)})",
+                    columns=["rule", "description", "chart", "label", "value"])
+    else:
+        console.print("no signals: in statistical control under the chosen rules", highlight=False)
+    for note in result.notes:
+        console_err.print(note, highlight=False, markup=False)
+    for p in (save_limits, report):
+        if p is not None:
+            console.print(f"wrote {p}", highlight=False)

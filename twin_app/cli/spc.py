@@ -188,3 +188,73 @@ def chart_cmd(
     for p in (save_limits, report):
         if p is not None:
             console.print(f"wrote {p}", highlight=False)
+
+
+@app.command("capability")
+def capability_cmd(
+    data: Path = typer.Argument(..., help="CSV or Parquet table."),
+    column: str = COLUMN_OPTION,
+    lsl: float = typer.Option(None, "--lsl", help="Lower spec limit (in the column's unit)."),
+    usl: float = typer.Option(None, "--usl", help="Upper spec limit."),
+    target: float = typer.Option(None, "--target", help="Target for Cpm (default: the middle of the specs)."),
+    subgroup: str = typer.Option(
+        None, "--subgroup", "-n",
+        help="Subgroup size N or a column of subgroup labels: σ within = pooled subgroup σ "
+             "(default: MR-bar/d2 of consecutive values)."),
+    method: str = typer.Option("normal", "--method", help="normal, or box-cox for non-normal data (chosen explicitly)."),
+    confidence: float = typer.Option(0.95, "--confidence", help="Level of the two-sided intervals, e.g. 0.9."),
+    unit: str = typer.Option("", "--unit", help="Unit of the column, for the output."),
+    report: Path = REPORT_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Process capability: Cp, Cpk, Pp, Ppk, Cpm with confidence intervals and expected ppm out of spec.
+
+    \b
+    σ within (short term, for Cp/Cpk): MR-bar/d2, or the pooled subgroup σ with --subgroup;
+    σ overall (Pp/Ppk/Cpm): the sample standard deviation. Intervals: chi-square (Cp, Pp),
+    Bissell 1990 (Cpk, Ppk, one-sided), Boyles 1991 (Cpm).
+    """
+    from spc import CAPABILITY_METHODS, capability
+    from workbench.errors import ConfigError, WorkbenchError
+
+    if method not in CAPABILITY_METHODS:
+        raise ConfigError(f"--method {method!r}: use one of {', '.join(CAPABILITY_METHODS)}")
+    if lsl is None and usl is None:
+        raise ConfigError("give at least one spec limit: --lsl and/or --usl")
+    if lsl is not None and usl is not None and not lsl < usl:
+        raise ConfigError(f"--lsl {lsl:g} must be below --usl {usl:g}")
+    if not 0 < confidence < 1:
+        raise ConfigError(f"--confidence {confidence}: use a level in (0, 1), e.g. 0.95")
+    table = _table(data)
+    _column(table, column, "the measured column")
+    sub = _subgroup(table, subgroup)
+    values = table.numbers(column, what="a measurement")
+    try:
+        cap = capability(values, lsl=lsl, usl=usl, target=target, method=method, confidence=confidence,
+                         subgroups=None if sub is None else (sub if isinstance(sub, int) else table.cells(sub)),
+                         column=column, unit=unit)
+    except WorkbenchError:
+        raise
+    except ValueError as exc:
+        raise _wrap(exc, data, column) from None
+    if report is not None:
+        from viz.spc_report import write_capability_report
+
+        write_capability_report(report, cap, source=str(data))
+    if as_json:
+        out = cap.summary()
+        out.update({"data": str(data), "report": str(report) if report else None})
+        print_json(out)
+        return
+    u = f" {unit}" if unit else ""
+    specs = ", ".join(f"{k} {v:g}{u}" for k, v in (("LSL", lsl), ("USL", usl), ("target", cap.target)) if v is not None)
+    console.print(f"{data.name} {column}: n = {cap.n}, mean {cap.mean:.6g}{u}; {specs}", highlight=False)
+    console.print(f"σ within {cap.sigma_within:.4g}{u} ({cap.sigma_method}); σ overall {cap.sigma_overall:.4g}{u} "
+                  f"(sample standard deviation)", highlight=False)
+    print_table(cap.rows(), title=f"capability ({confidence:.0%} intervals)", columns=["index", "estimate", "lower", "upper"])
+    print_table([{"ppm": k.replace("_", " "), "below LSL": v["below_lsl"], "above USL": v["above_usl"],
+                  "total": v["total"]} for k, v in cap.ppm.items()], title="out of spec [ppm]")
+    for note in cap.notes:
+        console_err.print(note, highlight=False, markup=False)
+    if report is not None:
+        console.print(f"wrote {report}", highlight=False)

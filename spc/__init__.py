@@ -13,6 +13,7 @@ from spc._capability import METHODS as CAPABILITY_METHODS
 from spc._capability import Capability, bissell_interval, capability, chi2_interval
 from spc._charts import ChartSeries, ControlChart, control_chart
 from spc._constants import A2, A3, B3, B4, D3, D4, c4, d2, d3
+from spc._correlation import CorrelationRanking, LaggedCorrelation, lagged_correlation
 from spc._ewma_cusum import cusum_arl_siegmund, cusum_recursion, ewma_arl, ewma_recursion
 from spc._limits import CHART_TYPES, ChartLimits, load_limits
 from spc._rules import RULE_SETS, RULES, Signal, apply_rules, first_signal, rule_set
@@ -24,6 +25,10 @@ __all__ = [
     "capability",
     "chi2_interval",
     "bissell_interval",
+    # lagged correlation with a quality column (spc._correlation)
+    "CorrelationRanking",
+    "LaggedCorrelation",
+    "lagged_correlation",
     # control charts (spc._charts, _rules, _limits, _constants, _autocorr, _ewma_cusum)
     "CHART_TYPES",
     "ChartLimits",

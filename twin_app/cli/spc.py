@@ -258,3 +258,69 @@ def capability_cmd(
         console_err.print(note, highlight=False, markup=False)
     if report is not None:
         console.print(f"wrote {report}", highlight=False)
+
+
+@app.command("corr")
+def corr_cmd(
+    data: Path = typer.Argument(..., help="CSV or Parquet table, rows in time order."),
+    target: str = typer.Option(..., "--target", "-y", help="The quality column."),
+    lags: int = typer.Option(0, "--lags", "-k", min=0, help="Largest lag K (samples) of the process before the quality."),
+    columns: str = typer.Option(None, "--columns", help="Comma list of process columns (default: every numeric column)."),
+    confidence: float = typer.Option(0.95, "--confidence", help="Level of the Fisher z intervals."),
+    top: int = typer.Option(None, "--top", min=1, help="Show only the first N of the ranking (tables; JSON has all)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Rank process columns by their strongest correlation with a quality column, lags 0..K.
+
+    \b
+    r at lag k: Pearson correlation of process(t-k) with quality(t). p: t-test, Bonferroni-
+    adjusted over the K+1 lags; interval: Fisher z. Autocorrelated series make p too small:
+    the lag-1 autocorrelation of each column is shown.
+    """
+    import numpy as np
+
+    from spc import lagged_correlation
+    from workbench.errors import ConfigError, DataError
+
+    if not 0 < confidence < 1:
+        raise ConfigError(f"--confidence {confidence}: use a level in (0, 1), e.g. 0.95")
+    table = _table(data)
+    if target not in table.columns:
+        raise table.missing_column(target, "give the quality column with --target")
+    y = table.numbers(target, what="a number (the quality)", allow_missing=True)
+    wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    cols, skipped = {}, {}
+    for name in wanted or table.columns:
+        if name == target:
+            continue
+        if name not in table.columns:
+            raise table.missing_column(name, "every --columns name must be a column")
+        try:
+            cols[name] = table.numbers(name, allow_missing=True)
+        except DataError as exc:
+            if wanted:
+                raise
+            skipped[name] = f"not numeric ({exc.message})"
+    cols[target] = y
+    try:
+        res = lagged_correlation(cols, target, lags=lags, confidence=confidence)
+    except ValueError as exc:
+        raise _wrap(exc, data, target) from None
+    res.skipped.update(skipped)
+    if as_json:
+        out = res.summary()
+        out["data"] = str(data)
+        print_json(out)
+        return
+    rows = [{"rank": i + 1, "column": c.column, "best lag": c.lag, "r": c.r,
+             f"{confidence:.0%} CI": f"[{c.lower:.3f}, {c.upper:.3f}]", "p (adj.)": f"{c.p_adjusted:.2g}",
+             "signif.": "yes" if c.significant else "no", "r lag 0": c.r_lag0,
+             "autocorr. lag 1": c.lag1_autocorrelation}
+            for i, c in enumerate(res.rows[:top] if top else res.rows)]
+    print_table(rows, title=f"{data.name}: correlation with {target} (y at t vs x at t-lag, lags 0..{lags}); "
+                            f"{target} lag-1 autocorr. {res.target_lag1_autocorrelation:.2f}")
+    for name, why in res.skipped.items():
+        console_err.print(f"skipped {name}: {why}", highlight=False, markup=False)
+    if np.isfinite(res.target_lag1_autocorrelation) and abs(res.target_lag1_autocorrelation) > 0.5:
+        console_err.print("note: the quality column is strongly autocorrelated; p-values are too small "
+                          "(prewhiten the series before trusting significance)", highlight=False)

@@ -7,8 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from spc import ChartLimits
 from twin_app.cli.main import main
+from twin_app.cli.spc import _subgroup
+from workbench.errors import ConfigError
+from workbench.tables import Table
 
 ROOT = Path(__file__).resolve().parents[2]
 RUBBER = str(ROOT / "examples" / "spc" / "rubber_colour.csv")
@@ -105,3 +111,40 @@ def test_bad_input_exits_2_with_one_line(bad, capsys, argv, text):
     assert main([a.replace("{d}", str(bad)) for a in argv]) == 2
     err = capsys.readouterr().err
     assert text in " ".join(err.split()) and "Traceback" not in err
+
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=12))
+def test_subgroup_option_parser(text):
+    import pandas as pd
+
+    table = Table(pd.DataFrame({"x": [1.0, 2.0], "batch id": ["a", "b"]}), "t.csv")
+    try:
+        got = _subgroup(table, text)
+    except ConfigError as exc:
+        assert "--subgroup" in str(exc)
+    else:
+        t = text.strip()
+        assert got == (int(t) if t.isdigit() else t)
+        assert isinstance(got, int) and got >= 1 or got in table.columns
+
+
+values = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True), st.text(max_size=4),
+                   st.lists(st.floats(-2, 2), max_size=3))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["chart", "center", "sigma", "subgroup_size", "lam", "L", "k", "h", "ar",
+                                        "batch_size", "width", "bogus"]), values),
+       st.sampled_from(["imr", "xbar-r", "p", "np", "c", "ewma", "cusum", "zz"]))
+def test_limits_parser_accepts_or_names_the_field(data, chart):
+    data = {"chart": chart, **data} if "chart" not in data else data
+    try:
+        lim = ChartLimits.from_dict(data, source="l.yaml")
+    except ConfigError as exc:
+        assert str(exc).startswith("l.yaml")
+    else:
+        assert lim.chart in ("imr", "xbar-r", "xbar-s", "p", "np", "c", "u", "ewma", "cusum")
+        assert isinstance(lim.center, float) and np.isfinite(lim.center)
+        assert lim.sigma is None or lim.sigma > 0

@@ -148,3 +148,13 @@ def test_limits_parser_accepts_or_names_the_field(data, chart):
         assert lim.chart in ("imr", "xbar-r", "xbar-s", "p", "np", "c", "u", "ewma", "cusum")
         assert isinstance(lim.center, float) and np.isfinite(lim.center)
         assert lim.sigma is None or lim.sigma > 0
+
+
+def test_phase2_limits_from_options(capsys):
+    out = run_json(capsys, ["spc", "chart", RUBBER, "-c", "Colour", "--center", "240", "--sigma", "5", "--json"])
+    assert out["phase"] == 2 and out["charts"][0]["ucl"] == pytest.approx(255)
+    assert main(["spc", "chart", RUBBER, "-c", "Colour", "--sigma", "5"]) == 2
+    assert "--center" in capsys.readouterr().err
+    out = run_json(capsys, ["spc", "chart", CANS, "-c", "nonconforming", "--type", "np", "--subgroup", "50",
+                            "--center", "0.2", "--json"])
+    assert out["charts"][0]["center"] == pytest.approx(10)

@@ -80,6 +80,9 @@ def chart_cmd(
                                      "re-estimate (default); --no-drop keeps every point."),
     limits: Path = typer.Option(None, "--limits", help="Phase II: monitor against these limits (JSON/YAML)."),
     save_limits: Path = typer.Option(None, "--save-limits", help="Write the Phase I limits here (.json or .yaml)."),
+    center: float = typer.Option(None, "--center",
+                                 help="Phase II from options: the process mean (p-bar, c-bar, u-bar for attribute charts)."),
+    sigma: float = typer.Option(None, "--sigma", help="Phase II from options: the process σ (variables charts)."),
     time: str = TIME_OPTION,
     remedy: str = typer.Option("none", "--remedy",
                                help="For autocorrelated individuals: none, residuals (AR model) or batch-means."),
@@ -111,7 +114,21 @@ def chart_cmd(
         raise ConfigError(f"--remedy {remedy!r}: use none, residuals or batch-means")
     if not 0 < lam <= 1:
         raise ConfigError(f"--lambda {lam}: the EWMA weight must be in (0, 1]")
+    if limits is not None and (center is not None or sigma is not None):
+        raise ConfigError("give the Phase II limits either as --limits FILE or as --center/--sigma, not both")
     lim = load_limits(limits) if limits is not None else None
+    if center is not None or sigma is not None:
+        from spc import ChartLimits
+
+        if center is None:
+            raise ConfigError("--sigma needs --center (the process mean) for Phase II limits")
+        fields = {"chart": (chart or ("xbar-r" if subgroup and subgroup.strip() not in ("", "1") else "imr")).lower(),
+                  "center": center, "sigma": sigma}
+        if fields["chart"] == "np" and subgroup and subgroup.strip().isdigit():
+            fields["subgroup_size"] = int(subgroup)
+        fields.update({"lam": lam, "L": ewma_l} if fields["chart"] == "ewma" else {})
+        fields.update({"k": k, "h": h} if fields["chart"] == "cusum" else {})
+        lim = ChartLimits.from_dict({key: v for key, v in fields.items() if v is not None}, source="--center/--sigma")
     table = _table(data)
     _column(table, column, "the column to chart")
     sub = _subgroup(table, subgroup)

@@ -23,7 +23,13 @@ Montgomery, *Introduction to Statistical Quality Control*, 7th ed., 2013, §8.3:
   ``a = (x̄ - T)/s`` (Boyles, *J. Quality Technology* 23(1), 1991, 17–26).
 * Expected ppm out of spec: ``10⁶ [Φ((LSL - μ)/σ) + 1 - Φ((USL - μ)/σ)]`` for σ_w and s;
   observed ppm from the counts.
-* Non-normal data, chosen explicitly (``method="box-cox"``): the data and the spec limits
+* Non-normal data, chosen explicitly. ``method="clements"``: Clements' percentile method
+  (*Quality Progress* 22(9), 1989, 95–100): ``Cp = (USL - LSL)/(U_p - L_p)``,
+  ``Cpu = (USL - M)/(U_p - M)``, ``Cpl = (M - LSL)/(M - L_p)``, ``Cpk = min``, with the 0.135 %,
+  50 % and 99.865 % points ``L_p``, ``M``, ``U_p`` of the Pearson curve matching the sample
+  mean, standard deviation, skewness and kurtosis (computed from Pearson's equation,
+  :func:`pearson_cdf`, instead of Clements' printed tables); no intervals, expected ppm from
+  that curve. ``method="box-cox"``: the data and the spec limits
   (and target) are transformed by the Box-Cox transformation with the maximum-likelihood λ
   (Box & Cox, *JRSS B* 26, 1964; :func:`scipy.stats.boxcox`), and the indices computed on the
   transformed scale; data and specs must be > 0.
@@ -38,9 +44,45 @@ import numpy as np
 
 from spc._constants import c4, d2
 
-__all__ = ["Capability", "capability", "chi2_interval", "bissell_interval", "METHODS"]
+__all__ = ["Capability", "capability", "chi2_interval", "bissell_interval", "pearson_cdf", "METHODS"]
 
-METHODS = ("normal", "box-cox")
+METHODS = ("normal", "box-cox", "clements")
+
+
+def pearson_cdf(skew: float, kurtosis: float, *, points: int = 200_001, span: float = 30.0):
+    """CDF of the standardised Pearson-system distribution with this skewness and (non-excess) kurtosis.
+
+    The density solves Pearson's equation ``d ln f/dx = -(a + x)/(c0 + c1 x + c2 x²)`` with
+    ``c0 = (4β2 - 3β1)/D``, ``a = c1 = √β1 (β2 + 3)/D``, ``c2 = (2β2 - 3β1 - 6)/D``,
+    ``D = 10β2 - 12β1 - 18`` (mean 0, variance 1; Johnson, Kotz & Balakrishnan, *Continuous
+    Univariate Distributions* 1, 2nd ed., 1994, §4.1); it is integrated on a grid over the
+    support (to the roots of the denominator, else ±``span``). Returns ``(x, F)`` arrays.
+    """
+    from scipy.integrate import cumulative_trapezoid
+
+    b1, b2 = skew * skew, kurtosis
+    den = 10 * b2 - 12 * b1 - 18
+    if not b2 > b1 + 1 or abs(den) < 1e-9:
+        raise ValueError(f"no Pearson curve for skewness {skew:.3g} and kurtosis {kurtosis:.3g} "
+                         "(needs kurtosis > skewness² + 1)")
+    c0, c1, c2 = (4 * b2 - 3 * b1) / den, skew * (b2 + 3) / den, (2 * b2 - 3 * b1 - 6) / den
+    mode, lo, hi = -c1, -span, span
+    if abs(c2) > 1e-12:
+        roots = np.roots([c2, c1, c0])
+    else:
+        roots = np.array([-c0 / c1]) if abs(c1) > 1e-12 else np.array([])
+    for r in roots:
+        if abs(r.imag) < 1e-12:
+            if r.real < mode:
+                lo = max(lo, r.real)
+            else:
+                hi = min(hi, r.real)
+    eps = 1e-7 * (hi - lo)
+    x = np.linspace(lo + eps, hi - eps, points)
+    log_f = cumulative_trapezoid(-(c1 + x) / (c0 + c1 * x + c2 * x * x), x, initial=0.0)
+    f = np.exp(log_f - log_f.max())
+    F = cumulative_trapezoid(f, x, initial=0.0)
+    return x, F / F[-1]
 
 
 def chi2_interval(c, nu, confidence: float = 0.95):
@@ -202,6 +244,9 @@ def capability(
     def put(name, est, ci):
         ind[name] = (float(est), float(ci[0]), float(ci[1]))
 
+    if method == "clements":
+        return _clements(x, lo, hi, tgt, mean, s, sw, how, lsl, usl, target, confidence, notes, column, unit, put, ind)
+
     for tag, sig, nu in (("C", sw, nu_w), ("P", s, n - 1)):
         ups = (hi - mean) / (3 * sig) if hi is not None else None
         lows = (mean - lo) / (3 * sig) if lo is not None else None
@@ -235,4 +280,35 @@ def capability(
     if n < 30:
         notes.append(f"only {n} values: the intervals are wide")
     return Capability(n, mean, sw, s, how, lsl, usl, target, method, confidence, ind, ppm, lam, normal_p, notes,
+                      column, unit, x, (lo, hi, tgt))
+
+
+def _clements(x, lo, hi, tgt, mean, s, sw, how, lsl, usl, target, confidence, notes, column, unit, put, ind):
+    from scipy import stats
+
+    n = x.size
+    skew = float(stats.skew(x, bias=False))
+    kurt = float(stats.kurtosis(x, fisher=False, bias=False))
+    grid, F = pearson_cdf(skew, kurt)
+    lp, med, up = (mean + s * v for v in np.interp([0.00135, 0.5, 0.99865], F, grid))
+    nan = (math.nan, math.nan)
+    if lo is not None and hi is not None:
+        put("Cp", (hi - lo) / (up - lp), nan)
+    cu = (hi - med) / (up - med) if hi is not None else None
+    cl = (med - lo) / (med - lp) if lo is not None else None
+    if cu is not None:
+        put("Cpu", cu, nan)
+    if cl is not None:
+        put("Cpl", cl, nan)
+    put("Cpk", min(v for v in (cu, cl) if v is not None), nan)
+    below = 1e6 * float(np.interp((lo - mean) / s, grid, F)) if lo is not None else 0.0
+    above = 1e6 * (1 - float(np.interp((hi - mean) / s, grid, F))) if hi is not None else 0.0
+    ob = 1e6 * float(np.sum(x < lo)) / n if lo is not None else 0.0
+    oa = 1e6 * float(np.sum(x > hi)) / n if hi is not None else 0.0
+    ppm = {"expected_pearson": {"below_lsl": below, "above_usl": above, "total": below + above},
+           "observed": {"below_lsl": ob, "above_usl": oa, "total": ob + oa}}
+    notes[:] = [m for m in notes if not m.startswith("the Cp/Cpk intervals")]
+    notes.append(f"Clements' percentile method: Pearson curve with skewness {skew:.3g} and kurtosis {kurt:.3g}; "
+                 f"0.135 %, 50 %, 99.865 % points {lp:.6g}, {med:.6g}, {up:.6g}; no confidence intervals")
+    return Capability(n, mean, sw, s, how, lsl, usl, target, "clements", confidence, ind, ppm, None, None, notes,
                       column, unit, x, (lo, hi, tgt))

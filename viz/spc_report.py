@@ -167,9 +167,20 @@ def capability_figure(cap) -> go.Figure:
     ends = [v for v in (lsl, usl, x.min(), x.max()) if v is not None]
     pad = 0.1 * (max(ends) - min(ends))
     grid = np.linspace(min(ends) - pad, max(ends) + pad, 400)
-    for sig, name, dash in ((cap.sigma_within, "normal, σ within", "solid"), (cap.sigma_overall, "normal, σ overall", "dash")):
-        fig.add_trace(go.Scatter(x=grid, y=norm.pdf(grid, cap.mean, sig), mode="lines", name=name,
-                                 line={"dash": dash, "color": "#08519c"}))
+    if cap.method == "clements":  # the fitted Pearson curve (its CDF differentiated)
+        from scipy.stats import kurtosis, skew
+
+        from spc import pearson_cdf
+
+        z, F = pearson_cdf(float(skew(x, bias=False)), float(kurtosis(x, fisher=False, bias=False)))
+        dens = np.gradient(F, z) / cap.sigma_overall
+        fig.add_trace(go.Scatter(x=cap.mean + cap.sigma_overall * z, y=dens, mode="lines", name="Pearson curve",
+                                 line={"color": "#08519c"}))
+    else:
+        for sig, name, dash in ((cap.sigma_within, "normal, σ within", "solid"),
+                                (cap.sigma_overall, "normal, σ overall", "dash")):
+            fig.add_trace(go.Scatter(x=grid, y=norm.pdf(grid, cap.mean, sig), mode="lines", name=name,
+                                     line={"dash": dash, "color": "#08519c"}))
     for v, name, color in ((lsl, "LSL", "#d62728"), (usl, "USL", "#d62728"), (tgt, "target", "#2ca02c")):
         if v is not None:
             fig.add_vline(x=v, line={"color": color, "dash": "dot" if name == "target" else "solid"},
@@ -197,7 +208,8 @@ def write_capability_report(path: str | Path, cap, *, source: str = "", title: s
         facts.append({"item": "Shapiro-Wilk p (normality)", "value": f"{cap.normality_p:.3g}"})
     ind = [{"index": r["index"], "estimate": f"{r['estimate']:.4g}",
             f"{cap.confidence:.0%} interval": f"[{r['lower']:.4g}, {r['upper']:.4g}]",
-            "interval method": ("chi-square" if r["index"] in ("Cp", "Pp") else
+            "interval method": ("none (percentile method)" if cap.method == "clements" else
+                                "chi-square" if r["index"] in ("Cp", "Pp") else
                                 "Boyles 1991" if r["index"] == "Cpm" else "Bissell 1990")} for r in cap.rows()]
     ppm = [{"": k.replace("_", " "), "below LSL [ppm]": f"{v['below_lsl']:.4g}", "above USL [ppm]": f"{v['above_usl']:.4g}",
             "total [ppm]": f"{v['total']:.4g}"} for k, v in cap.ppm.items()]

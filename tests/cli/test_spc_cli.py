@@ -104,7 +104,7 @@ def bad(tmp_path):
     (["spc", "chart", "{d}/missing.csv", "-c", "x"], "no such file"),
     (["spc", "capability", "{d}/ok.csv", "-c", "x"], "spec limit"),
     (["spc", "capability", "{d}/ok.csv", "-c", "x", "--lsl", "5", "--usl", "1"], "below"),
-    (["spc", "capability", "{d}/ok.csv", "-c", "x", "--usl", "9", "--method", "clements"], "--method"),
+    (["spc", "capability", "{d}/ok.csv", "-c", "x", "--usl", "9", "--method", "johnson"], "--method"),
     (["spc", "corr", "{d}/ok.csv", "--target", "q"], "no 'q' column"),
 ])
 def test_bad_input_exits_2_with_one_line(bad, capsys, argv, text):
@@ -158,3 +158,10 @@ def test_phase2_limits_from_options(capsys):
     out = run_json(capsys, ["spc", "chart", CANS, "-c", "nonconforming", "--type", "np", "--subgroup", "50",
                             "--center", "0.2", "--json"])
     assert out["charts"][0]["center"] == pytest.approx(10)
+
+
+def test_capability_clements_with_report(tmp_path, capsys):
+    out = run_json(capsys, ["spc", "capability", RUBBER, "-c", "Colour", "--lsl", "200", "--usl", "280",
+                            "--method", "clements", "--report", str(tmp_path / "c.html"), "--json"])
+    assert out["method"] == "clements" and out["indices"]["Cpk"]["lower"] is None
+    assert "Pearson curve" in (tmp_path / "c.html").read_text()

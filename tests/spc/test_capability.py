@@ -124,3 +124,32 @@ def test_real_data_capability_against_numpy():
 def test_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         capability(np.arange(10.0), **kwargs)
+
+
+@pytest.mark.parametrize("dist,skew,kurt", [
+    (stats.gamma(4), 1.0, 4.5), (stats.gamma(2), 2 / math.sqrt(2), 6.0),  # Pearson type III
+    (stats.beta(2, 5), None, None),  # type I
+    (stats.t(8), 0.0, 4.5),  # type VII
+    (stats.norm(), 0.0, 3.0),
+])
+def test_pearson_curve_percentiles_match_the_exact_distributions(dist, skew, kurt):
+    from spc import pearson_cdf
+
+    m, v, s, k = (float(a) for a in dist.stats(moments="mvsk"))
+    x, F = pearson_cdf(s, k + 3)
+    p = [0.00135, 0.5, 0.99865]
+    assert np.interp(p, F, x) == pytest.approx((dist.ppf(p) - m) / math.sqrt(v), abs=2e-4)
+
+
+def test_clements_is_explicit_and_agrees_with_normal_theory_on_normal_data():
+    x = sample_with(10, 1, 4000, seed=5)
+    cl = capability(x, lsl=6, usl=13.5, method="clements")
+    pp = capability(x, lsl=6, usl=13.5)
+    assert cl.method == "clements" and set(cl.indices) == {"Cp", "Cpu", "Cpl", "Cpk"}
+    assert cl.indices["Cp"][0] == pytest.approx(pp.indices["Pp"][0], rel=0.06)
+    assert cl.indices["Cpk"][0] == pytest.approx(pp.indices["Ppk"][0], rel=0.06)
+    assert math.isnan(cl.indices["Cpk"][1]) and "Pearson" in cl.notes[-1]
+    with pytest.raises(ValueError, match="Pearson"):
+        from spc import pearson_cdf
+
+        pearson_cdf(2.0, 3.0)

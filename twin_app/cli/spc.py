@@ -218,7 +218,8 @@ def capability_cmd(
         None, "--subgroup", "-n",
         help="Subgroup size N or a column of subgroup labels: σ within = pooled subgroup σ "
              "(default: MR-bar/d2 of consecutive values)."),
-    method: str = typer.Option("normal", "--method", help="normal, or box-cox for non-normal data (chosen explicitly)."),
+    method: str = typer.Option("normal", "--method",
+                               help="normal; for non-normal data (chosen explicitly) box-cox or clements (Pearson-curve percentiles)."),
     confidence: float = typer.Option(0.95, "--confidence", help="Level of the two-sided intervals, e.g. 0.9."),
     unit: str = typer.Option("", "--unit", help="Unit of the column, for the output."),
     report: Path = REPORT_OPTION,

@@ -117,7 +117,7 @@ class ChartLimits:
                 raise ConfigError(f"unknown field{(' (' + hint + ')') if hint else ''}; known: "
                                   f"{', '.join(sorted(known))}", source=source, path=str(key))
         for req in ("chart", "center"):
-            if req not in data:
+            if data.get(req) is None:
                 raise ConfigError("missing; the limits file needs at least chart and center", source=source,
                                   path=req)
         chart = str(data["chart"])

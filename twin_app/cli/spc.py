@@ -38,7 +38,7 @@ def _subgroup(table, text: str | None) -> int | str | None:
     if text is None:
         return None
     t = text.strip()
-    if t.isdigit():
+    if t.isascii() and t.isdigit():
         if int(t) < 1:
             raise ConfigError(f"--subgroup {text!r}: a subgroup size must be >= 1")
         return int(t)
@@ -124,7 +124,7 @@ def chart_cmd(
             raise ConfigError("--sigma needs --center (the process mean) for Phase II limits")
         fields = {"chart": (chart or ("xbar-r" if subgroup and subgroup.strip() not in ("", "1") else "imr")).lower(),
                   "center": center, "sigma": sigma}
-        if fields["chart"] == "np" and subgroup and subgroup.strip().isdigit():
+        if fields["chart"] == "np" and subgroup and subgroup.strip().isascii() and subgroup.strip().isdigit():
             fields["subgroup_size"] = int(subgroup)
         fields.update({"lam": lam, "L": ewma_l} if fields["chart"] == "ewma" else {})
         fields.update({"k": k, "h": h} if fields["chart"] == "cusum" else {})

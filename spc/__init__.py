@@ -9,8 +9,8 @@ Importing this package never imports Dash or Plotly.
 """
 
 from spc._autocorr import Autocorrelation, acf, lag1_test
-from spc._capability import Capability, bissell_interval, capability, chi2_interval, pearson_cdf
 from spc._capability import METHODS as CAPABILITY_METHODS
+from spc._capability import Capability, bissell_interval, capability, chi2_interval, pearson_cdf
 from spc._charts import ChartSeries, ControlChart, control_chart
 from spc._constants import A2, A3, B3, B4, D3, D4, c4, d2, d3
 from spc._correlation import CorrelationRanking, LaggedCorrelation, lagged_correlation

@@ -225,6 +225,7 @@ def create_app(sources: DashboardSources, *, token: str | None = None, refresh_m
         reactor_scene,
         reactor_scene_from_trace,
         render_png,
+        scene_figure,
     )
 
     n_pts = n_out if downsample else 10**9
@@ -436,7 +437,7 @@ def create_app(sources: DashboardSources, *, token: str | None = None, refresh_m
             raise dash.exceptions.PreventUpdate
         with scene_lock:  # built once per key, whichever request asks first
             if scene_cache.get("key") != key:
-                fig = labelled_scene_figure(build_scene(name))
+                fig = dimensionless(scene_figure(build_scene(name)))  # labelled at the scene's anchors
                 fig.update_layout(uirevision=name)
                 scene_cache.update(key=key, fig=fig)
             return scene_cache["fig"], key
@@ -469,36 +470,6 @@ def dimensionless(fig):
         return obj
 
     return go.Figure(walk(fig.to_dict()), skip_invalid=True)
-
-
-def labelled_scene_figure(scene):
-    """The interactive 3D figure of ``scene`` with a text label on every station / part.
-
-    Labels sit at the scene's anchors (line stations) or, for scenes without anchors, at the
-    top of each labelled part's mesh (reactor vessel, jacket …); flows and buffers are not labelled.
-    """
-    import plotly.graph_objects as go
-
-    from viz._scenes import scene_figure
-
-    fig = scene_figure(scene)
-    if scene.anchors:
-        names = list(scene.anchors)
-        pts = np.array([scene.anchors[n] for n in names], dtype=float)
-    else:
-        names, pts = [], []
-        for label, mesh, _opacity, _color in scene.parts:
-            if label.startswith(("flow", "buffer")) or label in names:
-                continue
-            b = mesh.bounds
-            names.append(label)
-            pts.append(((b[0] + b[1]) / 2, (b[2] + b[3]) / 2, b[5]))
-        pts = np.array(pts, dtype=float).reshape(-1, 3)
-    if len(names):
-        fig.add_trace(go.Scatter3d(x=pts[:, 0], y=pts[:, 1], z=pts[:, 2] + 0.15, mode="text", text=names,
-                                   textfont={"size": 14, "color": "black"}, name="labels", hoverinfo="text",
-                                   showlegend=False))
-    return dimensionless(fig)
 
 
 def serve(sources: DashboardSources, *, host: str = "127.0.0.1", port: int = 8050, token: str | None = None,

@@ -160,10 +160,11 @@ def test_result_pages_tables_pareto_bounds_and_labels(browser, dash_server, samp
         save_screenshot(page, "dashboard-reliability", artefacts)
 
         page.click("#nav-3d")
-        page.wait_for_function(f"() => {{ const g = {_gd('scene-graph')}; return g && g._fullData &&"
-                               " g._fullData.some(t => t.name === 'labels'); }", timeout=WAIT)
-        labels = page.evaluate(f"() => Array.from({_gd('scene-graph')}._fullData.find(t => t.name === 'labels').text)")
-        assert labels == ["cut", "weld", "paint", "pack"]
+        page.wait_for_function(f"() => {{ const g = {_gd('scene-graph')}; return g && g.layout && g.layout.scene &&"
+                               " (g.layout.scene.annotations || []).length > 0; }", timeout=WAIT)
+        labels = page.evaluate(f"() => {_gd('scene-graph')}.layout.scene.annotations.map(a => a.text)")
+        assert [t.split("<br>")[0] for t in labels] == ["cut", "weld", "paint", "pack"]  # a label per station
+        assert all("buffer" in t for t in labels[1:])  # with its buffer fill
         assert audit_page(page) == []
         save_screenshot(page, "dashboard-3d", artefacts)
     finally:
@@ -217,18 +218,17 @@ def test_3d_reactor_follows_the_live_trace(browser, dash_server, tmp_path, artef
     srv = dash_server(create_app(DashboardSources(trace=path), refresh_ms=500))
     errors: list[str] = []
     page = _open(browser, srv.url + "/3d", errors)
-    jacket = (f"() => {{ const g = {_gd('scene-graph')}; const t = g && g._fullData &&"
-              " g._fullData.find(t => t.name === 'jacket'); if (!t) return null;"
-              " const v = Array.from(t.intensity); return v.reduce((a, b) => a + b, 0) / v.length; }")
+    # the deviation the scene shows at sensor T1: its label reads "T1<br>+0.52 K"
+    t1 = (f"() => {{ const g = {_gd('scene-graph')}; const a = g && g.layout && g.layout.scene &&"
+          " (g.layout.scene.annotations || []).find(a => a.text.startsWith('T1<br>')); if (!a) return null;"
+          " return parseFloat(a.text.split('<br>')[1]); }")
     try:
         page.wait_for_selector("#scene-choice", timeout=WAIT)
         page.get_by_label("reactor").check()
-        page.wait_for_function(f"() => ({jacket})() !== null", timeout=WAIT)
-        before = page.evaluate(jacket)
-        assert "jacket" in page.evaluate(f"() => Array.from({_gd('scene-graph')}._fullData"
-                                         ".find(t => t.name === 'labels').text)")
+        page.wait_for_function(f"() => ({t1})() !== null", timeout=WAIT)
+        before = page.evaluate(t1)
         append_trace(store, 600, 300, n_tags=2, fault_tag=1, fault_start=700, rng=rng)  # T1 drifts by up to 4 K
-        page.wait_for_function(f"b => ({jacket})() > b + 1.0", arg=before, timeout=WAIT)
+        page.wait_for_function(f"b => Math.abs(({t1})()) > Math.abs(b) + 1.0", arg=before, timeout=WAIT)
         save_screenshot(page, "dashboard-3d-reactor-live", artefacts)
     finally:
         page.close()

@@ -18,6 +18,8 @@ Example
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import csv
 import datetime as _dt
 import html
@@ -54,7 +56,22 @@ __all__ = [
     "what_html",
     "note_html",
     "Section",
+    "report_inputs",
+    "tidy_figure",
 ]
+
+_INPUTS: contextvars.ContextVar[tuple | None] = contextvars.ContextVar("report_inputs", default=None)
+
+
+@contextlib.contextmanager
+def report_inputs(inputs):
+    """Within the block, reports written without ``inputs=`` name these input files in their header
+    (``twin report FILE`` wraps the renderer of FILE's kind in it)."""
+    token = _INPUTS.set(tuple(inputs))
+    try:
+        yield
+    finally:
+        _INPUTS.reset(token)
 
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1f2933;background:#f7f9fb}
@@ -98,6 +115,40 @@ def _plotlyjs() -> str:
     return get_plotlyjs()
 
 
+_UNIT_ONE = re.compile(r"\[\s*1\s*\]")
+
+
+def _tidy_text(text: Any) -> Any:
+    return _UNIT_ONE.sub("[–]", text) if isinstance(text, str) else text
+
+
+def tidy_figure(fig: Any) -> Any:
+    """The report style on a plotly figure (a copy): the unit ``[1]`` in titles, axis titles,
+    colour-bar titles and legend names becomes ``[–]`` (dimensionless)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(fig)
+    lay = fig.layout
+    if lay.title and lay.title.text:
+        lay.title.text = _tidy_text(lay.title.text)
+    for key in list(lay.to_plotly_json()):
+        if key.startswith(("xaxis", "yaxis")) and lay[key].title and lay[key].title.text:
+            lay[key].title.text = _tidy_text(lay[key].title.text)
+    for ann in lay.annotations or ():
+        ann.text = _tidy_text(ann.text)
+    for tr in fig.data:
+        if getattr(tr, "name", None):
+            tr.name = _tidy_text(tr.name)
+        cb = getattr(tr, "colorbar", None)
+        if cb is not None and cb.title and cb.title.text:
+            cb.title.text = _tidy_text(cb.title.text)
+        mk = getattr(tr, "marker", None)
+        mcb = getattr(mk, "colorbar", None) if mk is not None else None
+        if mcb is not None and mcb.title and mcb.title.text:
+            mcb.title.text = _tidy_text(mcb.title.text)
+    return fig
+
+
 def figure_html(fig: Any, *, div_id: str | None = None, height: int | None = None) -> str:
     """HTML fragment of one plotly figure, without plotly.js (the page inlines it once).
 
@@ -119,6 +170,7 @@ def figure_html(fig: Any, *, div_id: str | None = None, height: int | None = Non
 
     if type(fig) is not go.Figure:  # dicts, FigureResampler and FigureWidget become plain figures
         fig = go.Figure(fig)
+    fig = tidy_figure(fig)
     return fig.to_html(
         full_html=False,
         include_plotlyjs=False,
@@ -233,7 +285,7 @@ def attrs_table_html(attrs: Mapping[str, Any], *, tz=None) -> str:
     return table_html(rows, csv_name="provenance")
 
 
-def _section_body(content: Any) -> str:
+def _section_body(content: Any, heading: str = "table") -> str:
     if content is None:
         return ""
     if isinstance(content, str):
@@ -248,13 +300,13 @@ def _section_body(content: Any) -> str:
         import pandas as pd
 
         if isinstance(content, pd.DataFrame):
-            return table_html(content)
+            return table_html(content, csv_name=heading)
     except ImportError:  # pragma: no cover
         pass
     if hasattr(content, "to_plotly_json"):
         return figure_html(content)
     if isinstance(content, list | tuple):
-        return "\n".join(_section_body(c) for c in content)
+        return "\n".join(_section_body(c, heading) for c in content)
     raise TypeError(
         f"report section content must be a plotly Figure, an HTML string, a DataFrame, "
         f"PNG bytes/Path or a list of these (got {type(content).__name__})"
@@ -311,13 +363,15 @@ def report_page(
 ) -> str:
     """The full HTML text of a report (see :func:`render_report`)."""
     tz, tz_note = plant_timezone(attrs)
+    if inputs is None:
+        inputs = _INPUTS.get()
     parts = []
     nav = []
     for i, sec in enumerate(_as_section(s) for s in sections):
         anchor = f"s{i}"
         nav.append(f'<a href="#{anchor}">{html.escape(sec.heading)}</a>')
         parts.append(f'<section id="{anchor}"><h2>{html.escape(sec.heading)}</h2>\n'
-                     f'{what_html(sec.what) if sec.what else ""}{_section_body(sec.content)}\n</section>')
+                     f'{what_html(sec.what) if sec.what else ""}{_section_body(sec.content, sec.heading)}\n</section>')
     if attrs:
         parts.append(f'<section id="provenance"><h2>Provenance</h2>'
                      f'{what_html("Where the data came from, as recorded in the input file.")}'

@@ -37,6 +37,7 @@ __all__ = [
     "file_digest",
     "workbench_version",
     "looks_like_epoch",
+    "strip_unit_one",
 ]
 
 #: Unit strings meaning "no unit".
@@ -180,6 +181,14 @@ def fmt_value(v: Any, *, key: str = "", unit: Any = None, tz: _dt.tzinfo | None 
     if isinstance(v, int | float):
         return fmt_quantity(v, unit)
     return str(v)
+
+
+_NUMBER_UNIT_ONE = re.compile(r"(\d(?:[\d.]*\d)?(?:[eE][+-]?\d+)?) 1(?=[\s;,)\]]|$)")
+
+
+def strip_unit_one(text: str) -> str:
+    """Drop the unit ``1`` after numbers in producer messages: ``"yield = 0.8627 1; …"`` → ``"yield = 0.8627; …"``."""
+    return _NUMBER_UNIT_ONE.sub(r"\1", text)
 
 
 def file_digest(path: str | Path, n: int = 12) -> str:

@@ -9,7 +9,7 @@ import io
 import re
 from pathlib import Path
 
-_SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
+_SCRIPT = re.compile(r"<script\b.*?</script>|<style\b.*?</style>", re.S)
 _TAGS = re.compile(r"<[^>]+>")
 _CSV = re.compile(r'<a class="csv" download="([^"]+)" href="data:text/csv;charset=utf-8;base64,([A-Za-z0-9+/=]+)"')
 

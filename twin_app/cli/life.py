@@ -10,6 +10,7 @@ from twin_app.cli._common import (
     DASK_OPTION,
     JSON_OPTION,
     console,
+    console_err,
     open_executor,
     print_json,
     print_table,
@@ -202,11 +203,21 @@ def optimize_pm_cmd(
     if "analytic_optimum_s" in ds.attrs:
         summary["analytic_optimum"] = ds.attrs["analytic_optimum_s"] / per
         summary["analytic_optimum_cost_rate"] = ds.attrs["analytic_optimum_cost_rate"]
+    from viz.life_report import pm_edge_warning
+
+    edge = pm_edge_warning(ds, unit)
+    summary["optimum_on_grid_edge"] = edge is not None
+    if edge is not None:
+        summary["warning"] = edge
     if as_json:
         print_json({"summary": summary, "trials": rows})
+        if edge is not None:
+            console_err.print(f"[bold yellow]warning:[/] {edge}", highlight=False)
         return
     print_table(rows, title=f"{model.name}: {ds.attrs['component']} {ds.attrs['policy']} policy")
     console.print(f"best simulated interval: {summary['best_interval']:.4g} {unit}")
+    if edge is not None:
+        console_err.print(f"[bold yellow]warning:[/] {edge}", highlight=False)
     if "analytic_optimum" in summary:
         note = "" if ds.attrs.get("analytic_applies") else " (component alone, instantaneous replacement)"
         console.print(f"renewal-reward optimum{note}: {summary['analytic_optimum']:.4g} {unit} at "

@@ -98,7 +98,8 @@ def kpi_ci_figure(results: dict[str, xr.Dataset], kpis: list[str] | None = None)
 
 
 def gantt_figure(ds: xr.Dataset, *, max_segments: int = 4000) -> go.Figure:
-    """Station/machine state Gantt chart of the first replication (from ``gantt_*`` segments)."""
+    """Station/machine state Gantt chart of the first replication (from ``gantt_*`` segments), one row
+    per machine in the line's flow order (the ``station`` coordinate), first station on top."""
     fig = go.Figure()
     if "gantt_start" not in ds:
         fig.update_layout(title="no state trace in this result (run with trace: true)", margin=_MARGIN)
@@ -113,7 +114,9 @@ def gantt_figure(ds: xr.Dataset, *, max_segments: int = 4000) -> go.Figure:
         keep.sort()
         st, srv, state, start, end = st[keep], srv[keep], state[keep], start[keep], end[keep]
     rows = np.array([f"{a}/{b}" for a, b in zip(st, srv, strict=True)])
-    order = list(dict.fromkeys(rows))
+    flow = [str(s) for s in ds["station"].values] if "station" in ds.coords else []
+    rank = {s: i for i, s in enumerate(flow + [s for s in dict.fromkeys(st.tolist()) if s not in flow])}
+    order = sorted(dict.fromkeys(rows.tolist()), key=lambda r: (rank[r.rsplit("/", 1)[0]], int(r.rsplit("/", 1)[1])))
     for s in dict.fromkeys(state):
         m = state == s
         fig.add_trace(go.Bar(y=rows[m], x=end[m] - start[m], base=start[m], orientation="h", name=s,

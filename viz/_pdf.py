@@ -1,8 +1,9 @@
-"""PDF of an HTML report: Chromium's print-to-PDF (headless, via Playwright) with the print stylesheet.
+"""PDF of an HTML report: headless Chromium's print-to-PDF, with the reports' print stylesheet.
 
 The reports' ``@media print`` rules (:mod:`viz._html`) hide navigation and download links and
-fit figures to A4; Chromium renders the page (plotly.js draws the figures first) and prints it.
-Where Chromium or Playwright is missing, :func:`write_pdf` raises a :class:`WorkbenchError`
+fit figures to A4. Chromium is run as a program (``chromium --headless --print-to-pdf``; no
+Python browser driver needed), with a virtual-time budget so plotly.js draws the figures before
+the page is printed. Where Chromium is missing, :func:`write_pdf` raises a :class:`WorkbenchError`
 saying so (the HTML report can still be printed from any browser).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from workbench.errors import WorkbenchError
 __all__ = ["write_pdf", "find_chromium"]
 
 _ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+         "--disable-component-update", "--disable-sync", "--no-pdf-header-footer", "--run-all-compositor-stages-before-draw"]
 
 
 def find_chromium() -> str | None:
@@ -30,40 +32,40 @@ def find_chromium() -> str | None:
     return None
 
 
-def write_pdf(html_path: str | Path, pdf_path: str | Path, *, timeout_s: float = 120.0) -> Path:
-    """Print an HTML report to PDF (A4, backgrounds on) with headless Chromium.
+def write_pdf(html_path: str | Path, pdf_path: str | Path, *, timeout_s: float = 180.0,
+              render_ms: int = 15000) -> Path:
+    """Print an HTML report to PDF with headless Chromium (print media, A4 from the stylesheet).
+
+    Parameters
+    ----------
+    html_path, pdf_path
+        The report to print and the PDF to write (parent folders are created).
+    timeout_s
+        Wall-time limit of the Chromium run.
+    render_ms
+        Virtual time Chromium gives the page's scripts (plotly.js) before printing.
 
     Raises
     ------
     WorkbenchError
-        When Chromium or Playwright is not installed, or Chromium fails to print.
+        When Chromium is not installed, fails or writes no PDF.
     """
-    html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path)
+    html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path).resolve()
     exe = find_chromium()
     if exe is None:
         raise WorkbenchError(f"{pdf_path}: no Chromium to print the PDF with (looked at $TWIN_CHROMIUM, "
                              "/usr/bin/chromium and PATH); install Debian's chromium, or open "
                              f"{html_path.name} in a browser and print it")
-    try:
-        from playwright.sync_api import Error as PlaywrightError
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        raise WorkbenchError(f"{pdf_path}: the playwright package is not installed; it drives Chromium's "
-                             "print-to-PDF (pip install playwright)") from exc
     pdf_path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with tempfile.TemporaryDirectory(prefix="twin-pdf-") as profile, sync_playwright() as pw:
-            ctx = pw.chromium.launch_persistent_context(profile, executable_path=exe, headless=True, args=_ARGS)
-            try:
-                page = ctx.new_page()
-                page.goto(html_path.as_uri(), wait_until="load", timeout=timeout_s * 1000)
-                page.emulate_media(media="print")
-                page.wait_for_function("() => [...document.querySelectorAll('.plotly-graph-div')]"
-                                       ".every(d => d.querySelector('.main-svg'))", timeout=timeout_s * 1000)
-                page.pdf(path=str(pdf_path), format="A4", print_background=True,
-                         margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
-            finally:
-                ctx.close()
-    except PlaywrightError as exc:
-        raise WorkbenchError(f"{pdf_path}: Chromium could not print {html_path.name}: {exc}") from exc
+    with tempfile.TemporaryDirectory(prefix="twin-pdf-") as profile:
+        cmd = [exe, *_ARGS, f"--user-data-dir={profile}", f"--virtual-time-budget={int(render_ms)}",
+               f"--print-to-pdf={pdf_path}", html_path.as_uri()]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise WorkbenchError(f"{pdf_path}: Chromium did not print {html_path.name} within {timeout_s:g} s") from exc
+    if proc.returncode != 0 or not pdf_path.exists() or pdf_path.stat().st_size == 0:
+        tail = (proc.stderr or "").strip().splitlines()[-3:]
+        raise WorkbenchError(f"{pdf_path}: Chromium could not print {html_path.name} (exit {proc.returncode}): "
+                             + " | ".join(tail))
     return pdf_path

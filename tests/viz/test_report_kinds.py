@@ -4,7 +4,6 @@ report, an empty campaign says so, and ``twin report --pdf`` prints through Chro
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -78,18 +77,17 @@ def test_synthetic_campaign_layout_counts_its_trials(sample_dir, tmp_path):
 def test_twin_report_pdf_through_chromium(sample_dir, tmp_path, capsys):
     from viz._pdf import find_chromium
 
-    if find_chromium() is None or shutil.which("chromium") is None and not Path("/usr/bin/chromium").exists():
+    if find_chromium() is None:
         pytest.skip("Chromium not installed")
     html, pdf = tmp_path / "r.html", tmp_path / "r.pdf"
     assert main(["report", str(sample_dir["life"]), "-o", str(html), "--pdf", str(pdf)]) == 0
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF-") and len(data) > 10_000
-    assert len(re.findall(rb"/Type\s*/Page[^s]", data)) >= 1
+    assert len(re.findall(rb"/Type\s*/Page[^s]", data)) >= 2  # header, tables and the drawn figures
     assert f"wrote {pdf}" in capsys.readouterr().out.replace("\n", "")
 
 
 def test_pdf_without_chromium_is_a_clear_error(sample_dir, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("TWIN_CHROMIUM", str(tmp_path / "none"))
     monkeypatch.setattr("viz._pdf.find_chromium", lambda: None)
     code = main(["report", str(sample_dir["life"]), "-o", str(tmp_path / "r.html"), "--pdf", str(tmp_path / "r.pdf")])
     assert code == 1

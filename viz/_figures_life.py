@@ -64,9 +64,12 @@ def probability_plot(plot: xr.Dataset) -> go.Figure:
     unit = str(plot.attrs.get("time_unit", plot["time"].attrs.get("units", "")))
     kind, logx, name = paper(dist)
     conf = plot.attrs.get("confidence")
-    fig = go.Figure()
+    fig = go.Figure()  # trace order: points, band, B-lives, fit line (last, drawn on top)
     t = plot["time"].values.astype(float)
     fit = plot["fitted_unreliability"]
+    fig.add_trace(go.Scatter(x=plot["observed_time"].values, y=_y(kind, plot["observed_unreliability"].values),
+                             mode="markers", marker={"color": "#d62728", "size": 7},
+                             name="failures at median ranks (Johnson, Bernard)"))
     if "bound" in fit.dims and {"lower", "upper"} <= set(map(str, fit["bound"].values)):
         lo, hi = _y(kind, fit.sel(bound="lower").values), _y(kind, fit.sel(bound="upper").values)
         ok = np.isfinite(lo) & np.isfinite(hi)
@@ -74,18 +77,15 @@ def probability_plot(plot: xr.Dataset) -> go.Figure:
         fig.add_trace(go.Scatter(x=np.r_[t[ok], t[ok][::-1]], y=np.r_[hi[ok], lo[ok][::-1]], fill="toself",
                                  fillcolor="rgba(31,119,180,0.22)", line={"width": 1, "color": "rgba(31,119,180,0.5)"},
                                  name=label, hoverinfo="skip"))
-    est = fit.sel(bound="estimate").values if "bound" in fit.dims else fit.values
-    fig.add_trace(go.Scatter(x=t, y=_y(kind, est), mode="lines", line={"color": "#1f77b4", "width": 2},
-                             name=f"{dist} fit (maximum likelihood)"))
-    fig.add_trace(go.Scatter(x=plot["observed_time"].values, y=_y(kind, plot["observed_unreliability"].values),
-                             mode="markers", marker={"color": "#d62728", "size": 7},
-                             name="failures at median ranks (Johnson, Bernard)"))
     if "b_life" in plot:
         ps = plot["b_percent"].values.astype(float)
         bl = plot["b_life"].sel(bound="estimate").values
         fig.add_trace(go.Scatter(x=bl, y=_y(kind, ps / 100.0), mode="markers+text", name="B-lives",
                                  text=[f"B{fmt_number(p)}" for p in ps], textposition="middle left",
                                  marker={"symbol": "diamond", "size": 10, "color": "#2ca02c"}))
+    est = fit.sel(bound="estimate").values if "bound" in fit.dims else fit.values
+    fig.add_trace(go.Scatter(x=t, y=_y(kind, est), mode="lines", line={"color": "#1f77b4", "width": 2},
+                             name=f"{dist} fit (maximum likelihood)"))
     ticks = _TICKS
     fig.update_xaxes(type="log" if logx else "linear", title=f"time [{unit_label(unit)}]")
     fig.update_yaxes(title="unreliability F(t) [%]", tickvals=_y(kind, ticks),
@@ -173,7 +173,7 @@ def pm_cost_figure(policy: xr.Dataset, unit: str, scale: float) -> go.Figure:
         a = float(policy.attrs["analytic_optimum_s"]) / scale
         fig.add_vline(x=a, line_dash="dot", annotation_text=f"analytic optimum {fmt_number(a)} {unit}")
     cu = cr.attrs.get("units", "")
-    title = f"cost rate against {policy['interval'].attrs.get('long_name', 'interval')}"
+    title = f"cost rate vs {policy['interval'].attrs.get('long_name', 'interval')}"
     if edge:
         title += " — optimum at the edge of the searched grid"
     fig.update_layout(title=title, xaxis_title=f"interval [{unit}]", yaxis_title=f"cost rate [{unit_label(cu)}]")

@@ -90,7 +90,7 @@ def probability_plot(plot: xr.Dataset) -> go.Figure:
     fig.update_xaxes(type="log" if logx else "linear", title=f"time [{unit_label(unit)}]")
     fig.update_yaxes(title="unreliability F(t) [%]", tickvals=_y(kind, ticks),
                      ticktext=[f"{100 * p:g}" for p in ticks], zeroline=False)
-    fig.update_layout(title=f"{dist} probability plot — {name}", legend={"orientation": "h", "y": -0.2})
+    fig.update_layout(title=f"{dist} probability plot — {name}", legend={"orientation": "h", "y": -0.2}, height=560)
     return fig
 
 

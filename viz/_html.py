@@ -270,6 +270,10 @@ def image_html(png: str | Path | bytes, *, alt: str = "image") -> str:
     return f'<img class="wb" alt="{html.escape(alt)}" src="data:image/png;base64,{b64}">'
 
 
+#: Attr-name suffixes that carry a unit (``warmup_s`` is in seconds).
+_SUFFIX_UNITS = {"s": "s", "h": "h", "min": "min", "K": "K", "m3": "m3", "kg": "kg", "pct": "%"}
+
+
 def attrs_table_html(attrs: Mapping[str, Any], *, tz=None) -> str:
     """Two-column table of dataset attrs (provenance: scenario, hash, seed, version…).
 
@@ -278,7 +282,8 @@ def attrs_table_html(attrs: Mapping[str, Any], *, tz=None) -> str:
     """
     rows = []
     for k, v in attrs.items():
-        text = fmt_value(v, key=str(k), tz=tz)
+        unit = _SUFFIX_UNITS.get(str(k).rsplit("_", 1)[-1]) if "_" in str(k) else None
+        text = fmt_value(v, key=str(k), tz=tz, unit=unit)
         if len(text) > 400:
             text = text[:400] + f" … ({len(text)} characters)"
         rows.append({"attribute": k, "value": text})

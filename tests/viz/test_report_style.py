@@ -76,3 +76,10 @@ def test_style_check_catches_dumps(tmp_path):
     with pytest.raises(AssertionError):
         assert_report_style(bad)
     assert "{'shape'" in visible_text(bad.read_text())
+
+
+def test_provenance_numbers_carry_the_unit_their_name_says():
+    from viz._html import attrs_table_html
+
+    page = attrs_table_html({"warmup_s": 86400.0, "horizon_h": 168, "seed": 3})
+    assert "<td>86400 s</td>" in page and "<td>168 h</td>" in page and "<td>3</td>" in page

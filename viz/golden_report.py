@@ -117,7 +117,7 @@ def golden_figures(model: xr.Dataset, *, aligned=None, check=None, monitor=None,
 
 
 def write_golden_report(model: xr.Dataset, path: str | Path, *, aligned=None, check=None, monitor=None,
-                        contributions=None) -> Path:
+                        contributions=None, inputs=None) -> Path:
     """Write the HTML report of a golden-batch model (and of checked batches, if given).
 
     Parameters
@@ -129,6 +129,8 @@ def write_golden_report(model: xr.Dataset, path: str | Path, *, aligned=None, ch
     aligned, check, monitor, contributions
         Optional outputs of ``model.align``, ``model.check``, ``model.monitor_aligned``
         and ``model.mpca_.contributions`` for batches to show against the envelope.
+    inputs
+        Input files named in the report's header (paths, hashed there).
     """
     n_golden = len([b for b in str(model.attrs.get("golden_batches", "")).split(",") if b])
     if model.attrs.get("kind") == "envelope" or "mpca_alpha" not in model.attrs:
@@ -141,4 +143,4 @@ def write_golden_report(model: xr.Dataset, path: str | Path, *, aligned=None, ch
                                                             "kind", "timezone", "scenario")}
     return render_report("Golden-batch report", golden_figures(model, aligned=aligned, check=check, monitor=monitor,
                                                               contributions=contributions),
-                         path, subtitle=sub, attrs=attrs, what=f"golden-batch model: {sub}")
+                         path, subtitle=sub, attrs=attrs, what=f"golden-batch model: {sub}", inputs=inputs)

@@ -149,7 +149,8 @@ def life_sections(result: xr.Dataset | None = None, *, fit_plot: xr.Dataset | No
 
 
 def write_life_report(path: str | Path, result: xr.Dataset | None = None, *, fit_plot: xr.Dataset | None = None,
-                      policy: xr.Dataset | None = None, title: str | None = None, unit: str | None = None) -> Path:
+                      policy: xr.Dataset | None = None, title: str | None = None, unit: str | None = None,
+                      inputs=None) -> Path:
     """Write one self-contained HTML file (plotly.js embedded) and return its path.
 
     Parameters
@@ -166,6 +167,8 @@ def write_life_report(path: str | Path, result: xr.Dataset | None = None, *, fit
         Page title (default: the scenario name).
     unit
         Time unit of the axes (default: the result's ``report_unit`` or hours).
+    inputs
+        Input files named in the report's header (paths, hashed there).
     """
     unit = unit or (result.attrs.get("report_unit", "h") if result is not None else "h")
     main = next((d for d in (result, fit_plot, policy) if d is not None), None)
@@ -174,4 +177,4 @@ def write_life_report(path: str | Path, result: xr.Dataset | None = None, *, fit
     if attrs is not None:
         attrs.pop("parameters", None)  # shown as the parameter table
     return render_report(str(title), life_sections(result, fit_plot=fit_plot, policy=policy, unit=unit), path,
-                         attrs=attrs, what=f"reliability report: {title}")
+                         attrs=attrs, what=f"reliability report: {title}", inputs=inputs)

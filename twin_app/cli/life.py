@@ -68,7 +68,7 @@ def run(
     if report is not None:
         from viz.life_report import write_life_report
 
-        write_life_report(report, ds)
+        write_life_report(report, ds, inputs=[model_file])
     if as_json:
         print_json({"model": model.name, "engine": ds.attrs["engine"], "kpis": rows, "components": comp,
                     "out": str(out) if out else None, "report": str(report) if report else None})
@@ -131,7 +131,8 @@ def fit(
     if report is not None:
         from viz.life_report import write_life_report
 
-        write_life_report(report, fit_plot=best.plot_data(), title=f"life data fit: {data.name}", unit=unit)
+        write_life_report(report, fit_plot=best.plot_data(), title=f"life data fit: {data.name}", unit=unit,
+                          inputs=[data])
     if as_json:
         print_json({"fits": [f.summary() for f in fits], "best": best.distribution, "skipped": skipped,
                     "output": str(output) if output else None})
@@ -197,7 +198,7 @@ def optimize_pm_cmd(
     if report is not None:
         from viz.life_report import write_life_report
 
-        write_life_report(report, policy=ds, title=f"{model.name}: PM interval", unit=unit)
+        write_life_report(report, policy=ds, title=f"{model.name}: PM interval", unit=unit, inputs=[model_file])
     summary = {"component": ds.attrs["component"], "policy": ds.attrs["policy"],
                "best_interval": ds.attrs["best_interval_s"] / per, "unit": unit}
     if "analytic_optimum_s" in ds.attrs:

@@ -118,6 +118,43 @@ def _alarm_section(ds: xr.Dataset) -> tuple[str, object, str] | None:
             "Every alarm the twin raised (times in the plant's zone): check the tag and the residual at that time.")
 
 
+def _mixed_units(ds: xr.Dataset, da: xr.DataArray) -> tuple[str, dict[str, str]] | None:
+    """``(dim, label → unit)`` when one dim of ``da`` lists quantities with different units
+    (``variable_units(variable)``, ``attrs['tag_units']``), else ``None``."""
+    import json
+
+    for dim in da.dims:
+        units: dict[str, str] = {}
+        if f"{dim}_units" in ds and ds[f"{dim}_units"].dims == (dim,):
+            units = dict(zip(map(str, ds[dim].values), map(str, ds[f"{dim}_units"].values), strict=True))
+        elif isinstance(ds.attrs.get(f"{dim}_units"), str):
+            try:
+                units = {str(k): str(v) for k, v in json.loads(ds.attrs[f"{dim}_units"]).items()}
+            except (ValueError, AttributeError):
+                units = {}
+        if len(set(units.values())) > 1:
+            return str(dim), units
+    return None
+
+
+def _small_multiples(ds: xr.Dataset, da: xr.DataArray, name: str, limit: int = 8):
+    """One line panel per entry of the mixed-unit dim, each with its own unit on its y axis."""
+    from plotly.subplots import make_subplots
+
+    dim, units = _mixed_units(ds, da)
+    other = next(d for d in da.dims if d != dim)
+    keys = [str(k) for k in da[dim].values][:limit]
+    fig = make_subplots(rows=len(keys), cols=1, shared_xaxes=True, vertical_spacing=0.03)
+    x = da[other].values
+    for i, k in enumerate(keys, start=1):
+        fig.add_scatter(x=x, y=da.sel({dim: k}).values, mode="lines", name=k, row=i, col=1)
+        fig.update_yaxes(title_text=f"{k} [{unit_label(units.get(k))}]", row=i, col=1)
+    xu = unit_label(da[other].attrs.get("units")) if other in da.coords else "–"
+    fig.update_xaxes(title_text=f"{other} [{xu}]", row=len(keys), col=1)
+    fig.update_layout(height=120 + 170 * len(keys), title=f"{da.attrs.get('long_name', name)} per {dim}")
+    return fig
+
+
 def generic_report(ds: xr.Dataset, path: str | Path, *, title: str | None = None, kind: str | None = None) -> Path:
     """Report for any conforming dataset: known figures for its kind, then every variable.
 
@@ -147,6 +184,10 @@ def generic_report(ds: xr.Dataset, path: str | Path, *, title: str | None = None
             xu = unit_label(da[da.dims[0]].attrs.get("units")) if da.dims[0] in da.coords else "–"
             sections.append((f"{name}: {label}", go.Figure(go.Scatter(x=x, y=da.values, mode="lines", name=name))
                              .update_layout(xaxis_title=f"{da.dims[0]} [{xu}]", yaxis_title=label), what))
+        elif da.ndim == 2 and 3 < da.size <= 200_000 and _mixed_units(ds, da) is not None:
+            sections.append((f"{name}: {da.attrs.get('long_name', name)}", _small_multiples(ds, da, name),
+                             f"{da.attrs.get('long_name', name)}, one panel per {_mixed_units(ds, da)[0]} "
+                             "(their units differ, so they share no colour scale or axis)."))
         elif da.ndim == 2 and 3 < da.size <= 200_000:
             sections.append((f"{name}: {label}", go.Figure(go.Heatmap(
                 z=da.values, x=[str(v) for v in da[da.dims[1]].values], y=[str(v) for v in da[da.dims[0]].values],

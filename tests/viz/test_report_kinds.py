@@ -110,3 +110,17 @@ def test_print_stylesheet_hides_navigation_and_csv_links(browser, sample_dir, tm
         assert page.is_visible("header") and page.locator("table.wb").count() >= 2
     finally:
         page.close()
+
+
+def test_generic_report_never_puts_mixed_units_on_one_colour_scale(real_outputs, tmp_path):
+    """The generic dump drew every (time × variable) array as one heatmap across K, mol and –."""
+    from viz import load_result
+    from viz._report import generic_report
+
+    ds = load_result(real_outputs["envelope"])
+    path = generic_report(ds, tmp_path / "g.html", kind="generic")
+    page = path.read_text()
+    section = re.search(r'<section id="s\d+"><h2>envelope_mean: .*?</section>', page, re.S).group(0)
+    assert '"z":' not in section and "one panel per variable" in section  # no heatmap data, one line panel each
+    assert section.count('"mode":"lines"') == min(ds.sizes["variable"], 8)
+    assert_report_style(path)

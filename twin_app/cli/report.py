@@ -27,4 +27,4 @@ def report(
         from viz import write_pdf
 
         written = write_pdf(path, pdf)
-        console.print(f"wrote {written} (PDF, {written.stat().st_size / 1e6:.1f} MB)")
+        console.print(f"wrote {pdf} (PDF, {written.stat().st_size / 1e6:.1f} MB)")

@@ -162,11 +162,13 @@ def fmt_value(v: Any, *, key: str = "", unit: Any = None, tz: _dt.tzinfo | None 
         v = v.item()
     if isinstance(v, str):
         s = v.strip()
-        if s[:1] in "{[" and s[-1:] in "}]":
+        if s[:1] in "{[" and s[-1:] in "}]":  # JSON objects (or lists of them) as key = value text
             try:
-                return fmt_value(json.loads(s), key=key, unit=unit, tz=tz)
+                parsed = json.loads(s)
             except ValueError:
-                pass
+                return v
+            if (isinstance(parsed, dict) and parsed) or (isinstance(parsed, list) and any(isinstance(x, dict) for x in parsed)):
+                return fmt_value(parsed, key=key, unit=unit, tz=tz)
         return v
     if isinstance(v, Mapping):
         return _mapping_text(v, tz)

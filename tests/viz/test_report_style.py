@@ -36,6 +36,7 @@ def test_epoch_seconds_become_iso_in_the_plant_zone():
 def test_json_and_mappings_become_key_value_text():
     assert fmt_value('{"shape": 2.1, "scale": 81.9}') == "shape = 2.1; scale = 81.9"
     assert fmt_value({"a": {"b": 1}}) == "a = b = 1"
+    assert fmt_value("[0]") == "[0]" and fmt_value("{x}") == "{x}"  # text that is not a JSON object stays
 
 
 @given(st.floats(allow_nan=True, allow_infinity=True))
@@ -83,3 +84,12 @@ def test_provenance_numbers_carry_the_unit_their_name_says():
 
     page = attrs_table_html({"warmup_s": 86400.0, "horizon_h": 168, "seed": 3})
     assert "<td>86400 s</td>" in page and "<td>168 h</td>" in page and "<td>3</td>" in page
+
+
+@given(st.lists(st.tuples(st.text(min_size=1, max_size=12) | st.sampled_from(["[0]", "{}", "[1, 2]", '"q"']), st.floats(allow_nan=False, allow_infinity=False)),
+                min_size=1, max_size=8))
+def test_csv_link_round_trips_every_cell(rows):
+    page = table_html([{"name": n, "value": v} for n, v in rows], units={"value": "K"}, csv_name="t")
+    got = csv_tables(page)["t.csv"]
+    assert got[0] == ["name", "value [K]"]
+    assert [(r[0], float(r[1])) for r in got[1:]] == [(n, float(v)) for n, v in rows]

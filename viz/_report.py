@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 
 from viz._data import is_trace_store, load_result, result_kind
-from viz._format import unit_label
+from viz._format import plant_timezone, unit_label
 from viz._html import render_report, report_inputs
 from workbench.dataset import resolve_kind
 
@@ -59,11 +59,26 @@ RENDERERS: dict[str, list[tuple[str, object]]] = {
 }
 
 
+def plant_local_time(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with a datetime ``time`` coordinate shown as wall-clock time in the plant's zone
+    (``attrs['timezone']``; stored times are UTC), so figure axes read as the header says."""
+    import datetime as dt
+
+    import pandas as pd
+
+    tz, _ = plant_timezone(ds.attrs)
+    if tz is dt.UTC or "time" not in ds.coords or not np.issubdtype(ds["time"].dtype, np.datetime64):
+        return ds
+    local = pd.DatetimeIndex(ds["time"].values).tz_localize("UTC").tz_convert(tz).tz_localize(None)
+    return ds.assign_coords(time=("time", local.values, {**ds["time"].attrs, "timezone": str(tz)}))
+
+
 def _builtin_sections(ds: xr.Dataset, kind: str) -> list[tuple[str, object]]:
     from viz import _figures_live as fl
     from viz import _figures_results as fr
 
     sections: list[tuple[str, object]] = []
+    ds = plant_local_time(ds)
     if kind in ("twin-trace", "line-twin-trace"):
         for tag in [str(t) for t in ds["tag"].values][:8]:
             sections.append((f"{tag}: real vs virtual", fl.trend_figure(ds, tag),

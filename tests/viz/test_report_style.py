@@ -93,3 +93,16 @@ def test_csv_link_round_trips_every_cell(rows):
     got = csv_tables(page)["t.csv"]
     assert got[0] == ["name", "value [K]"]
     assert [(r[0], float(r[1])) for r in got[1:]] == [(n, float(v)) for n, v in rows]
+
+
+def test_trace_figures_show_plant_wall_clock_time(sample_dir, tmp_path):
+    from twin import open_trace
+    from viz import report_result
+
+    ds = open_trace(sample_dir["trace"])
+    first = np.datetime64(ds["time"].values[0], "s")
+    ds.attrs["timezone"] = "Asia/Tokyo"  # UTC+9, no daylight saving
+    path, _ = report_result(ds, tmp_path / "t.html")
+    page = path.read_text()
+    local = str(first + np.timedelta64(9, "h")).replace("T", " ")[:16]
+    assert local in page.replace("T", " ") and "Asia/Tokyo (from the data's attrs['timezone'])" in visible_text(page)

@@ -92,7 +92,7 @@ p.empty{background:#f0f4f8;border-left:4px solid #829ab1;padding:6px 10px}
 table.wb{border-collapse:collapse;font-size:.88em;margin:6px 0}
 table.wb th,table.wb td{border:1px solid #d9e2ec;padding:3px 8px;text-align:right}
 table.wb th{background:#f0f4f8}
-table.wb td:first-child,table.wb th:first-child{text-align:left}
+table.wb td:first-child,table.wb th:first-child,table.wb td.t{text-align:left}
 a.csv{font-size:.8em;color:#486581}
 img.wb{max-width:100%;border:1px solid #d9e2ec}
 footer{color:#829ab1;font-size:.8em;padding:0 32px 20px}
@@ -258,7 +258,12 @@ def table_html(rows: Any, *, columns: Sequence[str] | None = None, float_format:
         return html.escape(fmt_value(v, key=col, tz=tz))
 
     head = "".join(f"<th>{html.escape(_header(c, units))}</th>" for c in cols)
-    body = "".join("<tr>" + "".join(f"<td>{cell(r.get(c, ''), str(c))}</td>" for c in cols) + "</tr>" for r in rows)
+    def td(v: Any, col: str) -> str:
+        numeric = isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool) \
+            and not looks_like_epoch(col, v)
+        return f"<td>{cell(v, col)}</td>" if numeric else f'<td class="t">{cell(v, col)}</td>'
+
+    body = "".join("<tr>" + "".join(td(r.get(c, ""), str(c)) for c in cols) + "</tr>" for r in rows)
     link = csv_link_html(table_csv(rows, cols, units=units, tz=tz), _slug(csv_name)) if csv_name and cols else ""
     return f'<table class="wb"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{link}'
 

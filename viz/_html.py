@@ -196,7 +196,7 @@ def table_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, unit
               tz=None) -> str:
     """CSV text of a table: headers ``name [unit]``, full-precision numbers, ISO times."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\r\n")  # RFC 4180; a CR or LF inside a cell is then quoted
     w.writerow([_header(c, units) for c in columns])
     for r in rows:
         w.writerow([_csv_cell(r.get(c, ""), str(c), tz) for c in columns])

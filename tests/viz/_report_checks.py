@@ -21,7 +21,7 @@ def visible_text(page: str) -> str:
 
 def csv_tables(page: str) -> dict[str, list[list[str]]]:
     """Every embedded CSV download: file name → rows (header first)."""
-    return {name: list(csv.reader(io.StringIO(base64.b64decode(b64).decode("utf-8"))))
+    return {name: list(csv.reader(io.StringIO(base64.b64decode(b64).decode("utf-8"), newline="")))
             for name, b64 in _CSV.findall(page)}
 
 

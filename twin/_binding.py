@@ -213,7 +213,7 @@ class OpcUaSettings(WorkbenchModel):
 class TraceSettings(WorkbenchModel):
     """Where and how often the trace store is written."""
 
-    path: str = Field("traces/twin.zarr", description="Zarr store directory")
+    path: str = Field("out/traces/twin.zarr", description="Zarr store directory (relative: to the working directory)")
     flush_interval: Duration = Field("2 s", description="Wall time between flushes (data at risk on a crash)")
 
 

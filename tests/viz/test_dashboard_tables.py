@@ -175,14 +175,6 @@ def test_mspc_figure_has_limit_lines_in_its_legend():
     assert names == ["T²", "T² limit", "SPE", "SPE limit"] and fig.layout.showlegend
 
 
-def test_fit_label_is_text_not_a_dict():
-    from viz._figures_results import _fit_parameters
-
-    assert _fit_parameters("{'shape': 2.1020588, 'scale': 81.878}", "h") == ": shape 2.102, scale 81.88 h"
-    assert _fit_parameters('{"shape": 2.0}', "h") == ": shape 2"
-    assert _fit_parameters("__import__('os')", "h") == ""  # literals only
-
-
 def test_scenario_table_of_sample_results_has_one_row_per_kpi():
     a = line_result({"cut": 0.4, "weld": 0.9})
     b = line_result({"cut": 0.5, "weld": 0.8}, seed=7)

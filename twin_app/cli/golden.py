@@ -171,5 +171,5 @@ def report(
         aligned = model.align(data)
         kwargs = {"aligned": aligned, "check": model.check(data), "monitor": model.monitor_aligned(aligned),
                   "contributions": model.mpca_.contributions(aligned)}
-    path = write_golden_report(model_ds, output, **kwargs)
+    path = write_golden_report(model_ds, output, inputs=[envelope] + ([batch] if batch is not None else []), **kwargs)
     console.print(f"wrote {path}")

@@ -114,6 +114,10 @@ class ResidualT2Settings(WorkbenchModel):
     enabled: bool = Field(False, description="Run the residual T² alarm (off by default: a new alarm kind is opt-in)")
     alpha: float = Field(0.001, gt=0, lt=0.5, description="Per-sample false-alarm probability of the χ² limit")
     min_run: int = Field(1, ge=1, description="Samples in a row above the limit that raise an alarm")
+    reference: int = Field(
+        0, ge=0, description="0: R known (EKF innovation correlation, else independent), χ² limit; m > 0: mean and "
+        "covariance estimated from the first m complete samples, Phase II F limit (Tracy, Young & Mason 1992)"
+    )
 
 
 class DetectionSettings(WorkbenchModel):

@@ -114,18 +114,42 @@ class ResidualT2:
         Samples in a row above the limit that raise an alarm.
     clear
         An alarm holds until T² falls to this fraction of the limit.
+    reference
+        0: ``z`` is N(0, R) with R known (given per sample, else I), χ² limits. ``m > 0``: the
+        mean and covariance of ``z`` are estimated from the first ``m`` complete samples (a clean
+        reference window; no T² alarm during it, and a bias already present in it is learnt as
+        normal), T² is taken about that mean with that covariance, and the limit is the Phase II
+        limit for individual observations with estimated parameters (Tracy, Young & Mason,
+        *J. Quality Technology* 24(2):88-95, 1992; Montgomery 2013, §11.3.1)::
+
+            UCL_q = q (m+1)(m−1) / (m² − m q) · F_{1−α; q, m−q}
+
+        (q available tags). Needs ``m > p + 1``.
     """
 
-    def __init__(self, tags: Sequence[str], alpha: float = 0.001, min_run: int = 1, clear: float = 0.5):
+    def __init__(self, tags: Sequence[str], alpha: float = 0.001, min_run: int = 1, clear: float = 0.5,
+                 reference: int = 0):
         if not 0 < alpha < 1:
             raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+        if reference and reference <= len(tags) + 1:
+            raise ValueError(f"reference must be more than tags + 1 = {len(tags) + 1} samples "
+                             f"(the covariance of {len(tags)} residuals is estimated from it), got {reference}")
+        self.reference = int(reference)
+        #: Reference-window mean and covariance of ``z`` (``reference > 0``, once estimated).
+        self.center: np.ndarray | None = None
+        self.cov: np.ndarray | None = None
+        self._ref: list[np.ndarray] = []
         self.tags = list(tags)
         self.alpha = float(alpha)
         self.min_run = int(min_run)
         self.clear = float(clear)
         p = len(self.tags)
-        #: χ²_{q, 1−α} for q = 0..p available tags (index q; 0 unused).
+        #: Limit for q = 0..p available tags (index q; 0 unused): χ²_{q, 1−α}, or the Phase II F limit.
         self.limits = np.array([np.inf] + [float(stats.chi2.ppf(1 - self.alpha, q)) for q in range(1, p + 1)])
+        if self.reference:
+            m = self.reference
+            self.limits[1:] = [q * (m + 1) * (m - 1) / (m * m - m * q) * float(stats.f.ppf(1 - self.alpha, q, m - q))
+                               for q in range(1, p + 1)]
         self.events: list[AlarmEvent] = []
         self._active: AlarmEvent | None = None
         self.reset()
@@ -143,6 +167,12 @@ class ResidualT2:
 
     def update(self, time: float, z: np.ndarray, corr: np.ndarray | None = None, trace=None) -> bool:
         """Score one standardised residual vector; return whether the alarm is active after it."""
+        z = np.asarray(z, dtype=float)
+        if self.reference:
+            if self.cov is None:
+                self._learn(z)
+                return False
+            z, corr = z - self.center, self.cov
         t2, q, c = residual_t2(z, corr)
         if q == 0:
             return self._active is not None
@@ -156,8 +186,11 @@ class ResidualT2:
 
         Same results as :meth:`update` per row without ``corr``; the statistic is vectorised and
         the alarm logic runs only on rows above ``clear × limit`` or while an alarm is active.
+        With a reference window (``reference > 0``) the rows go through :meth:`update` one by one.
         """
         z = np.asarray(z, dtype=float)
+        if self.reference:
+            return np.array([self.update(float(ti), zi, None, trace) for ti, zi in zip(time, z, strict=True)], bool)
         ok = np.isfinite(z)
         c = np.where(ok, z * z, 0.0)
         t2 = c.sum(axis=1)
@@ -187,6 +220,15 @@ class ResidualT2:
                 trace.log_event(self._active.as_dict())
             self._active = None
         self._run = 0
+
+    def _learn(self, z: np.ndarray) -> None:
+        """Collect a complete sample of the reference window; estimate mean and covariance at its end."""
+        if np.isfinite(z).all():
+            self._ref.append(z.copy())
+        if len(self._ref) == self.reference:
+            x = np.array(self._ref)
+            self.center, self.cov = x.mean(axis=0), np.cov(x, rowvar=False, ddof=1).reshape(len(self.tags), -1)
+            self._ref = []
 
     def _step(self, time: float, t2: float, limit: float, c: np.ndarray, z: np.ndarray, trace) -> None:
         above = t2 > limit

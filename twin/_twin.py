@@ -150,8 +150,13 @@ class Twin:
         )
         rt = d.residual_t2
         #: Hotelling T² on the standardised residual vector (``detection.residual_t2``), alarms in the alarm log.
-        self.resid_t2 = (ResidualT2([o.tag for o in outs], alpha=rt.alpha, min_run=rt.min_run, clear=d.clear)
-                         if rt.enabled else None)
+        self.resid_t2 = None
+        if rt.enabled:
+            try:
+                self.resid_t2 = ResidualT2([o.tag for o in outs], alpha=rt.alpha, min_run=rt.min_run, clear=d.clear,
+                                           reference=rt.reference)
+            except ValueError as exc:
+                raise ConfigError(str(exc), source=binding.source_file, path="detection.residual_t2.reference") from None
         if trace is True:
             trace = binding.trace.path
         self.trace: TraceStore | None = None

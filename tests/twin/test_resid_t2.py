@@ -145,3 +145,29 @@ def test_twin_raises_residual_t2_on_a_sensor_bias_into_the_alarm_log(tmp_path, s
     assert all(e.end is not None for e in t2)
     logged = [json.loads(line) for line in (tmp_path / "t.zarr" / "events.jsonl").read_text().splitlines()]
     assert {(e["start"], e["tag"]) for e in logged if e["kind"] == "residual-t2"} == {(e.start, e.tag) for e in t2}
+
+
+def test_reference_window_estimates_mean_and_covariance_then_scores_about_them():
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal((40, 3)) + [1.0, 0.0, -1.0]
+    z[3, 1] = np.nan  # an incomplete sample is not part of the reference
+    det = ResidualT2(["a", "b", "c"], alpha=0.01, reference=30)
+    assert not any(det.update(float(i), z[i]) for i in range(31))  # no alarm while learning
+    ref = np.delete(z[:31], 3, axis=0)
+    np.testing.assert_allclose(det.center, ref.mean(axis=0))
+    np.testing.assert_allclose(det.cov, np.cov(ref, rowvar=False))
+    x = np.array([1.5, 0.2, -0.4])
+    det.update(31.0, x)
+    d = x - det.center
+    assert det.t2 == pytest.approx(float(d @ np.linalg.solve(det.cov, d)))
+    m, q = 30, 3  # Tracy, Young & Mason 1992 Phase II limit, above the χ² one for a small reference
+    assert det.limit == pytest.approx(q * (m + 1) * (m - 1) / (m * m - m * q) * stats.f.ppf(0.99, q, m - q))
+    assert det.limit > stats.chi2.ppf(0.99, q)
+    blk = ResidualT2(["a", "b", "c"], alpha=0.01, reference=30)
+    blk.update_block(np.arange(32.0), np.vstack([z[:31], x]))
+    assert blk.t2 == det.t2 and blk.limit == det.limit
+
+
+def test_reference_too_short_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"detection\.residual_t2\.reference: reference must be more than tags \+ 1"):
+        Twin(make_binding(**{"detection.residual_t2": {"enabled": True, "reference": 3}}))

@@ -111,3 +111,40 @@ def test_emulated_reactor_bias_found_and_located():
         top += bool(ev) and ev[0].tag == "TI_reactor"
     print(f"\nreactor +0.5 K on TI_reactor: residual-t2 alarm in {found}/3 seeds, top TI_reactor in {top}/3")
     assert found == 3 and top == 3
+
+
+def test_estimated_covariance_phase_ii_limit_keeps_alpha():
+    """``reference: m``: mean and covariance from m = 30 clean samples, then one new sample per seed.
+
+    Each of 2,000 seeds has its own reference window, so the new samples are independent
+    Bernoulli trials of the unconditional false-alarm rate, which the Tracy–Young–Mason F limit
+    makes α; the χ² limit (estimation ignored) exceeds α several times over.
+    """
+    alpha, m, k_f, k_chi2, seeds = 0.01, 30, 0, 0, 2000
+    for seed in range(seeds):
+        z = _innovations(10_000 + seed, R)[: m + 1]
+        det = ResidualT2(TAGS, alpha=alpha, reference=m)
+        for row in z:
+            det.update(0.0, row)
+        k_f += det.t2 > det.limit
+        k_chi2 += det.t2 > stats.chi2.ppf(1 - alpha, len(TAGS))
+    ci_f = stats.binomtest(k_f, seeds, alpha).proportion_ci(0.999, method="exact")
+    ci_chi2 = stats.binomtest(k_chi2, seeds, alpha).proportion_ci(0.999, method="exact")
+    print(f"\nPhase II, m={m}: {k_f}/{seeds} above the F limit, {k_chi2}/{seeds} above χ² (α = {alpha})")
+    assert ci_f.low <= alpha <= ci_f.high
+    assert ci_chi2.low > alpha
+
+
+def test_estimated_covariance_bias_found_and_located():
+    top = 0
+    for seed in SEEDS:
+        z = _innovations(seed, R)[:400]
+        z[200:400, 2] += 3.0
+        det = ResidualT2(TAGS, alpha=0.001, min_run=2, reference=100)
+        for i, row in enumerate(z):
+            det.update(float(i), row)
+        during = [e for e in det.events if 200 <= e.start < 400]
+        assert during, seed
+        top += during[0].tag == "c"
+    print(f"\nreference 100, +3σ bias on c: top contribution c in {top / len(SEEDS):.0%}")
+    assert top / len(SEEDS) >= 0.8

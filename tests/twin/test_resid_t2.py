@@ -135,6 +135,11 @@ def test_twin_raises_residual_t2_on_a_sensor_bias_into_the_alarm_log(tmp_path, s
         rows = [{"time": f.time, **{k: s.value for k, s in f.samples.items()}} for f in frames.frames()]
         pd.DataFrame(rows).to_csv(tmp_path / "h.csv", index=False)
         twin.run(ReplaySource(tmp_path / "h.csv", units={t.tag: t.unit for t in b.tags}))
+        ref = Twin(b)  # the per-frame reference path gives the same alarms as the block path
+        ref.block_path = False
+        ref.run(ReplaySource(tmp_path / "h.csv", units={t.tag: t.unit for t in b.tags}))
+        same = [e.as_dict() for e in ref.close().events if e.kind == "residual-t2"]
+        assert same == [e.as_dict() for e in twin.resid_t2.events]
     else:
         for f in frames.frames():
             twin.process(f)

@@ -195,7 +195,7 @@ class R2RStep:
                 "correction": self.correction, "clipped": self.clipped, "predicted_quality": self.predicted,
                 "shortfall": self.target - self.predicted,
                 "stability": {k: self.stability[k] for k in ("controller", "stable", "margin", "spectral_radius",
-                                                             "rule")}}
+                                                             "rule", "detail")}}
 
 
 def _spread(cfg: R2RConfig, u: np.ndarray, need: float) -> tuple[np.ndarray, list[str]]:

@@ -289,6 +289,8 @@ def r2r_history(quality: Sequence[float], recipes: Sequence[Sequence[float]], cf
     (columns in the order of ``cfg.gains``); see :class:`R2RController` for the initial estimates.
     """
     ctl = R2RController(cfg, offset0=offset0, drift0=drift0)
+    if len(quality) == 0:
+        return ctl.next_recipe()  # raises: no batches
     u = np.asarray(recipes, dtype=float).reshape(len(quality), -1)
     for y, row in zip(quality, u, strict=True):
         ctl.observe(float(y), row)

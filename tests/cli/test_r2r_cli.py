@@ -7,9 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from optimization import R2RConfig, r2r_history
 from twin_app.cli.main import main
+from twin_app.cli.r2r import _config
+from workbench.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 HISTORY = ROOT / "examples" / "r2r" / "cd_history.csv"
@@ -84,3 +89,24 @@ def test_bad_history_cell_is_located(tmp_path, capsys):
     bad.write_text("\n".join(lines) + "\n")
     code, _, err = _run(capsys, ["r2r", bad, "-c", EWMA])
     assert code == 2 and "h.csv:4:3" in err and "dose" in err
+
+
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True, allow_infinity=True),
+                    st.text(max_size=5), st.lists(st.floats(-3, 3), max_size=3))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(key=st.sampled_from(["target", "lam", "lam2", "gain_ratio", "offset0", "limits", "gains", "weights"]),
+       value=_VALUES)
+def test_config_reader_accepts_or_names_the_field(tmp_path, key, value):
+    """Any value for any field: a valid controller or a ConfigError that names the field — never a crash."""
+    data = yaml.safe_load(EWMA.read_text())
+    data[key] = value
+    path = tmp_path / "r2r.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    try:
+        cfg, _ = _config(path)
+    except ConfigError as exc:
+        assert key in str(exc)
+    else:
+        assert cfg.lam > 0 and cfg.gains

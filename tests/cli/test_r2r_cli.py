@@ -110,3 +110,14 @@ def test_config_reader_accepts_or_names_the_field(tmp_path, key, value):
         assert key in str(exc)
     else:
         assert cfg.lam > 0 and cfg.gains
+
+
+def test_example_history_is_what_make_examples_writes():
+    import importlib.util
+
+    import pandas as pd
+
+    spec = importlib.util.spec_from_file_location("make_examples", ROOT / "examples" / "make_examples.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    pd.testing.assert_frame_equal(mod.r2r_lots(), pd.read_csv(HISTORY), check_exact=False, atol=1e-9)

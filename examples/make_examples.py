@@ -25,6 +25,10 @@ they come from and regenerates them when a generator changes.
   autocorrelated latent factors (``spc.make_process_data``, φ = 0.8, structure seed 20): one day
   of normal operation at 1 min (seed 21), and 4 h after it (seed 22) in which the
   ``reactor_temp`` sensor reads 3σ high from 02:00 on and three cells are missing.
+- ``r2r/cd_history.csv``: 30 lots of a display-fab photolithography step under EWMA run-to-run
+  control (``r2r/cd_ewma.yaml``; simulated, seed 31): critical dimension CD = α + 0.004 µm·lot
+  (resist ageing) + ξ b·(dose, develop_time) + N(0, 0.015 µm), true gains ξ = 1.1 times the
+  model gains of the config, the first lot on target.
 """
 
 from __future__ import annotations
@@ -106,6 +110,26 @@ def process() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     return normal.round(4), new.round(4), fmt
 
 
+def r2r_lots(seed: int = 31, n: int = 30) -> pd.DataFrame:
+    from optimization import R2RConfig, R2RController
+
+    b = {"dose": -0.02, "develop_time": -0.01}  # as in r2r/cd_ewma.yaml
+    cfg = R2RConfig(target=3.0, gains=b, lam=0.3, limits={"dose": (45.0, 65.0), "develop_time": (60.0, 80.0)},
+                    gain_ratio=(0.7, 1.5))
+    beta = 1.1 * np.array(list(b.values()))
+    u = np.array([55.0, 70.0])
+    alpha = 3.0 - float(beta @ u)
+    rng = np.random.default_rng(seed)
+    ctl = R2RController(cfg, offset0=3.0 - float(cfg.b @ u))
+    rows = []
+    for t in range(1, n + 1):
+        cd = alpha + 0.004 * t + float(beta @ u) + 0.015 * rng.standard_normal()
+        rows.append({"batch": f"L{t:03d}", "cd": round(cd, 4), "dose": round(u[0], 3), "develop_time": round(u[1], 3)})
+        ctl.observe(rows[-1]["cd"], [rows[-1]["dose"], rows[-1]["develop_time"]])
+        u = np.array(list(ctl.next_recipe().recipe.values()))
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     bearings().to_csv(HERE / "bearings_lieblein_zelen.csv", index=False)
     seals = pump_seals()
@@ -119,6 +143,7 @@ def main() -> None:
     normal, new, fmt = process()
     normal.to_csv(HERE / "process_normal.csv", **fmt)
     new.to_csv(HERE / "process_new.csv", **fmt)
+    r2r_lots().to_csv(HERE / "r2r" / "cd_history.csv", index=False)
 
 
 if __name__ == "__main__":

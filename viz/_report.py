@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from viz._data import is_trace_store, load_result, result_kind
+from viz._data import is_trace_store, load_result, monitor_view, result_kind
 from viz._format import plant_timezone, unit_label
 from viz._html import render_report, report_inputs
 from workbench.dataset import resolve_kind
@@ -91,7 +91,9 @@ def _builtin_sections(ds: xr.Dataset, kind: str) -> list[tuple[str, object]]:
             sections.append((f"envelope of {v}", fl.envelope_figure(ds, variable=v),
                              "The golden band over batch time; a batch outside it needs a look."))
     elif kind == "mspc":
-        sections.append(("T² and SPE", fl.mspc_figure(ds),
+        ds = monitor_view(ds)  # a monitor of several batches (online_t2, online_spe): the last one
+        batch = f" of batch {ds.attrs['batch']}" if "batch" in ds.attrs else ""
+        sections.append((f"T² and SPE{batch}", fl.mspc_figure(ds),
                          "Multivariate distance (T²) and model residual (SPE) against their limits; points "
                          "above a limit are out of the normal operating region: read the contributions."))
         if "t2_contribution" in ds:

@@ -140,6 +140,11 @@ def main() -> None:
     history.to_csv(HERE / "batch_history.csv", index=False)
     quality.to_csv(HERE / "batch_quality.csv", index=False)
     one.to_csv(HERE / "batch_0815.csv", index=False)
+    with pd.ExcelWriter(HERE / "batch_0815.xlsx", engine="openpyxl") as book:  # as batch records often come
+        pd.DataFrame({"note": ["Batch record of batch 0815 (lost cooling from 40 % of the batch on).",
+                               "Sheet 'record': one row per sample, as exported by the historian."]}).to_excel(
+            book, sheet_name="notes", index=False)
+        pd.read_csv(HERE / "batch_0815.csv").to_excel(book, sheet_name="record", index=False)  # the same values
     normal, new, fmt = process()
     normal.to_csv(HERE / "process_normal.csv", **fmt)
     new.to_csv(HERE / "process_new.csv", **fmt)

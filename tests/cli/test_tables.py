@@ -60,3 +60,17 @@ def test_piped_json_is_one_document_with_notes_on_stderr(piped):
     doc = json.loads(as_json.stdout)  # the whole stdout, nothing around it
     assert doc["scenario"] == "piped" and f"utilisation[{STATION}]" in [r["kpi"] for r in doc["kpis"]]
     assert "\x1b[" not in as_json.stdout  # no colour codes in a pipe
+
+
+def test_a_dimensionless_column_never_shows_the_unit_1(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from twin_app.cli import _common
+
+    out = io.StringIO()
+    monkeypatch.setattr(_common, "console", Console(file=out, width=200))
+    _common.print_table([{"batch": "B0815", "T² [1]": 73.6, "T [K]": 351.2}])
+    text = out.getvalue()
+    assert "T² [–]" in text and "T [K]" in text and "[1]" not in text

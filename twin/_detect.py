@@ -83,6 +83,33 @@ class AlarmEvent:
         }
 
 
+class OneAlarm:
+    """At most one open :class:`AlarmEvent` at a time, for a detector of one statistic over
+    all tags (MSPC, residual T²): opened, extended and ended here, each change logged to
+    the trace's event log when a trace is given."""
+
+    def __init__(self) -> None:
+        self.events: list[AlarmEvent] = []
+        self._active: AlarmEvent | None = None
+
+    def _open(self, ev: AlarmEvent, trace=None) -> None:
+        self.events.append(ev)
+        self._active = ev
+        if trace is not None:
+            trace.log_event(ev.as_dict())
+
+    def _end(self, time: float, trace=None) -> None:
+        ev, self._active = self._active, None
+        ev.end = float(time)
+        if trace is not None:
+            trace.log_event(ev.as_dict())
+
+    def close(self, time: float, trace=None) -> None:
+        """End an alarm still active at the end of the run."""
+        if self._active is not None:
+            self._end(time, trace)
+
+
 @dataclass
 class DetectorBank:
     """Limit + EWMA/CUSUM detection on residual vectors, with alarm events.

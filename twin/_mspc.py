@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from twin._detect import AlarmEvent
+from twin._detect import AlarmEvent, OneAlarm
 from workbench.errors import ConfigError, WorkbenchError
 
 __all__ = ["MspcAlarms"]
 
 
-class MspcAlarms:
+class MspcAlarms(OneAlarm):
     """T²/SPE alarms of an MSPC model over the twin's tags.
 
     Parameters
@@ -37,6 +37,7 @@ class MspcAlarms:
     def __init__(self, path: str, tags: list[str], source_file: str | None = None):
         from spc import load_monitor
 
+        super().__init__()
         p = Path(path)
         if not p.is_absolute() and source_file and not p.exists() and (Path(source_file).parent / p).exists():
             p = Path(source_file).parent / p
@@ -51,8 +52,6 @@ class MspcAlarms:
                               source=source_file, path="mspc")
         self.columns = np.array([tags.index(v) for v in self.model.variables_], dtype=int)
         self._history = np.empty((0, len(self.columns)))
-        self.events: list[AlarmEvent] = []
-        self._active: AlarmEvent | None = None
 
     def update(self, t: np.ndarray, real: np.ndarray, trace=None) -> None:
         """Score samples at times ``t`` (rows of ``real``: the twin's tags) and open/close alarm events."""
@@ -72,24 +71,9 @@ class MspcAlarms:
             if alarm and ev is None:
                 stat = "spe_contribution" if sper >= t2r else "t2_contribution"
                 top = names[int(np.argmax(r[stat][i]))]
-                ev = AlarmEvent(tag=top, kind=f"mspc-{r['flag'][i].lower()}", start=float(t[k]),
-                                magnitude=float(max(t2r, sper)), direction=1, unit="1")
-                self.events.append(ev)
-                self._active = ev
-                if trace is not None:
-                    trace.log_event(ev.as_dict())
+                self._open(AlarmEvent(tag=top, kind=f"mspc-{r['flag'][i].lower()}", start=float(t[k]),
+                                      magnitude=float(max(t2r, sper)), direction=1, unit="1"), trace)
             elif alarm:
                 ev.magnitude = max(ev.magnitude, float(max(t2r, sper)))
             elif ev is not None:
-                ev.end = float(t[k])
-                self._active = None
-                if trace is not None:
-                    trace.log_event(ev.as_dict())
-
-    def close(self, time: float, trace=None) -> None:
-        """End an alarm still active at the end of the run."""
-        if self._active is not None:
-            self._active.end = float(time)
-            if trace is not None:
-                trace.log_event(self._active.as_dict())
-            self._active = None
+                self._end(float(t[k]), trace)

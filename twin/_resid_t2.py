@@ -39,7 +39,7 @@ import numpy as np
 from scipy import stats
 
 from golden_batch import t2_contributions
-from twin._detect import AlarmEvent
+from twin._detect import AlarmEvent, OneAlarm
 
 __all__ = ["ResidualT2", "residual_t2", "standardise", "ekf_correlation"]
 
@@ -101,7 +101,7 @@ def ekf_correlation(ekf, p: int, rows: np.ndarray) -> np.ndarray | None:
     return corr
 
 
-class ResidualT2:
+class ResidualT2(OneAlarm):
     """Hotelling T² alarms on the standardised residual vector of a twin's measured tags.
 
     Parameters
@@ -150,8 +150,7 @@ class ResidualT2:
             m = self.reference
             self.limits[1:] = [q * (m + 1) * (m - 1) / (m * m - m * q) * float(stats.f.ppf(1 - self.alpha, q, m - q))
                                for q in range(1, p + 1)]
-        self.events: list[AlarmEvent] = []
-        self._active: AlarmEvent | None = None
+        OneAlarm.__init__(self)
         self.reset()
 
     def reset(self) -> None:
@@ -214,11 +213,7 @@ class ResidualT2:
 
     def close(self, time: float, trace=None) -> None:
         """End an alarm still active at the end of the run."""
-        if self._active is not None:
-            self._active.end = float(time)
-            if trace is not None:
-                trace.log_event(self._active.as_dict())
-            self._active = None
+        super().close(time, trace)
         self._run = 0
 
     def _learn(self, z: np.ndarray) -> None:
@@ -236,16 +231,9 @@ class ResidualT2:
         ev = self._active
         if ev is None and self._run >= self.min_run:
             top = int(np.argmax(c))
-            ev = AlarmEvent(tag=self.tags[top], kind=KIND, start=time, magnitude=t2 / limit,
-                            direction=1 if z[top] > 0 else -1, unit="1")
-            self.events.append(ev)
-            self._active = ev
-            if trace is not None:
-                trace.log_event(ev.as_dict())
+            self._open(AlarmEvent(tag=self.tags[top], kind=KIND, start=time, magnitude=t2 / limit,
+                                  direction=1 if z[top] > 0 else -1, unit="1"), trace)
         elif ev is not None and t2 > self.clear * limit:
             ev.magnitude = max(ev.magnitude, t2 / limit)
         elif ev is not None:
-            ev.end = time
-            self._active = None
-            if trace is not None:
-                trace.log_event(ev.as_dict())
+            self._end(time, trace)

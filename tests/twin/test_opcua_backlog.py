@@ -40,7 +40,8 @@ def test_a_backlog_is_neither_a_silent_subscription_nor_lost_with_its_client():
                 # this consumer is busy: every value received waits in the source's queue (2 tags)
                 _wait(lambda: server.samples_published == 31 and src._queue.qsize() >= 2 * 30,
                       "the whole run reaching the client")
-                time.sleep(4 * 0.5)  # several resubscribe_after spells with the backlog queued
+                seen = src.health_checks  # the client judges silence once a round (0.25 s apart): let it judge
+                _wait(lambda seen=seen: src.health_checks >= seen + 12, "12 rounds of the client's health loop")  # > 3 s quiet
                 assert src.resubscribes == 0  # the consumer is behind: that is no silent subscription
                 server.stop_thread()  # the server goes away with the backlog still queued
                 _wait(lambda: src.disconnects, "the source noticing its server stopped")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["WAIT", "EPOCH", "audit_page"]
+__all__ = ["WAIT", "EPOCH", "audit_page", "open_page"]
 
 WAIT = 90_000  # ms; generous, the machine is shared with a full test run
 # seconds since 1970 of the years 2017-2033, as an integer/decimal or in e-notation
@@ -39,3 +39,12 @@ def audit_page(page) -> list[str]:
                           ".filter(p => p.innerText.trim() === '' && p.id !== 'envelope-note').map(p => p.id)")
     problems += [f"empty note: {pid}" for pid in blank]
     return problems
+
+
+def open_page(browser, url: str, errors: list[str]):
+    """A new page at ``url`` whose console errors and page errors are collected in ``errors``."""
+    page = browser.new_page()
+    page.on("console", lambda m: errors.append(f"{url}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"{url}: {e}"))
+    page.goto(url)
+    return page

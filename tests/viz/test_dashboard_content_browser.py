@@ -9,20 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.viz._audit import EPOCH, WAIT, _wait_all_graphs, audit_page
+from tests.viz._audit import EPOCH, WAIT, _wait_all_graphs, audit_page, open_page
 from tests.viz.conftest import save_screenshot
 
 pytestmark = pytest.mark.browser
 
 T0 = float(np.datetime64("2026-01-01T00:00:00", "s").astype(np.int64))
-
-
-def _open(browser, url, errors):
-    page = browser.new_page()
-    page.on("console", lambda m: errors.append(f"{url}: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(f"{url}: {e}"))
-    page.goto(url)
-    return page
 
 
 def _gd(graph_id: str) -> str:
@@ -64,7 +56,7 @@ def test_live_page_batch_over_envelope_legends_limits_alarm_ack_and_csv(browser,
     srv = dash_server(create_app(DashboardSources(trace=live_store, envelope=sample_dir["envelope"],
                                                   monitor=sample_dir["monitor"], acks=acks), refresh_ms=60_000))
     errors: list[str] = []
-    page = _open(browser, srv.url + "/live", errors)
+    page = open_page(browser, srv.url + "/live", errors)
     try:
         for gid in ("trend-graph", "overview-graph", "envelope-graph", "mspc-graph", "contrib-graph"):
             _wait_drawn(page, gid)
@@ -126,7 +118,7 @@ def test_result_pages_tables_pareto_bounds_and_labels(browser, dash_server, samp
         scenarios={"base": sample_dir["line_base"], "bigger-buffer": sample_dir["line_buffer"]},
         campaign=sample_dir["campaign"], life=sample_dir["life"]), refresh_ms=60_000))
     errors: list[str] = []
-    page = _open(browser, srv.url + "/scenarios", errors)
+    page = open_page(browser, srv.url + "/scenarios", errors)
     try:
         page.wait_for_selector("#delta-table", timeout=WAIT)
         expect, _ = scenario_delta_rows(results)
@@ -178,7 +170,7 @@ def test_pages_explain_what_is_missing(browser, dash_server, live_store, artefac
 
     srv = dash_server(create_app(DashboardSources(trace=live_store), refresh_ms=60_000))
     errors: list[str] = []
-    page = _open(browser, srv.url + "/live", errors)
+    page = open_page(browser, srv.url + "/live", errors)
     try:
         page.wait_for_selector("#mspc-note", timeout=WAIT)
         assert "--monitor" in page.inner_text("#mspc-note") and "--envelope" in page.inner_text("#envelope-note")
@@ -195,7 +187,7 @@ def test_pages_explain_what_is_missing(browser, dash_server, live_store, artefac
     # `twin dashboard --wait` on a store twin monitor has not created yet: the page says it waits for it
     later = live_store.parent / "later.zarr"
     srv = dash_server(create_app(DashboardSources(trace=later), refresh_ms=60_000))
-    page = _open(browser, srv.url + "/live", errors)
+    page = open_page(browser, srv.url + "/live", errors)
     try:
         page.wait_for_selector("#live-waiting", timeout=WAIT)
         assert str(later) in page.inner_text("#live-waiting") and "no trace store given" not in page.inner_text("#page")
@@ -217,7 +209,7 @@ def test_3d_reactor_follows_the_live_trace(browser, dash_server, tmp_path, artef
     append_trace(store, 0, 600, n_tags=2, fault_tag=1, fault_start=700, rng=rng)
     srv = dash_server(create_app(DashboardSources(trace=path), refresh_ms=500))
     errors: list[str] = []
-    page = _open(browser, srv.url + "/3d", errors)
+    page = open_page(browser, srv.url + "/3d", errors)
     # the deviation the scene shows at sensor T1: its label reads "T1<br>+0.52 K"
     t1 = (f"() => {{ const g = {_gd('scene-graph')}; const a = g && g.layout && g.layout.scene &&"
           " (g.layout.scene.annotations || []).find(a => a.text.startsWith('T1<br>')); if (!a) return null;"

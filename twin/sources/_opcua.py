@@ -165,6 +165,7 @@ class OpcUaSource(Source):
         self._last_heard = self._last_data  # client side: last notification received
         self.reconnects = 0
         self.resubscribes = 0
+        self.health_checks = 0  # rounds of the client's health loop (each reads the server state, judges silence)
         self.disconnects: list[float] = []
         self.error: BaseException | None = None
         #: frames emitted (one per sample instant)
@@ -347,6 +348,7 @@ class OpcUaSource(Source):
                 while not self._stop.is_set():
                     await asyncio.sleep(0.25)
                     await asyncio.wait_for(health.read_value(), timeout=1.5)
+                    self.health_checks += 1
                     if not self._queue.empty():  # the consumer is still taking a backlog: a server
                         since = _time.monotonic()  # that is quiet meanwhile is not (yet) suspicious
                     quiet = _time.monotonic() - max(self._last_heard, since)

@@ -130,14 +130,15 @@ def _declare(table: Table, *, batch_id: str | None, time: str | None, phase: str
         if name not in cols:
             raise table.missing_column(name, f"{option} names the {target.replace('_', ' ')} column",
                                        (*_RESERVED, *(k for k in renames.values())))
-        if name in (target, *others):
+        if name == target or (name in others and target not in cols):
             continue
         for clash in (target, *others):
-            if clash in cols:
+            if clash in cols and clash != name:
                 raise DataError(f"{option} {name!r} and the column '{clash}' would both be the "
                                 f"{'time' if target == 'timestamp' else 'batch id'}; rename or drop "
                                 f"'{clash}', or leave out {option}", source=table.source)
-        renames[name] = target
+        if name != target and name not in others:
+            renames[name] = target
     if phase is not None and phase.strip() in renames:
         raise ConfigError(f"--phase {phase.strip()!r} is also the {renames[phase.strip()]} column; "
                           "give the phase its own column", path="--phase")
@@ -297,6 +298,8 @@ def read_batch_records(
     if "batch_id" in cols and not pd.api.types.is_numeric_dtype(table.frame["batch_id"].dtype):  # 'B1 ' = 'B1'
         table.frame = table.frame.assign(batch_id=table.frame["batch_id"].map(
             lambda v: v.strip() if isinstance(v, str) else v))
+    if layout == "long":  # tag names as the wide layout's column names: without surrounding spaces
+        table.frame = table.frame.assign(tag=table.frame["tag"].map(lambda v: v.strip() if isinstance(v, str) else v))
     try:
         ds = _from_table(table, phase=phase)
     except DataError as exc:
@@ -306,6 +309,8 @@ def read_batch_records(
         raise
     time_col = "timestamp" if "timestamp" in table.columns else "elapsed"
     order = _time_order(table, time_col, ["batch_id", "tag"] if layout == "long" else ["batch_id"])
+    if quality is not None:
+        _add_quality(ds, quality, batch_id=renamed.get("batch_id"))
     for tag, unit in file_units.items():
         if tag in ds:
             ds[tag].attrs["units"] = unit
@@ -318,8 +323,6 @@ def read_batch_records(
                                   path=f"units.{name}")
             ds[name].attrs["units"] = check_unit(unit, where=f"units.{name}")
         units_from = "mapping"
-    if quality is not None:
-        _add_quality(ds, quality, batch_id=renamed.get("batch_id"))
     ds.attrs["source_file"] = table.source
     return BatchRecords(ds, table.source, layout, order, units_from)
 

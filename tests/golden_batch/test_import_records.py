@@ -247,3 +247,42 @@ def test_cli_import_of_the_example_workbook_builds(tmp_path, capsys):
     assert doc["batches"][0]["batch"] == "B0815" and doc["batches"][0]["samples"] == 111
     xr_csv = gb.read_history(examples / "batch_0815.csv")
     np.testing.assert_allclose(read_netcdf(out)["temperature"].values, xr_csv["temperature"].values)
+
+
+def test_long_table_with_declared_batch_column_and_units_column(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text("Lot,timestamp,tag,value,units\nL1,2026-01-05T08:00:00,T,300,K\nL1,2026-01-05T08:01:00,T,301,K\n"
+                    "L1,2026-01-05T08:00:00,P ,2,bar\nL1,,yield,0.9,1\n")
+    rec = gb.read_batch_records(path, batch_id="Lot", units={"yield": "%"})
+    ds = rec.data
+    assert rec.layout == "long" and list(ds["batch"].values) == ["L1"]
+    assert ds["T"].attrs["units"] == "K" and ds["P"].attrs["units"] == "bar"
+    np.testing.assert_array_equal(ds["elapsed"].values, [[0, 60]])
+    assert ds["yield"].attrs["role"] == "quality" and ds["yield"].attrs["units"] == "%"
+
+
+def test_time_declared_as_elapsed_beside_a_timestamp_column_is_refused(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text("batch_id,timestamp,elapsed,T\nB1,2026-01-05T08:00:00,0,1\n")
+    with pytest.raises(DataError, match="--time 'elapsed' and the column 'timestamp' would both be the time"):
+        gb.read_batch_records(path, time="elapsed")
+    assert gb.read_batch_records(path, time="timestamp").data.sizes["sample"] == 1
+
+
+def test_quality_units_from_the_mapping(tmp_path):
+    (tmp_path / "h.csv").write_text("batch_id,elapsed,T\nB1,0,1\n")
+    (tmp_path / "q.csv").write_text("batch_id,yield\nB1,93\n")
+    ds = gb.read_batch_records(tmp_path / "h.csv", quality=tmp_path / "q.csv", units={"yield": "%"}).data
+    assert ds["yield"].attrs["units"] == "%"
+
+
+def test_cli_import_with_phases(tmp_path, capsys):
+    rows = [{"batch_id": f"B{b}", "elapsed": 60.0 * k, "Step": "fill" if k < 3 else "react", "T": 300.0 + k}
+            for b in range(2) for k in range(6)]
+    pd.DataFrame(rows).to_csv(tmp_path / "h.csv", index=False)
+    out = tmp_path / "h.nc"
+    assert main(["golden", "import", str(tmp_path / "h.csv"), "--phase", "Step", "--out", str(out), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["phases"] == ["fill", "react"] and [t["name"] for t in doc["tags"]] == ["T"]
+    ds = gb.read_history(out)
+    assert ds["phase"].values.tolist() == [[0, 0, 0, 1, 1, 1]] * 2

@@ -164,7 +164,8 @@ def _units_row(table: Table, *, phase: str | None) -> tuple[Table, dict[str, str
                 raise table.error(f"units row: {exc.message}", i=0, column=col) from None
     frame = table.frame.iloc[1:].copy()
     for col in frame.columns:  # the text of the units row made every column text: numbers are numbers again
-        frame[col] = _as_numbers(frame[col])
+        if col != "batch_id":  # batch 1 stays '1', not '1.0'
+            frame[col] = _as_numbers(frame[col])
     return _RowsAfterUnits(frame, table, 1), units
 
 

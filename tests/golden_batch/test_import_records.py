@@ -112,6 +112,8 @@ def test_units_row_and_mapping(tmp_path):
         gb.read_batch_records(path, units={"T": "kelvinz"})
     with pytest.raises(ConfigError, match="no tag 'Tx'.*did you mean 'T'"):
         gb.read_batch_records(path, units={"Tx": "K"})
+    path.write_text("batch_id,elapsed,T\nunits,s,K\n1,0,20\n2,0,21\n")
+    assert list(gb.read_batch_records(path).data["batch"].values) == ["1", "2"]
     path.write_text("batch_id,elapsed,T\nunits,s,furlongz\nB1,0,20\n")
     with pytest.raises(DataError, match=r"h\.csv:2:3 column 'T': units row: 'furlongz' is not a unit"):
         gb.read_batch_records(path)

@@ -28,6 +28,7 @@ from twin._binding import (
     TwinBinding,
     load_binding,
 )
+from twin._calib_windows import ExcludedWindow, parse_window, windows_from_faults
 from twin._calibrate import CalibrationResult, calibrate
 from twin._clock import Clock, ManualClock, WallClock
 from twin._detect import AlarmEvent, DetectorBank, cusum_arl_siegmund, ewma_arl
@@ -75,6 +76,9 @@ __all__ = [
     "FmuStepper",
     "calibrate",
     "CalibrationResult",
+    "ExcludedWindow",
+    "parse_window",
+    "windows_from_faults",
     "lookahead",
     "LookaheadResult",
     "Clock",

@@ -57,7 +57,7 @@ class ExcludedWindow:
         return f"{self.tag or 'all tags'} {span} ({self.reason})"
 
 
-_WINDOW = re.compile(r"^\s*(?:(?P<tag>[^@]+)@)?(?P<start>[^.]*?)\s*\.\.\s*(?P<end>.*?)\s*$")
+_WINDOW = re.compile(r"^\s*(?:(?P<tag>[^@]+)@)?(?P<span>.*)$", re.DOTALL)
 
 
 def parse_window(text: str, *, tags: Sequence[str] = ()) -> ExcludedWindow:
@@ -73,7 +73,7 @@ def parse_window(text: str, *, tags: Sequence[str] = ()) -> ExcludedWindow:
     from workbench.units import convert
 
     m = _WINDOW.match(text)
-    if not m:
+    if not m or ".." not in m["span"]:
         raise ConfigError(f"--exclude '{text}': expected [TAG@]START..END, e.g. '1 h..1.5 h' or "
                           "'TI_reactor@3 h..4 h'")
     tag = m["tag"].strip() if m["tag"] else None
@@ -81,9 +81,10 @@ def parse_window(text: str, *, tags: Sequence[str] = ()) -> ExcludedWindow:
         from workbench.errors import did_you_mean
 
         raise ConfigError(f"--exclude '{text}': '{tag}' is not a tag of the binding; {did_you_mean(tag, tags)}")
+    a, b = m["span"].split("..", 1)
     try:
-        start = convert(m["start"], "s") if m["start"].strip() else 0.0
-        end = convert(m["end"], "s") if m["end"].strip() else float("inf")
+        start = convert(a, "s") if a.strip() else 0.0
+        end = convert(b, "s") if b.strip() else float("inf")
     except ConfigError as exc:
         raise ConfigError(f"--exclude '{text}': {exc.message}; give durations such as '30 min'") from exc
     if end < start:

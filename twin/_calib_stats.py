@@ -170,8 +170,9 @@ def identifiability(J: np.ndarray, theta: np.ndarray, cov: np.ndarray, *, rel_we
     ``F̃`` does not see (eigenvalue below ``rcond`` × the largest; ``null`` marks these), or
     its relative standard error is above ``rel_none``; ``"weak"``: relative standard error
     above ``rel_weak`` or |correlation| above ``corr_weak`` with another parameter (then
-    :func:`profile` decides). The correlation comes from ``F̃`` regularised by ``rcond``, so a
-    confounded pair shows ±1 rather than noise.
+    :func:`profile` decides). The correlation comes from ``JᵀJ`` regularised by ``rcond``, so a
+    confounded pair shows ±1 rather than noise (from the column-normalised ``J``, so the
+    regularisation does not depend on the parameters' units).
     """
     p = len(theta)
     scale = np.where(np.abs(theta) > 0, np.abs(theta), 1.0)
@@ -185,7 +186,7 @@ def identifiability(J: np.ndarray, theta: np.ndarray, cov: np.ndarray, *, rel_we
     Jn = J / np.where(norms > 0, norms, 1.0)
     evn = np.linalg.eigvalsh(Jn.T @ Jn) if p else np.zeros(0)
     gamma = float(1 / np.sqrt(evn[0])) if p and evn[0] > 0 else float("inf")
-    reg = np.linalg.inv(Fs + rcond * max(top, 1e-300) * np.eye(p)) if p else np.zeros((0, 0))
+    reg = np.linalg.inv(Jn.T @ Jn + rcond * np.eye(p)) if p else np.zeros((0, 0))
     sd = np.sqrt(np.diag(reg))
     corr = reg / np.outer(sd, sd)
     se = np.sqrt(np.clip(np.diag(cov), 0, None))

@@ -330,7 +330,7 @@ def calibrate(
     before = int(mask.sum())
     mask = apply_windows(mask, times, windows, out_tags)
     n_excluded = before - int(mask.sum())
-    windows = _merge(windows, times[-1])
+    windows = _merge(windows, *(window or (0.0, np.inf)), times[-1])
     if int(mask.sum()) <= len(params):
         raise DataQualityError(
             f"calibration of {[p.name for p in params]}: only {int(mask.sum())} residuals left after leaving out "
@@ -485,12 +485,14 @@ def _refit(residuals, lo: np.ndarray, hi: np.ndarray, opts: dict, loss: str, c: 
     return refit
 
 
-def _merge(windows: list[ExcludedWindow], t_end: float) -> list[ExcludedWindow]:
-    """Windows sorted, clipped to the data, overlapping ones of the same tag and reason merged."""
+def _merge(windows: list[ExcludedWindow], lo: float, hi: float, t_end: float) -> list[ExcludedWindow]:
+    """Windows sorted, clipped to the fit window ``[lo, hi]`` and the data, overlapping ones of the
+    same tag and reason merged."""
     out: list[ExcludedWindow] = []
+    hi = min(hi, t_end)
     for w in sorted(windows, key=lambda w: (w.tag or "", w.reason, w.start)):
-        w = ExcludedWindow(w.start, min(w.end, t_end), w.tag, w.reason)
-        if w.start > t_end:
+        w = ExcludedWindow(max(w.start, lo), min(w.end, hi), w.tag, w.reason)
+        if w.start > w.end:
             continue
         if out and out[-1].tag == w.tag and out[-1].reason == w.reason and w.start <= out[-1].end + 1e-9:
             out[-1] = ExcludedWindow(out[-1].start, max(out[-1].end, w.end), w.tag, w.reason)

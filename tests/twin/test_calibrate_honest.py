@@ -198,3 +198,18 @@ def test_profile_interval_of_a_quadratic_cost_is_the_wald_interval():
     assert p["bounded"] and p["ci_low"] == pytest.approx(3 - 0.98, abs=0.02) and p["ci_high"] == pytest.approx(3.98, abs=0.02)
     flat = profile(0, np.array([3.0]), 0.5, np.array([0.0]), np.array([10.0]), 0.0, 1.0, lambda i, v, s: (0.0, s), 0.95)
     assert not flat["bounded"] and flat["ci_low"] is None and flat["values"][0] == 0.0 and flat["values"][-1] == 10.0
+
+
+def test_weak_parameter_gets_a_profile_interval_and_an_undetermined_one_is_said_so():
+    # E2 (activation energy of C -> D, true 100 kJ/mol) is weakly seen by the temperatures
+    params = [CalibrationParameter(name="U", initial=400.0, low=100.0, high=1000.0),
+              CalibrationParameter(name="E2", initial=100000.0, low=5e4, high=2e5)]
+    b = binding()
+    long = calibrate(b, list(PlantEmulator(plant(duration="3 h", seed=11)).frames()), parameters=params)
+    assert long.identifiability == ["determined", "weak"]
+    prof = long.profiles["E2"]
+    assert prof["bounded"] and (long.ci_low[1], long.ci_high[1]) == (prof["ci_low"], prof["ci_high"])
+    assert long.ci_low[1] <= 100000.0 <= long.ci_high[1]
+    short = calibrate(b, list(PlantEmulator(plant(duration="40 min", seed=3)).frames()), parameters=params)
+    assert short.identifiability == ["determined", "not determined"] and np.isnan(short.ci_low[1])
+    assert not short.profiles["E2"]["bounded"] and "'E2' is not determined" in short.warnings[0]

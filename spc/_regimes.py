@@ -17,7 +17,9 @@ Two steps, each from a maintained library:
    scaled rows with the number of modes K = 1…``max_modes`` chosen by the lowest BIC (or given);
    each segment takes the mode with the largest summed log-responsibility of its rows, so one
    segment is one mode and segments of the same grade share a label. Modes are numbered by
-   first appearance in time (regime 0 is where the data start).
+   first appearance in time (regime 0 is where the data start). Neighbouring segments that get
+   the same mode are merged (a ramp, which the mean-shift cost cuts into steps, becomes one
+   segment), so the segments written back are runs of one regime.
 
 Validated on synthetic data with known change points (F1 of the boundaries within a
 tolerance, over seeds): ``tests/validation/test_regimes_changepoints.py``.
@@ -55,7 +57,7 @@ class RegimeSegmentation:
     """Result of :func:`find_regimes`: change points, segment and regime label per row."""
 
     columns: list[str]
-    breakpoints: list[int]  # row index where each new segment starts
+    breakpoints: list[int]  # row index where each new segment (a run of one regime) starts
     segment: np.ndarray  # (n,) segment number per row
     regime: np.ndarray  # (n,) mode label per row
     n_modes: int
@@ -63,6 +65,7 @@ class RegimeSegmentation:
     penalty: float = 0.0
     method: str = "pelt"
     mode_means: np.ndarray | None = None  # (K, d) in data units
+    change_points: list[int] = field(default_factory=list)  # raw change points, before merging same-mode neighbours
 
     @property
     def n_segments(self) -> int:
@@ -200,6 +203,13 @@ def find_regimes(data, columns: Sequence[str] | None = None, *, method: str = "p
     relabel = {m: i for i, m in enumerate(order)}
     seg_regime = np.array([relabel[m] for m in seg_mode])
     regime = seg_regime[segment]
+    # neighbouring segments of one mode are one stretch of operation (a ramp cut into steps by the
+    # mean-shift cost, a change point the mixture does not separate): merge them
+    merged = [b for i, b in enumerate(breaks) if seg_regime[i] != seg_regime[i + 1]]
+    segment = np.zeros(n, dtype=int)
+    for b in merged:
+        segment[b:] += 1
     means = np.vstack([x[regime == r].mean(axis=0) for r in range(len(order))])
-    return RegimeSegmentation(columns=names, breakpoints=breaks, segment=segment, regime=regime,
-                              n_modes=len(order), bic=bic, penalty=pen, method=method, mode_means=means)
+    return RegimeSegmentation(columns=names, breakpoints=merged, segment=segment, regime=regime,
+                              n_modes=len(order), bic=bic, penalty=pen, method=method, mode_means=means,
+                              change_points=breaks)

@@ -255,20 +255,6 @@ class SoftSensor(BaseEstimator):
         if labelled.sum() < 3:
             raise DataError(f"the target {self.target!r} has {int(labelled.sum())} value(s); a soft sensor needs lab "
                             "values to learn from", column_name=str(self.target))
-        sub = frame.loc[labelled, names]
-        const = [f for f in names if not np.nanstd(sub[f].to_numpy(dtype=float)) > 0]
-        if const:
-            raise DataError(f"feature column(s) {', '.join(const)} are constant on the rows with a target value: they "
-                            f"carry no information; leave them out (--exclude {' --exclude '.join(const)})",
-                            column_name=const[0])
-        if not np.nanstd(y_all) > 0:
-            raise DataError(f"the target {self.target!r} is constant: nothing to predict", column_name=str(self.target))
-        share = sub.isna().mean()
-        bad = [f for f in names if share[f] > MAX_MISSING_SHARE]
-        if bad:
-            raise DataError(f"feature column {bad[0]!r} is missing on {100 * share[bad[0]]:.0f} % of the rows with a "
-                            f"target value (more than {100 * MAX_MISSING_SHARE:.0f} %); leave it out (--exclude "
-                            f"{bad[0]}) or fill it", column_name=bad[0])
         self.leakage_ = find_leakage(frame, str(self.target), names)
         if self.leakage_ and not self.allow_leakage:
             f, s, r = self.leakage_[0]
@@ -277,6 +263,20 @@ class SoftSensor(BaseEstimator):
             raise DataError(f"feature {f!r} {how} {self.target!r} (correlation {r:.5f}): it leaks the answer into the "
                             f"model; leave it out (--exclude {f}) or, if that value is really available when the "
                             "sensor runs, pass --allow-leakage", column_name=f)
+        sub = frame.loc[labelled, names]
+        share = sub.isna().mean()
+        bad = [f for f in names if share[f] > MAX_MISSING_SHARE]
+        if bad:
+            raise DataError(f"feature column {bad[0]!r} is missing on {100 * share[bad[0]]:.0f} % of the rows with a "
+                            f"target value (more than {100 * MAX_MISSING_SHARE:.0f} %); leave it out (--exclude "
+                            f"{bad[0]}) or fill it", column_name=bad[0])
+        const = [f for f in names if not np.nanstd(sub[f].to_numpy(dtype=float)) > 0]
+        if const:
+            raise DataError(f"feature column(s) {', '.join(const)} are constant on the rows with a target value: they "
+                            f"carry no information; leave them out (--exclude {' --exclude '.join(const)})",
+                            column_name=const[0])
+        if not np.nanstd(y_all) > 0:
+            raise DataError(f"the target {self.target!r} is constant: nothing to predict", column_name=str(self.target))
         x_all = self._design(frame, names)
         use = labelled & ~np.isnan(x_all).any(axis=1)
         x, yv, g = x_all[use], y_all[use], groups[use]

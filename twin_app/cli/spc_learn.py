@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from twin_app.cli._common import JSON_OPTION, console, console_err, print_json, print_table
-from twin_app.cli.spc_mspc import read_process_table
+from twin_app.cli.spc_mspc import _TIME_NAMES, read_process_table
 
 softsensor_app = typer.Typer(
     help="Soft sensors (virtual metrology): a lab quality value predicted from process data, with a "
@@ -24,11 +24,8 @@ def _raw_table(path: Path):
     return table
 
 
-def _groups(path: Path, frame, table, groups: str | None, group_by: str | None, block: int | None):
-    """One group per row: a column, the day/hour/week of the time stamp, or blocks of consecutive rows."""
-    import numpy as np
-    import pandas as pd
-
+def _check_groups(path: Path, table, groups: str | None, group_by: str | None, block: int | None) -> None:
+    """Exactly one grouping option, naming something that exists (checked before the table is read)."""
     from workbench.errors import ConfigError, did_you_mean
 
     given = [o for o, v in (("--groups", groups), ("--group-by", group_by), ("--block", block)) if v is not None]
@@ -36,10 +33,34 @@ def _groups(path: Path, frame, table, groups: str | None, group_by: str | None, 
         raise ConfigError(f"give exactly one of --groups COLUMN, --group-by {'|'.join(_GROUP_BY)} or --block N "
                           f"(got {', '.join(given) or 'none'}): cross-validation holds out whole batches or days, "
                           "never single rows")
+    if groups is not None and groups not in table.columns:
+        raise ConfigError(f"--groups {groups!r}: no such column in {path}; the columns are "
+                          f"{', '.join(table.columns)}. {did_you_mean(groups, table.columns)}")
+    if group_by is not None and group_by not in _GROUP_BY:
+        raise ConfigError(f"--group-by {group_by!r}: use one of {', '.join(_GROUP_BY)}. "
+                          f"{did_you_mean(str(group_by), _GROUP_BY)}")
+    if group_by is not None and table.find(*_TIME_NAMES) is None:
+        raise ConfigError(f"--group-by {group_by}: {path} has no time column ({', '.join(_TIME_NAMES)}); "
+                          "use --groups COLUMN or --block N")
+
+
+def _check_columns(path: Path, table, columns: list[str], option: str) -> None:
+    from workbench.errors import DataError, did_you_mean
+
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise DataError(f"{option} {missing[0]}: no such column; the columns are {', '.join(table.columns)}. "
+                        f"{did_you_mean(missing[0], table.columns)}", source=str(path))
+
+
+def _groups(path: Path, frame, table, groups: str | None, group_by: str | None, block: int | None):
+    """One group per row: a column, the day/hour/week of the time stamp, or blocks of consecutive rows."""
+    import numpy as np
+    import pandas as pd
+
+    from workbench.errors import ConfigError
+
     if groups is not None:
-        if groups not in table.columns:
-            raise ConfigError(f"--groups {groups!r}: no such column in {path}; the columns are "
-                              f"{', '.join(table.columns)}. {did_you_mean(groups, table.columns)}")
         cells = table.cells(groups)
         empty = [i for i, c in enumerate(cells) if not str(c).strip()]
         if empty:
@@ -47,12 +68,8 @@ def _groups(path: Path, frame, table, groups: str | None, group_by: str | None, 
         return np.asarray(cells, dtype=str)
     if block is not None:
         return np.arange(len(frame)) // block
-    if group_by not in _GROUP_BY:
-        raise ConfigError(f"--group-by {group_by!r}: use one of {', '.join(_GROUP_BY)}. "
-                          f"{did_you_mean(str(group_by), _GROUP_BY)}")
-    if not isinstance(frame.index, pd.DatetimeIndex):
-        raise ConfigError(f"--group-by {group_by}: {path} has no time column (time, timestamp, datetime or date); "
-                          "use --groups COLUMN or --block N")
+    if not isinstance(frame.index, pd.DatetimeIndex):  # (a time column that is not read as time stamps)
+        raise ConfigError(f"--group-by {group_by}: {path} has no time column; use --groups COLUMN or --block N")
     freq = {"day": "D", "hour": "h", "week": "W"}[group_by]
     return frame.index.to_period(freq).astype(str).to_numpy()
 
@@ -82,6 +99,9 @@ def fit(
         raise ConfigError(f"--out {out}: a soft sensor is saved as NetCDF (.nc), never pickled; use e.g. --out "
                           f"{out.with_suffix('.nc')}")
     table = _raw_table(data)
+    _check_groups(data, table, groups, group_by, block)
+    _check_columns(data, table, [target], "--target")
+    _check_columns(data, table, [*features, *exclude], "--features/--exclude")
     drop = [c for c in [groups] if c and c in table.columns]
     frame, _ = read_process_table(data, exclude=[*drop, *exclude] if not features else drop,
                                   columns=[*features, target] if features else None)
@@ -185,6 +205,7 @@ def regimes(
         raise ConfigError(f"--modes {modes!r}: use auto (chosen by BIC) or a whole number >= 1")
     if out is not None and out.suffix.lower() not in (".csv", ".nc"):
         raise ConfigError(f"--out {out}: write the labelled data as .csv or .nc")
+    _check_columns(data, _raw_table(data), list(columns), "--columns")
     frame, time_col = read_process_table(data, columns=list(columns) or None)
     try:
         res = find_regimes(frame, list(columns) or None, method=method, penalty=penalty, penalty_scale=penalty_scale,

@@ -12,6 +12,8 @@ modes.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 from ruptures.metrics import precision_recall
@@ -22,9 +24,10 @@ from spc import find_regimes, make_regime_data
 pytestmark = pytest.mark.slow
 
 TOL = 10  # samples
-SEEDS = range(40)
+SEEDS = range(30)
 
 
+@functools.cache
 def _score(method: str, phi: float, penalty_scale: float) -> dict:
     tp = n_true = n_found = 0
     ari = []

@@ -53,8 +53,12 @@ def test_fit_and_predict_on_the_shipped_plant(capsys, tmp_path):
     assert inside > 0.85  # in-sample rows: at least nominal 90 % (minus noise)
     ds = xr.open_dataset(tmp_path / "pred.nc")
     assert ds.attrs["kind"] == "softsensor-prediction"
-    code, out, err = _run(capsys, "spc", "softsensor", "predict", model, EXAMPLES / "softsensor_plant.csv")
-    assert code == 0 and "90 % interval" in out and "PLS" in out or "HGB" in out
+    code, out, err = _run(capsys, "spc", "softsensor", "predict", model, EXAMPLES / "softsensor_plant.csv",
+                          "--report", tmp_path / "r.html")
+    assert code == 0, err
+    assert "90 % interval" in out and ("PLS" in out or "HGB" in out)
+    page = (tmp_path / "r.html").read_text()
+    assert "Soft-sensor report" in page and "held out vs lab value" in page and "applicability domain" in page
 
 
 def test_batches_as_groups_from_a_text_column(batches, capsys, tmp_path):

@@ -130,6 +130,7 @@ def predict(
     data: Path = typer.Argument(..., help="Process data: CSV/Parquet with the model's feature columns."),
     out: Path = typer.Option(None, "--out", "-o", help="Also write the predictions (.csv or .nc)."),
     show_all: bool = typer.Option(False, "--all", help="List every sample (default: the last 20)."),
+    report: Path = typer.Option(None, "--report", help="Also write an HTML report (held-out fit, predictions, domain)."),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Predict the target for every row of DATA, with the conformal interval and a domain flag."""
@@ -174,6 +175,10 @@ def predict(
 
             out.parent.mkdir(parents=True, exist_ok=True)
             pd.DataFrame(rows).to_csv(out, index=False)
+    if report is not None:
+        from viz.softsensor_report import write_softsensor_report
+
+        write_softsensor_report(sensor.to_dataset(), res, report)
     if json_out:
         print_json(rows)
         return
@@ -182,8 +187,9 @@ def predict(
              f"{100 * (1 - sensor.alpha):g} % interval ±{sensor.conformal_quantile_:.4g}; "
              f"{n_out} sample(s) flagged (out of domain or missing input)")
     print_table(rows if show_all else rows[-20:], title=title)
-    if out is not None:
-        console_err.print(f"wrote {out}")
+    for path in (out, report):
+        if path is not None:
+            console_err.print(f"wrote {path}")
 
 
 def regimes(

@@ -15,6 +15,14 @@ from twin_app.cli.main import main
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "spc"
 
 
+def _strict(text: str):
+    """Exactly one standard JSON document on stdout (no NaN/Infinity, no progress text)."""
+    def reject(name):
+        raise ValueError(f"{name} is not standard JSON")
+
+    return json.loads(text.strip(), parse_constant=reject)
+
+
 def _run(capsys, *argv):
     code = main(list(map(str, argv)))
     out = capsys.readouterr()
@@ -40,13 +48,13 @@ def test_fit_and_predict_on_the_shipped_plant(capsys, tmp_path):
     code, out, err = _run(capsys, "spc", "softsensor", "fit", EXAMPLES / "softsensor_plant.csv", "--target",
                           "quality", "--lags", "1", "--group-by", "day", "--out", model, "--json")
     assert code == 0, err
-    s = json.loads(out)
+    s = _strict(out)
     assert s["groups"] == 30 and s["lagged_features"] == 12 and s["model"] in ("pls", "hgb")
     assert s[f"cv_rmse_{s['model']}"] < 0.6 * s["cv_rmse_mean"]
     code, out, err = _run(capsys, "spc", "softsensor", "predict", model, EXAMPLES / "softsensor_plant.csv",
                           "--json", "--out", tmp_path / "pred.nc")
     assert code == 0, err
-    rows = json.loads(out)
+    rows = _strict(out)
     assert len(rows) == 720 and rows[0]["prediction"] is None and rows[0]["flag"] == "missing tag0[t-1]"
     lab = [r for r in rows if r["measured"] is not None and r["prediction"] is not None]
     inside = np.mean([r["lower"] <= r["measured"] <= r["upper"] for r in lab])
@@ -65,7 +73,7 @@ def test_batches_as_groups_from_a_text_column(batches, capsys, tmp_path):
     code, out, err = _run(capsys, "spc", "softsensor", "fit", batches / "batches.csv", "--target", "q",
                           "--groups", "batch", "--model", "pls", "--out", tmp_path / "b.nc", "--json")
     assert code == 0, err
-    s = json.loads(out)
+    s = _strict(out)
     assert s["groups"] == 5 and s["cv"] == "leave-one-group-out" and s["features"] == 3
 
 
@@ -91,7 +99,7 @@ def test_regimes_labels_the_shipped_grade_changes(capsys, tmp_path):
     code, out, err = _run(capsys, "spc", "regimes", EXAMPLES / "grade_changes.csv", "--columns", "melt_temp",
                           "--columns", "screw_speed", "--columns", "line_density", "--out", out_csv, "--json")
     assert code == 0, err
-    s = json.loads(out)
+    s = _strict(out)
     grades = [seg for seg in s["segment_list"] if seg["rows"] >= 200]
     assert [g["first_row"] for g in grades] == pytest.approx([420, 720, 960], abs=3) or \
         [g["first_row"] for g in grades][-3:] == pytest.approx([420, 720, 960], abs=3)

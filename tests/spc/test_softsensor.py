@@ -194,3 +194,20 @@ def test_unknown_columns_and_parameters_are_named(plant):
     s = SoftSensor("quality", model="pls").fit(f, groups=g)
     with pytest.raises(DataError, match=r"column\(s\) tag5 of the soft sensor are not in the data"):
         s.predict(f.drop(columns=["tag5"]))
+
+
+@given(st.integers(-5, 5), st.floats(0.1, 100.0) | st.floats(-100.0, -0.1), st.floats(-1e3, 1e3),
+       st.integers(0, 2**31 - 1), st.sampled_from([1, 2, 4]))
+@settings(max_examples=80, deadline=None)
+def test_leakage_gate_finds_any_shifted_rescaled_copy(shift, scale, offset, seed, every):
+    """Property: ``a · y(t − s) + b`` is found with its shift, for any lab spacing; the real inputs are not."""
+    rng = np.random.default_rng(seed)
+    n = 200
+    y = np.cumsum(rng.normal(size=n)) + rng.normal(size=n)
+    frame = pd.DataFrame({"x": rng.normal(size=n), "leak": scale * pd.Series(y).shift(shift).to_numpy() + offset})
+    lab = y.copy()
+    lab[np.arange(n) % every != 0] = np.nan  # lab values every `every` rows; the leak is a dense copy
+    frame["q"] = lab
+    found = find_leakage(frame, "q", ["x", "leak"])
+    assert [f for f, _, _ in found] == ["leak"]
+    assert found[0][1] == shift

@@ -24,7 +24,7 @@ from spc import find_regimes, make_regime_data
 pytestmark = pytest.mark.slow
 
 TOL = 10  # samples
-SEEDS = range(30)
+SEEDS = range(10)
 
 
 @functools.cache

@@ -129,7 +129,10 @@ class OpcUaWriter:
                 raise
             except Exception as exc:  # noqa: BLE001 - any transport failure: named, session dropped
                 fut.cancel()
-                asyncio.run_coroutine_threadsafe(self._drop(), self._loop)
+                try:  # drop the session: the next call connects afresh
+                    asyncio.run_coroutine_threadsafe(self._drop(), self._loop).result(2.0)
+                except Exception:  # noqa: BLE001 - gone already
+                    self._client = None
                 raise ConnectionLostError(f"OPC UA server {self.url}: {what} failed: "
                                           f"{type(exc).__name__}: {exc}".rstrip(": ")) from None
 

@@ -13,9 +13,9 @@ mode:
 * ``closed-loop``: the set-points are written at once (within the same limits and rates).
 
 Safety rules (all enforced here, none by clipping): a value outside ``[lo, hi]``, a step
-larger than ``max_rate`` × minutes since the set-point last changed (through this channel;
-since the channel opened if it never did), a node not declared in ``advice:`` or a
-non-finite value refuses the *whole* proposal, nothing is written. A write the server
+larger than ``max_rate`` × minutes since the set-point last changed (through this channel, or
+since ``since``; a set-point with no known change may move by one minute's worth, ``max_rate``),
+a node not declared in ``advice:`` or a non-finite value refuses the *whole* proposal, nothing is written. A write the server
 refuses (``Bad_OutOfRange`` outside the node's EURange, …) or that gets no answer (connection
 lost) is logged as failed and never retried: the twin proposes again, with fresh
 numbers, when it has reason to. Every proposal, confirmation, write, refusal and failure
@@ -138,8 +138,9 @@ class AdviceChannel:
     clock
         Plant clock (:class:`~twin.Clock`) for calls that give no time.
     since
-        Plant time since which the set-points count as unchanged (the reference of the first
-        rate check); default: the time of the first call.
+        Plant time since which the set-points are known to be unchanged (the reference of the
+        first rate check). Default: unknown, so a first step may be at most ``max_rate`` (one
+        minute's worth).
     """
 
     def __init__(self, settings: AdviceSettings, writer, *, trace=None, clock=None, since: float | None = None) -> None:
@@ -292,7 +293,7 @@ class AdviceChannel:
                 problems[node] = f"current value not readable ({exc}); nothing written"
                 continue
             p.previous[node] = current
-            since = self._last_change.get(node, self.since if self.since is not None else at)
+            since = self._last_change.get(node, self.since if self.since is not None else at - 60.0)
             minutes = max(at - since, 0.0) / 60.0
             step = abs(value - current)
             allowed = sp.max_rate * minutes
@@ -385,7 +386,4 @@ class AdviceChannel:
             if self.clock is None:
                 raise ValueError("no plant time: pass `at`/`now` or give the channel a clock")
             t = self.clock.now()
-        t = float(t)
-        if self.since is None:
-            self.since = t
-        return t
+        return float(t)

@@ -201,9 +201,11 @@ class AdviceChannel:
             old.status, old.message = "superseded", f"replaced by proposal {p.id}"
             self._log_all(old, ADVICE_EXPIRED, at, old.by, result="superseded", message=old.message)
         try:
-            for node, value in p.changes.items():
-                self.writer.write(self._leaf(node, "recommended"), value)
-                self.writer.write(self._leaf(node, "reason"), f"{why} | expected: {predicted_effect}"[:500])
+            for sp in s.setpoints:  # set-points this proposal leaves alone show no recommendation
+                value = p.changes.get(sp.node, math.nan)
+                text = f"{why} | expected: {predicted_effect}"[:500] if sp.node in p.changes else ""
+                self.writer.write(self._leaf(sp.node, "recommended"), value)
+                self.writer.write(self._leaf(sp.node, "reason"), text)
             self.writer.write(self._leaf(None, "confirm"), "")
             self.writer.write(self._leaf(None, "proposal"), p.id)
         except Exception as exc:  # noqa: BLE001 - WriteRefused and transport failures alike

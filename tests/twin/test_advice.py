@@ -132,7 +132,9 @@ def test_binding_advice_section(tmp_path):
     b = binding(tmp_path, **{"advice": {"setpoints": [{"node": "SP_T_reactor", "limits": [60, 80], "max_rate": 0.5,
                                                        "unit": "degC"}]}})
     assert b.advice.mode == "recommend" and b.advice.confirm_timeout == 900.0
-    assert binding(tmp_path).advice is None
+    shipped = binding(tmp_path).advice  # scenarios/reactor_twin.yaml: recommend mode, two set-points
+    assert shipped.mode == "recommend" and [s.node for s in shipped.setpoints] == ["SP_T_reactor", "SP_feed"]
+    assert binding(tmp_path, advice=None).advice is None
     with pytest.raises(ConfigError, match=r"advice.*limits|lo < hi"):
         binding(tmp_path, **{"advice": {"setpoints": [{"node": "SP", "limits": [80, 60], "max_rate": 1}]}})
     with pytest.raises(ConfigError, match="max_rate"):
@@ -141,4 +143,4 @@ def test_binding_advice_section(tmp_path):
         binding(tmp_path, **{"advice": {"mode": "auto", "setpoints": [{"node": "SP", "limits": [0, 1],
                                                                         "max_rate": 1}]}})
     with pytest.raises(ConfigError, match="no advice: section"):
-        AdviceChannel.from_binding(binding(tmp_path))
+        AdviceChannel.from_binding(binding(tmp_path, advice=None))

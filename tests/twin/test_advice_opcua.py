@@ -245,3 +245,31 @@ def test_lost_connection_write_fails_logged_and_not_retried(tmp_path):
     kinds = [e["kind"] for e in read_events(trace.path)]
     assert kinds == ["ADVICE_PROPOSED", "ADVICE_WRITE_FAILED", "ADVICE_REFUSED"]
     ch.close()
+
+
+def test_cli_advise_and_confirm(plant_server, tmp_path, capsys):
+    from _reactor import TWIN_YAML
+
+    from twin_app.cli.main import main
+
+    p = plant_server
+    p.run_to(600.0)
+    log = tmp_path / "advice"
+    common = [str(TWIN_YAML), "--url", p.url]
+    assert main(["plant", "advise", *common, "--set", "SP_T_reactor=95", "--reason", "r", "--log", str(log)]) == 1
+    assert "outside the limits [60, 85] degC" in " ".join(capsys.readouterr().out.split())
+    assert main(["plant", "advise", *common, "--set", "SP_T_reactor=72.5", "--reason", "spec at risk",
+                 "--effect", "+1 % conversion", "--log", str(log)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "pending" in out and "twin plant confirm" in out
+    assert main(["plant", "confirm", *common, "--operator", "erin"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "72.5" in out and "spec at risk" in out and "SP_feed" not in out  # only what the proposal changes
+    events = read_events(log)
+    pid = events[-1]["proposal"]
+    with OpcUaWriter(p.url, timeout=30.0) as w:
+        assert w.read("Advice/confirm") == f"{pid} erin"
+    assert [(e["kind"], e["start"]) for e in events] == [("ADVICE_REFUSED", T0 + 600.0), ("ADVICE_PROPOSED",
+                                                                                            T0 + 600.0)]
+    assert main(["plant", "advise", *common, "--set", "SP_T_reactor", "--reason", "r", "--log", str(log)]) == 2
+    assert "expected NODE=VALUE" in capsys.readouterr().err

@@ -77,6 +77,10 @@ class OpcUaWriter:
         """The node's current value."""
         return self._call(self._read(node), f"reading node '{node}'")
 
+    def source_time(self, node: str) -> float | None:
+        """The ``SourceTimestamp`` of the node's value (epoch s: the plant's clock), None without one."""
+        return self._call(self._source_time(node), f"reading node '{node}'")
+
     def eu_range(self, node: str) -> tuple[float, float] | None:
         """``(low, high)`` of the node's ``EURange`` property (OPC UA Part 8, §5.3.2), None without one."""
         return self._call(self._eu_range(node), f"reading the EURange of node '{node}'")
@@ -138,6 +142,7 @@ class OpcUaWriter:
 
     async def _session(self):
         if self._client is None:
+            logging.getLogger("asyncua").setLevel(logging.ERROR)  # as OpcUaSource: no session-timeout chatter
             client = new_client(self._credentials, timeout=self.timeout)
             await asyncio.wait_for(connect_client(client, self._credentials), self.timeout)
             self._ns = await asyncio.wait_for(client.get_namespace_index(self.namespace), self.timeout)
@@ -165,6 +170,11 @@ class OpcUaWriter:
             return await asyncio.wait_for(n.read_value(), self.timeout)
         except ua.UaStatusCodeError as exc:
             raise WriteRefused(self.url, node, None, _status(exc)) from None
+
+    async def _source_time(self, node: str):
+        n = await self._node(node)
+        dv = await asyncio.wait_for(n.read_data_value(), self.timeout)
+        return dv.SourceTimestamp.timestamp() if dv.SourceTimestamp is not None else None
 
     async def _eu_range(self, node: str):
         from asyncua import ua

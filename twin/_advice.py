@@ -154,6 +154,7 @@ class AdviceChannel:
         self.pending: Proposal | None = None
         self._last_change: dict[str, float] = {}
         self._ids = itertools.count(1)
+        self._unreadable = False  # the confirm node could not be read at the last poll
 
     @classmethod
     def from_binding(cls, binding, source=None, trace=None, *, writer=None, clock=None,
@@ -221,7 +222,8 @@ class AdviceChannel:
         """Read the confirm node; write a confirmed proposal, end a rejected or expired one.
 
         Returns the proposals this call settled (empty while nothing happened). A lost
-        connection is logged once per call as a failed read and leaves the proposal pending.
+        connection leaves the proposal pending; it is logged once (a failed read), not at
+        every call of the outage.
         """
         now = self._now(now)
         p = self.pending
@@ -231,9 +233,12 @@ class AdviceChannel:
         try:
             text = str(self.writer.read(confirm) or "").strip()
         except Exception as exc:  # noqa: BLE001 - the twin loop must go on; logged
-            self._log(confirm, ADVICE_WRITE_FAILED, now, proposal=p.id, by=p.by, result="failed",
-                      message=f"confirm node not readable: {exc}")
+            if not self._unreadable:
+                self._log(confirm, ADVICE_WRITE_FAILED, now, proposal=p.id, by=p.by, result="failed",
+                          message=f"confirm node not readable: {exc}")
+            self._unreadable = True
             return []
+        self._unreadable = False
         if not text:
             if now - p.at > self.settings.confirm_timeout:
                 p.status, p.message = "expired", f"not confirmed within {self.settings.confirm_timeout:g} s"
@@ -242,14 +247,16 @@ class AdviceChannel:
                 return [p]
             return []
         pid, _, rest = text.partition(" ")
-        operator, _, verb = rest.strip().partition(" ")
+        words = rest.split()
+        reject = len(words) > 1 and words[-1].lower() == "reject"
+        operator = " ".join(words[:-1] if reject else words)
         if pid != p.id or not operator:
             self._log(confirm, ADVICE_REFUSED, now, proposal=p.id, by=operator or "?", result="refused",
                       message=f"confirmation '{text}' does not name the pending proposal and an operator; write "
                               f"'{p.id} <operator>' to confirm it")
             self._write_quiet(confirm, "")
             return []
-        if verb.strip().lower() == "reject":
+        if reject:
             p.status, p.confirmed_by, p.message = "rejected", operator, f"rejected by {operator}"
             self._log_all(p, ADVICE_REJECTED, now, operator, result="rejected", message=p.message)
             self._clear()

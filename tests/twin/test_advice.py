@@ -144,3 +144,17 @@ def test_binding_advice_section(tmp_path):
                                                                         "max_rate": 1}]}})
     with pytest.raises(ConfigError, match="no advice: section"):
         AdviceChannel.from_binding(binding(tmp_path, advice=None))
+
+
+def test_confirm_text_operator_with_spaces_and_reject_word():
+    w = MemoryWriter({"SP": 60.0, "Advice/confirm": ""})
+    ch = AdviceChannel(_settings(mode="recommend", rate=10.0), w, trace=Log())
+    p = ch.propose({"SP": 61.0}, why="w", predicted_effect="e", at=0.0)
+    w.values["Advice/confirm"] = p.id  # no operator: refused, stays pending
+    assert ch.poll_confirmations(10.0) == [] and ch.pending is p and w.values["Advice/confirm"] == ""
+    w.values["Advice/confirm"] = f"{p.id} Ann Lee"
+    assert ch.poll_confirmations(20.0) == [p] and p.confirmed_by == "Ann Lee" and w.values["SP"] == 61.0
+    q = ch.propose({"SP": 62.0}, why="w", predicted_effect="e", at=100.0)
+    w.values["Advice/confirm"] = f"{q.id} Ann Lee REJECT"
+    assert ch.poll_confirmations(110.0) == [q] and q.status == "rejected" and q.confirmed_by == "Ann Lee"
+    assert w.values["SP"] == 61.0 and w.values["Advice/proposal"] == ""

@@ -69,7 +69,8 @@ class PlantServer:
         that moment): demos and tests see the batch from its start.
     plant
         Anything with the :class:`PlantEmulator` surface (``tags``, ``units``,
-        ``values``, ``time``, ``done``, ``advance()``, ``run_until(t)``); default:
+        ``values``, ``time``, ``done``, ``advance()``, ``run_until(t)``; ``setpoint_value(node)`` and
+        ``write_setpoint(node, value)`` to serve the scenario's set-points); default:
         a :class:`PlantEmulator` of ``scenario``.
     clock
         Plant clock (epoch s) pacing the samples (default: a :class:`~twin.WallClock`
@@ -238,11 +239,16 @@ class PlantServer:
         """Writable set-point nodes with EURange, the advice nodes, and the server-side range guard."""
         from asyncua import ua
 
-        if not self.scenario.setpoints:
+        setpoints = getattr(self.scenario, "setpoints", None)  # a line plant's scenario has none
+        if not setpoints:
+            return {}
+        if not hasattr(self.plant, "write_setpoint"):
+            log.warning("plant %s: the plant object takes no set-point writes; set-points not served",
+                        self.scenario.name)
             return {}
         nodes, ranges = {}, {}
         advice = await server.nodes.objects.add_object(ua.NodeId("Advice", idx), ua.QualifiedName("Advice", idx))
-        for sp in self.scenario.setpoints:
+        for sp in setpoints:
             node = await plant_obj.add_variable(ua.NodeId(sp.node, idx), ua.QualifiedName(sp.node, idx),
                                                 self.plant.setpoint_value(sp.node), varianttype=ua.VariantType.Double)
             await node.write_attribute(ua.AttributeIds.Description, ua.DataValue(ua.Variant(ua.LocalizedText(

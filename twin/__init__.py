@@ -2,19 +2,21 @@
 
 Public API::
 
-    from twin import Twin, load_binding, TraceStore, open_trace, calibrate, lookahead
+    from twin import Twin, load_binding, TraceStore, open_trace, calibrate, lookahead, AdviceChannel
     binding = load_binding("scenarios/reactor_twin.yaml")
     twin = Twin(binding, trace="run.zarr")
     report = twin.run(ReplaySource("history.csv", speed="max"))
     twin.close()
 
-Sources live in :mod:`twin.sources`, the plant emulator in :mod:`twin.emulator`.
+Set-point advice back to the plant (a binding's ``advice:`` section, audited writes over
+OPC UA): :class:`AdviceChannel`. Sources live in :mod:`twin.sources`, the plant emulator in :mod:`twin.emulator`.
 
 :func:`open_trace` is the one reader of trace stores (twin and line twin; read-only,
 safe while a twin appends). ``read_trace_rows`` and ``trace_rows`` are deprecated
 aliases of it.
 """
 
+from twin._advice import ADVICE_KINDS, AdviceChannel, AdviceSetpoint, AdviceSettings, Proposal
 from twin._binding import (
     CalibrationParameter,
     DetectionSettings,
@@ -98,4 +100,9 @@ __all__ = [
     "Clock",
     "WallClock",
     "ManualClock",
+    "AdviceChannel",
+    "AdviceSettings",
+    "AdviceSetpoint",
+    "Proposal",
+    "ADVICE_KINDS",
 ]

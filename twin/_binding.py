@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from twin._advice import AdviceSettings
 from twin.sources import OpcUaSecurity
 from workbench.config import WorkbenchModel, load_config
 from workbench.errors import ConfigError, did_you_mean
@@ -273,6 +274,8 @@ class TwinBinding(WorkbenchModel):
     trace: TraceSettings = Field(default_factory=TraceSettings)
     mspc: str | None = Field(None, description="MSPC model file (twin spc mspc build) scored on the raw plant tags; "
                              "its T²/SPE alarms join the alarm log")
+    advice: AdviceSettings | None = Field(None, description="Set-points the twin may write (limits, rates, mode "
+                                          "recommend or closed-loop); none: the twin never writes")
     source_file: str | None = Field(None, exclude=True, description="Set by load_binding")
 
     @model_validator(mode="after")

@@ -9,6 +9,7 @@ from twin.emulator._scenario import (
     PlantDrift,
     PlantFault,
     PlantScenario,
+    PlantSetpoint,
     PlantTag,
     load_plant_scenario,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "PlantTag",
     "PlantDrift",
     "PlantFault",
+    "PlantSetpoint",
     "load_plant_scenario",
     "serve_plant",
     "ServerSecurity",

@@ -66,6 +66,16 @@ class PlantEmulator:
                     source=scenario.source_file,
                 )
             self._conv.append(c)
+        self._sp_conv: dict[str, tuple[str, float, float]] = {}  # node -> (input, scale, offset) node -> FMU unit
+        for i, sp in enumerate(scenario.setpoints):
+            fmu_unit = self.model.variable_unit(sp.input)
+            c = _linear_conversion(sp.unit, fmu_unit) if fmu_unit != sp.unit else (1.0, 0.0)
+            if c is None:
+                raise ConfigError(
+                    f"set-point '{sp.node}': unit '{sp.unit}' cannot be converted to '{fmu_unit}' of input "
+                    f"'{sp.input}'", source=scenario.source_file, path=f"setpoints[{i}].unit",
+                )
+            self._sp_conv[sp.node] = (sp.input, *c)
         if controlled_tag == "auto":
             controlled_tag = next((t.tag for t in scenario.tags if t.variable == "T"), None)
         self.controlled_tag = controlled_tag
@@ -79,6 +89,7 @@ class PlantEmulator:
         self.model.reset(dict(self.scenario.parameters))
         self.rng = np.random.default_rng(self.seed)
         self.time = 0.0
+        self._written: dict[str, float] = {}  # FMU input -> value written to its set-point (FMU unit)
         self._frozen: dict[str, float] = {}
         self.values: dict[str, float] = {}
         self._base_params = {d.parameter: float(self.scenario.parameters.get(d.parameter, self._start(d.parameter)))
@@ -104,7 +115,9 @@ class PlantEmulator:
         out = []
         for name in self._input_names:
             spec = self.scenario.inputs[name]
-            if isinstance(spec, list):
+            if name in self._written:
+                out.append(self._written[name])
+            elif isinstance(spec, list):
                 value = spec[0][1]
                 for ti, vi in spec:
                     if ti <= t:
@@ -113,6 +126,25 @@ class PlantEmulator:
             else:
                 out.append(float(spec))
         return np.array(out)
+
+    def write_setpoint(self, node: str, value: float) -> None:
+        """Take ``value`` (node unit) for the set-point ``node``: it drives the plant from the next step.
+
+        The value replaces the recipe's value of the set-point's input until the next write.
+        Limits are the server's business (it refuses a value outside the node's EURange).
+        """
+        if node not in self._sp_conv:
+            from workbench.errors import did_you_mean
+
+            raise KeyError(f"'{node}' is not a set-point of this plant; {did_you_mean(node, list(self._sp_conv))}")
+        name, scale, offset = self._sp_conv[node]
+        self._written[name] = scale * float(value) + offset
+
+    def setpoint_value(self, node: str, t: float | None = None) -> float:
+        """The set-point ``node`` in effect at ``t`` (default: now), in the node's unit."""
+        name, scale, offset = self._sp_conv[node]
+        u = self.commanded_inputs(self.time if t is None else t)[self._input_names.index(name)]
+        return (float(u) - offset) / scale
 
     def advance(self) -> dict[str, float]:
         """Step the plant one sample period; return the measured tag values."""

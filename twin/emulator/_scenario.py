@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from workbench.config import WorkbenchModel, load_config
 from workbench.units import Duration
 
-__all__ = ["PlantTag", "PlantDrift", "PlantFault", "PlantScenario", "load_plant_scenario"]
+__all__ = ["PlantTag", "PlantDrift", "PlantFault", "PlantSetpoint", "PlantScenario", "load_plant_scenario"]
 
 
 class PlantTag(WorkbenchModel):
@@ -61,6 +61,27 @@ class PlantFault(WorkbenchModel):
         return self
 
 
+class PlantSetpoint(WorkbenchModel):
+    """A writable set-point node: a client's write replaces the recipe's value of an FMU input.
+
+    The server refuses a write outside ``[low, high]`` (the node's ``EURange``) with
+    ``Bad_OutOfRange``; an accepted value drives the plant from its next step on, until the
+    next write (the recipe's later steps for that input no longer apply).
+    """
+
+    node: str = Field(description="Node name (string node id in the plant namespace)")
+    input: str = Field(description="FMU input the set-point drives (one of the scenario's inputs)")
+    unit: str = Field("1", description="Unit of the node's value (converted to the FMU unit)")
+    low: float = Field(description="EURange low (node unit)")
+    high: float = Field(description="EURange high (node unit)")
+
+    @model_validator(mode="after")
+    def _range(self):
+        if not self.low < self.high:
+            raise ValueError(f"`low < high` must hold, but got (low={self.low:g}, high={self.high:g})")
+        return self
+
+
 class PlantScenario(WorkbenchModel):
     """An emulated plant served over OPC UA by ``twin plant serve``.
 
@@ -73,6 +94,10 @@ class PlantScenario(WorkbenchModel):
         step profiles (FMU units).
     speed
         Plant seconds per wall-clock second (1 = real time).
+    setpoints
+        Writable set-point nodes (with EURange) and, with them, the advice nodes
+        ``Advice/<node>/recommended``, ``Advice/<node>/reason``, ``Advice/proposal`` and
+        ``Advice/confirm`` (see docs/twin-monitoring.md, "Advice back to the plant").
     """
 
     name: str = "plant"
@@ -88,6 +113,7 @@ class PlantScenario(WorkbenchModel):
     tags: list[PlantTag] = Field(min_length=1)
     drift: list[PlantDrift] = Field(default_factory=list)
     faults: list[PlantFault] = Field(default_factory=list)
+    setpoints: list[PlantSetpoint] = Field(default_factory=list)
     batch_time_tag: str | None = Field("BatchTime", description="Tag publishing elapsed batch time (s); null: none")
     source_file: str | None = Field(None, exclude=True)
 
@@ -99,6 +125,17 @@ class PlantScenario(WorkbenchModel):
                 from workbench.errors import did_you_mean
 
                 raise ValueError(f"faults[{i}].tag '{f.tag}' is not a plant tag; {did_you_mean(f.tag, names)}")
+        from workbench.errors import did_you_mean
+
+        seen = set(names) | {self.batch_time_tag}
+        for i, sp in enumerate(self.setpoints):
+            if sp.input not in self.inputs:
+                raise ValueError(f"setpoints[{i}].input '{sp.input}' is not one of the scenario's inputs; "
+                                 f"{did_you_mean(sp.input, list(self.inputs))}")
+            if sp.node in seen:
+                raise ValueError(f"setpoints[{i}].node '{sp.node}' is already a node of this plant; "
+                                 "give the set-point a name of its own")
+            seen.add(sp.node)
         return self
 
 

@@ -14,6 +14,15 @@ Time comes from an injectable :class:`~twin.Clock`: by default a
 (virtual time: the plant runs as fast as the machine allows). :meth:`PlantServer.step_clock`
 makes the server's clock jump (the timestamps of later samples move, the plant does
 not). The number of samples published is the variable ``Plant/samples_published``.
+
+Set-points (``setpoints:`` in the scenario) are writable ``Double`` variables with an
+``EURange`` property (OPC UA Part 8, §5.3.2); the server itself refuses a write outside
+that range with ``Bad_OutOfRange`` (Part 4, §7.34), and the plant takes an accepted value
+from its next step on. Measured tags stay read-only (``Bad_UserAccessDenied``). With
+set-points the server also carries the advice nodes a twin in ``recommend`` mode writes
+and an operator confirms: ``Advice/<node>/recommended`` (Double), ``Advice/<node>/reason``
+(String), ``Advice/proposal`` (String: the pending proposal's id) and ``Advice/confirm``
+(String: ``"<proposal id> <operator>"``, written by the operator).
 """
 
 from __future__ import annotations
@@ -60,7 +69,8 @@ class PlantServer:
         that moment): demos and tests see the batch from its start.
     plant
         Anything with the :class:`PlantEmulator` surface (``tags``, ``units``,
-        ``values``, ``time``, ``done``, ``advance()``, ``run_until(t)``); default:
+        ``values``, ``time``, ``done``, ``advance()``, ``run_until(t)``; ``setpoint_value(node)`` and
+        ``write_setpoint(node, value)`` to serve the scenario's set-points); default:
         a :class:`PlantEmulator` of ``scenario``.
     clock
         Plant clock (epoch s) pacing the samples (default: a :class:`~twin.WallClock`
@@ -106,6 +116,10 @@ class PlantServer:
         self.samples_published = 0
         self.clock = clock
         self.clock_offset = 0.0
+        #: accepted set-point writes: ``(plant time, node, value)``
+        self.setpoint_writes: list[tuple[float, str, float]] = []
+        #: set-point writes refused: ``(plant time, node, value, status name)``
+        self.writes_refused: list[tuple[float, str, object, str]] = []
 
     def step_clock(self, seconds: float) -> None:
         """Make the server's clock jump by ``seconds`` (negative: back) from the next sample on.
@@ -157,6 +171,7 @@ class PlantServer:
             nodes[tag] = node.nodeid
         counter = await plant_obj.add_variable(ua.NodeId(self.COUNTER, idx), ua.QualifiedName(self.COUNTER, idx),
                                                0, varianttype=ua.VariantType.UInt64)
+        setpoints = await self._add_setpoints(server, plant_obj, idx)
         period = float(self.scenario.sample_period)
         fresh = self.anchor is None  # a new plant run starts at t = 0: nothing to catch up
         clock = self.clock if self.clock is not None else self._make_clock()
@@ -187,6 +202,10 @@ class PlantServer:
                         dv = ua.DataValue(ua.Variant(v, ua.VariantType.Double), SourceTimestamp=stamp,
                                           ServerTimestamp=now)
                     await server.write_attribute_value(nodes[tag], dv)
+                for sp_node, nodeid in setpoints.items():
+                    await server.write_attribute_value(nodeid, ua.DataValue(
+                        ua.Variant(self.plant.setpoint_value(sp_node), ua.VariantType.Double),
+                        SourceTimestamp=stamp, ServerTimestamp=now))
                 if self.scenario.batch_time_tag:
                     await server.write_attribute_value(
                         nodes[self.scenario.batch_time_tag],
@@ -215,6 +234,84 @@ class PlantServer:
             if stop is not None:
                 while not stop.is_set() and until is None:
                     await asyncio.sleep(0.05)
+
+    async def _add_setpoints(self, server, plant_obj, idx: int) -> dict:
+        """Writable set-point nodes with EURange, the advice nodes, and the server-side range guard."""
+        from asyncua import ua
+
+        setpoints = getattr(self.scenario, "setpoints", None)  # a line plant's scenario has none
+        if not setpoints:
+            return {}
+        if not hasattr(self.plant, "write_setpoint"):
+            log.warning("plant %s: the plant object takes no set-point writes; set-points not served",
+                        self.scenario.name)
+            return {}
+        nodes, ranges = {}, {}
+        advice = await server.nodes.objects.add_object(ua.NodeId("Advice", idx), ua.QualifiedName("Advice", idx))
+        for sp in setpoints:
+            node = await plant_obj.add_variable(ua.NodeId(sp.node, idx), ua.QualifiedName(sp.node, idx),
+                                                self.plant.setpoint_value(sp.node), varianttype=ua.VariantType.Double)
+            await node.write_attribute(ua.AttributeIds.Description, ua.DataValue(ua.Variant(ua.LocalizedText(
+                f"unit: {sp.unit}; set-point of {sp.input}"))))
+            await node.add_property(ua.NodeId(f"{sp.node}.EURange", idx), ua.QualifiedName("EURange", 0),
+                                    ua.Range(Low=sp.low, High=sp.high),
+                                    datatype=ua.NodeId(ua.ObjectIds.Range))
+            await node.set_writable()
+            nodes[sp.node] = node.nodeid
+            ranges[node.nodeid] = sp
+            for leaf, value, vtype in (("recommended", math.nan, ua.VariantType.Double),
+                                       ("reason", "", ua.VariantType.String)):
+                name = f"Advice/{sp.node}/{leaf}"
+                var = await advice.add_variable(ua.NodeId(name, idx), ua.QualifiedName(name, idx), value,
+                                                varianttype=vtype)
+                await var.set_writable()
+        for name in ("Advice/proposal", "Advice/confirm"):
+            var = await advice.add_variable(ua.NodeId(name, idx), ua.QualifiedName(name, idx), "",
+                                            varianttype=ua.VariantType.String)
+            await var.set_writable()
+        self._guard_writes(server, ranges)
+        return nodes
+
+    def _guard_writes(self, server, ranges: dict) -> None:
+        """Refuse client writes outside a set-point's EURange (``Bad_OutOfRange``); hand accepted ones to the plant.
+
+        asyncua stores any value of the right type; a plant's server checks the range, so the
+        emulator wraps the attribute service's ``write`` (the service every client write goes
+        through; the server's own value updates do not).
+        """
+        from asyncua import ua
+
+        service = server.iserver.attribute_service
+        inner = service.write
+
+        async def write(params, user=None):
+            results: list = [None] * len(params.NodesToWrite)
+            passed = []
+            for i, wv in enumerate(params.NodesToWrite):
+                sp = ranges.get(wv.NodeId) if wv.AttributeId == ua.AttributeIds.Value else None
+                variant = wv.Value.Value if sp is not None and wv.Value is not None else None
+                if variant is not None and variant.VariantType == ua.VariantType.Double:  # other types: the
+                    value = variant.Value  # attribute service answers Bad_TypeMismatch
+                    if not sp.low <= value <= sp.high:  # NaN fails too
+                        results[i] = ua.StatusCode(ua.StatusCodes.BadOutOfRange)
+                        self.writes_refused.append((self.plant.time, sp.node, value, "BadOutOfRange"))
+                        continue
+                passed.append(i)
+            if passed:
+                sub = ua.WriteParameters(NodesToWrite=[params.NodesToWrite[i] for i in passed])
+                answers = await (inner(sub) if user is None else inner(sub, user=user))
+                for i, status in zip(passed, answers, strict=True):
+                    results[i] = status
+                    sp = ranges.get(params.NodesToWrite[i].NodeId)
+                    if sp is not None and status.is_good():
+                        value = params.NodesToWrite[i].Value.Value.Value
+                        self.plant.write_setpoint(sp.node, value)
+                        self.setpoint_writes.append((self.plant.time, sp.node, value))
+                        log.info("plant %s: set-point %s = %g %s from t = %g s", self.scenario.name, sp.node,
+                                 value, sp.unit, self.plant.time)
+            return results
+
+        service.write = write
 
     def run(self, **kwargs) -> None:
         """Blocking :meth:`serve`."""

@@ -1,4 +1,4 @@
-"""``twin plant serve SCENARIO``: an emulated plant on a real OPC UA server."""
+"""``twin plant serve SCENARIO``: an emulated plant on a real OPC UA server (``advise``/``confirm``: set-point advice)."""
 
 from __future__ import annotations
 
@@ -51,6 +51,9 @@ def serve(
     server = PlantServer(sc, endpoint=endpoint, speed=speed, anchor=anchor, seed=seed, security=security)
     print_table([{"tag": t.tag, "variable": t.variable, "unit": t.unit, "noise": f"{t.noise:g} {t.unit}"}
                  for t in sc.tags], title=f"{sc.name}: tags")
+    if sc.setpoints:
+        print_table([{"set-point": s.node, "input": s.input, "EURange": f"[{s.low:g}, {s.high:g}] {s.unit}"}
+                     for s in sc.setpoints], title="writable set-points")
     if sc.faults:
         print_table([{"fault": f.kind, "tag/input": f.tag or f.parameter or f.input, "at [s]": f.at,
                       "until [s]": f.until, "value": f.value} for f in sc.faults], title="scripted faults")
@@ -102,3 +105,9 @@ def certificate(
                                   server=server)
     console.print(f"wrote certificate {cert} and private key {key} ({application_uri}, {days} days)",
                   highlight=False)
+
+
+from twin_app.cli.advice import advise, confirm  # noqa: E402 - the advice commands join `twin plant`
+
+app.command("advise")(advise)
+app.command("confirm")(confirm)

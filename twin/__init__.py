@@ -18,8 +18,10 @@ aliases of it.
 from twin._binding import (
     CalibrationParameter,
     DetectionSettings,
+    GoldenSettings,
     InputTag,
     JoinSettings,
+    LookaheadSettings,
     MeasuredTag,
     QualitySettings,
     ResidualT2Settings,
@@ -31,11 +33,11 @@ from twin._binding import (
 from twin._calibrate import CalibrationResult, calibrate
 from twin._clock import Clock, ManualClock, WallClock
 from twin._detect import AlarmEvent, DetectorBank, cusum_arl_siegmund, ewma_arl
-from twin._lookahead import LookaheadResult, lookahead
+from twin._lookahead import LookaheadResult, ProjectionJudgement, judge_projection, lookahead
 from twin._model import FmuStepper
 from twin._quality import DIMENSIONS, GateResult, GateTag, QualityFlag, QualityGate
 from twin._resid_t2 import ResidualT2, residual_t2
-from twin._trace import TRACE_NOT_PERSISTED, TraceExistsError, TraceStore
+from twin._trace import TRACE_NOT_PERSISTED, TraceExistsError, TraceStore, TraceVariable
 from twin._trace_read import open_trace, read_events
 from twin._trace_read import read_trace_rows as read_trace_rows  # deprecated alias of open_trace
 from twin._trace_read import trace_rows as trace_rows  # deprecated alias of open_trace
@@ -52,6 +54,8 @@ __all__ = [
     "QualitySettings",
     "DetectionSettings",
     "ResidualT2Settings",
+    "GoldenSettings",
+    "LookaheadSettings",
     "SyncSettings",
     "JoinSettings",
     "CalibrationParameter",
@@ -69,6 +73,7 @@ __all__ = [
     "cusum_arl_siegmund",
     "TraceStore",
     "TraceExistsError",
+    "TraceVariable",
     "TRACE_NOT_PERSISTED",
     "open_trace",
     "read_events",
@@ -77,6 +82,8 @@ __all__ = [
     "CalibrationResult",
     "lookahead",
     "LookaheadResult",
+    "judge_projection",
+    "ProjectionJudgement",
     "Clock",
     "WallClock",
     "ManualClock",

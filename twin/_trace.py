@@ -18,7 +18,7 @@ variable       dims                   meaning
 
 plus the :class:`TraceVariable` arrays an add-on declares (golden-batch scores, look-ahead;
 dims ``time`` and the variable's own, e.g. ``golden_t2`` (time), ``golden_in_envelope``
-(time, golden_variable)).
+(time, variable)).
 
 Rows are buffered and appended every ``flush_interval`` seconds of wall time
 (or every ``flush_rows`` rows); the ``time`` coordinate is written last, so a
@@ -67,7 +67,7 @@ _VARS = ("value", "residual", "statistic", "alarm", "quality", "gap")
 @dataclass(frozen=True)
 class TraceVariable:
     """An extra per-row array of a trace store, e.g. ``golden_t2`` (dims ``time``) or
-    ``golden_in_envelope`` (``time`` × ``golden_variable``).
+    ``golden_in_envelope`` (``time`` × ``variable``).
 
     ``coords`` gives the values of each dim after ``time`` (written once as a coordinate
     array); a row that does not give the variable gets NaN (``dtype`` ``"f8"``) or 0.

@@ -1,0 +1,108 @@
+"""A binding's ``golden:`` model scores the running batch in the twin: trace variables, alarms, errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from _golden_case import MAPPING, build_model, golden_binding, running_batch, write_replay
+
+from twin import Twin, open_trace
+from twin.sources import ReplaySource
+from workbench.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("golden") / "model.nc"
+    build_model(path)
+    return path
+
+
+def _replay(tmp_path, model_file, batch, *, block=True, **overrides):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    csv = tmp_path / "batch.csv"
+    write_replay(csv, *batch)
+    b = golden_binding(tmp_path, model_file, **overrides)
+    twin = Twin(b, trace=tmp_path / "t.zarr", overwrite=True)
+    twin.block_path = block
+    twin.run(ReplaySource(csv, units={t.tag: t.unit for t in b.tags}))
+    return twin, twin.close()
+
+
+@pytest.mark.parametrize("block", [True, False])
+def test_trace_holds_the_scores_of_a_direct_monitor_session(model_file, tmp_path, block):
+    import golden_batch as gb
+
+    elapsed, values = running_batch()
+    twin, _ = _replay(tmp_path, model_file, (elapsed, values), block=block)
+    ds = open_trace(tmp_path / "t.zarr")
+    session = gb.GoldenBatchModel.load(model_file).start()
+    ref = [session.update(float(t), v) for t, v in zip(elapsed, values, strict=True)]
+    assert ds.sizes["time"] == len(ref)
+    names = list(ds["variable"].values)
+    assert names == list(MAPPING)
+    np.testing.assert_array_equal(ds["golden_index"].values, [s.index for s in ref])
+    for var, attr in (("golden_t2", "t2"), ("golden_spe", "spe"), ("golden_spe_limit", "spe_limit")):
+        np.testing.assert_allclose(ds[var].values, [getattr(s, attr) for s in ref], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ds["golden_t2_contribution"].values,
+                               [[s.t2_contribution[v] for v in names] for s in ref], rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(ds["golden_in_envelope"].values, [[s.in_envelope[v] for v in names] for s in ref])
+    kpis = list(ds["kpi"].values)
+    assert set(kpis) == {"yield", "impurity"}
+    np.testing.assert_allclose(ds["golden_predicted"].values,
+                               [[s.predicted_quality[k] for k in kpis] for s in ref], rtol=1e-9)
+    assert ds["golden_t2"].attrs["long_name"] and ds["golden_t2"].attrs["units"] == "1"
+
+
+def test_a_sensor_bias_raises_a_golden_alarm_on_its_tag(model_file, tmp_path):
+    elapsed, values = running_batch(fault="sensor_bias")
+    twin, report = _replay(tmp_path, model_file, (elapsed, values))
+    golden = [e for e in report.events if e.kind.startswith("golden-")]
+    assert golden, "no golden alarm for a temperature sensor bias of three times the usual size"
+    assert all(e.end is not None and e.unit == "1" for e in golden)
+    biggest = max(golden, key=lambda e: e.magnitude)
+    assert biggest.tag == "TI_reactor" and biggest.kind.startswith("golden-spe") and biggest.magnitude > 3
+    logged = [json.loads(line) for line in (tmp_path / "t.zarr" / "events.jsonl").read_text().splitlines()]
+    assert {(e["start"], e["kind"]) for e in logged if e["kind"].startswith("golden-")} == \
+        {(e.start, e.kind) for e in golden}
+
+
+def test_a_clean_batch_raises_fewer_golden_alarms_than_a_faulty_one(model_file, tmp_path):
+    clean = _replay(tmp_path / "c", model_file, running_batch(seed=11))[1]
+    faulty = _replay(tmp_path / "f", model_file, running_batch(seed=11, fault="cooling"))[1]
+    length = [sum(e.end - e.start for e in r.events if e.kind.startswith("golden-")) for r in (clean, faulty)]
+    assert length[0] < length[1]
+
+
+def test_bare_path_means_tag_names_and_a_missing_tag_is_named(model_file, tmp_path):
+    with pytest.raises(ConfigError, match=r"golden: golden-batch model variable 'temperature' \(a bare model path "
+                                          r"means same names\) is not a tag of this binding"):
+        Twin(golden_binding(tmp_path, model_file, golden=str(model_file)))
+
+
+def test_unmapped_model_variable_is_named(model_file, tmp_path):
+    part = {k: v for k, v in MAPPING.items() if k != "feed_rate"}
+    with pytest.raises(ConfigError, match=r"golden\.variables: golden-batch model variable 'feed_rate' has no tag"):
+        Twin(golden_binding(tmp_path, model_file, golden={"model": str(model_file), "variables": part}))
+
+
+def test_mapping_to_an_unknown_tag_or_variable_is_named(model_file, tmp_path):
+    with pytest.raises(ConfigError, match=r"golden\.variables\.feed_rate: .*'FI_fed', which is not a tag"):
+        Twin(golden_binding(tmp_path, model_file, golden={"model": str(model_file),
+                                                          "variables": {**MAPPING, "feed_rate": "FI_fed"}}))
+    with pytest.raises(ConfigError, match=r"golden\.variables: golden\.variables maps 'temp'"):
+        Twin(golden_binding(tmp_path, model_file, golden={"model": str(model_file),
+                                                          "variables": {**MAPPING, "temp": "TI_reactor"}}))
+
+
+def test_missing_model_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"golden\.model: golden-batch model file .*nowhere\.nc does not exist"):
+        Twin(golden_binding(tmp_path, tmp_path / "nowhere.nc"))
+
+
+def test_unconvertible_unit_is_named(model_file, tmp_path):
+    with pytest.raises(ConfigError, match=r"golden\.variables\.feed_rate: tag 'LI_volume' has unit 'm3'"):
+        Twin(golden_binding(tmp_path, model_file, golden={"model": str(model_file),
+                                                          "variables": {**MAPPING, "feed_rate": "LI_volume"}}))

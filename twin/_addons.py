@@ -82,8 +82,10 @@ class LookaheadAlarms(OneAlarm):
         self.every = float(settings.every_min) * 60.0
         self.next_due = self.every
         self.count = 0
-        #: The last :class:`~twin.ProjectionJudgement`.
+        #: The last :class:`~twin.ProjectionJudgement`, and its projected batch times and trajectories
+        #: (runs × times × :attr:`variables`, model units).
         self.last = None
+        self.projection: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def trace_variables(self) -> list[TraceVariable]:
@@ -124,7 +126,7 @@ class LookaheadAlarms(OneAlarm):
         j = judge_projection(ds["time"].values, x, self.grid, self.lower, self.upper, variables=self.variables,
                              start=t0, offset=offset, finals=finals,
                              specs={n: (lo, hi) for n, (lo, hi, _) in self.specs.items()})
-        self.last = j
+        self.last, self.projection = j, (ds["time"].values, x)
         self._alarm(float(time), j, trace)
         row = {"lookahead_p_leave": j.p_leave, "lookahead_time_to_violation": j.time_to_violation}
         row.update({f"lookahead_p_miss_{n}": j.p_miss[n] for n in self.specs})

@@ -14,11 +14,11 @@ MAPPING = {"temperature": "TI_reactor", "jacket_temperature": "TI_jacket", "feed
 N_POINTS = 40
 
 
-def build_model(path, *, alignment: str = "elapsed", seed: int = 0):
+def build_model(path, *, alignment: str = "elapsed", seed: int = 0, k: float = 3.0):
     """Fit a golden-batch model (with a quality PLS part) on a synthetic history and save it."""
     history = gb.make_synthetic_history(24, seed, n_samples=N_POINTS)
     model = gb.GoldenBatchModel(None, aligner=gb.Aligner(alignment, variables=list(MAPPING), n_points=N_POINTS),
-                                envelope=gb.Envelope(k=3), mpca=gb.BatchPCA(2, alpha=0.01)).fit(history)
+                                envelope=gb.Envelope(k=k), mpca=gb.BatchPCA(2, alpha=0.01)).fit(history)
     model.save(path)
     return model
 

@@ -2,7 +2,8 @@
 
 The model is a :class:`golden_batch.GoldenBatchModel` built with ``twin golden build``. Each
 accepted sample (values after the data-quality gate, converted from the tag's unit to the
-model variable's; a rejected or NaN value is held by the model's on-line alignment) goes to a
+model variable's; a model variable of unit ``"1"`` that the tag's unit does not convert to was
+built from a history without units and takes the tag's values as they are; a rejected or NaN value is held by the model's on-line alignment) goes to a
 :class:`golden_batch.MonitorSession` at the batch's elapsed time, aligned the model's way
 (elapsed time, maturity indicator or open-end DTW), and gives per variable the envelope flag
 and the T²/SPE contributions, the on-line T² and SPE with their limits and, with a quality
@@ -106,6 +107,8 @@ class GoldenAlarms(OneAlarm):
             if tag_unit == model_unit or not model_unit:
                 continue
             conv = _linear_conversion(tag_unit, model_unit)
+            if conv is None and model_unit == "1":  # a history without units (e.g. a CSV): values as they are
+                continue
             if conv is None:
                 raise ConfigError(f"tag '{mapping[v]}' has unit '{tag_unit}', which cannot be converted to "
                                   f"'{model_unit}' of golden-batch model variable '{v}'", source=source_file,

@@ -106,3 +106,25 @@ def test_unconvertible_unit_is_named(model_file, tmp_path):
     with pytest.raises(ConfigError, match=r"golden\.variables\.feed_rate: tag 'LI_volume' has unit 'm3'"):
         Twin(golden_binding(tmp_path, model_file, golden={"model": str(model_file),
                                                           "variables": {**MAPPING, "feed_rate": "LI_volume"}}))
+
+
+def test_twin_replay_cli_with_a_golden_binding(model_file, tmp_path, capsys):
+    import yaml
+
+    from twin_app.cli.main import main
+
+    csv = tmp_path / "batch.csv"
+    write_replay(csv, *running_batch(fault="sensor_bias"))
+    binding = yaml.safe_load(golden_binding(tmp_path, model_file).model_dump_json(by_alias=True))
+    binding["golden"] = {"model": "model.nc", "variables": dict(MAPPING)}  # relative to the binding's folder
+    (tmp_path / "model.nc").symlink_to(model_file)
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump({"kind": "twin-binding", **binding}))
+    code = main(["replay", str(tmp_path / "b.yaml"), str(csv), "--trace", str(tmp_path / "r.zarr"), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert any(e["kind"].startswith("golden-spe") and e["tag"] == "TI_reactor" for e in out["events"])
+    assert "golden_t2" in open_trace(tmp_path / "r.zarr")
+    (tmp_path / "model.nc").unlink()
+    code = main(["replay", str(tmp_path / "b.yaml"), str(csv), "--trace", str(tmp_path / "s.zarr")])
+    err = capsys.readouterr()
+    assert code == 2 and "golden.model" in err.out + err.err and "does not exist" in err.out + err.err

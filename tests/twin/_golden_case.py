@@ -35,8 +35,10 @@ def running_batch(seed: int = 7, fault: str | None = None) -> tuple[np.ndarray, 
 
 def write_replay(path, elapsed: np.ndarray, values: np.ndarray) -> None:
     """The batch as a wide CSV of twin tags in the tags' units (degC, m3/h)."""
+    n = len(elapsed)  # the other inputs constant, so the twin has every input (and replay takes the block path)
     pd.DataFrame({"time": elapsed, "TI_reactor": values[:, 0] - 273.15, "TI_jacket": values[:, 1] - 273.15,
-                  "FI_feed": values[:, 2] * 3600.0}).to_csv(path, index=False, float_format="%.17g")
+                  "FI_feed": values[:, 2] * 3600.0, "FI_cool": np.full(n, 7.2), "TI_jacket_in": np.full(n, 20.0),
+                  "TSP": np.full(n, 71.85)}).to_csv(path, index=False, float_format="%.17g")
 
 
 def golden_binding(tmp_path, model_path, **overrides):

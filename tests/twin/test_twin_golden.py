@@ -27,7 +27,11 @@ def _replay(tmp_path, model_file, batch, *, block=True, **overrides):
     b = golden_binding(tmp_path, model_file, **overrides)
     twin = Twin(b, trace=tmp_path / "t.zarr", overwrite=True)
     twin.block_path = block
+    blocks = []
+    orig = twin._process_block
+    twin._process_block = lambda *a: (blocks.append(len(a[0])), orig(*a))[1]
     twin.run(ReplaySource(csv, units={t.tag: t.unit for t in b.tags}))
+    twin.blocks = blocks
     return twin, twin.close()
 
 
@@ -37,6 +41,7 @@ def test_trace_holds_the_scores_of_a_direct_monitor_session(model_file, tmp_path
 
     elapsed, values = running_batch()
     twin, _ = _replay(tmp_path, model_file, (elapsed, values), block=block)
+    assert (sum(twin.blocks) > len(elapsed) // 2) == block  # the block path ran (or not)
     ds = open_trace(tmp_path / "t.zarr")
     session = gb.GoldenBatchModel.load(model_file).start()
     ref = [session.update(float(t), v) for t, v in zip(elapsed, values, strict=True)]
@@ -124,6 +129,9 @@ def test_twin_replay_cli_with_a_golden_binding(model_file, tmp_path, capsys):
     assert code == 0
     assert any(e["kind"].startswith("golden-spe") and e["tag"] == "TI_reactor" for e in out["events"])
     assert "golden_t2" in open_trace(tmp_path / "r.zarr")
+    main(["replay", str(tmp_path / "b.yaml"), str(csv), "--trace", str(tmp_path / "r2.zarr")])
+    table = capsys.readouterr().out
+    assert "× limit" in table and " 1 │" not in table  # a ratio to the limit, never the unit "1"
     (tmp_path / "model.nc").unlink()
     code = main(["replay", str(tmp_path / "b.yaml"), str(csv), "--trace", str(tmp_path / "s.zarr")])
     err = capsys.readouterr()

@@ -168,7 +168,8 @@ class AddOns:
         #: The MSPC model on the raw tags (``mspc: model.nc``).
         self.mspc = MspcAlarms(b.mspc, twin.tags, b.source_file) if b.mspc else None
         #: The golden-batch model on the running batch (``golden:``).
-        self.golden = GoldenAlarms(b.golden, twin.tags, twin.units, b.source_file) if b.golden else None
+        self.golden = GoldenAlarms(b.golden, twin.tags, twin.units, b.source_file,
+                                   float(b.sample_period)) if b.golden else None
         #: The look-ahead against the golden envelope (``lookahead:``).
         self.lookahead = LookaheadAlarms(b.lookahead, self.golden, twin) if b.lookahead else None
         self.twin = twin

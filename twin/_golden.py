@@ -14,6 +14,11 @@ The predicted quality's interval is ``ŷ ± z_{0.975} · RMSE`` with the quality
 (``rmse_fit_``, a 95 % normal interval, e.g. Wold, Sjöström & Eriksson, *Chemom. Intell. Lab.
 Syst.* 58:109-130, 2001, §4.4); it is NaN for a model read from a file that does not carry it.
 
+A twin that joins a running batch (its first sample more than one sample period into the batch)
+never saw the batch's start, which the on-line T², SPE, contributions and quality prediction
+(trimmed scores of the whole batch so far) need: for that batch they are NaN in the trace and only
+the envelope (judged sample by sample) raises alarms.
+
 A run of samples with :attr:`golden_batch.MonitorSample.alarm` (T² or SPE above its limit, or
 a variable outside the envelope) is one :class:`~twin.AlarmEvent` of ``kind``
 ``"golden-<what>"`` (``what`` = ``t2``, ``spe``, ``envelope`` joined by ``+``, of its first
@@ -73,10 +78,15 @@ class GoldenAlarms(OneAlarm):
         The twin's tags (order of its ``real`` rows) and their units.
     source_file
         The binding file, for relative paths and messages.
+    sample_period
+        The plant's sample period (s): a first sample later than this into the batch means the twin
+        joined a running batch.
     """
 
-    def __init__(self, settings, tags: list[str], units: list[str], source_file: str | None = None):
+    def __init__(self, settings, tags: list[str], units: list[str], source_file: str | None = None,
+                 sample_period: float = 0.0):
         super().__init__()
+        self.sample_period = float(sample_period)
         self.model = load_golden(settings.model, source_file)
         names = list(self.model.aligner_.variables_)
         mapping = dict(settings.variables) if settings.variables is not None else {v: v for v in names}
@@ -118,9 +128,7 @@ class GoldenAlarms(OneAlarm):
         self.kpis = list(q.quality_) if q is not None else []
         rmse = getattr(q, "rmse_fit_", None) if q is not None else None
         self._half_width = _Z95 * np.asarray(rmse, float) if rmse is not None else np.full(len(self.kpis), np.nan)
-        self.session = self.model.start()
-        #: The last :class:`golden_batch.MonitorSample`.
-        self.last = None
+        self.restart()
 
     @property
     def trace_variables(self) -> list[TraceVariable]:
@@ -147,18 +155,25 @@ class GoldenAlarms(OneAlarm):
     def restart(self) -> None:
         """A new batch: a fresh monitoring session (an active alarm stays until :meth:`close`)."""
         self.session = self.model.start()
+        #: The last :class:`golden_batch.MonitorSample`.
         self.last = None
+        #: The twin joined this batch after its first grid point: the batch's start was never seen.
+        self.joined = None
 
     def update(self, time: float, elapsed: float, real: np.ndarray, trace=None) -> dict[str, np.ndarray]:
         """Score one sample (``real``: the twin's tags) at batch time ``elapsed``; its trace row."""
         x = np.asarray(real, dtype=float)[self.columns] * self.scale + self.offset
         s = self.session.update(float(elapsed), x)
+        if self.joined is None:
+            self.joined = float(elapsed) > self.sample_period
         self.last = s
         names = self.model.variables_
-        row = {"golden_index": float(s.index), "golden_time": s.time, "golden_t2": s.t2,
-               "golden_t2_limit": s.t2_limit, "golden_spe": s.spe, "golden_spe_limit": s.spe_limit}
+        row = {"golden_index": float(s.index), "golden_time": s.time, "golden_t2_limit": s.t2_limit,
+               "golden_spe_limit": s.spe_limit}
         if s.index >= 0:
             row["golden_in_envelope"] = np.array([float(s.in_envelope[v]) for v in names])
+        if s.index >= 0 and not self.joined:
+            row.update(golden_t2=s.t2, golden_spe=s.spe)
             row["golden_t2_contribution"] = np.array([s.t2_contribution[v] for v in names])
             row["golden_spe_contribution"] = np.array([s.spe_contribution[v] for v in names])
             if self.kpis:
@@ -171,10 +186,10 @@ class GoldenAlarms(OneAlarm):
     def _alarm(self, time: float, s, trace) -> None:
         if s.index < 0:
             return
-        t2r, sper = s.t2 / s.t2_limit, s.spe / s.spe_limit
+        t2r, sper = (s.t2 / s.t2_limit, s.spe / s.spe_limit) if not self.joined else (float("nan"), float("nan"))
         outside = [v for v, ok in s.in_envelope.items() if not ok]
         what = [w for w, on in (("t2", t2r > 1), ("spe", sper > 1), ("envelope", bool(outside))) if on]
-        ratio = float(np.nanmax([t2r, sper]))
+        ratio = float(np.nanmax([t2r, sper])) if not self.joined else 0.0
         ev = self._active
         if what and ev is None:
             if t2r > 1 or sper > 1:

@@ -136,3 +136,27 @@ def test_twin_replay_cli_with_a_golden_binding(model_file, tmp_path, capsys):
     code = main(["replay", str(tmp_path / "b.yaml"), str(csv), "--trace", str(tmp_path / "s.zarr")])
     err = capsys.readouterr()
     assert code == 2 and "golden.model" in err.out + err.err and "does not exist" in err.out + err.err
+
+
+def test_joining_a_running_batch_judges_only_the_envelope(model_file, tmp_path):
+    import pandas as pd
+
+    elapsed, values = running_batch(fault="sensor_bias")
+    csv = tmp_path / "batch.csv"
+    write_replay(csv, elapsed, values)
+    rows = pd.read_csv(csv).iloc[10:]  # the twin starts 10 min into the batch
+    rows["BatchTime"] = rows["time"]
+    rows.to_csv(csv, index=False, float_format="%.17g")
+    b = golden_binding(tmp_path, model_file)
+    twin = Twin(b, trace=tmp_path / "t.zarr")
+    twin.run(ReplaySource(csv, units={t.tag: t.unit for t in b.tags}))
+    report = twin.close()
+    ds = open_trace(tmp_path / "t.zarr")
+    assert twin.golden.joined
+    # the batch's start was never seen: no T², SPE, contributions or quality prediction (NaN), no T²/SPE alarm
+    for v in ("golden_t2", "golden_spe", "golden_t2_contribution", "golden_predicted"):
+        assert np.isnan(ds[v].values).all(), v
+    assert ds["golden_index"].values[0] >= 9 and np.isin(ds["golden_in_envelope"].values, [0.0, 1.0]).all()
+    golden = [e for e in report.events if e.kind.startswith("golden-")]
+    assert golden and all(e.kind == "golden-envelope" for e in golden)
+    assert any(e.tag == "TI_reactor" for e in golden)  # the biased sensor leaves its band

@@ -281,8 +281,14 @@ class TraceStore:
         complete = int(group["time"].shape[0])  # rows a crash left beyond it are dropped
         if complete:
             self.last_time = float(group["time"][complete - 1])
+        layout = self._layout()
+        missing = [name for name in layout if name not in group]
+        if missing:
+            raise DatasetError(f"{self.path}: cannot resume: the store has no {', '.join(map(repr, missing))} "
+                               "(written by a twin without the add-on that fills it, e.g. golden:); resume with "
+                               "the same binding, or replace the store")
         self._arrays = {name: AppendableArray.resume(self.path / name, dims=dims, attrs=at, rows=complete)
-                        for name, (_, _, dims, at) in self._layout().items()}
+                        for name, (_, _, dims, at) in layout.items()}
 
     def trim_events(self, until: float | None) -> int:
         """On resume: make ``events.jsonl`` end at the last complete row ``until``.

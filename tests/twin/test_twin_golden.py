@@ -160,3 +160,27 @@ def test_joining_a_running_batch_judges_only_the_envelope(model_file, tmp_path):
     golden = [e for e in report.events if e.kind.startswith("golden-")]
     assert golden and all(e.kind == "golden-envelope" for e in golden)
     assert any(e.tag == "TI_reactor" for e in golden)  # the biased sensor leaves its band
+
+
+def test_resume_with_the_same_golden_binding_and_refused_without(model_file, tmp_path):
+    from workbench.errors import DatasetError
+
+    elapsed, values = running_batch()
+    csv = tmp_path / "batch.csv"
+    write_replay(csv, elapsed, values)
+    b = golden_binding(tmp_path, model_file)
+    units = {t.tag: t.unit for t in b.tags}
+    first = Twin(b, trace=tmp_path / "t.zarr")
+    first.run(ReplaySource(csv, units=units), max_frames=15)
+    first.close()
+    again = Twin(b, trace=tmp_path / "t.zarr", resume=True)
+    again.run(ReplaySource(csv, units=units))
+    again.close()
+    ds = open_trace(tmp_path / "t.zarr")
+    assert ds.sizes["time"] == len(elapsed) and np.isfinite(ds["golden_t2"].values[:15]).all()
+    plain = golden_binding(tmp_path, model_file, golden=None)
+    other = Twin(plain, trace=tmp_path / "p.zarr")
+    other.run(ReplaySource(csv, units=units), max_frames=5)
+    other.close()
+    with pytest.raises(DatasetError, match="cannot resume: the store has no 'golden_index'"):
+        Twin(b, trace=tmp_path / "p.zarr", resume=True)

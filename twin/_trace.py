@@ -53,7 +53,7 @@ import numpy as np
 import xarray as xr
 
 from twin._detect import AlarmEvent
-from twin._trace_read import read_events
+from twin._trace_read import _STORE_FILES, _path_state, read_events
 from twin._zarr_writer import AppendableArray, write_group
 from workbench.dataset import add_provenance, sanitize_attrs
 from workbench.errors import ConfigError, DatasetError
@@ -103,36 +103,6 @@ class TraceExistsError(ConfigError):
 TRACE_NOT_PERSISTED = "trace-not-persisted"
 #: ``tag`` of that event (it is about the store, not a plant tag).
 TRACE_EVENT_TAG = "trace"
-
-_STORE_FILES = frozenset({"events.jsonl", "snapshots.jsonl"})
-_TRACE_KINDS = ("twin-trace", "line-twin-trace")
-
-
-def _path_state(path: Path) -> str:
-    """``"new"`` (absent or an empty directory), ``"store"`` (a trace store, possibly one that
-    crashed before or during its first flush) or ``"other"`` (anything else: never deleted)."""
-    if not path.exists():
-        return "new"
-    if not path.is_dir():
-        return "other"
-    names = {p.name for p in path.iterdir()}
-    if not names:
-        return "new"
-    if names <= _STORE_FILES:
-        return "store"
-    if "zarr.json" not in names:
-        return "other"
-    try:
-        meta = json.loads((path / "zarr.json").read_text())
-    except (OSError, ValueError):
-        return "other"
-    kind = (meta.get("attributes") or {}).get("kind")
-    if meta.get("node_type") != "group":
-        return "other"
-    if kind in _TRACE_KINDS or (kind is None and {"time", "value", "residual", "alarm"} <= names):
-        return "store"
-    return "other"
-
 
 class TraceStore:
     """Append-only Zarr trace of a running twin.

@@ -20,8 +20,10 @@ from twin._advice import ADVICE_KINDS, AdviceChannel, AdviceSetpoint, AdviceSett
 from twin._binding import (
     CalibrationParameter,
     DetectionSettings,
+    GoldenSettings,
     InputTag,
     JoinSettings,
+    LookaheadSettings,
     MeasuredTag,
     QualitySettings,
     ResidualT2Settings,
@@ -42,11 +44,11 @@ from twin._degradation import (
     optimal_cleaning_interval,
 )
 from twin._detect import AlarmEvent, DetectorBank, cusum_arl_siegmund, ewma_arl
-from twin._lookahead import LookaheadResult, lookahead
+from twin._lookahead import LookaheadResult, ProjectionJudgement, judge_projection, lookahead
 from twin._model import FmuStepper
 from twin._quality import DIMENSIONS, GateResult, GateTag, QualityFlag, QualityGate
 from twin._resid_t2 import ResidualT2, residual_t2
-from twin._trace import TRACE_NOT_PERSISTED, TraceExistsError, TraceStore
+from twin._trace import TRACE_NOT_PERSISTED, TraceExistsError, TraceStore, TraceVariable
 from twin._trace_read import open_trace, read_events
 from twin._trace_read import read_trace_rows as read_trace_rows  # deprecated alias of open_trace
 from twin._trace_read import trace_rows as trace_rows  # deprecated alias of open_trace
@@ -63,6 +65,8 @@ __all__ = [
     "QualitySettings",
     "DetectionSettings",
     "ResidualT2Settings",
+    "GoldenSettings",
+    "LookaheadSettings",
     "SyncSettings",
     "JoinSettings",
     "CalibrationParameter",
@@ -80,6 +84,7 @@ __all__ = [
     "cusum_arl_siegmund",
     "TraceStore",
     "TraceExistsError",
+    "TraceVariable",
     "TRACE_NOT_PERSISTED",
     "open_trace",
     "read_events",
@@ -97,6 +102,8 @@ __all__ = [
     "optimal_cleaning_interval",
     "lookahead",
     "LookaheadResult",
+    "judge_projection",
+    "ProjectionJudgement",
     "Clock",
     "WallClock",
     "ManualClock",

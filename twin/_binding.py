@@ -32,6 +32,8 @@ __all__ = [
     "CalibrationParameter",
     "OpcUaSettings",
     "TraceSettings",
+    "GoldenSettings",
+    "LookaheadSettings",
     "TwinBinding",
     "load_binding",
     "resolve_fmu",
@@ -234,6 +236,41 @@ class TraceSettings(WorkbenchModel):
     flush_interval: Duration = Field("2 s", description="Wall time between flushes (data at risk on a crash)")
 
 
+class GoldenSettings(WorkbenchModel):
+    """The golden-batch model scored on the running batch (``golden: model.nc`` or this mapping)."""
+
+    model: str = Field(description="Golden-batch model file (twin golden build); relative: to the binding's folder "
+                       "or the working folder")
+    variables: dict[str, str] | None = Field(
+        None, description="Model variable → plant tag; None: every model variable is a tag of the same name")
+
+
+class LookaheadSettings(WorkbenchModel):
+    """Monte-Carlo projection of the rest of the batch, judged against the golden envelope (``twin._lookahead``)."""
+
+    every_min: float = Field(5.0, gt=0, description="Plant minutes between projections")
+    replications: int = Field(50, ge=1, description="Monte-Carlo runs per projection")
+    seed: int = Field(1, description="Seed of the first projection (the k-th uses seed + k)")
+    alarm_probability: float = Field(0.5, gt=0, lt=1, description="Alarm when the probability of leaving the "
+                                     "envelope (or of missing a quality spec) reaches this level")
+    dt: Duration = Field("60 s", description="Step of the projected trajectories")
+    std: dict[str, float] = Field(default_factory=dict, description="FMU parameter → standard deviation of its "
+                                  "draws about the twin's value (independent normal draws)")
+    quality: dict[str, dict[str, float | str]] = Field(
+        default_factory=dict, description="Quality spec → {variable: FMU variable, low: x, high: y}: the projected "
+        "final value of the variable is judged against [low, high]")
+
+    @field_validator("quality")
+    @classmethod
+    def _specs(cls, value):
+        for name, spec in value.items():
+            unknown = set(spec) - {"variable", "low", "high"}
+            if "variable" not in spec or unknown or not ({"low", "high"} & set(spec)):
+                raise ValueError(f"quality spec '{name}' must be {{variable: FMU variable, low: x and/or high: y}}, "
+                                 f"got {spec}")
+        return value
+
+
 class TwinBinding(WorkbenchModel):
     """A twin binding (``kind: twin-binding``).
 
@@ -276,7 +313,17 @@ class TwinBinding(WorkbenchModel):
                              "its T²/SPE alarms join the alarm log")
     advice: AdviceSettings | None = Field(None, description="Set-points the twin may write (limits, rates, mode "
                                           "recommend or closed-loop); none: the twin never writes")
+    golden: GoldenSettings | None = Field(
+        None, description="Golden-batch model scored on the running batch (envelope, T², SPE, contributions, "
+        "predicted quality); a bare path means model variables are tag names")
+    lookahead: LookaheadSettings | None = Field(
+        None, description="Projection of the rest of the batch against the golden envelope (needs golden)")
     source_file: str | None = Field(None, exclude=True, description="Set by load_binding")
+
+    @field_validator("golden", mode="before")
+    @classmethod
+    def _golden_path(cls, value):
+        return {"model": value} if isinstance(value, str | Path) else value
 
     @model_validator(mode="after")
     def _unique_tags(self):
@@ -287,6 +334,9 @@ class TwinBinding(WorkbenchModel):
             seen.add(tb.tag)
         if self.sample_period <= 0:
             raise ValueError("sample_period must be positive, e.g. '10 s'")
+        if self.lookahead is not None and self.golden is None:
+            raise ValueError("lookahead needs a golden-batch model to judge the projection against: add "
+                             "`golden: model.nc`")
         inputs = [t.tag for t in self.inputs]
         for tag in self.join.input_std:
             if tag not in inputs:

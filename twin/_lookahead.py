@@ -19,7 +19,7 @@ import xarray as xr
 from workbench.dataset import with_units
 from workbench.errors import ConfigError
 
-__all__ = ["LookaheadResult", "lookahead"]
+__all__ = ["LookaheadResult", "ProjectionJudgement", "judge_projection", "lookahead"]
 
 
 @dataclass
@@ -167,3 +167,102 @@ def lookahead(
         ds[f"param_{p}"] = with_units(xr.DataArray(col, dims="replication"), "1", f"drawn value of {p}")
     ds.attrs["lookahead_from"] = float(t0)
     return LookaheadResult(ds, summary)
+
+
+@dataclass
+class ProjectionJudgement:
+    """Projected trajectories judged against a golden envelope and quality specs (:func:`judge_projection`).
+
+    Attributes
+    ----------
+    start
+        Batch time (s) the projection starts from.
+    p_leave
+        Fraction of the runs that leave the envelope at a projected time after ``start``.
+    p_variable
+        Variable → fraction of the runs in which that variable leaves the envelope.
+    first_violation
+        Per run: batch time (s) of its first projected sample outside the envelope (NaN: none).
+    time_to_violation
+        Mean of ``first_violation − start`` over the runs that leave the envelope (s; NaN if none
+        does): the expected time to the first violation, given one happens.
+    p_miss
+        Quality spec → fraction of the runs whose final value is outside ``[low, high]``.
+    """
+
+    start: float
+    p_leave: float
+    p_variable: dict[str, float]
+    first_violation: np.ndarray
+    time_to_violation: float
+    p_miss: dict[str, float]
+
+
+def judge_projection(
+    times: np.ndarray,
+    trajectories: np.ndarray,
+    grid: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    *,
+    variables: Sequence[str],
+    start: float | None = None,
+    offset: float = 0.0,
+    finals: Mapping[str, np.ndarray] | None = None,
+    specs: Mapping[str, tuple[float, float]] | None = None,
+) -> ProjectionJudgement:
+    """Probability of leaving the envelope, time to the first violation and probability of missing specs.
+
+    The Monte-Carlo estimate of an event's probability is the fraction of the runs in which it
+    happens (each run one draw of the uncertain parameters: Robert & Casella, *Monte Carlo
+    Statistical Methods*, 2nd ed., 2004, §3.2). A projected sample at batch time ``t`` is compared
+    with the envelope band at reference time ``t + offset``, the band interpolated linearly between
+    its grid points as :meth:`golden_batch.Envelope.violation` does; samples outside the grid's
+    time range and at or before ``start`` are not judged (the live path judged the present).
+
+    Parameters
+    ----------
+    times
+        Batch times of the projected samples (T,), s.
+    trajectories
+        Projected values (R runs, T, J variables), in the envelope's units.
+    grid, lower, upper
+        The envelope's reference times (K,) and band (K, J), same variable order.
+    variables
+        The J variable names.
+    start
+        Batch time the projection starts from (default ``times[0]``).
+    offset
+        Reference time minus batch time (alignment: 0 for elapsed time).
+    finals, specs
+        Spec name → final value per run (R,), and → ``(low, high)`` (±inf for a one-sided spec);
+        a NaN final (a failed run) counts as a miss.
+    """
+    times = np.asarray(times, dtype=float)
+    x = np.asarray(trajectories, dtype=float)
+    grid = np.asarray(grid, dtype=float)
+    if x.ndim != 3 or x.shape[1] != times.size or x.shape[2] != len(variables):
+        raise ValueError(f"trajectories must be (runs, {times.size} times, {len(variables)} variables), "
+                         f"got {x.shape}")
+    start = float(times[0]) if start is None else float(start)
+    ref = times + offset
+    judged = (times > start) & (ref >= grid[0]) & (ref <= grid[-1])
+    t, r = times[judged], ref[judged]
+    lo = np.stack([np.interp(r, grid, np.asarray(lower, float)[:, j]) for j in range(x.shape[2])], -1)
+    hi = np.stack([np.interp(r, grid, np.asarray(upper, float)[:, j]) for j in range(x.shape[2])], -1)
+    xs = x[:, judged]
+    out = (xs < lo) | (xs > hi)  # (R, T', J); NaN compares False: not a violation
+    any_t = out.any(axis=2)
+    left = any_t.any(axis=1)
+    first = np.full(x.shape[0], np.nan)
+    if left.any():
+        first[left] = t[np.argmax(any_t[left], axis=1)]
+    p_miss = {}
+    for name, (low, high) in (specs or {}).items():
+        f = np.asarray((finals or {})[name], dtype=float)
+        p_miss[name] = float(np.mean((f < low) | (f > high) | np.isnan(f)))
+    return ProjectionJudgement(
+        start=start, p_leave=float(left.mean()),
+        p_variable={v: float(out[:, :, j].any(axis=1).mean()) for j, v in enumerate(variables)},
+        first_violation=first, time_to_violation=float(np.mean(first[left] - start)) if left.any() else float("nan"),
+        p_miss=p_miss)

@@ -16,6 +16,10 @@ variable       dims                   meaning
 ``gap``        (time)                 seconds of missing data before the sample
 =============  =====================  ==============================================
 
+plus the :class:`TraceVariable` arrays an add-on declares (golden-batch scores, look-ahead;
+dims ``time`` and the variable's own, e.g. ``golden_t2`` (time), ``golden_in_envelope``
+(time, variable)).
+
 Rows are buffered and appended every ``flush_interval`` seconds of wall time
 (or every ``flush_rows`` rows); the ``time`` coordinate is written last, so a
 crash leaves at most the rows of one flush unrecorded, and :func:`open_trace`, the one
@@ -40,7 +44,8 @@ import math
 import os
 import shutil
 import time as _time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,15 +53,41 @@ import numpy as np
 import xarray as xr
 
 from twin._detect import AlarmEvent
-from twin._trace_read import read_events
+from twin._trace_read import _STORE_FILES, _path_state, read_events
 from twin._zarr_writer import AppendableArray, write_group
 from workbench.dataset import add_provenance, sanitize_attrs
 from workbench.errors import ConfigError, DatasetError
 
-__all__ = ["TRACE_NOT_PERSISTED", "TraceExistsError", "TraceStore"]
+__all__ = ["TRACE_NOT_PERSISTED", "TraceExistsError", "TraceStore", "TraceVariable"]
 
 _EPOCH_UNITS = "seconds since 1970-01-01T00:00:00"
 _VARS = ("value", "residual", "statistic", "alarm", "quality", "gap")
+
+
+@dataclass(frozen=True)
+class TraceVariable:
+    """An extra per-row array of a trace store, e.g. ``golden_t2`` (dims ``time``) or
+    ``golden_in_envelope`` (``time`` × ``variable``).
+
+    ``coords`` gives the values of each dim after ``time`` (written once as a coordinate
+    array); a row that does not give the variable gets NaN (``dtype`` ``"f8"``) or 0.
+    """
+
+    name: str
+    units: str
+    long_name: str
+    dims: tuple[str, ...] = ()
+    coords: dict[str, list] = field(default_factory=dict)
+    dtype: str = "f8"
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(len(self.coords[d]) for d in self.dims)
+
+    def empty(self, n: int | None = None) -> np.ndarray:
+        """Rows (``n``; None: one row) of the fill value."""
+        return np.full(self.shape if n is None else (n, *self.shape), np.nan if self.dtype == "f8" else 0,
+                       dtype=self.dtype)
 
 
 class TraceExistsError(ConfigError):
@@ -72,36 +103,6 @@ class TraceExistsError(ConfigError):
 TRACE_NOT_PERSISTED = "trace-not-persisted"
 #: ``tag`` of that event (it is about the store, not a plant tag).
 TRACE_EVENT_TAG = "trace"
-
-_STORE_FILES = frozenset({"events.jsonl", "snapshots.jsonl"})
-_TRACE_KINDS = ("twin-trace", "line-twin-trace")
-
-
-def _path_state(path: Path) -> str:
-    """``"new"`` (absent or an empty directory), ``"store"`` (a trace store, possibly one that
-    crashed before or during its first flush) or ``"other"`` (anything else: never deleted)."""
-    if not path.exists():
-        return "new"
-    if not path.is_dir():
-        return "other"
-    names = {p.name for p in path.iterdir()}
-    if not names:
-        return "new"
-    if names <= _STORE_FILES:
-        return "store"
-    if "zarr.json" not in names:
-        return "other"
-    try:
-        meta = json.loads((path / "zarr.json").read_text())
-    except (OSError, ValueError):
-        return "other"
-    kind = (meta.get("attributes") or {}).get("kind")
-    if meta.get("node_type") != "group":
-        return "other"
-    if kind in _TRACE_KINDS or (kind is None and {"time", "value", "residual", "alarm"} <= names):
-        return "store"
-    return "other"
-
 
 class TraceStore:
     """Append-only Zarr trace of a running twin.
@@ -175,6 +176,7 @@ class TraceStore:
         append: bool = False,
         overwrite: bool = False,
         max_buffer_rows: int = 100_000,
+        variables: Sequence[TraceVariable] = (),
     ) -> None:
         if append and overwrite:
             raise ConfigError(f"{path}: append=True (resume the store) and overwrite=True (replace it) exclude "
@@ -189,6 +191,8 @@ class TraceStore:
         self.flush_rows = int(flush_rows)
         self.max_buffer_rows = int(max_buffer_rows)
         self.attrs = dict(attrs or {})
+        #: Extra per-row arrays (:class:`TraceVariable`), in the order rows carry them.
+        self.variables = list(variables)
         self._rows: list[tuple] = []
         self._blocks: list[tuple[np.ndarray, ...]] = []  # pending blocks (rows converted), in order
         self._n_block_rows = 0
@@ -247,8 +251,14 @@ class TraceStore:
         complete = int(group["time"].shape[0])  # rows a crash left beyond it are dropped
         if complete:
             self.last_time = float(group["time"][complete - 1])
+        layout = self._layout()
+        missing = [name for name in layout if name not in group]
+        if missing:
+            raise DatasetError(f"{self.path}: cannot resume: the store has no {', '.join(map(repr, missing))} "
+                               "(written by a twin without the add-on that fills it, e.g. golden:); resume with "
+                               "the same binding, or replace the store")
         self._arrays = {name: AppendableArray.resume(self.path / name, dims=dims, attrs=at, rows=complete)
-                        for name, (_, _, dims, at) in self._layout().items()}
+                        for name, (_, _, dims, at) in layout.items()}
 
     def trim_events(self, until: float | None) -> int:
         """On resume: make ``events.jsonl`` end at the last complete row ``until``.
@@ -309,9 +319,12 @@ class TraceStore:
         alarm: np.ndarray,
         quality: np.ndarray,
         gap: float = 0.0,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
-        """Buffer one row (arrays over ``tags``); flush when the interval is due."""
-        self._rows.append((time, real, virtual, residual, statistic, alarm, quality, gap))
+        """Buffer one row (arrays over ``tags``; ``extra``: name → row of a :class:`TraceVariable`);
+        flush when the interval is due."""
+        ext = tuple(v.empty() if extra is None or v.name not in extra else extra[v.name] for v in self.variables)
+        self._rows.append((time, real, virtual, residual, statistic, alarm, quality, gap, ext))
         self._last_row_time = float(time)
         if self.error is not None:
             self._trim()
@@ -358,11 +371,14 @@ class TraceStore:
         alarm: np.ndarray,
         quality: np.ndarray,
         gap: np.ndarray,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
-        """Buffer a block of rows (arrays rows × tags; ``time``/``gap`` per row); flush when due.
+        """Buffer a block of rows (arrays rows × tags; ``time``/``gap`` per row; ``extra`` name → rows
+        of a :class:`TraceVariable`); flush when due.
 
         Equivalent to :meth:`append` row by row, with one flush check per block.
         """
+        n = len(time)
         if self._rows:
             self._blocks.append(self._rows_block())
         self._blocks.append((
@@ -373,6 +389,8 @@ class TraceStore:
             np.asarray(alarm).astype(np.uint8),
             np.asarray(quality).astype(np.uint16),
             np.asarray(gap, dtype=float),
+            *(np.asarray(extra[v.name], dtype=v.dtype) if extra is not None and v.name in extra else v.empty(n)
+              for v in self.variables),
         ))
         self._n_block_rows += len(time)
         if len(time):
@@ -393,6 +411,8 @@ class TraceStore:
             np.stack([r[5] for r in rows]).astype(np.uint8),
             np.stack([r[6] for r in rows]).astype(np.uint16),
             np.array([r[7] for r in rows], dtype=float),
+            *(np.array([r[8][j] for r in rows], dtype=v.dtype).reshape(len(rows), *v.shape)
+              for j, v in enumerate(self.variables)),
         )
 
     @property
@@ -439,7 +459,7 @@ class TraceStore:
             elif self._attrs_dirty:
                 write_group(self.path, self._group_attrs)
             arrays = self._arrays
-            for name, rows in zip(_VARS, parts[1:], strict=True):
+            for name, rows in zip((*_VARS, *(v.name for v in self.variables)), parts[1:], strict=True):
                 arrays[name].append(rows)
             arrays["time"].append(t)  # last: the length of time says which rows are complete
         except OSError:
@@ -534,6 +554,8 @@ class TraceStore:
                                                     **per_tag}),
             "quality": ("u2", (n,), ("time", "tag"), {"units": "1", "long_name": "data-quality flag bits", **per_tag}),
             "gap": ("f8", (), ("time",), {"units": "s", "long_name": "missing data before sample"}),
+            **{v.name: (v.dtype, v.shape, ("time", *v.dims), {"units": v.units, "long_name": v.long_name})
+               for v in self.variables},
             "time": ("f8", (), ("time",), {"units": time_units, "long_name": "time"}),
         }
 
@@ -558,7 +580,10 @@ class TraceStore:
         write_group(self.path, self._group_attrs)
         for name, dim, values, long_name in (("source", "source", ["real", "virtual"], "real plant or virtual twin"),
                                              ("tag", "tag", self.tags, "plant tag"),
-                                             ("tag_unit", "tag", self.units, "unit of each tag")):
+                                             ("tag_unit", "tag", self.units, "unit of each tag"),
+                                             *((d, d, vals, d.replace("_", " "))
+                                               for d, vals in {d: v.coords[d] for v in self.variables
+                                                               for d in v.dims}.items())):
             arr = np.array(values)
             AppendableArray(self.path / name, arr.dtype, (), chunk_rows=max(len(arr), 1), dims=(dim,),
                             attrs={"long_name": long_name}).append(arr)

@@ -15,6 +15,36 @@ from workbench.errors import DatasetError
 __all__ = ["open_trace", "read_events", "read_trace_rows", "trace_rows"]
 
 
+_STORE_FILES = frozenset({"events.jsonl", "snapshots.jsonl"})
+_TRACE_KINDS = ("twin-trace", "line-twin-trace")
+
+
+def _path_state(path: Path) -> str:
+    """``"new"`` (absent or an empty directory), ``"store"`` (a trace store, possibly one that
+    crashed before or during its first flush) or ``"other"`` (anything else: never deleted)."""
+    if not path.exists():
+        return "new"
+    if not path.is_dir():
+        return "other"
+    names = {p.name for p in path.iterdir()}
+    if not names:
+        return "new"
+    if names <= _STORE_FILES:
+        return "store"
+    if "zarr.json" not in names:
+        return "other"
+    try:
+        meta = json.loads((path / "zarr.json").read_text())
+    except (OSError, ValueError):
+        return "other"
+    kind = (meta.get("attributes") or {}).get("kind")
+    if meta.get("node_type") != "group":
+        return "other"
+    if kind in _TRACE_KINDS or (kind is None and {"time", "value", "residual", "alarm"} <= names):
+        return "store"
+    return "other"
+
+
 def _open_group(path: Path, group: str | None = None):
     """The store's Zarr group, read-only; :class:`DatasetError` if ``path`` is not a trace store."""
     import zarr

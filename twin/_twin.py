@@ -13,8 +13,10 @@ At each frame the twin
    detectors); ME mode; tags whose detector is in alarm or above the guard
    fraction of its limit are not used, so a sensor fault is not absorbed into
    the twin,
-6. appends real, virtual, residual, statistic, alarm and quality flags to the
-   :class:`~twin.TraceStore`.
+6. runs the add-on detectors (:mod:`twin._addons`: MSPC on the raw tags, residual T²,
+   golden-batch scoring, look-ahead against the golden envelope),
+7. appends real, virtual, residual, statistic, alarm and quality flags (and the add-ons'
+   variables) to the :class:`~twin.TraceStore`.
 """
 
 from __future__ import annotations
@@ -27,16 +29,17 @@ from typing import Any
 
 import numpy as np
 
+from twin._addons import AddOns
 from twin._binding import TwinBinding
+from twin._blocks import run_columns
 from twin._clock import clock_events
 from twin._detect import DetectorBank
 from twin._ekf import binding_ekf
 from twin._join import BatchJoin, catch_up
 from twin._model import FmuStepper
-from twin._mspc import MspcAlarms
 from twin._quality import GateTag, QualityFlag, QualityGate, _linear_conversion
 from twin._report import TwinReport, TwinStep
-from twin._resid_t2 import ResidualT2, ekf_correlation, standardise
+from twin._resid_t2 import ekf_correlation, standardise
 from twin._trace import TraceStore
 from twin.sources._base import Frame, Source
 from workbench.dataset import config_hash
@@ -148,15 +151,8 @@ class Twin:
             method=[o.method or d.method for o in outs],
             lam=d.lam, L=d.L, k=d.k, h=d.h, units=[o.unit for o in outs], warmup=d.warmup, clear=d.clear,
         )
-        rt = d.residual_t2
-        #: Hotelling T² on the standardised residual vector (``detection.residual_t2``), alarms in the alarm log.
-        self.resid_t2 = None
-        if rt.enabled:
-            try:
-                self.resid_t2 = ResidualT2([o.tag for o in outs], alpha=rt.alpha, min_run=rt.min_run, clear=d.clear,
-                                           reference=rt.reference)
-            except ValueError as exc:
-                raise ConfigError(str(exc), source=binding.source_file, path="detection.residual_t2.reference") from None
+        #: The add-on detectors (MSPC, residual T², golden batch, look-ahead), alarms in the alarm log.
+        self.addons = AddOns(self)
         if trace is True:
             trace = binding.trace.path
         self.trace: TraceStore | None = None
@@ -167,6 +163,7 @@ class Twin:
                 attrs={"scenario": binding.name, "scenario_hash": config_hash(binding),
                        "fmu_guids": [self.model.guid], "twin_mode": self.mode},
                 append=resume, overwrite=overwrite, max_buffer_rows=max_buffer_rows,
+                variables=self.addons.trace_variables,
             )
         self.report = TwinReport(trace=str(trace) if trace else None)
         #: Frames at or before this time are skipped (a resumed trace ends there).
@@ -175,8 +172,6 @@ class Twin:
             self.trace.trim_events(self.trace.last_time)
             self.resume_after = self.trace.last_time
             self.report.resumed_after = self.resume_after
-        #: The binding's MSPC model on the raw tags (``mspc: model.nc``), its alarms in the alarm log.
-        self.mspc = MspcAlarms(binding.mspc, self.tags, binding.source_file) if binding.mspc else None
         #: Process clean stretches of max-speed replay in blocks (same results; False forces per frame).
         self.block_path = True
         self._reset_loop_state()
@@ -272,15 +267,15 @@ class Twin:
         statistic = np.full(n, np.nan)
         statistic[ni:] = self.detector.statistic()
         flags = g.flags if self._joining is None else self._joining.step(t, residual[ni:], scale, g.flags)
+        z = corr = None
         if self.resid_t2 is not None and self._joining is None:
             z = standardise(residual[ni:], scale, self.detector.sigma)
-            self.resid_t2.update(t, z, ekf_correlation(self.ekf, len(z), self._ekf_out), self.trace)
+            corr = ekf_correlation(self.ekf, len(z), self._ekf_out)
+        extra = self.addons.sample(t, real, z, corr, self.trace)
         synced = self._ekf_update(real, usable) if self.ekf is not None else self._maybe_sync(t, residual)
-        if self.mspc is not None:
-            self.mspc.update(np.array([t]), real[None], self.trace)
         self.report.samples += 1
         if self.trace is not None:
-            self.trace.append(t, real, virtual, residual, statistic, alarm, flags, g.gap)
+            self.trace.append(t, real, virtual, residual, statistic, alarm, flags, g.gap, extra)
             self._log_events()
         return TwinStep(t, True, real, virtual, residual, alarm, flags, g.gap, synced)
 
@@ -332,13 +327,12 @@ class Twin:
         alarm[:, ni:] = bits
         statistic = np.full((n, m), np.nan)
         statistic[:, ni:] = stat
-        if self.resid_t2 is not None:  # block path: no EKF, so R = I and the scale is σ
-            self.resid_t2.update_block(t, standardise(residual[:, ni:], None, self.detector.sigma), self.trace)
-        if self.mspc is not None:
-            self.mspc.update(t, real, self.trace)
+        # block path: no EKF, so R = I and the scale is σ
+        z = standardise(residual[:, ni:], None, self.detector.sigma) if self.resid_t2 is not None else None
+        extra = self.addons.block(t, real, z, self.trace)
         self.report.samples += n
         if self.trace is not None:
-            self.trace.append_block(t, real, virtual, residual, statistic, alarm, flags, gap)
+            self.trace.append_block(t, real, virtual, residual, statistic, alarm, flags, gap, extra)
 
     def _clock_events(self, frame: Frame) -> None:
         """Source clock stepped back → ``CLOCK_STEP`` event; new timeline → event, alarms end, model restarts."""
@@ -353,8 +347,7 @@ class Twin:
         if new and self._started:  # start over at this frame (joining at its batch time)
             self.detector.close(self._last_t)
             self.detector.reset()
-            if self.resid_t2 is not None:
-                self.resid_t2.close(self._last_t, self.trace)
+            self.addons.new_timeline(self._last_t, self.trace)
             self._started, self._last_t = False, math.nan
             self._res_sum[:], self._res_n[:] = 0.0, 0
 
@@ -404,7 +397,7 @@ class Twin:
         try:
             columns = self._block_columns(source) if on_step is None else None
             if columns is not None:
-                self._run_columns(source, columns, max_frames, until, on_progress)
+                run_columns(self, source, columns, max_frames, until, on_progress)
                 return self.report
             frames = source.frames() if isinstance(source, Source) else iter(source)
             for frame in frames:
@@ -427,85 +420,19 @@ class Twin:
 
     def _block_columns(self, source):
         """Columnar data of ``source`` if the block path applies to it and to this twin, else None."""
-        if not self.block_path or self.mode != "cs" or self.sync_on or self.ekf is not None:
+        if not self.block_path or self.mode != "cs" or self.sync_on or self.ekf is not None or self.addons.lookahead:
             return None
         get = getattr(source, "columns", None)
         if get is None or not callable(getattr(source, "frame", None)):
             return None
         return get()
 
-    def _run_columns(self, source, columns, max_frames: int | None, until: float | None,
-                     on_progress: Callable[[int], Any] | None = None) -> None:
-        """Replay columns: blocks where the loop state allows, single frames (the reference path) elsewhere."""
-        times, names, values, src_units = columns
-        n = len(times)
-        if max_frames is not None:
-            n = min(n, max_frames)
-        if until is not None:  # stop after the first accepted frame at or after `until`
-            n_until = self._until_count(times, n, until, self.gate._last_time)
-            n = min(n, n_until)
-        col = {name: j for j, name in enumerate(names)}
-        gate = self.gate
-        idx = [col.get(t.name, -1) for t in gate.tags]
-        raw = values[:, [j if j >= 0 else 0 for j in idx]] if values.shape[1] else np.full((len(times), len(idx)), np.nan)
-        from twin._quality import _ABSENT
-
-        units = [src_units.get(t.name) if j >= 0 else _ABSENT for t, j in zip(gate.tags, idx, strict=True)]
-        known = {t.name for t in gate.tags}
-        unknown = [c for c in dict.fromkeys(names) if c not in known and c not in gate.ignore]
-        finite = np.isfinite(times)
-        i = 0
-        if self.resume_after is not None and not self._started:  # rows the resumed trace has: skip
-            done = np.asarray(times[:n] <= self.resume_after)
-            i = int(np.argmin(done)) if not done.all() else n
-            self.report.skipped += i
-            if on_progress is not None and i:
-                on_progress(i)
-        while i < n:
-            if getattr(source, "_closed", False):
-                return
-            m = 0
-            if self._started and self._joining is None and self._u_have.all() and self.detector._all_ready:
-                end = min(n, i + self.block_rows)
-                last = self._last_t if math.isfinite(self._last_t) else -math.inf
-                t = times[i:end]
-                prev = np.empty(end - i)
-                prev[0] = gate._last_time if math.isfinite(gate._last_time) else -math.inf
-                prev[1:] = t[:-1]
-                bad = np.flatnonzero(~finite[i:end] | ~(t > prev) | ~(t > last))
-                m = int(bad[0]) if bad.size else end - i
-            if m > 0:
-                self._process_block(times[i:i + m], raw[i:i + m], units, unknown)
-                i += m
-            else:
-                self.process(source.frame(i))
-                m = 1
-                i += 1
-            if on_progress is not None:
-                on_progress(m)
-
-    @staticmethod
-    def _until_count(times: np.ndarray, n: int, until: float, last: float) -> int:
-        # frames are accepted while time is finite and increasing; replicate `step.time >= until`
-        last = last if math.isfinite(last) else -math.inf
-        for k in range(n):
-            t = float(times[k])
-            if math.isfinite(t) and t > last:
-                if t >= until:
-                    return k + 1
-                last = t
-        return n
-
     def close(self) -> TwinReport:
         """End active alarms, flush the trace and return the final report."""
         if math.isfinite(self._last_t):
             self.detector.close(self._last_t)
-            if self.mspc is not None:
-                self.mspc.close(self._last_t, self.trace)
-            if self.resid_t2 is not None:
-                self.resid_t2.close(self._last_t, self.trace)
-        self.report.events = (list(self.detector.events) + (self.mspc.events if self.mspc is not None else [])
-                              + (self.resid_t2.events if self.resid_t2 is not None else []))
+            self.addons.close(self._last_t, self.trace)
+        self.report.events = list(self.detector.events) + self.addons.events
         self.report.quality = self.gate.summary()
         if self.trace is not None:
             self._log_events(final=True)
@@ -518,6 +445,10 @@ class Twin:
             self.report.rows_lost = tr.rows_lost
             self.report.trace_error = None if tr.error is None else f"{type(tr.error).__name__}: {tr.error}"
         return self.report
+
+    mspc = property(lambda self: self.addons.mspc, doc="The MSPC model on the raw tags (``mspc:``), or None.")
+    resid_t2 = property(lambda self: self.addons.resid_t2, doc="The residual T² (``detection.residual_t2``), or None.")
+    golden = property(lambda self: self.addons.golden, doc="The golden-batch scorer (``golden:``), or None.")
 
     # -- look-ahead -----------------------------------------------------------------------
     @property

@@ -99,6 +99,20 @@ def _print_trace_alarms(tw, printed: int) -> int:
     return len(events)
 
 
+def _magnitude(e) -> str:
+    """An alarm's magnitude for people: rows for the trace, a probability for the look-ahead, a ratio to the
+    limit for a dimensionless statistic (never the unit "1"), else the signed residual with its unit."""
+    from twin import TRACE_NOT_PERSISTED
+
+    if e.kind == TRACE_NOT_PERSISTED:
+        return f"{e.magnitude:.0f} rows waiting (most)"
+    if e.kind.startswith("lookahead-"):
+        return f"probability {e.magnitude:.2f}"
+    if e.unit in ("1", ""):
+        return f"{e.magnitude:.4g} × limit"
+    return f"{e.direction * e.magnitude:+.4g} {e.unit}"
+
+
 def _print_event(ev, twin, out=console) -> None:
     out.print(f"[bold red]ALARM[/] {ev.kind} on {ev.tag} at t={_fmt_time(ev.start, twin)}: "
               f"residual {ev.direction * ev.magnitude:+.3g} {ev.unit}")
@@ -137,8 +151,6 @@ def trace_summary(report) -> None:
 
 
 def _summary(report, as_json: bool) -> None:
-    from twin import TRACE_NOT_PERSISTED
-
     if as_json:
         print_json(report.as_dict())
         return
@@ -152,8 +164,7 @@ def _summary(report, as_json: bool) -> None:
                       f"{report.timelines} new timelines (restarted plant)")
     if report.events:
         print_table([{"tag": e.tag, "detector": e.kind, "start [s]": e.start, "end [s]": e.end,
-                      "magnitude": f"{e.magnitude:.0f} rows waiting (most)" if e.kind == TRACE_NOT_PERSISTED
-                      else f"{e.direction * e.magnitude:+.4g} {e.unit}"} for e in report.events],
+                      "magnitude": _magnitude(e)} for e in report.events],
                     title="alarm events")
     else:
         console.print("no alarms")

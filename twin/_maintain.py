@@ -187,6 +187,8 @@ class MaintenanceForecast:
             out["cleaning"] = {"interval": self.plan.interval, "low": self.plan.low, "high": self.plan.high,
                                "cost_rate": self.plan.cost_rate, "limited_by_limit": self.plan.limited,
                                "tau": self.plan.tau.tolist(), "cost_curve": self.plan.cost_curve.tolist(), **self.costs}
+            if self.plan_note:
+                out["cleaning"]["note"] = self.plan_note
         elif self.plan_note:
             out["cleaning"] = {"note": self.plan_note}
         return out

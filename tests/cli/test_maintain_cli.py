@@ -78,3 +78,15 @@ def test_bad_input_exits_2_with_the_reason(history, capsys, args, needle):
     assert main(["maintain", str(TWIN_YAML), str(history), *args]) == 2
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err
+
+
+def test_json_not_determined_says_why_and_the_cleaning_bound_is_open(history, capsys):
+    # the first hour only: U_eff falls by 2.8 W/(m2.K), the slope of 4 windows is not significant
+    short = history.parent / "short.csv"
+    df = pd.read_csv(history)
+    df[df["time"] <= df["time"].iloc[0] + 3600].to_csv(short, index=False)
+    assert main(["maintain", str(TWIN_YAML), str(short), "--param", "U", "--limit", "330", "--window-min", "15",
+                 "--model", "reciprocal", "--clean-cost", "5000", "--loss-rate", "20000", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert not doc["crossing"]["determined"] and "not determined" in doc["crossing"]["reason"] and doc["crossing"]["in"] is None
+    assert doc["cleaning"]["high"] is None and "no finite upper bound" in doc["cleaning"]["note"]

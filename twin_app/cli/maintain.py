@@ -99,7 +99,7 @@ def maintain(
         out["unit"] = unit
         if "cleaning" in out and "loss_rate" in out["cleaning"]:
             out["cleaning"]["loss_rate"] = loss_rate  # as given: per unit of degradation per hour
-            out["cleaning"]["times_in"] = "s"
+            out["cleaning"]["units"] = "times (interval, tau, downtime) in s; cost_rate and cost_curve per s"
         if report is not None:
             out["report"] = str(report)
         print_json(out)

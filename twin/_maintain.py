@@ -35,7 +35,13 @@ import numpy as np
 from twin._binding import CalibrationParameter, TwinBinding
 from twin._calib_windows import ExcludedWindow
 from twin._calibrate import _trace_of, calibrate, history_frames
-from twin._degradation import Crossing, DriftFit, fit_drift, optimal_cleaning_interval
+from twin._degradation import (
+    Crossing,
+    DriftFit,
+    cleaning_cost_rate,
+    fit_drift,
+    optimal_cleaning_interval,
+)
 from workbench.errors import ConfigError, DataError, DataQualityError, SolverError
 
 __all__ = ["ParameterPath", "MaintenanceForecast", "parameter_path", "maintenance_forecast", "DRIFT_SCALES"]
@@ -150,6 +156,7 @@ class MaintenanceForecast:
     plan: Any = None
     plan_note: str = ""
     costs: dict = field(default_factory=dict)
+    economic_interval: float | None = None
 
     def _to_fit(self, y):
         y = np.asarray(y, float)
@@ -186,7 +193,7 @@ class MaintenanceForecast:
         if self.plan is not None:
             out["cleaning"] = {"interval": self.plan.interval, "low": self.plan.low, "high": self.plan.high,
                                "cost_rate": self.plan.cost_rate, "limited_by_limit": self.plan.limited,
-                               "tau": self.plan.tau.tolist(), "cost_curve": self.plan.cost_curve.tolist(), **self.costs}
+                               "economic_interval": self.economic_interval, "tau": self.plan.tau.tolist(), "cost_curve": self.plan.cost_curve.tolist(), **self.costs}
             if self.plan_note:
                 out["cleaning"]["note"] = self.plan_note
         elif self.plan_note:
@@ -247,6 +254,13 @@ def maintenance_forecast(path: ParameterPath, limit: float, *, scale: str = "lin
                                             limit=deg_limit, confidence=path.confidence)
     except SolverError as exc:
         fc.plan_note = str(exc)
+    if fc.plan is not None and fc.plan.limited and deg.slope > 0:
+        # the limit comes before the economic optimum: show the curve out to that optimum too
+        econ = -downtime + np.sqrt(downtime**2 + 2 * cleaning_cost / (loss_rate * deg.slope))
+        fc.economic_interval = float(econ)
+        grid = np.linspace(fc.plan.interval / 5, max(3 * fc.plan.interval, 1.5 * econ), 200)
+        fc.plan = replace(fc.plan, tau=grid,
+                          cost_curve=cleaning_cost_rate(grid, deg.slope, cleaning_cost, loss_rate, downtime))
     if fc.plan is not None and (not crossing.bounded or not fc.plan.high < 1e12):
         # the slope's interval reaches 0: no finite upper bound on the interval
         fc.plan = replace(fc.plan, high=float("inf"))

@@ -88,10 +88,16 @@ def cost_figure(fc, currency: str = "cost") -> go.Figure:
     fig = go.Figure(go.Scatter(x=plan.tau / scale, y=plan.cost_curve * 3600.0, mode="lines", name="cost rate",
                                line={"color": "#1f77b4"}))
     fig.add_trace(go.Scatter(x=[plan.interval / scale], y=[plan.cost_rate * 3600.0], mode="markers",
-                             marker={"color": "#d62728", "size": 9}, name="optimum"))
+                             marker={"color": "#d62728", "size": 9},
+                             name="limit-capped interval" if plan.limited else "optimum"))
     if math.isfinite(plan.low):
         fig.add_vrect(x0=plan.low / scale, x1=min(plan.high, plan.tau[-1]) / scale, fillcolor="rgba(214,39,40,0.10)",
                       line_width=0, annotation_text="interval from the slope", annotation_position="top left")
+    if plan.limited and fc.economic_interval is not None:
+        fig.add_vline(x=plan.interval / scale, line={"color": "#d62728", "dash": "dash"},
+                      annotation_text="limit reached (cap)", annotation_position="bottom right")
+        fig.add_vline(x=fc.economic_interval / scale, line={"color": "#7f7f7f", "dash": "dot"},
+                      annotation_text="economic optimum without the limit", annotation_position="top left")
     fig.update_layout(title="cost rate of cleaning every τ (renewal reward)", xaxis_title=f"cleaning interval τ [{name}]",
                       yaxis_title=f"long-run cost rate [{currency}/h]", height=400)
     return fig
@@ -131,8 +137,10 @@ def write_maintenance_report(path: str | Path, fc, *, unit: str = "", source: st
                                                              f"{fmt_duration(fc.costs['downtime'])}"}]
         sections += [Section("cleaning interval", table_html(rows),
                              "τ* = −d + √(d² + 2C/(k b)) (renewal reward, Ross 1996 Thm 3.6.1)."),
-                     Section("cost curve", cost_figure(fc, currency), "Flat near the optimum: a cleaning date "
-                             "within the interval costs little more.")]
+                     Section("cost curve", cost_figure(fc, currency),
+                             "The limit is reached before cleaning pays for itself: clean when the limit is "
+                             "reached (the interval is capped there)." if plan.limited else
+                             "Flat near the optimum: a cleaning date within the interval costs little more.")]
     if fc.plan_note:
         sections.append(Section("note on the cleaning interval", note_html(fc.plan_note)))
     win = [{"from": fmt_duration(a), "to": fmt_duration(b), f"estimate{u}": f"{e:.5g}", "std error": f"{s:.2g}",

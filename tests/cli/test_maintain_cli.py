@@ -53,7 +53,11 @@ def test_json_is_pure_and_the_report_is_written(history, tmp_path, capsys):
     assert cr["determined"] and cr["in_low"] < cr["in"] < cr["in_high"]
     truth_in = (1 / 330 - 1 / 400) / RATE - 4 * 3600.0  # 3.4 h from the end of the data
     assert cr["in_low"] < truth_in < cr["in_high"]  # coverage over seeds: tests/validation/test_maintain_forecast.py
-    assert doc["cleaning"]["interval"] > 0 and len(doc["cleaning"]["cost_curve"]) == len(doc["cleaning"]["tau"])
+    cl = doc["cleaning"]
+    assert cl["interval"] > 0 and len(cl["cost_curve"]) == len(cl["tau"])
+    # the limit comes first: the interval is capped at the crossing, the curve reaches the economic optimum
+    assert cl["limited_by_limit"] and cl["economic_interval"] > cl["interval"] and max(cl["tau"]) > cl["economic_interval"]
+    assert cl["interval"] == pytest.approx(cr["time"], rel=1e-9)  # capped at the crossing, measured from clean
     text = report.read_text()
     assert "Maintenance forecast: U" in text and "cleaning interval \\u03c4 [h]" in text and "W/(m2.K)" in text and "reaches 330" in text
 

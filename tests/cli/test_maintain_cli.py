@@ -40,12 +40,12 @@ def test_help_text(capsys):
         assert opt in out
 
 
-def test_json_is_pure_and_the_report_is_written(history, tmp_path, capsys):
+def test_json_is_pure_and_the_report_is_written(history, tmp_path, capfd):
     report = tmp_path / "m.html"
     code = main(["maintain", str(TWIN_YAML), str(history), "--param", "U", "--limit", "330",
                  "--model", "reciprocal", "--clean-cost", "5000", "--downtime-h", "8", "--loss-rate", "20000",
                  "--json", "--report", str(report)])
-    out = capsys.readouterr().out
+    out = capfd.readouterr().out  # file-descriptor level: nothing else on stdout
     assert code == 0
     doc = json.loads(out)  # the whole of stdout is one JSON document
     assert doc["parameter"] == "U" and doc["unit"] == "W/(m2.K)" and len(doc["path"]["windows"]) == 8

@@ -45,6 +45,13 @@ from twin._degradation import (
 )
 from twin._detect import AlarmEvent, DetectorBank, cusum_arl_siegmund, ewma_arl
 from twin._lookahead import LookaheadResult, ProjectionJudgement, judge_projection, lookahead
+from twin._maintain import (
+    DRIFT_SCALES,
+    MaintenanceForecast,
+    ParameterPath,
+    maintenance_forecast,
+    parameter_path,
+)
 from twin._model import FmuStepper
 from twin._quality import DIMENSIONS, GateResult, GateTag, QualityFlag, QualityGate
 from twin._resid_t2 import ResidualT2, residual_t2
@@ -100,6 +107,11 @@ __all__ = [
     "CleaningPlan",
     "cleaning_cost_rate",
     "optimal_cleaning_interval",
+    "parameter_path",
+    "ParameterPath",
+    "maintenance_forecast",
+    "MaintenanceForecast",
+    "DRIFT_SCALES",
     "lookahead",
     "LookaheadResult",
     "judge_projection",

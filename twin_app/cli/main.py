@@ -23,6 +23,7 @@ from twin_app.cli import fmu as fmu_cli
 from twin_app.cli import golden as golden_cli
 from twin_app.cli import life as life_cli
 from twin_app.cli import line_twin as line_twin_cli
+from twin_app.cli import maintain as maintain_cli
 from twin_app.cli import monitor as monitor_cli
 from twin_app.cli import optimize as optimize_cli
 from twin_app.cli import plant as plant_cli
@@ -63,6 +64,7 @@ app.add_typer(golden_cli.app, name="golden")
 app.add_typer(life_cli.app, name="life")
 app.command("calibrate")(monitor_cli.calibrate)
 app.command("calibrate-line")(line_twin_cli.calibrate_line)
+app.command("maintain")(maintain_cli.maintain)
 app.command("monitor")(monitor_cli.monitor)
 app.add_typer(plant_cli.app, name="plant")
 app.command("r2r")(r2r_cli.r2r)

@@ -33,7 +33,7 @@ from golden_batch._base import (
     renamed_kwargs,
 )
 from golden_batch._batchset import batch_lengths, quality_variables, trajectory_variables
-from golden_batch._dtw import dtw_path, dtw_row, path_to_grid
+from golden_batch._dtw import dtw_path, dtw_row, local_cost, path_to_grid
 from workbench.errors import ConfigError, DatasetError, did_you_mean
 
 __all__ = ["Aligner", "OnlineAlignment"]
@@ -181,7 +181,8 @@ class Aligner(GoldenEstimator):
         else:
             n = lengths[ref]
             self.grid_ = rds["elapsed"].values[rref, :n].astype(float)
-            self.reference_values_ = np.stack([rds[v].values[rref, :n] for v in names], axis=-1)
+            # a gap in the reference is interpolated (a tag missing throughout stays NaN: left out of the cost)
+            self.reference_values_ = _fill_nan(np.stack([rds[v].values[rref, :n] for v in names], axis=-1))
             self.maturity_ = None
             if self.per_phase and "phase" in ds:
                 self.reference_phase_ = rds["phase"].values[rref, :n].astype(int)
@@ -395,6 +396,9 @@ class OnlineAlignment:
         """
         a = self.aligner
         x = np.asarray(values, dtype=float)
+        if np.isnan(x).any():  # a missing value holds the last one (the reference centre before any)
+            held = self._last[:-1] if self._last is not None else a.center_
+            x = np.where(np.isnan(x), held, x)
         if a.method == "elapsed":
             pos = int(np.searchsorted(self._t_ref, elapsed, side="right") - 1)
         elif a.method == "indicator":
@@ -409,7 +413,7 @@ class OnlineAlignment:
             if self._row is None:
                 lo = 0
             cost = np.zeros(self._t_ref.size)
-            cost[lo : hi + 1] = np.sum((self._ref[lo : hi + 1] - q) ** 2, axis=1)
+            cost[lo : hi + 1] = local_cost(self._ref[lo : hi + 1], q)
             self._row = dtw_row(self._row, cost, lo, hi)
             if not np.isfinite(self._row).any():  # left the window: restart the row at the window
                 self._row = dtw_row(None, np.where(np.arange(cost.size) >= lo, cost, 0.0), 0, hi)

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from golden_batch._excel import EXCEL_SUFFIXES, read_excel_table
 from golden_batch._expr import evaluate, parse_expression
 from workbench.errors import ConfigError, DataError, DatasetError, did_you_mean
 
@@ -97,7 +98,9 @@ def make_batch_set(
             dims=("batch", "sample"),
             attrs={"units": units.get(name, "1"), "long_name": long_names.get(name, name), "role": "trajectory"},
         )
-    el = np.where(np.isnan(next(iter(data_vars.values())).values), np.nan, el)
+    # padding after a short batch: no tag has a value (a missing value in one tag keeps its sample)
+    empty = np.all(np.stack([np.isnan(da.values) for da in data_vars.values()]), axis=0)
+    el = np.where(empty, np.nan, el)
     data_vars["elapsed"] = xr.DataArray(
         el, dims=("batch", "sample"), attrs={"units": "s", "long_name": "elapsed batch time", "role": "elapsed"}
     )
@@ -146,7 +149,8 @@ def batch_lengths(ds: xr.Dataset) -> np.ndarray:
     return np.sum(np.isfinite(el.values), axis=1).astype(int)
 
 
-def read_history(path: str | Path, *, quality: str | Path | None = None, chunks: Any = None) -> xr.Dataset:
+def read_history(path: str | Path, *, quality: str | Path | None = None, chunks: Any = None,
+                 phase: str | None = None, sheet: str | int | None = None) -> xr.Dataset:
     """Read a batch history file into a raw batch set.
 
     Accepted layouts (by extension ``.nc``, ``.zarr``, ``.csv``, ``.parquet``):
@@ -162,7 +166,15 @@ def read_history(path: str | Path, *, quality: str | Path | None = None, chunks:
       column per tag.
 
     ``timestamp`` may be datetimes (elapsed time is counted from each batch's
-    first sample) or numbers of seconds.
+    first sample) or numbers of seconds. Tables may also be Excel workbooks
+    (``.xlsx``, read by python-calamine or openpyxl when one of them is installed;
+    ``sheet`` picks the sheet). Column names are stripped of surrounding
+    whitespace. A missing cell is NaN in its tag only; the sample is kept.
+
+    The **phase** of each sample comes from the column ``phase`` names (numbers or
+    text: ``heat-up``, ``feed`` …, coded 0, 1 … in order of first appearance, or in
+    numeric order); a column called ``phase`` is taken as the phase column when
+    ``phase`` is not given, never modelled as a process variable.
 
     Parameters
     ----------
@@ -172,6 +184,10 @@ def read_history(path: str | Path, *, quality: str | Path | None = None, chunks:
         Optional table ``batch_id, <kpi>…`` with batch-level quality.
     chunks
         Dask chunks for a Zarr store (default: the store's own chunks).
+    phase
+        Column (wide table) or tag (long table) holding the phase of each sample.
+    sheet
+        Sheet name or 0-based index of an Excel workbook (default: the first sheet).
     """
     path = Path(path)
     if not path.exists():
@@ -203,9 +219,16 @@ def read_history(path: str | Path, *, quality: str | Path | None = None, chunks:
 
         table = read_table(path, needs=_NEEDS, formats=(".csv", ".parquet", ".pq"))
         table.require_rows(f"give {_NEEDS}")
-        ds = _from_table(table)
+        ds = _from_table(table, phase=phase)
+    elif suffix in EXCEL_SUFFIXES:
+        table = read_excel_table(path, sheet=sheet, needs=_NEEDS)
+        table.require_rows(f"give {_NEEDS}")
+        ds = _from_table(table, phase=phase)
     else:
-        raise DataError(f"{path}: unknown history format '{suffix}'; use .nc, .zarr, .csv or .parquet")
+        raise DataError(f"{path}: unknown history format '{suffix}'; use .nc, .zarr, .csv, .parquet or .xlsx")
+    if phase is not None and suffix not in (".csv", ".parquet", ".pq", *EXCEL_SUFFIXES) and phase not in ds:
+        raise DataError(f"{path}: phase variable '{phase}' is not in the batch set; "
+                        f"{did_you_mean(phase, list(ds.data_vars))}")
     if quality is not None:
         from workbench.tables import read_table
 
@@ -291,13 +314,56 @@ def _elapsed_seconds(ts: pd.Series) -> np.ndarray:
     return (parsed - parsed.min()).dt.total_seconds().to_numpy(dtype=float)
 
 
-def _from_table(table) -> xr.Dataset:
+def _strip_names(table) -> None:
+    """Column names without surrounding whitespace (``'T '`` → ``'T'``); two that become equal are an error."""
+    names = [str(c).strip() for c in table.frame.columns]
+    seen: dict[str, int] = {}
+    for k, n in enumerate(names):
+        if n in seen:
+            raise DataError(f"columns {seen[n] + 1} and {k + 1} are both named '{n}' (surrounding spaces are "
+                            "ignored); give every column its own name", source=table.source)
+        seen[n] = k
+    table.frame = table.frame.set_axis(names, axis=1)
+
+
+def _phase_codes(values: list[str], numeric: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
+    """Integer phase codes of cell texts ('' = missing → -1) and the phase names.
+
+    Numbers are coded in numeric order, text in order of first appearance.
+    """
+    texts = np.asarray(values, dtype=object)
+    filled = texts != ""
+    if numeric is not None and np.all(np.isfinite(numeric[filled])):
+        levels = np.unique(numeric[filled])
+        codes = np.where(filled, np.searchsorted(levels, np.where(filled, numeric, levels[0] if levels.size else 0)),
+                         -1)
+        return codes.astype(int), [f"{v:g}" for v in levels]
+    names = list(dict.fromkeys(texts[filled].tolist()))
+    index = {n: k for k, n in enumerate(names)}
+    return np.array([index.get(t, -1) for t in texts.tolist()], dtype=int), names
+
+
+def _fill_phase(codes: np.ndarray) -> np.ndarray:
+    """Forward-fill missing phase codes (-1) within a batch, then back-fill the start."""
+    out = codes.copy()
+    idx = np.where(out >= 0, np.arange(out.size), 0)
+    np.maximum.accumulate(idx, out=idx)
+    out = out[idx]
+    first = np.flatnonzero(codes >= 0)
+    if first.size:
+        out[: first[0]] = codes[first[0]]
+    return out
+
+
+def _from_table(table, *, phase: str | None = None) -> xr.Dataset:
     """A raw batch set from a :class:`workbench.tables.Table`; bad cells raise a located :class:`DataError`."""
+    _strip_names(table)
     df, source = table.frame, table.source
     cols = set(df.columns)
     if "batch_id" not in cols:
         raise table.missing_column("batch_id", f"a history table needs {_NEEDS}",
-                                   ("batch_id", "timestamp", "elapsed", "tag", "value", "units"))
+                                   ("batch_id", "timestamp", "elapsed", "tag", "value", "units", "phase"))
+    phase_col = phase.strip() if phase else None
     units: dict[str, str] = {}
     quality: dict[str, dict[str, float]] = {}
     if set(LONG_COLUMNS) <= cols:
@@ -311,9 +377,18 @@ def _from_table(table) -> xr.Dataset:
         is_q = df["timestamp"].isna() | (df["timestamp"].astype(str).str.strip() == "")
         for _, row in df[is_q].iterrows():
             quality.setdefault(str(row["tag"]), {})[row["batch_id"]] = float(row["value"])
+        df["tag"] = df["tag"].astype(str).str.strip()
+        if phase_col is None and (df["tag"] == "phase").any():
+            phase_col = "phase"
+        if phase_col is not None and not (df["tag"] == phase_col).any():
+            raise DataError(f"no tag '{phase_col}' for the phase; "
+                            f"{did_you_mean(phase_col, sorted(set(df['tag'])))}", source=source)
         wide = df[~is_q].pivot_table(index=["batch_id", "timestamp"], columns="tag", values="value",
                                      aggfunc="mean").reset_index()
         time_col = "timestamp"
+        phase_cells = ([] if phase_col is None else
+                       ["" if not np.isfinite(v) else f"{v:g}" for v in wide[phase_col].to_numpy(dtype=float)])
+        phase_numbers = None if phase_col is None else wide[phase_col].to_numpy(dtype=float)
     else:
         time_col = "timestamp" if "timestamp" in cols else "elapsed" if "elapsed" in cols else None
         if time_col is None:
@@ -322,29 +397,50 @@ def _from_table(table) -> xr.Dataset:
                 f"table (needs 'batch_id' and 'timestamp' or 'elapsed'); got {sorted(cols)}", source=source
             )
         _check_times(table, time_col, allow_empty=False)
+        if phase_col is None and "phase" in cols:
+            phase_col = "phase"  # never modelled as a process variable
+        if phase_col is not None and phase_col not in cols:
+            raise table.missing_column(phase_col, "the phase column (--phase) must be one of the table's columns",
+                                       ("batch_id", "timestamp", "elapsed", "units"))
         wide = df.copy()
         wide["batch_id"] = wide["batch_id"].astype(str)
+        phase_cells, phase_numbers = [], None
+        if phase_col is not None:
+            phase_cells = table.cells(phase_col)
+            phase_numbers = pd.to_numeric(pd.Series(phase_cells, dtype=object), errors="coerce").to_numpy(float)
         for col in wide.columns:
-            if col not in ("batch_id", "timestamp", "elapsed", "units"):
+            if col not in ("batch_id", "timestamp", "elapsed", "units", phase_col):
                 wide[col] = table.numbers(col, what="a number (or an empty cell)", allow_missing=True)
-    tags = [c for c in wide.columns if c not in ("batch_id", "timestamp", "elapsed", "units")]
+    tags = [c for c in wide.columns if c not in ("batch_id", "timestamp", "elapsed", "units", phase_col)]
     if not tags:
         raise DataError(f"{source}: no tag columns / tag values found")
-    groups = list(wide.groupby("batch_id", sort=False))
+    codes, phase_names = (_phase_codes(phase_cells, phase_numbers) if phase_col is not None else (None, []))
+    groups = list(wide.reset_index(drop=True).groupby("batch_id", sort=False))
     n_s = max(len(g) for _, g in groups)
     ids = [str(b) for b, _ in groups]
     arrays = {t: np.full((len(ids), n_s), np.nan) for t in tags}
     elapsed = np.full((len(ids), n_s), np.nan)
-    for i, (_, g) in enumerate(groups):
+    phases = np.zeros((len(ids), n_s), dtype=int)
+    for i, (bid, g) in enumerate(groups):
         el = _elapsed_seconds(g[time_col])
         order = np.argsort(el, kind="stable")
         el = el[order] - np.nanmin(el)
         elapsed[i, : len(el)] = el
         for t in tags:
             arrays[t][i, : len(el)] = g[t].to_numpy(dtype=float)[order]
+        if codes is not None:
+            c = codes[g.index.to_numpy()][order]
+            if (c < 0).all():
+                raise DataError(f"batch '{bid}' has no value in the phase column '{phase_col}'; give each batch's "
+                                "phase (empty cells take the phase of the sample before)", source=source)
+            phases[i, : len(el)] = _fill_phase(c)
+            phases[i, len(el):] = phases[i, len(el) - 1]
     q = {k: np.array([v.get(b, np.nan) for b in ids]) for k, v in quality.items()}
-    ds = make_batch_set(arrays, elapsed, batch_ids=ids, quality=q, units=units)
-    ds["elapsed"] = ds["elapsed"].where(np.isfinite(elapsed))
+    ds = make_batch_set(arrays, elapsed, batch_ids=ids, quality=q, units=units,
+                        phase=phases if codes is not None else None, phase_names=phase_names)
+    ds["elapsed"] = ds["elapsed"].copy(data=elapsed)  # a sample is kept when some of its tags are missing
+    if codes is not None:
+        ds["phase"].attrs["source_column"] = phase_col
     return ds
 
 

@@ -25,7 +25,24 @@ import warnings
 
 import numpy as np
 
-__all__ = ["dtw_path", "dtw_row", "window_limits", "path_to_grid"]
+__all__ = ["dtw_path", "dtw_row", "window_limits", "path_to_grid", "local_cost"]
+
+
+def local_cost(reference: np.ndarray, sample: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distance of one sample ``(J,)`` to reference rows ``(m, J)``, NaN-aware.
+
+    A missing value (NaN, in the sample or the reference) leaves its variable out of
+    that distance and the sum over the observed variables is rescaled by ``J / J_obs``
+    (the partial-distance strategy for incomplete data, Dixon 1979, *IEEE Trans. SMC*
+    9(10):617-621); a pair with no variable observed on both sides costs 0.
+    """
+    d = reference - sample
+    if not np.isnan(d).any():
+        return np.sum(d * d, axis=1)
+    ok = np.isfinite(d)
+    n_obs = ok.sum(axis=1)
+    s = np.sum(np.where(ok, d, 0.0) ** 2, axis=1)
+    return np.where(n_obs > 0, s * d.shape[1] / np.maximum(n_obs, 1), 0.0)
 
 
 def window_limits(i: np.ndarray | int, n_query: int, n_ref: int, window: float) -> tuple[np.ndarray, np.ndarray]:
@@ -113,12 +130,15 @@ def dtw_path(query: np.ndarray, reference: np.ndarray, *, window: float = 1.0,
     D = np.full((n, m), np.inf)
     prev = None
     for i in range(n):
-        cost = np.sum((r[lo[i] : hi[i] + 1] - q[i]) ** 2, axis=1)
+        cost = local_cost(r[lo[i] : hi[i] + 1], q[i])
         full = np.zeros(m)
         full[lo[i] : hi[i] + 1] = cost
         prev = dtw_row(prev, full, lo[i], hi[i])
         D[i] = prev
     if not np.isfinite(D[-1, -1]):
+        if not (np.isfinite(q).any() and np.isfinite(r).any()) or np.isinf(q).any() or np.isinf(r).any():
+            raise ValueError(f"DTW cannot align: the query or the reference has no finite values or infinite "
+                             f"ones (lengths {n} and {m}); fill or drop them, widening the window will not help")
         raise ValueError(f"DTW window {window} too narrow for lengths {n} and {m}; widen window")
     # backtrack
     i, j = n - 1, m - 1

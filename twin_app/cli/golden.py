@@ -25,6 +25,11 @@ app = typer.Typer(help="Golden-batch envelopes and multivariate batch models (bu
 SHORTCUTS = {"select": "selection.spec", "alignment": "aligner.method", "indicator": "aligner.indicator",
              "alpha": "mpca.alpha", "k_sigma": "envelope.k", "n_components": "mpca.n_components"}
 
+PHASE_OPTION = typer.Option(None, "--phase", help=(
+    "Column (wide table) or tag (long table) with each sample's phase (numbers or names); a column called "
+    "'phase' is taken as the phase without this option. DTW then aligns phase by phase."))
+SHEET_OPTION = typer.Option(None, "--sheet", help="Sheet name or 0-based index of an .xlsx history (default: the first).")
+
 SET_OPTION = typer.Option([], "--set", "-s", help=(
     "Any part parameter PART.PARAM=VALUE (repeatable), parts and parameters as in GoldenBatchModel: "
     "selection, aligner, envelope, mpca, quality_model; e.g. --set aligner.window=0.3 "
@@ -63,7 +68,7 @@ def _model_from_options(config: Path | None, sets: list[str] | None = None, **op
 
 @app.command("build")
 def build(
-    history: Path = typer.Argument(..., help="Batch history: .nc, a .zarr store, or long/wide .csv/.parquet."),
+    history: Path = typer.Argument(..., help="Batch history: .nc, a .zarr store, or long/wide .csv/.parquet/.xlsx."),
     select: str = typer.Option(None, "--select", help='KPI spec, e.g. "yield >= 0.9 and impurity < 0.02".'),
     output: Path = typer.Option(Path("envelope.nc"), "-o", "--output", help="Model file to write (NetCDF)."),
     config: Path = typer.Option(None, "--config", help="YAML with kind: golden-build settings (one mapping per part)."),
@@ -80,6 +85,8 @@ def build(
     sets: list[str] = SET_OPTION,
     chunk: int = typer.Option(None, "--chunk", help="Batches per chunk: read a .zarr history lazily, chunk by chunk.",
                               min=1),
+    phase: str = PHASE_OPTION,
+    sheet: str = SHEET_OPTION,
     dask: str = DASK_OPTION,
     workers: int = WORKERS_OPTION,
     json_out: bool = JSON_OPTION,
@@ -87,7 +94,8 @@ def build(
     """Select golden batches from HISTORY and write their envelope and batch model."""
     from golden_batch import read_history
 
-    data = read_history(history, quality=quality, chunks={"batch": chunk} if chunk else None)
+    data = read_history(history, quality=quality, chunks={"batch": chunk} if chunk else None, phase=phase,
+                        sheet=sheet)
     model = _model_from_options(config, sets, select=select, alignment=alignment, indicator=indicator, alpha=alpha,
                                 k_sigma=k_sigma, n_components=n_components)
     with open_executor(dask=dask, workers=workers) as ex, \
@@ -116,15 +124,17 @@ def build(
 @app.command("check")
 def check(
     envelope: Path = typer.Argument(..., help="Model file written by `twin golden build`."),
-    batch: Path = typer.Argument(..., help="Batch(es) to check: .nc, .csv or .parquet."),
+    batch: Path = typer.Argument(..., help="Batch(es) to check: .nc, .csv, .parquet or .xlsx."),
     min_inside: float = typer.Option(0.95, "--min-inside", help="Fraction of time every variable must be inside."),
+    phase: str = PHASE_OPTION,
+    sheet: str = SHEET_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Check complete batches against the envelope, T² and SPE; exit 0 if all are inside, 1 otherwise."""
     from golden_batch import GoldenBatchModel, read_history
 
     model = GoldenBatchModel.load(envelope)
-    data = read_history(batch)
+    data = read_history(batch, phase=phase, sheet=sheet)
     res = model.check(data)
     rows = []
     for b in res["batch"].values:
@@ -157,6 +167,8 @@ def report(
     envelope: Path = typer.Argument(..., help="Model file written by `twin golden build`."),
     batch: Path = typer.Option(None, "--batch", help="Batch(es) to show against the envelope."),
     output: Path = typer.Option(Path("golden-report.html"), "-o", "--output", help="HTML file to write."),
+    phase: str = PHASE_OPTION,
+    sheet: str = SHEET_OPTION,
 ) -> None:
     """Write a self-contained HTML report: envelopes, T²/SPE charts, selection table."""
     from golden_batch import GoldenBatchModel, read_history
@@ -167,7 +179,7 @@ def report(
     kwargs = {}
     if batch is not None:
         model = GoldenBatchModel.from_dataset(model_ds)
-        data = read_history(batch)
+        data = read_history(batch, phase=phase, sheet=sheet)
         aligned = model.align(data)
         kwargs = {"aligned": aligned, "check": model.check(data), "monitor": model.monitor_aligned(aligned),
                   "contributions": model.mpca_.contributions(aligned)}

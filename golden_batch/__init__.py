@@ -48,7 +48,12 @@ from golden_batch._evaluate import clopper_pearson, detection_summary, detection
 from golden_batch._expr import evaluate, parse_expression
 from golden_batch._from_trace import batches_from_trace
 from golden_batch._history import make_reactor_history
-from golden_batch._limits import spe_limit_box, spe_limit_jackson_mudholkar, t2_limit
+from golden_batch._limits import (
+    conformal_limit,
+    spe_limit_box,
+    spe_limit_jackson_mudholkar,
+    t2_limit,
+)
 from golden_batch._monitor import GoldenBatchModel, MonitorSample, MonitorSession
 from golden_batch._mpca import BatchPCA, ObservationPCA
 from golden_batch._quality import QualityPLS
@@ -79,6 +84,7 @@ __all__ = [
     "t2_limit",
     "spe_limit_box",
     "spe_limit_jackson_mudholkar",
+    "conformal_limit",
     "GoldenBatchModel",
     "MonitorSession",
     "MonitorSample",

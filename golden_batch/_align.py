@@ -224,7 +224,8 @@ class Aligner(GoldenEstimator):
                 out[b] = np.stack([np.interp(self.maturity_, ind, x[order, j]) for j in range(x.shape[1])], -1)
                 warped[b] = np.interp(self.maturity_, ind, el_m)
             else:
-                phase = ds["phase"].values[b, ok].astype(int) if self.reference_phase_ is not None else None
+                phase = (ds["phase"].values[b, ok].astype(int)
+                         if self.reference_phase_ is not None and "phase" in ds else None)
                 out[b], warped[b], dist[b] = self._align_dtw(el, x, phase)
         return self._to_dataset(ds, out, warped, dist)
 
@@ -384,7 +385,7 @@ class OnlineAlignment:
         if aligner.method == "dtw":
             self._ref = aligner._standardise(aligner.reference_values_)
 
-    def update(self, elapsed: float, values: np.ndarray) -> int:
+    def update(self, elapsed: float, values: np.ndarray, phase: int | None = None) -> int:
         """Add one sample; return the current grid index (``-1`` before the grid starts).
 
         Parameters
@@ -393,6 +394,10 @@ class OnlineAlignment:
             Elapsed batch time of the sample in s.
         values
             ``(J,)`` values in the order of ``aligner.variables_``.
+        phase
+            The sample's phase index, when known and the reference has phases: the DTW
+            window is then kept inside the reference's segment of that phase (phase-wise
+            alignment on line, as off line).
         """
         a = self.aligner
         x = np.asarray(values, dtype=float)
@@ -409,7 +414,17 @@ class OnlineAlignment:
             half = a.online_window * self._t_ref[-1]
             lo = int(np.searchsorted(self._t_ref, elapsed - half, side="left"))
             hi = int(np.searchsorted(self._t_ref, elapsed + half, side="right") - 1)
+            if self.position >= 0:  # a batch faster than the reference may run ahead of its elapsed time
+                ahead = int(np.searchsorted(self._t_ref, self._t_ref[self.position] + half, side="right") - 1)
+                lo, hi = min(lo, self.position), max(hi, ahead)
             lo, hi = min(lo, self._t_ref.size - 1), max(min(hi, self._t_ref.size - 1), 0)
+            ref_phase = getattr(a, "reference_phase_", None)
+            if phase is not None and ref_phase is not None:
+                seg = np.flatnonzero(ref_phase == int(phase))
+                if seg.size:
+                    lo, hi = max(lo, int(seg[0])), min(hi, int(seg[-1]))
+                    if lo > hi:  # the elapsed-time window misses the phase: the whole segment
+                        lo, hi = int(seg[0]), int(seg[-1])
             if self._row is None:
                 lo = 0
             cost = np.zeros(self._t_ref.size)

@@ -49,6 +49,7 @@ from golden_batch._expr import evaluate, parse_expression
 from golden_batch._from_trace import batches_from_trace
 from golden_batch._history import make_reactor_history
 from golden_batch._limits import (
+    conformal_guard,
     conformal_limit,
     spe_limit_box,
     spe_limit_jackson_mudholkar,
@@ -85,6 +86,7 @@ __all__ = [
     "spe_limit_box",
     "spe_limit_jackson_mudholkar",
     "conformal_limit",
+    "conformal_guard",
     "GoldenBatchModel",
     "MonitorSession",
     "MonitorSample",

@@ -25,7 +25,7 @@ against ``n`` reference batches (prediction interval, e.g. Hahn & Meeker 1991,
 *Statistical Intervals*, §4.7), the second the split-conformal quantile (Vovk et
 al. 2005; Lei et al. 2018) of the leave-one-out ``max |z|`` of the reference
 batches – a band calibrated on the reference set that holds when the data are
-not Gaussian (defined when ``n >= 1/α - 1``). :meth:`Envelope.verdict` returns it
+not Gaussian (used when ``n >= 2/α - 1``, see :func:`golden_batch.conformal_guard`). :meth:`Envelope.verdict` returns it
 with the fraction of time outside.
 """
 
@@ -45,7 +45,7 @@ from golden_batch._base import (
     params_to_json,
     renamed_kwargs,
 )
-from golden_batch._limits import conformal_limit
+from golden_batch._limits import conformal_guard
 from golden_batch._mpca import batch_array
 from workbench.errors import ConfigError, DatasetError, did_you_mean
 
@@ -157,8 +157,7 @@ class Envelope(GoldenEstimator):
         loo = getattr(self, "loo_sup_", None)
         if loo is None or not np.isfinite(loo).all():
             return bonf
-        conf = conformal_limit(loo, alpha)
-        return max(bonf, conf if np.isfinite(conf) else 0.0)
+        return max(bonf, float(conformal_guard(loo, alpha)))
 
     def verdict(self, data, alpha: float) -> xr.Dataset:
         """The envelope verdict per batch at family-wise ``alpha`` (see the module docstring).

@@ -33,7 +33,7 @@ from golden_batch._base import (
 )
 from golden_batch._batchset import trajectory_variables
 from golden_batch._limits import (
-    conformal_limit,
+    conformal_guard,
     spe_limit_box,
     spe_limit_jackson_mudholkar,
     t2_limit,
@@ -258,8 +258,7 @@ class BatchPCA(GoldenEstimator):
         else:
             self.spe_limit_ = spe_limit_jackson_mudholkar(self.residual_eigenvalues_, self.alpha)
         if self.spe_reference_ is not self.spe_train_:  # out-of-fold values: guard heavy tails (conformal)
-            guard = conformal_limit(self.spe_reference_, self.alpha)
-            self.spe_limit_ = float(max(self.spe_limit_, guard if np.isfinite(guard) else 0.0))
+            self.spe_limit_ = float(max(self.spe_limit_, conformal_guard(self.spe_reference_, self.alpha)))
         self._fit_online(z.reshape(i, k, j))
         return self
 
@@ -314,8 +313,7 @@ class BatchPCA(GoldenEstimator):
             spe_ref = _online_spe(z3, p3, self.online_matrix_)
         self.online_spe_limit_ = spe_limit_box(spe_ref.T, self.alpha)
         if cv:  # out-of-fold values: the conformal guard per time, as for the batch-level limit
-            guard = conformal_limit(spe_ref.T, self.alpha)
-            self.online_spe_limit_ = np.maximum(self.online_spe_limit_, np.where(np.isfinite(guard), guard, 0.0))
+            self.online_spe_limit_ = np.maximum(self.online_spe_limit_, conformal_guard(spe_ref.T, self.alpha))
         self.online_t2_limit_ = self.t2_limit_
 
     # ---------------------------------------------------------- transform

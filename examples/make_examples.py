@@ -21,6 +21,14 @@ they come from and regenerates them when a generator changes.
 - ``batch_history.csv`` and ``batch_quality.csv``: 40 batches of the synthetic batch plant
   (``golden_batch.make_synthetic_history``, seed 1) in the wide layout, with their quality.
 - ``batch_0815.csv``: one batch with a cooling fault from 40 % of the batch on (seed 5).
+- ``process_normal.csv`` and ``process_new.csv``: a continuous process, 8 tags driven by 3
+  autocorrelated latent factors (``spc.make_process_data``, φ = 0.8, structure seed 20): one day
+  of normal operation at 1 min (seed 21), and 4 h after it (seed 22) in which the
+  ``reactor_temp`` sensor reads 3σ high from 02:00 on and three cells are missing.
+- ``r2r/cd_history.csv``: 30 lots of a display-fab photolithography step under EWMA run-to-run
+  control (``r2r/cd_ewma.yaml``; simulated, seed 31): critical dimension CD = α + 0.004 µm·lot
+  (resist ageing) + ξ b·(dose, develop_time) + N(0, 0.015 µm), true gains ξ = 1.1 times the
+  model gains of the config, the first lot on target.
 """
 
 from __future__ import annotations
@@ -84,6 +92,44 @@ def batches() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     return _wide(history), quality.round(6), one
 
 
+PROCESS_TAGS = ["feed_flow", "feed_temp", "reactor_temp", "jacket_temp", "pressure", "level", "product_flow",
+                "coolant_flow"]
+
+
+def process() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    from spc import make_process_data
+
+    kw = {"n_variables": len(PROCESS_TAGS), "n_latent": 3, "phi": 0.8, "structure_seed": 20}
+    normal = make_process_data(1440, seed=21, start="2026-03-02T00:00", **kw)
+    new = make_process_data(240, seed=22, start="2026-03-03T00:00", **kw)
+    normal.columns = new.columns = PROCESS_TAGS
+    new.loc[new.index >= "2026-03-03T02:00", "reactor_temp"] += 3 * normal["reactor_temp"].std()
+    for row, col in ((30, 1), (31, 1), (100, 6)):
+        new.iloc[row, col] = np.nan
+    fmt = {"index_label": "time", "date_format": "%Y-%m-%dT%H:%M:%SZ"}
+    return normal.round(4), new.round(4), fmt
+
+
+def r2r_lots(seed: int = 31, n: int = 30) -> pd.DataFrame:
+    from optimization import R2RConfig, R2RController
+
+    b = {"dose": -0.02, "develop_time": -0.01}  # as in r2r/cd_ewma.yaml
+    cfg = R2RConfig(target=3.0, gains=b, lam=0.3, limits={"dose": (45.0, 65.0), "develop_time": (60.0, 80.0)},
+                    gain_ratio=(0.7, 1.5))
+    beta = 1.1 * np.array(list(b.values()))
+    u = np.array([55.0, 70.0])
+    alpha = 3.0 - float(beta @ u)
+    rng = np.random.default_rng(seed)
+    ctl = R2RController(cfg, offset0=3.0 - float(cfg.b @ u))
+    rows = []
+    for t in range(1, n + 1):
+        cd = alpha + 0.004 * t + float(beta @ u) + 0.015 * rng.standard_normal()
+        rows.append({"batch": f"L{t:03d}", "cd": round(cd, 4), "dose": round(u[0], 3), "develop_time": round(u[1], 3)})
+        ctl.observe(rows[-1]["cd"], [rows[-1]["dose"], rows[-1]["develop_time"]])
+        u = np.array(list(ctl.next_recipe().recipe.values()))
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     bearings().to_csv(HERE / "bearings_lieblein_zelen.csv", index=False)
     seals = pump_seals()
@@ -94,6 +140,15 @@ def main() -> None:
     history.to_csv(HERE / "batch_history.csv", index=False)
     quality.to_csv(HERE / "batch_quality.csv", index=False)
     one.to_csv(HERE / "batch_0815.csv", index=False)
+    with pd.ExcelWriter(HERE / "batch_0815.xlsx", engine="openpyxl") as book:  # as batch records often come
+        pd.DataFrame({"note": ["Batch record of batch 0815 (lost cooling from 40 % of the batch on).",
+                               "Sheet 'record': one row per sample, as exported by the historian."]}).to_excel(
+            book, sheet_name="notes", index=False)
+        pd.read_csv(HERE / "batch_0815.csv").to_excel(book, sheet_name="record", index=False)  # the same values
+    normal, new, fmt = process()
+    normal.to_csv(HERE / "process_normal.csv", **fmt)
+    new.to_csv(HERE / "process_new.csv", **fmt)
+    r2r_lots().to_csv(HERE / "r2r" / "cd_history.csv", index=False)
 
 
 if __name__ == "__main__":

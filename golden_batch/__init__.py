@@ -42,6 +42,7 @@ from golden_batch._batchset import (
     trajectory_variables,
 )
 from golden_batch._config import GoldenBuildConfig
+from golden_batch._contributions import spe_contributions, t2_contributions
 from golden_batch._dtw import dtw_path
 from golden_batch._envelope import Envelope
 from golden_batch._evaluate import clopper_pearson, detection_summary, detection_table
@@ -87,6 +88,8 @@ __all__ = [
     "spe_limit_jackson_mudholkar",
     "conformal_limit",
     "conformal_guard",
+    "t2_contributions",
+    "spe_contributions",
     "GoldenBatchModel",
     "MonitorSession",
     "MonitorSample",

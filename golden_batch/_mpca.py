@@ -32,6 +32,7 @@ from golden_batch._base import (
     renamed_kwargs,
 )
 from golden_batch._batchset import trajectory_variables
+from golden_batch._contributions import spe_contributions, t2_contributions
 from golden_batch._limits import (
     conformal_guard,
     spe_limit_box,
@@ -378,7 +379,7 @@ class BatchPCA(GoldenEstimator):
         z = self._z(data)
         t = z @ self.components_.T
         r = z - t @ self.components_
-        c_t2 = z * ((t / self.explained_variance_) @ self.components_)
+        c_t2 = t2_contributions(z, self.components_.T, t, self.explained_variance_)
         shape = (z.shape[0], self.n_times_, len(self.variables_))
         coords = {"time": self.time_, "variable": self.variables_}
         if isinstance(data, xr.Dataset):
@@ -387,7 +388,7 @@ class BatchPCA(GoldenEstimator):
             {
                 "t2_contribution": (("batch", "time", "variable"), c_t2.reshape(shape),
                                     {"units": "1", "long_name": "contribution to T²"}),
-                "spe_contribution": (("batch", "time", "variable"), (r * r).reshape(shape),
+                "spe_contribution": (("batch", "time", "variable"), spe_contributions(r).reshape(shape),
                                      {"units": "1", "long_name": "contribution to SPE"}),
             },
             coords=coords,

@@ -26,6 +26,12 @@ new journal; a full disk ends a run with ``StorageFullError`` (finished trials k
     from optimization import salvage_journal
     print(salvage_journal("reactor-yield.journal", "reactor-yield.salvaged.journal"))
 
+Run-to-run control between batches (EWMA / double-EWMA offset controller)::
+
+    from optimization import R2RConfig, r2r_history
+    cfg = R2RConfig(target=92.0, gains={"temp": 0.4}, lam=0.3, limits={"temp": (330, 360)})
+    r2r_history(quality, recipes, cfg).recipe   # the next batch's recipe
+
 Surrogate-based optimisation (LHS design → quadratic surfaces → Ipopt → twin)::
 
     from optimization import surrogate_optimum
@@ -51,6 +57,15 @@ from optimization._line_milp import (
     optimize_line_allocation,
     solve_line_allocation,
     verify_line_allocation,
+)
+from optimization._r2r import (
+    R2RConfig,
+    R2RController,
+    R2RStep,
+    double_ewma_roots,
+    ewma_drift_theory,
+    r2r_history,
+    r2r_stability,
 )
 from optimization._reactor import (
     REACTOR_METRICS,
@@ -112,6 +127,13 @@ __all__ = [
     "campaign_optimum",
     "correct_recipe",
     "replay_correction",
+    "R2RConfig",
+    "R2RController",
+    "R2RStep",
+    "r2r_history",
+    "r2r_stability",
+    "ewma_drift_theory",
+    "double_ewma_roots",
     "StationCapacity",
     "LineAllocation",
     "line_capacity_data",

@@ -178,7 +178,8 @@ def collect_results(campaign, study, *, trajectory: bool = True) -> CampaignResu
         status = "ok"
         if best is not None:
             units = campaign.problem.metric_units
-            ms = ", ".join(f"{m} = {best['metrics'][m]:.6g} {units.get(m, '')}".rstrip() for m in objs)
+            shown = {m: "" if units.get(m, "") in ("", "1") else units[m] for m in objs}  # never the unit "1"
+            ms = ", ".join(f"{m} = {best['metrics'][m]:.6g} {shown[m]}".rstrip() for m in objs)
             msg = (f"best recipe: trial {best['number']} with {ms}; "
                    f"{len(feas)} of {len(done)} complete trials feasible")
         else:

@@ -7,3 +7,68 @@ contributions) is the one :mod:`golden_batch` uses: it is written once.
 
 Importing this package never imports Dash or Plotly.
 """
+
+from spc._autocorr import Autocorrelation, acf, lag1_test
+from spc._capability import METHODS as CAPABILITY_METHODS
+from spc._capability import Capability, bissell_interval, capability, chi2_interval, pearson_cdf
+from spc._charts import ChartSeries, ControlChart, control_chart
+from spc._constants import A2, A3, B3, B4, D3, D4, c4, d2, d3
+from spc._correlation import CorrelationRanking, LaggedCorrelation, lagged_correlation
+from spc._ewma_cusum import cusum_arl_siegmund, cusum_recursion, ewma_arl, ewma_recursion
+from spc._limits import CHART_TYPES, ChartLimits, load_limits
+from spc._mspc import LatentMonitor, MSPCSample, MSPCSession, load_monitor
+from spc._pca import PCAMonitor
+from spc._pls import PLSMonitor
+from spc._rules import RULE_SETS, RULES, Signal, apply_rules, first_signal, rule_set
+from spc._synthetic import make_process_data
+
+__all__ = [
+    # multivariate monitoring (spc._mspc, _pca, _pls, _synthetic)
+    "PCAMonitor",
+    "PLSMonitor",
+    "LatentMonitor",
+    "MSPCSession",
+    "MSPCSample",
+    "load_monitor",
+    "make_process_data",
+    # process capability (spc._capability)
+    "CAPABILITY_METHODS",
+    "Capability",
+    "capability",
+    "chi2_interval",
+    "bissell_interval",
+    "pearson_cdf",
+    # lagged correlation with a quality column (spc._correlation)
+    "CorrelationRanking",
+    "LaggedCorrelation",
+    "lagged_correlation",
+    # control charts (spc._charts, _rules, _limits, _constants, _autocorr, _ewma_cusum)
+    "CHART_TYPES",
+    "ChartLimits",
+    "ChartSeries",
+    "ControlChart",
+    "control_chart",
+    "load_limits",
+    "RULES",
+    "RULE_SETS",
+    "Signal",
+    "apply_rules",
+    "first_signal",
+    "rule_set",
+    "Autocorrelation",
+    "acf",
+    "lag1_test",
+    "ewma_recursion",
+    "cusum_recursion",
+    "ewma_arl",
+    "cusum_arl_siegmund",
+    "d2",
+    "d3",
+    "c4",
+    "A2",
+    "A3",
+    "D3",
+    "D4",
+    "B3",
+    "B4",
+]

@@ -22,6 +22,7 @@ USED_WITHOUT_IMPORT = {
     "h5netcdf": "xarray's NetCDF engine (workbench.dataset)",
     "h5py": "h5netcdf's back-end",
     "pyarrow": "pandas' Parquet reader (golden_batch histories in .parquet)",
+    "python-calamine": "pandas' Excel engine 'calamine' (golden_batch histories in .xlsx)",
     "cyipopt-wheels": "Ipopt for Pyomo's cyipopt solver",
     "highspy": "HiGHS for Pyomo's appsi_highs solver",
 }

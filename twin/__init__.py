@@ -22,6 +22,7 @@ from twin._binding import (
     JoinSettings,
     MeasuredTag,
     QualitySettings,
+    ResidualT2Settings,
     SyncSettings,
     TagBinding,
     TwinBinding,
@@ -33,6 +34,7 @@ from twin._detect import AlarmEvent, DetectorBank, cusum_arl_siegmund, ewma_arl
 from twin._lookahead import LookaheadResult, lookahead
 from twin._model import FmuStepper
 from twin._quality import DIMENSIONS, GateResult, GateTag, QualityFlag, QualityGate
+from twin._resid_t2 import ResidualT2, residual_t2
 from twin._trace import TRACE_NOT_PERSISTED, TraceExistsError, TraceStore
 from twin._trace_read import open_trace, read_events
 from twin._trace_read import read_trace_rows as read_trace_rows  # deprecated alias of open_trace
@@ -49,6 +51,7 @@ __all__ = [
     "MeasuredTag",
     "QualitySettings",
     "DetectionSettings",
+    "ResidualT2Settings",
     "SyncSettings",
     "JoinSettings",
     "CalibrationParameter",
@@ -60,6 +63,8 @@ __all__ = [
     "DIMENSIONS",
     "DetectorBank",
     "AlarmEvent",
+    "ResidualT2",
+    "residual_t2",
     "ewma_arl",
     "cusum_arl_siegmund",
     "TraceStore",

@@ -25,6 +25,7 @@ __all__ = [
     "MeasuredTag",
     "QualitySettings",
     "DetectionSettings",
+    "ResidualT2Settings",
     "SyncSettings",
     "JoinSettings",
     "CalibrationParameter",
@@ -107,8 +108,20 @@ class QualitySettings(WorkbenchModel):
     stale_after: int = Field(0, ge=0, description="Identical values in a row that mean a frozen sensor (0 = off)")
 
 
+class ResidualT2Settings(WorkbenchModel):
+    """Hotelling T² on the vector of standardised residuals, χ² limit (see ``twin._resid_t2``)."""
+
+    enabled: bool = Field(False, description="Run the residual T² alarm (off by default: a new alarm kind is opt-in)")
+    alpha: float = Field(0.001, gt=0, lt=0.5, description="Per-sample false-alarm probability of the χ² limit")
+    min_run: int = Field(1, ge=1, description="Samples in a row above the limit that raise an alarm")
+    reference: int = Field(
+        0, ge=0, description="0: R known (EKF innovation correlation, else independent), χ² limit; m > 0: mean and "
+        "covariance estimated from the first m complete samples, Phase II F limit (Tracy, Young & Mason 1992)"
+    )
+
+
 class DetectionSettings(WorkbenchModel):
-    """EWMA/CUSUM settings (Montgomery 2013, ch. 9; Lucas & Saccucci 1990)."""
+    """EWMA/CUSUM settings (Montgomery 2013, ch. 9; Lucas & Saccucci 1990) and the residual T²."""
 
     method: Literal["ewma", "cusum", "none"] = "cusum"
     lam: float = Field(0.2, gt=0, le=1, alias="lambda", description="EWMA weight λ")
@@ -120,6 +133,9 @@ class DetectionSettings(WorkbenchModel):
         "its limit (deadband against chattering alarms, ISA-18.2)"
     )
     warmup: int = Field(30, ge=2, description="Samples used to estimate unknown σ")
+    residual_t2: ResidualT2Settings = Field(
+        default_factory=ResidualT2Settings, description="Hotelling T² on the standardised residual vector"
+    )
 
 
 class SyncSettings(WorkbenchModel):
@@ -213,7 +229,7 @@ class OpcUaSettings(WorkbenchModel):
 class TraceSettings(WorkbenchModel):
     """Where and how often the trace store is written."""
 
-    path: str = Field("traces/twin.zarr", description="Zarr store directory")
+    path: str = Field("out/traces/twin.zarr", description="Zarr store directory (relative: to the working directory)")
     flush_interval: Duration = Field("2 s", description="Wall time between flushes (data at risk on a crash)")
 
 
@@ -255,6 +271,8 @@ class TwinBinding(WorkbenchModel):
     calibration: list[CalibrationParameter] = Field(default_factory=list)
     opcua: OpcUaSettings = Field(default_factory=OpcUaSettings)
     trace: TraceSettings = Field(default_factory=TraceSettings)
+    mspc: str | None = Field(None, description="MSPC model file (twin spc mspc build) scored on the raw plant tags; "
+                             "its T²/SPE alarms join the alarm log")
     source_file: str | None = Field(None, exclude=True, description="Set by load_binding")
 
     @model_validator(mode="after")

@@ -16,7 +16,9 @@ statistic of that tag unchanged.
 
 :func:`ewma_arl` (Markov-chain method of Brook & Evans, *Biometrika* 59, 1972)
 and :func:`cusum_arl_siegmund` (Siegmund 1985) give the theoretical ARLs that
-the validation tests compare simulations against.
+the validation tests compare simulations against. They and the two statistic
+recursions are :mod:`spc`'s (``spc.ewma_recursion``, ``spc.cusum_recursion``),
+re-exported here.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
+# the statistic recursions and their ARLs live in the statistics layer (spc), written once
+from spc import cusum_arl_siegmund, cusum_recursion, ewma_arl, ewma_recursion
 
 __all__ = [
     "AlarmEvent",
@@ -76,6 +81,33 @@ class AlarmEvent:
             "direction": self.direction,
             "unit": self.unit,
         }
+
+
+class OneAlarm:
+    """At most one open :class:`AlarmEvent` at a time, for a detector of one statistic over
+    all tags (MSPC, residual T²): opened, extended and ended here, each change logged to
+    the trace's event log when a trace is given."""
+
+    def __init__(self) -> None:
+        self.events: list[AlarmEvent] = []
+        self._active: AlarmEvent | None = None
+
+    def _open(self, ev: AlarmEvent, trace=None) -> None:
+        self.events.append(ev)
+        self._active = ev
+        if trace is not None:
+            trace.log_event(ev.as_dict())
+
+    def _end(self, time: float, trace=None) -> None:
+        ev, self._active = self._active, None
+        ev.end = float(time)
+        if trace is not None:
+            trace.log_event(ev.as_dict())
+
+    def close(self, time: float, trace=None) -> None:
+        """End an alarm still active at the end of the run."""
+        if self._active is not None:
+            self._end(time, trace)
 
 
 @dataclass
@@ -265,30 +297,18 @@ class DetectorBank:
                 continue
             x = r[rows, j].tolist()
             if self._ewma_mask[j]:
-                lam = float(self.lam[j])
-                oml = 1 - lam
-                out = []
-                for xv in x:
-                    zj = lam * xv + oml * zj
-                    out.append(zj)
+                out = ewma_recursion(x, float(self.lam[j]), zj)
                 _hold(col_z, rows, out)
-                self.z[j] = zj
+                self.z[j] = out[-1]
             if self._cusum_mask[j]:
                 s = r[rows, j] / self.sigma[j]
                 # (s - k) and (-s - k) elementwise in NumPy: the same IEEE operations as update()
-                outp, outm = [], []
-                for d in (s - self.k[j]).tolist():
-                    v = d + pj
-                    pj = 0.0 if v <= 0.0 else v  # np.maximum(0.0, v), NaN kept
-                    outp.append(pj)
-                for d in (-s - self.k[j]).tolist():
-                    v = d + mj
-                    mj = 0.0 if v <= 0.0 else v
-                    outm.append(mj)
+                outp = cusum_recursion((s - self.k[j]).tolist(), pj)
+                outm = cusum_recursion((-s - self.k[j]).tolist(), mj)
                 _hold(col_p, rows, outp)
                 _hold(col_m, rows, outm)
-                self.c_plus[j] = pj
-                self.c_minus[j] = mj
+                self.c_plus[j] = outp[-1]
+                self.c_minus[j] = outm[-1]
         with np.errstate(invalid="ignore", divide="ignore"):
             ewma_lim = self.L * self.sigma * np.sqrt(self.lam / (2 - self.lam))
             on = self.ready & np.where(self._ewma_mask, np.abs(z) > ewma_lim,
@@ -387,54 +407,3 @@ def _hold(col: np.ndarray, rows: np.ndarray, values: list[float]) -> None:
     idx = np.maximum.accumulate(idx)
     have = idx >= 0
     col[have] = vals[idx[have]]
-
-
-def ewma_arl(lam: float, L: float, shift: float = 0.0, *, states: int = 301) -> float:
-    """Average run length of a two-sided EWMA chart (asymptotic limits), Markov chain.
-
-    Brook & Evans (1972) / Lucas & Saccucci (1990): the in-control region
-    ``|z| < L σ_z`` is cut into ``states`` cells; the ARL is the first entry
-    of ``(I - P)^{-1} 1`` for the cell containing 0.
-
-    Parameters
-    ----------
-    lam, L
-        EWMA weight and limit width.
-    shift
-        Mean shift in units of the observation σ.
-    states
-        Number of transient states (odd).
-
-    Returns
-    -------
-    float
-        ARL in samples.
-    """
-    from scipy.stats import norm
-
-    h = L * math.sqrt(lam / (2 - lam))
-    m = states
-    w = 2 * h / m
-    centers = -h + w * (np.arange(m) + 0.5)
-    upper = (centers[None, :] + w / 2 - (1 - lam) * centers[:, None]) / lam
-    lower = (centers[None, :] - w / 2 - (1 - lam) * centers[:, None]) / lam
-    P = norm.cdf(upper - shift) - norm.cdf(lower - shift)
-    arl = np.linalg.solve(np.eye(m) - P, np.ones(m))
-    return float(arl[m // 2])
-
-
-def cusum_arl_siegmund(k: float, h: float, shift: float = 0.0) -> float:
-    """ARL of a two-sided tabular CUSUM by Siegmund's approximation.
-
-    One-sided ARL ``(exp(-2Δb) + 2Δb - 1) / (2Δ²)`` with ``Δ = δ - k`` and
-    ``b = h + 1.166`` (``b²`` when Δ = 0); the two sides combine as
-    ``1/ARL = 1/ARL⁺ + 1/ARL⁻`` (Montgomery 2013, §9.1.4).
-    """
-
-    def one(delta: float) -> float:
-        b = h + 1.166
-        if abs(delta) < 1e-12:
-            return b * b
-        return (math.exp(-2 * delta * b) + 2 * delta * b - 1) / (2 * delta * delta)
-
-    return 1.0 / (1.0 / one(shift - k) + 1.0 / one(-shift - k))

@@ -75,6 +75,12 @@ class StateEkf:
         self.noisy_inputs = np.flatnonzero(u_std > 0)
         self.input_std = u_std
 
+    @property
+    def innovation_cov(self) -> np.ndarray:
+        """Predicted innovation covariance ``S = H P⁻ Hᵀ + R`` of the measured states (its diagonal is
+        :attr:`innovation_var` after :meth:`predict`)."""
+        return self.P[np.ix_(self.idx, self.idx)] + self.R
+
     def set_covariance(self, P: np.ndarray) -> None:
         """Replace the state covariance (e.g. a wide one when joining a running batch, see ``twin._join``)."""
         P = np.asarray(P, float)

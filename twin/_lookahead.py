@@ -38,10 +38,11 @@ class LookaheadResult:
     summary: dict[str, dict[str, float]]
 
     def describe(self) -> list[str]:
-        """Human sentences, e.g. ``"yield_C at end: 0.870 ± 0.020 1"``."""
+        """Human sentences, e.g. ``"temperature: final 351.2 ± 0.8 K; peak ..."`` (no unit for a
+        dimensionless quantity: never the unit "1")."""
         lines = []
         for name, s in self.summary.items():
-            unit = s.get("unit", "")
+            unit = "" if str(s.get("unit", "")) in ("1", "-", "–", "dimensionless") else s.get("unit", "")
             lines.append(
                 f"{name}: final {s['final_mean']:.4g} ± {s['final_std']:.2g} {unit}; "
                 f"peak {s['peak_mean']:.4g} ± {s['peak_std']:.2g} {unit} in {s['time_to_peak_mean'] / 60:.1f} min"

@@ -33,8 +33,10 @@ from twin._detect import DetectorBank
 from twin._ekf import binding_ekf
 from twin._join import BatchJoin, catch_up
 from twin._model import FmuStepper
+from twin._mspc import MspcAlarms
 from twin._quality import GateTag, QualityFlag, QualityGate, _linear_conversion
 from twin._report import TwinReport, TwinStep
+from twin._resid_t2 import ResidualT2, ekf_correlation, standardise
 from twin._trace import TraceStore
 from twin.sources._base import Frame, Source
 from workbench.dataset import config_hash
@@ -146,6 +148,15 @@ class Twin:
             method=[o.method or d.method for o in outs],
             lam=d.lam, L=d.L, k=d.k, h=d.h, units=[o.unit for o in outs], warmup=d.warmup, clear=d.clear,
         )
+        rt = d.residual_t2
+        #: Hotelling T² on the standardised residual vector (``detection.residual_t2``), alarms in the alarm log.
+        self.resid_t2 = None
+        if rt.enabled:
+            try:
+                self.resid_t2 = ResidualT2([o.tag for o in outs], alpha=rt.alpha, min_run=rt.min_run, clear=d.clear,
+                                           reference=rt.reference)
+            except ValueError as exc:
+                raise ConfigError(str(exc), source=binding.source_file, path="detection.residual_t2.reference") from None
         if trace is True:
             trace = binding.trace.path
         self.trace: TraceStore | None = None
@@ -164,6 +175,8 @@ class Twin:
             self.trace.trim_events(self.trace.last_time)
             self.resume_after = self.trace.last_time
             self.report.resumed_after = self.resume_after
+        #: The binding's MSPC model on the raw tags (``mspc: model.nc``), its alarms in the alarm log.
+        self.mspc = MspcAlarms(binding.mspc, self.tags, binding.source_file) if binding.mspc else None
         #: Process clean stretches of max-speed replay in blocks (same results; False forces per frame).
         self.block_path = True
         self._reset_loop_state()
@@ -259,7 +272,12 @@ class Twin:
         statistic = np.full(n, np.nan)
         statistic[ni:] = self.detector.statistic()
         flags = g.flags if self._joining is None else self._joining.step(t, residual[ni:], scale, g.flags)
+        if self.resid_t2 is not None and self._joining is None:
+            z = standardise(residual[ni:], scale, self.detector.sigma)
+            self.resid_t2.update(t, z, ekf_correlation(self.ekf, len(z), self._ekf_out), self.trace)
         synced = self._ekf_update(real, usable) if self.ekf is not None else self._maybe_sync(t, residual)
+        if self.mspc is not None:
+            self.mspc.update(np.array([t]), real[None], self.trace)
         self.report.samples += 1
         if self.trace is not None:
             self.trace.append(t, real, virtual, residual, statistic, alarm, flags, g.gap)
@@ -314,6 +332,10 @@ class Twin:
         alarm[:, ni:] = bits
         statistic = np.full((n, m), np.nan)
         statistic[:, ni:] = stat
+        if self.resid_t2 is not None:  # block path: no EKF, so R = I and the scale is σ
+            self.resid_t2.update_block(t, standardise(residual[:, ni:], None, self.detector.sigma), self.trace)
+        if self.mspc is not None:
+            self.mspc.update(t, real, self.trace)
         self.report.samples += n
         if self.trace is not None:
             self.trace.append_block(t, real, virtual, residual, statistic, alarm, flags, gap)
@@ -331,6 +353,8 @@ class Twin:
         if new and self._started:  # start over at this frame (joining at its batch time)
             self.detector.close(self._last_t)
             self.detector.reset()
+            if self.resid_t2 is not None:
+                self.resid_t2.close(self._last_t, self.trace)
             self._started, self._last_t = False, math.nan
             self._res_sum[:], self._res_n[:] = 0.0, 0
 
@@ -476,7 +500,12 @@ class Twin:
         """End active alarms, flush the trace and return the final report."""
         if math.isfinite(self._last_t):
             self.detector.close(self._last_t)
-        self.report.events = list(self.detector.events)
+            if self.mspc is not None:
+                self.mspc.close(self._last_t, self.trace)
+            if self.resid_t2 is not None:
+                self.resid_t2.close(self._last_t, self.trace)
+        self.report.events = (list(self.detector.events) + (self.mspc.events if self.mspc is not None else [])
+                              + (self.resid_t2.events if self.resid_t2 is not None else []))
         self.report.quality = self.gate.summary()
         if self.trace is not None:
             self._log_events(final=True)

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from viz._data import is_trace_store, load_result, trace_tags
+from viz._data import is_trace_store, load_result
+from viz._figures_live import overview_figure  # noqa: F401  (moved; viz.figures re-exports it from here)
 
 __all__ = ["DashboardSources", "create_app", "serve", "TraceCache"]
 
@@ -53,6 +54,10 @@ class DashboardSources:
     line_trace
         Line-twin trace store (``twin monitor LINE_BINDING.yaml``), re-read as it grows:
         station states, buffers, the ``forecast`` group and alarm events.
+    envelope_map
+        Trace tag → envelope variable it measures (tags named like a variable match by themselves).
+    acks
+        Alarm acknowledgement log (JSON lines; default ``<trace>.acks.jsonl`` beside the trace store).
     """
 
     trace: Path | None = None
@@ -63,6 +68,8 @@ class DashboardSources:
     life: Path | None = None
     life_fit: Path | None = None
     line_trace: Path | None = None
+    envelope_map: dict[str, str] = field(default_factory=dict)
+    acks: Path | None = None
 
 
 class TraceCache:
@@ -211,8 +218,8 @@ def create_app(sources: DashboardSources, *, token: str | None = None, refresh_m
     import dash
     from dash import Input, Output, State, dcc, html
 
-    from viz import _figures_live as fl
     from viz import _figures_results as fr
+    from viz._app_live import html_table, register_live
     from viz._scenes import (
         line_scene_from_result,
         reactor_scene,
@@ -241,59 +248,65 @@ def create_app(sources: DashboardSources, *, token: str | None = None, refresh_m
     def missing(what: str, option: str):
         return html.P(f"no {what} given — start with `twin dashboard {option} PATH`", className="empty")
 
-    # ------------------------------------------------------------------ layouts
-    def live_layout():
-        # only the tag names (and which are measured) are read here; the data loads in the
-        # callbacks, which run in parallel once the page is up
-        tags, measured = ([], []) if sources.trace is None else trace_tags(sources.trace)
-        if not tags:
-            return html.Div([html.H2("Live twin"), missing("trace store", "--trace"),
-                             dcc.Interval(id="live-tick", interval=refresh_ms)])
-        children = [
-            html.H2("Live twin"),
-            html.Div(id="live-status", className="status"),
-            dcc.Store(id="live-rows", data=0),
-            dcc.Store(id="overview-rows", data=0),
-            dcc.Store(id="trend-range", data=None),
-            dcc.Dropdown(id="live-tag", options=tags, value=measured[0], clearable=False, style={"width": "320px"}),
-            dcc.Graph(id="trend-graph", style={"height": "520px"}),
-            dcc.Graph(id="overview-graph", style={"height": "360px"}),
-        ]
-        if sources.envelope is not None:
-            children.append(dcc.Graph(id="envelope-graph", style={"height": "400px"}))
-        children += [html.Div([dcc.Graph(id="mspc-graph", style={"height": "460px", "flex": "3"}),
-                               dcc.Graph(id="contrib-graph", style={"height": "460px", "flex": "2"})],
-                              style={"display": "flex"}),
-                     dcc.Interval(id="live-tick", interval=refresh_ms)]
-        return html.Div(children)
+    live_layout = register_live(app, sources, traces, files, n_pts=n_pts, refresh_ms=refresh_ms, missing=missing)
 
+    # ------------------------------------------------------------------ layouts
     def scenarios_layout():
         if not sources.scenarios:
             return html.Div([html.H2("Scenarios"), missing("line results", "--scenario NAME=PATH")])
         names = list(sources.scenarios)
         return html.Div([
             html.H2("Scenarios"),
-            dcc.Graph(id="kpi-graph", figure=fr.kpi_ci_figure(_scen())),
-            dcc.Graph(id="wip-graph", figure=fr.wip_figure(_scen())),
+            *delta_section(),
+            dcc.Graph(id="kpi-graph", figure=dimensionless(fr.kpi_ci_figure(_scen()))),
+            dcc.Graph(id="wip-graph", figure=dimensionless(fr.wip_figure(_scen()))),
             dcc.Dropdown(id="gantt-variant", options=names, value=names[0], clearable=False, style={"width": "320px"}),
             dcc.Graph(id="gantt-graph", style={"height": "480px"}),
             dcc.Graph(id="states-graph"),
         ])
 
+    def delta_section():
+        from viz._tables import scenario_delta_rows
+
+        names = list(sources.scenarios)
+        if len(names) < 2:
+            return [html.P(f"Only one variant ({names[0]}): give a second `--scenario NAME=PATH` (e.g. a `twin run` "
+                           "of a what-if variant with the same seed) to get the Δ table.", id="delta-note",
+                           className="empty")]
+        rows, method = scenario_delta_rows(_scen())
+        return [html.H3(f"Each variant against {names[0]}: Δ = variant − base, with significance"),
+                html.P(f"Test: {method}. Significant: the confidence interval of Δ excludes 0.", id="delta-method",
+                       style={"fontSize": "12px"}),
+                html_table(rows, "delta-table")]
+
     def _scen() -> dict[str, xr.Dataset]:
         return {n: files.get(p) for n, p in sources.scenarios.items()}
 
     def campaigns_layout():
+        from viz._tables import recipe_rows
+
         ds = files.get(sources.campaign)
         if ds is None:
             return html.Div([html.H2("Campaigns"), missing("campaign dataset", "--campaign")])
-        graphs = [dcc.Graph(id="history-graph", figure=fr.campaign_history_figure(ds)),
-                  dcc.Graph(id="pareto-graph", figure=fr.pareto_figure(ds)),
-                  dcc.Graph(id="importance-graph", figure=fr.importance_figure(ds))]
+        n_obj = fr._objectives(ds)[0].shape[1]  # noqa: SLF001 - same package
+        rows = recipe_rows(ds)
+        head = ("Best feasible recipes" if n_obj == 1 else "Pareto-optimal feasible recipes") + " (units in the headers)"
+        table = (html_table(rows, "recipe-table") if rows else
+                 html.P("No feasible trial yet: every trial broke a constraint or failed; widen the search space or "
+                        "relax the constraints and run more trials (`twin optimize run CAMPAIGN.yaml`).",
+                        id="recipe-table-none", className="empty"))
+        graphs = [html.H3(head), table, dcc.Graph(id="history-graph", figure=dimensionless(fr.campaign_history_figure(ds)))]
+        if n_obj > 1:
+            graphs.append(dcc.Graph(id="pareto-graph", figure=dimensionless(fr.pareto_figure(ds))))
+        else:
+            graphs.append(html.P("No Pareto front: this campaign has one objective. A campaign with two or more "
+                                 "`objectives:` in its YAML (e.g. yield and utility_energy) shows the trade-off "
+                                 "front here.", id="pareto-note", className="empty"))
+        graphs.append(dcc.Graph(id="importance-graph", figure=dimensionless(fr.importance_figure(ds))))
         # the best recipe against --envelope when it shares a variable, else the campaign's own band
         recipe = fr.best_recipe_figure(ds, envelope=files.get(sources.envelope))
         if recipe is not None:
-            graphs.append(dcc.Graph(id="recipe-graph", figure=recipe))
+            graphs.append(dcc.Graph(id="recipe-graph", figure=dimensionless(recipe)))
         elif fr.campaign_best_trajectory(ds) is not None:
             graphs.append(html.P("the best recipe's trajectory is stored, but the campaign has no envelope "
                                  "and no --envelope shares a variable with it", id="recipe-note", className="empty"))
@@ -306,10 +319,16 @@ def create_app(sources: DashboardSources, *, token: str | None = None, refresh_m
             return html.Div([html.H2("Reliability"), missing("life result", "--life")])
         graphs = []
         if ds is not None and "reliability" in ds:
-            graphs.append(dcc.Graph(id="reliability-graph", figure=fr.reliability_figure(ds)))
+            graphs.append(dcc.Graph(id="reliability-graph", figure=dimensionless(fr.reliability_figure(ds))))
         if ds is not None and "availability" in ds:
-            graphs.append(dcc.Graph(id="availability-graph", figure=fr.availability_figure(ds)))
-        graphs.append(dcc.Graph(id="weibull-graph", figure=fr.weibull_plot(fit if fit is not None else ds)))
+            graphs.append(dcc.Graph(id="availability-graph", figure=dimensionless(fr.availability_figure(ds))))
+        src = fit if fit is not None else ds
+        if "observed_time" in src or "failure_time" in src:
+            graphs.append(dcc.Graph(id="weibull-graph", figure=dimensionless(fr.weibull_plot(src))))
+        else:
+            graphs.append(html.P("No failure data for a probability plot: give `--life-fit PLOT.nc`, the plot data of "
+                                 "a life-data fit (`make demo` writes out/demo/life/life_fit_plot.nc).",
+                                 id="weibull-note", className="empty"))
         return html.Div([html.H2("Reliability"), *graphs])
 
     def scene_choices():
@@ -337,6 +356,9 @@ def create_app(sources: DashboardSources, *, token: str | None = None, refresh_m
             dcc.Graph(id="scene-graph", style={"height": "580px"}),
             html.Button("render PNG snapshot", id="scene-png-button"),
             html.Div(id="scene-png"),
+            dcc.Store(id="scene-rows", data=None),
+            # a scene takes 1–3 s to build: poll no faster than every 5 s, or each poll would supersede the last
+            dcc.Interval(id="scene-tick", interval=max(refresh_ms, 5000)),
         ])
 
     def line_layout():
@@ -361,87 +383,6 @@ def create_app(sources: DashboardSources, *, token: str | None = None, refresh_m
     @app.callback(Output("page", "children"), Input("url", "pathname"))
     def _route(path):
         return layouts.get(path or "/live", live_layout)()
-
-    # ------------------------------------------------------------------ live callbacks
-    # zoom/pan goes through a store: a relayout event must not supersede an in-flight trend request
-    # (Dash keeps only the newest request of a callback, and plotly fires relayout on its first draw)
-    @app.callback(Output("trend-range", "data"), Input("trend-graph", "relayoutData"), prevent_initial_call=True)
-    def _zoom(relayout):
-        x0, x1 = _x_range(relayout)
-        if x0 == "keep":
-            raise dash.exceptions.PreventUpdate
-        return [x0, x1]
-
-    @app.callback(Output("trend-graph", "figure"), Output("live-status", "children"), Output("live-rows", "data"),
-                  Input("live-tick", "n_intervals"), Input("live-tag", "value"), Input("trend-range", "data"),
-                  State("live-rows", "data"))
-    def _trend(_n, tag, view, shown_rows):
-        ds, _ = traces.get()
-        if ds is None:
-            raise dash.exceptions.PreventUpdate
-        # inputs that change together arrive in one request: skip only a tick that brought no rows
-        trig = set(dash.callback_context.triggered_prop_ids.values())
-        if trig == {"live-tick"} and ds.sizes["time"] == shown_rows:
-            raise dash.exceptions.PreventUpdate
-        x0, x1 = view if view else (None, None)
-        fig = fl.trend_figure(ds, tag, n_out=n_pts, x0=x0, x1=x1)
-        last = ds["time"].values[-1]
-        when = np.datetime_as_string(last, unit="s") if np.issubdtype(np.asarray(last).dtype, np.datetime64) \
-            else f"{float(last):g} s"
-        status = f"{ds.sizes['time']} rows · last sample {when} · {ds.sizes['tag']} tags"
-        return fig, status, ds.sizes["time"]
-
-    @app.callback(Output("overview-graph", "figure"), Output("overview-rows", "data"),
-                  Input("live-tick", "n_intervals"), State("overview-rows", "data"))
-    def _overview(_n, shown_rows):
-        # fires at page load together with the trend (not after it) and then only when rows arrive
-        ds, _ = traces.get()
-        if ds is None or ds.sizes["time"] == shown_rows:
-            raise dash.exceptions.PreventUpdate
-        return overview_figure(ds, n_pts), ds.sizes["time"]
-
-    if sources.envelope is not None:
-        @app.callback(Output("envelope-graph", "figure"), Input("live-rows", "data"), Input("live-tag", "value"))
-        def _envelope(_n, tag):
-            env = files.get(sources.envelope)
-            ds, _ = traces.get()
-            if env is None:
-                raise dash.exceptions.PreventUpdate
-            names = [str(v) for v in env["variable"].values]
-            return fl.envelope_figure(env, trace=ds, variable=tag if tag in names else None)
-
-    def monitor_ds():
-        from viz._data import monitor_view
-
-        mon = monitor_view(files.get(sources.monitor))
-        if mon is None:
-            ds, _ = traces.get()
-            if ds is not None and "t2" in ds and "spe" in ds:
-                mon = ds
-        return mon
-
-    @app.callback(Output("mspc-graph", "figure"), Input("live-rows", "data"))
-    def _mspc(_rows):
-        mon = monitor_ds()
-        if mon is None:
-            import plotly.graph_objects as go
-
-            return go.Figure().update_layout(title="no T²/SPE monitor data (--monitor)")
-        return fl.mspc_figure(mon)
-
-    @app.callback(Output("contrib-graph", "figure"), Input("mspc-graph", "clickData"))
-    def _contrib(click):
-        mon = monitor_ds()
-        if mon is None:
-            raise dash.exceptions.PreventUpdate
-        if not click:
-            return fl.contribution_figure(mon, None)
-        pt = click["points"][0]
-        cd = pt.get("customdata")
-        if cd is None:
-            raise dash.exceptions.PreventUpdate
-        index, code = (cd[0], cd[1]) if isinstance(cd, list) else (cd, 0)
-        return fl.contribution_figure(mon, int(index), statistic="spe" if code == 1 else "t2")
 
     # ------------------------------------------------------------------ line page
     @app.callback(Output("line-gantt-graph", "figure"), Output("line-buffer-graph", "figure"),
@@ -481,11 +422,25 @@ def create_app(sources: DashboardSources, *, token: str | None = None, refresh_m
     @app.callback(Output("gantt-graph", "figure"), Output("states-graph", "figure"), Input("gantt-variant", "value"))
     def _gantt(name):
         ds = files.get(sources.scenarios[name])
-        return fr.gantt_figure(ds), fr.state_fraction_figure(ds)
+        return dimensionless(fr.gantt_figure(ds)), dimensionless(fr.state_fraction_figure(ds))
 
-    @app.callback(Output("scene-graph", "figure"), Input("scene-choice", "value"))
-    def _scene(name):
-        return scene_figure(build_scene(name))
+    scene_cache: dict = {}
+    scene_lock = threading.Lock()
+
+    # the reactor follows the live trace: re-coloured when rows arrive (zoom/rotation kept by uirevision)
+    @app.callback(Output("scene-graph", "figure"), Output("scene-rows", "data"), Input("scene-choice", "value"),
+                  Input("scene-tick", "n_intervals"), State("scene-rows", "data"))
+    def _scene(name, _n, shown):
+        ds, _ = traces.get() if name == "reactor" else (None, False)
+        key = f"{name}-{-1 if ds is None else ds.sizes['time']}"
+        if key == shown:
+            raise dash.exceptions.PreventUpdate
+        with scene_lock:  # built once per key, whichever request asks first
+            if scene_cache.get("key") != key:
+                fig = dimensionless(scene_figure(build_scene(name)))  # labelled at the scene's anchors
+                fig.update_layout(uirevision=name)
+                scene_cache.update(key=key, fig=fig)
+            return scene_cache["fig"], key
 
     @app.callback(Output("scene-png", "children"), Input("scene-png-button", "n_clicks"),
                   State("scene-choice", "value"), prevent_initial_call=True)
@@ -501,29 +456,20 @@ def create_app(sources: DashboardSources, *, token: str | None = None, refresh_m
     return app
 
 
-def overview_figure(ds: xr.Dataset, n_out: int):
-    """Residual / band half-width of every measured tag over time (one line per tag)."""
+def dimensionless(fig):
+    """``fig`` with every ``[1]`` unit in its titles, names and texts written ``[–]`` (dimensionless)."""
     import plotly.graph_objects as go
 
-    from viz._downsample import downsample
-    from viz._figures_live import residual_limit
+    def walk(obj):
+        if isinstance(obj, str):
+            return obj.replace("[1]", "[–]")
+        if isinstance(obj, dict):
+            return {k: walk(v) for k, v in obj.items()}
+        if isinstance(obj, list | tuple) and obj and isinstance(obj[0], str | dict):
+            return [walk(v) for v in obj]
+        return obj
 
-    fig = go.Figure()
-    t = ds["time"].values
-    for tag in map(str, ds["tag"].values):
-        r = ds["residual"].sel(tag=tag).values.astype(float)
-        if not np.isfinite(r).any():
-            continue
-        lim = residual_limit(ds, tag)
-        y = r / lim if np.isfinite(lim) and lim > 0 else r
-        x, yd = downsample(t, y, n_out)
-        # SVG lines: one <path> per tag draws faster than 50 WebGL traces in a software-GL browser
-        fig.add_trace(go.Scatter(x=x, y=yd, mode="lines", name=tag, line={"width": 1}))
-    fig.add_hrect(y0=-1, y1=1, fillcolor="rgba(44,160,44,0.12)", line_width=0)
-    fig.update_layout(title="all tags: residual / band half-width (inside ±1 is normal)",
-                      yaxis_title="normalised residual [1]", margin={"l": 60, "r": 20, "t": 50, "b": 40},
-                      showlegend=False, uirevision="overview")
-    return fig
+    return go.Figure(walk(fig.to_dict()), skip_invalid=True)
 
 
 def serve(sources: DashboardSources, *, host: str = "127.0.0.1", port: int = 8050, token: str | None = None,

@@ -181,7 +181,7 @@ def monitor_view(ds: xr.Dataset | None, *, batch: str | None = None) -> xr.Datas
     return ds
 
 
-def trace_tags(path: str | Path, *, tail: int = 600) -> tuple[list[str], list[str]]:
+def trace_tags(path: str | Path, *, tail: int = 600, with_clock: bool = False):
     """Tag names of a trace store and the measured ones, without reading the whole trace.
 
     Reads the last ``tail`` complete rows only (a measured tag has finite residuals), so
@@ -189,19 +189,23 @@ def trace_tags(path: str | Path, *, tail: int = 600) -> tuple[list[str], list[st
 
     Returns
     -------
-    (tags, measured)
-        Both empty while the store has no complete row.
+    (tags, measured) or (tags, measured, clock)
+        Both lists empty while the store has no complete row; with ``with_clock`` also
+        whether the trace's times are clock times (``datetime64``) rather than elapsed seconds.
     """
     from twin import open_trace
 
+    empty = ([], [], False) if with_clock else ([], [])
     if not is_trace_store(path):
-        return [], []
+        return empty
     ds = open_trace(path, start=-tail)
     if ds.sizes["time"] == 0:
-        return [], []
+        return empty
     tags = [str(t) for t in ds["tag"].values]
+    clock = bool(np.issubdtype(ds["time"].dtype, np.datetime64))
     if "residual" not in ds:
-        return tags, tags
-    res = np.asarray(ds["residual"].values, dtype=float)
-    measured = [t for j, t in enumerate(tags) if np.isfinite(res[:, j]).any()]
-    return tags, measured or tags
+        measured = tags
+    else:
+        res = np.asarray(ds["residual"].values, dtype=float)
+        measured = [t for j, t in enumerate(tags) if np.isfinite(res[:, j]).any()] or tags
+    return (tags, measured, clock) if with_clock else (tags, measured)

@@ -141,7 +141,7 @@ def buffer_figure(ds: xr.Dataset | None, *, n_out: int = 1500) -> go.Figure:
         x, y = downsample(clock, _real(ds, tag), n_out)
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=tag.rsplit(".buffer", 1)[0],
                                    line={"shape": "hv", "width": 1.5}))
-    fig.update_layout(title="buffer levels", xaxis_title="plant clock [h]", yaxis_title="items in buffer [1]",
+    fig.update_layout(title="buffer levels", xaxis_title="plant clock [h]", yaxis_title="items in buffer [parts]",
                       margin=_MARGIN, uirevision="line-buffers")
     return fig
 
@@ -220,7 +220,7 @@ def forecast_fan_figure(fc: xr.Dataset | None, ds: xr.Dataset | None = None, *,
     for e in np.unique(ends):
         fig.add_vline(x=float(e), line={"dash": "dot", "color": "#888"})
     fig.update_layout(title="end-of-shift forecast of shipped parts vs actual output", xaxis_title="plant clock [h]",
-                      yaxis_title="good parts [1]", margin=_MARGIN, uirevision="line-forecast",
+                      yaxis_title="good parts shipped [parts]", margin=_MARGIN, uirevision="line-forecast",
                       legend={"orientation": "h", "y": -0.2})
     return fig
 

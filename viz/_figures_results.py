@@ -98,7 +98,8 @@ def kpi_ci_figure(results: dict[str, xr.Dataset], kpis: list[str] | None = None)
 
 
 def gantt_figure(ds: xr.Dataset, *, max_segments: int = 4000) -> go.Figure:
-    """Station/machine state Gantt chart of the first replication (from ``gantt_*`` segments)."""
+    """Station/machine state Gantt chart of the first replication (from ``gantt_*`` segments), one row
+    per machine in the line's flow order (the ``station`` coordinate), first station on top."""
     fig = go.Figure()
     if "gantt_start" not in ds:
         fig.update_layout(title="no state trace in this result (run with trace: true)", margin=_MARGIN)
@@ -113,7 +114,9 @@ def gantt_figure(ds: xr.Dataset, *, max_segments: int = 4000) -> go.Figure:
         keep.sort()
         st, srv, state, start, end = st[keep], srv[keep], state[keep], start[keep], end[keep]
     rows = np.array([f"{a}/{b}" for a, b in zip(st, srv, strict=True)])
-    order = list(dict.fromkeys(rows))
+    flow = [str(s) for s in ds["station"].values] if "station" in ds.coords else []
+    rank = {s: i for i, s in enumerate(flow + [s for s in dict.fromkeys(st.tolist()) if s not in flow])}
+    order = sorted(dict.fromkeys(rows.tolist()), key=lambda r: (rank[r.rsplit("/", 1)[0]], int(r.rsplit("/", 1)[1])))
     for s in dict.fromkeys(state):
         m = state == s
         fig.add_trace(go.Bar(y=rows[m], x=end[m] - start[m], base=start[m], orientation="h", name=s,
@@ -147,7 +150,7 @@ def state_fraction_figure(ds: xr.Dataset) -> go.Figure:
     for s in frac["state"].values:
         fig.add_trace(go.Bar(x=[str(v) for v in frac["station"].values], y=frac.sel(state=s).values,
                              name=str(s), marker={"color": STATE_COLORS.get(str(s), "#888")}))
-    fig.update_layout(barmode="stack", title="machine time by state", yaxis_title="fraction [1]", margin=_MARGIN)
+    fig.update_layout(barmode="stack", title="machine time by state", yaxis_title="fraction of time [–]", margin=_MARGIN)
     return fig
 
 
@@ -276,7 +279,7 @@ def importance_figure(ds: xr.Dataset) -> go.Figure:
     names, vals = got
     o = np.argsort(vals)
     fig.add_trace(go.Bar(x=vals[o], y=[names[i] for i in o], orientation="h"))
-    fig.update_layout(title="parameter importances", xaxis_title="importance [1]", margin=_MARGIN)
+    fig.update_layout(title="parameter importances", xaxis_title="importance [–]", margin=_MARGIN)
     return fig
 
 
@@ -369,8 +372,10 @@ def _bounded(fig: go.Figure, ds: xr.Dataset, var: str, unit_scale: float, name: 
     est = da.sel(bound="estimate").values if "bound" in da.dims else da.values
     if "bound" in da.dims and {"lower", "upper"} <= set(map(str, da["bound"].values)):
         lo, hi = da.sel(bound="lower").values, da.sel(bound="upper").values
-        fig.add_trace(go.Scatter(x=np.r_[t, t[::-1]], y=np.r_[hi, lo[::-1]], fill="toself", opacity=0.25,
-                                 line={"width": 0}, fillcolor=color, name=f"{name} bounds", hoverinfo="skip"))
+        # dotted edges keep a narrow band visible
+        fig.add_trace(go.Scatter(x=np.r_[t, t[::-1]], y=np.r_[hi, lo[::-1]], fill="toself", opacity=0.35,
+                                 line={"width": 1, "dash": "dot", "color": color}, fillcolor=color,
+                                 name=f"{name} confidence bounds", hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=t, y=est, mode="lines", name=name, line={"color": color}))
 
 
@@ -390,7 +395,7 @@ def reliability_figure(ds: xr.Dataset) -> go.Figure:
                                  name="analytic R(t)", line={"dash": "dash", "color": "#222"}))
     conf = ds.attrs.get("confidence")
     fig.update_layout(title="system reliability" + (f" ({float(conf):.0%} bounds)" if conf else ""),
-                      xaxis_title=f"time [{unit}]", yaxis_title="R(t) [1]", yaxis_range=[0, 1.02], margin=_MARGIN)
+                      xaxis_title=f"time [{unit}]", yaxis_title="R(t) [–]", yaxis_range=[0, 1.02], margin=_MARGIN)
     return fig
 
 
@@ -403,7 +408,7 @@ def availability_figure(ds: xr.Dataset) -> go.Figure:
         m = ds["mean_availability"]
         val = float(m.sel(bound="estimate")) if "bound" in m.dims else float(m)
         fig.add_hline(y=val, line={"dash": "dot"}, annotation_text=f"mean {val:.4f}")
-    fig.update_layout(title="point availability", xaxis_title=f"time [{unit}]", yaxis_title="A(t) [1]",
+    fig.update_layout(title="point availability", xaxis_title=f"time [{unit}]", yaxis_title="A(t) [–]",
                       margin=_MARGIN)
     return fig
 
@@ -443,26 +448,9 @@ def _weibull_y(f: np.ndarray) -> np.ndarray:
 
 
 def _weibull_plot_fit(ds: xr.Dataset) -> go.Figure:
-    unit = str(ds.attrs.get("time_unit", ds["observed_time"].attrs.get("units", "")))
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=ds["observed_time"].values, y=_weibull_y(ds["observed_unreliability"].values),
-                             mode="markers", name="failures (plotting positions)"))
-    if "fitted_unreliability" in ds:
-        fu = ds["fitted_unreliability"]
-        tt = ds["time"].values.astype(float)
-        dist = str(ds.attrs.get("distribution", "fitted"))
-        if "bound" in fu.dims and {"lower", "upper"} <= set(map(str, fu["bound"].values)):
-            lo, hi = _weibull_y(fu.sel(bound="lower").values), _weibull_y(fu.sel(bound="upper").values)
-            ok = np.isfinite(lo) & np.isfinite(hi)
-            fig.add_trace(go.Scatter(x=np.r_[tt[ok], tt[ok][::-1]], y=np.r_[hi[ok], lo[ok][::-1]], fill="toself",
-                                     opacity=0.25, line={"width": 0}, name="confidence bounds", hoverinfo="skip"))
-        est = fu.sel(bound="estimate").values if "bound" in fu.dims else fu.values
-        fig.add_trace(go.Scatter(x=tt, y=_weibull_y(est), mode="lines", name=f"{dist} fit {ds.attrs.get('parameters', '')}"))
-    ticks = np.array([0.01, 0.05, 0.1, 0.2, 0.5, 0.632, 0.9, 0.99])
-    fig.update_layout(title="Weibull probability plot", xaxis={"type": "log", "title": f"time [{unit}]"},
-                      yaxis={"title": "unreliability F [%]", "tickvals": _weibull_y(ticks),
-                             "ticktext": [f"{100 * p:g}" for p in ticks]}, margin=_MARGIN)
-    return fig
+    from viz._figures_life import probability_plot
+
+    return probability_plot(ds)  # on the fitted distribution's own paper, legend without a dict
 
 
 def weibull_plot(ds: xr.Dataset) -> go.Figure:
@@ -475,7 +463,8 @@ def weibull_plot(ds: xr.Dataset) -> go.Figure:
     Also reads the probability-plot data of ``simulation.life.LifeFit.plot_data()``:
     ``observed_time``/``observed_unreliability(sample)`` (the fit's plotting positions)
     and ``fitted_unreliability(bound, time)`` (fitted line with confidence bounds), in
-    ``attrs['time_unit']``.
+    ``attrs['time_unit']``; that plot is drawn on the fitted distribution's own paper
+    (:func:`viz._figures_life.probability_plot`: lognormal on lognormal paper, …).
     """
     fig = go.Figure()
     if "observed_time" in ds and "observed_unreliability" in ds:

@@ -6,6 +6,7 @@ none computes physics.
 """
 
 from viz._app import overview_figure
+from viz._figures_life import pm_cost_figure, probability_plot
 from viz._figures_live import (
     contribution_figure,
     envelope_figure,
@@ -43,4 +44,6 @@ __all__ = [
     "reliability_figure",
     "availability_figure",
     "weibull_plot",
+    "probability_plot",
+    "pm_cost_figure",
 ]

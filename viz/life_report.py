@@ -1,45 +1,64 @@
 """Self-contained HTML report of a life simulation, a life-data fit and a PM optimisation.
 
-Reads the datasets produced by :mod:`simulation.life` (computes nothing new):
-R(t) with confidence bounds (and the analytic curve when present), point
-availability A(t), component importance, the Weibull (or other) probability
-plot of a fit, and the cost-rate curve of a PM interval search. Plotly's
-JavaScript is embedded once, so the file opens offline.
+Reads the datasets produced by :mod:`simulation.life` (computes nothing new): the KPI table
+with confidence intervals, R(t) and A(t) with their bounds (and the analytic curve when
+present), component importance, the probability plot of a fit on its distribution's own
+paper with the fit line and confidence band, the parameter table with bounds and the B1/B10
+lives (:mod:`viz._figures_life`), and the cost-rate curve of a PM interval search with its
+optimum marked and a warning when the optimum sits on the edge of the searched grid. One
+report style (:func:`viz.render_report`).
 """
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
 import xarray as xr
 
+from viz._figures_life import (
+    b_life_rows,
+    edge_warning,
+    fit_parameter_rows,
+    pm_cost_figure,
+    pm_optimum,
+    probability_plot,
+)
+from viz._format import fmt_number, unit_label
+from viz._html import note_html, render_report, table_html
 from workbench.units import convert
 
-__all__ = ["write_life_report", "life_figures"]
+__all__ = ["write_life_report", "life_figures", "life_sections", "pm_optimum", "pm_edge_warning"]
 
 
 def _scale(unit: str) -> float:
     return convert(1.0, "s", from_unit=unit)
 
 
-def _band(fig: go.Figure, x, da: xr.DataArray, name: str, color: str) -> None:
+def pm_edge_warning(policy: xr.Dataset, unit: str = "h") -> str | None:
+    """The warning printed when the PM optimum sits on the edge of the searched grid (``None`` otherwise)."""
+    return edge_warning(policy, unit, _scale(unit))
+
+
+def _band(fig: go.Figure, x, da: xr.DataArray, name: str, color: str, conf: float | None) -> None:
     lo, hi = da.sel(bound="lower").values, da.sel(bound="upper").values
+    band = f"{name}: {conf:.0%} confidence band" if conf else f"{name}: confidence band"
     fig.add_trace(go.Scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate([hi, lo[::-1]]), fill="toself",
-                             fillcolor=color, opacity=0.25, line={"width": 0}, name=f"{name} CI", hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=x, y=da.sel(bound="estimate").values, name=name, line={"color": color}))
+                             fillcolor=color, opacity=0.3, line={"width": 0}, name=band, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=x, y=da.sel(bound="estimate").values, name=f"{name} (estimate)", line={"color": color}))
 
 
 def _life_fig(ds: xr.Dataset, var: str, unit: str, title: str) -> go.Figure:
     x = ds["time"].values / _scale(unit)
     fig = go.Figure()
-    _band(fig, x, ds[var], ds[var].attrs.get("long_name", var), "#1f77b4")
+    conf = ds.attrs.get("confidence")
+    short = {"reliability": "R(t)", "availability": "A(t)"}.get(var, var)
+    _band(fig, x, ds[var], short, "#1f77b4", float(conf) if conf else None)
     if var == "reliability" and "reliability_analytic" in ds:
-        fig.add_trace(go.Scatter(x=x, y=ds["reliability_analytic"].values, name="analytic",
+        fig.add_trace(go.Scatter(x=x, y=ds["reliability_analytic"].values, name="analytic R(t)",
                                  line={"dash": "dash", "color": "black"}))
-    fig.update_layout(title=title, xaxis_title=f"time [{unit}]", yaxis_title=f"{var} [1]", yaxis_range=[0, 1.02])
+    fig.update_layout(title=title, xaxis_title=f"time [{unit}]", yaxis_title=f"{short} [–]", yaxis_range=[0, 1.02])
     return fig
 
 
@@ -50,81 +69,88 @@ def _component_fig(ds: xr.Dataset) -> go.Figure | None:
     est = ds[var].sel(bound="estimate").values
     err_hi = ds[var].sel(bound="upper").values - est
     err_lo = est - ds[var].sel(bound="lower").values
-    fig = go.Figure(go.Bar(x=list(map(str, ds["component"].values)), y=est,
+    fig = go.Figure(go.Bar(x=list(map(str, ds["component"].values)), y=est, name=var.replace("_", " "),
                            error_y={"type": "data", "array": err_hi, "arrayminus": err_lo}))
-    fig.update_layout(title=ds[var].attrs.get("long_name", var), yaxis_title=f"{var} [1]")
-    return fig
-
-
-def _probability_fig(plot: xr.Dataset) -> go.Figure:
-    dist = plot.attrs.get("distribution", "weibull")
-    unit = plot.attrs.get("time_unit", "")
-    weibull = dist.startswith("weibull")
-
-    def y(F):
-        F = np.clip(np.asarray(F, dtype=float), 1e-12, 1 - 1e-12)
-        return np.log(-np.log1p(-F)) if weibull else F
-
-    fig = go.Figure()
-    t = plot["time"].values
-    fit = plot["fitted_unreliability"]
-    for b, dash in (("lower", "dot"), ("upper", "dot"), ("estimate", "solid")):
-        fig.add_trace(go.Scatter(x=t, y=y(fit.sel(bound=b).values), name=f"fit {b}", line={"dash": dash}))
-    fig.add_trace(go.Scatter(x=plot["observed_time"].values, y=y(plot["observed_unreliability"].values),
-                             mode="markers", name="median ranks"))
-    ticks = np.array([0.001, 0.01, 0.05, 0.1, 0.2, 0.5, 0.632, 0.9, 0.99, 0.999])
-    fig.update_xaxes(type="log", title=f"time [{unit}]")
-    if weibull:
-        fig.update_yaxes(tickvals=y(ticks), ticktext=[f"{p:g}" for p in ticks], title="unreliability F(t) (Weibull scale)")
-    else:
-        fig.update_yaxes(title="unreliability F(t)")
-    fig.update_layout(title=f"{dist} probability plot ({html.escape(plot.attrs.get('parameters', ''))})")
-    return fig
-
-
-def _policy_fig(pol: xr.Dataset, unit: str) -> go.Figure:
-    x = pol["interval"].values / _scale(unit)
-    fig = go.Figure()
-    cr = pol["cost_rate"]
-    fig.add_trace(go.Scatter(x=x, y=cr.sel(bound="estimate").values, mode="lines+markers", name="simulated",
-                             error_y={"type": "data", "array": cr.sel(bound="upper").values - cr.sel(bound="estimate").values,
-                                      "arrayminus": cr.sel(bound="estimate").values - cr.sel(bound="lower").values}))
-    if "cost_rate_analytic" in pol:
-        fig.add_trace(go.Scatter(x=x, y=pol["cost_rate_analytic"].values, name="renewal-reward", line={"dash": "dash"}))
-    fig.update_layout(title=f"cost rate vs {pol['interval'].attrs.get('long_name', 'interval')}",
-                      xaxis_title=f"interval [{unit}]", yaxis_title=f"cost rate [{cr.attrs.get('units', '')}]")
+    fig.update_layout(title=ds[var].attrs.get("long_name", var),
+                      yaxis_title=f"{var.replace('_', ' ')} [{unit_label(ds[var].attrs.get('units'))}]")
     return fig
 
 
 def life_figures(result: xr.Dataset | None = None, *, fit_plot: xr.Dataset | None = None,
                  policy: xr.Dataset | None = None, unit: str | None = None) -> list[go.Figure]:
     """The report's plotly figures (R(t), A(t), importance, probability plot, cost curve)."""
-    figs: list[go.Figure] = []
-    unit = unit or (result.attrs.get("report_unit", "h") if result is not None else "h")
-    if result is not None:
-        if "reliability" in result:
-            figs.append(_life_fig(result, "reliability", unit, "System reliability R(t)"))
-        if "availability" in result:
-            figs.append(_life_fig(result, "availability", unit, "Point availability A(t)"))
-        comp = _component_fig(result)
-        if comp is not None:
-            figs.append(comp)
-    if fit_plot is not None:
-        figs.append(_probability_fig(fit_plot))
-    if policy is not None:
-        figs.append(_policy_fig(policy, unit))
-    return figs
+    return [c for _, c, _ in life_sections(result, fit_plot=fit_plot, policy=policy, unit=unit)
+            if isinstance(c, go.Figure)]
 
 
-def _kpi_rows(ds: xr.Dataset, unit: str) -> list[tuple[str, str]]:
+def _kpi_table(ds: xr.Dataset, unit: str) -> str:
     from simulation.life import kpi_rows
 
-    return [(r["description"] or r["kpi"], f"{r['estimate']:.4g} [{r['lower']:.4g}, {r['upper']:.4g}] {r['unit']}")
-            for r in kpi_rows(ds, unit)]
+    rows = [{"KPI": r["description"] or r["kpi"], "estimate": r["estimate"], "lower bound": r["lower"],
+             "upper bound": r["upper"], "unit": unit_label(r["unit"])} for r in kpi_rows(ds, unit)]
+    return table_html(rows, csv_name="life_kpis")
+
+
+def life_sections(result: xr.Dataset | None = None, *, fit_plot: xr.Dataset | None = None,
+                  policy: xr.Dataset | None = None, unit: str | None = None) -> list[tuple[str, object, str]]:
+    """The report's ``(heading, content, what)`` sections."""
+    unit = unit or (result.attrs.get("report_unit", "h") if result is not None else "h")
+    out: list[tuple[str, object, str]] = []
+    if result is not None:
+        conf = float(result.attrs.get("confidence", 0.95))
+        out.append(("Key figures", _kpi_table(result, unit),
+                    f"Monte-Carlo estimates with {conf:.0%} confidence intervals (engine "
+                    f"{result.attrs.get('engine', '–')}, seed {result.attrs.get('seed', '–')}); a wide interval "
+                    "means more replications are needed before deciding."))
+        if "reliability" in result:
+            out.append(("System reliability R(t)", _life_fig(result, "reliability", unit, "System reliability R(t)"),
+                        "Probability that the system has not failed by time t; read the mission time off the curve."))
+        if "availability" in result:
+            out.append(("Point availability A(t)", _life_fig(result, "availability", unit, "Point availability A(t)"),
+                        "Probability that the system is up at time t, with repairs and maintenance."))
+        comp = _component_fig(result)
+        if comp is not None:
+            out.append(("Component importance", comp, "Which components limit the system: improve the tallest bar first."))
+    if fit_plot is not None:
+        dist = str(fit_plot.attrs.get("distribution", ""))
+        out.append(("Probability plot", probability_plot(fit_plot),
+                    "Failures at their median ranks on the distribution's own paper: if the points follow the "
+                    "straight fit line inside its band, the distribution fits; a bend suggests another distribution "
+                    "or mixed failure modes."))
+        rows = fit_parameter_rows(fit_plot)
+        if rows:
+            conf = fit_plot.attrs.get("confidence")
+            method = str(fit_plot.attrs.get("bound_method", ""))
+            out.append((f"{dist} parameters", table_html(rows, csv_name="fit_parameters"),
+                        f"Maximum-likelihood estimates with {float(conf):.0%} {method} bounds from "
+                        f"{fit_plot.attrs.get('failures', '?')} failures of {fit_plot.attrs.get('n', '?')} items."
+                        if conf else "Maximum-likelihood estimates with their bounds."))
+        brows = b_life_rows(fit_plot)
+        if brows:
+            out.append(("B-lives", table_html(brows, csv_name="b_lives"),
+                        "The time by which 1 % and 10 % of the items have failed; plan replacement or warranty "
+                        "before the lower bound."))
+    if policy is not None:
+        scale = _scale(unit)
+        best, _, _ = pm_optimum(policy)
+        warn = edge_warning(policy, unit, scale)
+        content: list = [pm_cost_figure(policy, unit, scale)]
+        if warn:
+            content.insert(0, note_html(warn))
+        rows = [{"quantity": "simulated optimum interval", "value": best / scale, "unit": unit}]
+        if "analytic_optimum_s" in policy.attrs:
+            rows.append({"quantity": "renewal-reward optimum interval",
+                         "value": float(policy.attrs["analytic_optimum_s"]) / scale, "unit": unit})
+        content.append(table_html(rows, csv_name="pm_optimum"))
+        out.append(("Preventive-maintenance interval", content,
+                    f"Cost per hour against the PM interval; the star marks the cheapest interval searched "
+                    f"({fmt_number(best / scale)} {unit}). Use it only if it is not on the edge of the grid."))
+    return out
 
 
 def write_life_report(path: str | Path, result: xr.Dataset | None = None, *, fit_plot: xr.Dataset | None = None,
-                      policy: xr.Dataset | None = None, title: str | None = None, unit: str | None = None) -> Path:
+                      policy: xr.Dataset | None = None, title: str | None = None, unit: str | None = None,
+                      inputs=None) -> Path:
     """Write one self-contained HTML file (plotly.js embedded) and return its path.
 
     Parameters
@@ -141,23 +167,14 @@ def write_life_report(path: str | Path, result: xr.Dataset | None = None, *, fit
         Page title (default: the scenario name).
     unit
         Time unit of the axes (default: the result's ``report_unit`` or hours).
+    inputs
+        Input files named in the report's header (paths, hashed there).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     unit = unit or (result.attrs.get("report_unit", "h") if result is not None else "h")
-    title = title or (result.attrs.get("scenario", "life report") if result is not None else "life report")
-    parts = [f"<h1>{html.escape(str(title))}</h1>"]
-    if result is not None:
-        conf = result.attrs.get("confidence", 0.95)
-        parts.append(f"<p>engine: {html.escape(str(result.attrs.get('engine', '')))}; seed {result.attrs.get('seed', '')}; "
-                     f"{float(conf) * 100:g} % confidence intervals</p><table>")
-        parts += [f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in _kpi_rows(result, unit)]
-        parts.append("</table>")
-    for k, fig in enumerate(life_figures(result, fit_plot=fit_plot, policy=policy, unit=unit)):
-        parts.append(fig.to_html(full_html=False, include_plotlyjs=(k == 0)))
-    doc = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>" + html.escape(str(title)) +
-           "</title><style>body{font-family:sans-serif;max-width:1100px;margin:auto}td{padding:2px 12px}</style>"
-           "</head><body>" + "\n".join(parts) + "</body></html>")
-    path.write_text(doc, encoding="utf-8")
-    return path
-
+    main = next((d for d in (result, fit_plot, policy) if d is not None), None)
+    title = title or (str(main.attrs.get("scenario", "life report")) if main is not None else "life report")
+    attrs = dict(main.attrs) if main is not None else None
+    if attrs is not None:
+        attrs.pop("parameters", None)  # shown as the parameter table
+    return render_report(str(title), life_sections(result, fit_plot=fit_plot, policy=policy, unit=unit), path,
+                         attrs=attrs, what=f"reliability report: {title}", inputs=inputs)

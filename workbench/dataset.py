@@ -107,6 +107,8 @@ KINDS: Mapping[str, str] = MappingProxyType({
     "golden-batch-model": "a saved golden-batch model (golden_batch: GoldenBatchModel.save; twin golden build)",
     "envelope": "a golden-batch envelope band alone (golden_batch: Envelope.to_dataset)",
     "mspc": "on-line T2/SPE monitoring of batches (golden_batch: MonitorSession.to_dataset, monitor_aligned)",
+    "mspc-model": "a saved PCA/PLS monitor of a continuous process (spc: PCAMonitor.save; twin spc mspc build)",
+    "mspc-check": "per-sample T2/SPE, limits, flags and contributions (spc: PCAMonitor.score_samples)",
     "line-simulation": "replicated production-line simulation (simulation.line.simulate; twin run)",
     "line-comparison": "paired what-if comparison of line results (simulation.line.compare; twin compare)",
     "life-missions": "non-repairable mission Monte Carlo: R(t), MTTF, B-lives (simulation.life.simulate_missions)",

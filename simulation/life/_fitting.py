@@ -325,8 +325,23 @@ class LifeFit:
                     "bound": ("bound", ["estimate", "lower", "upper"])},
         )
         ds.attrs.update({"kind": "life-fit-plot", "distribution": self.distribution, "time_unit": unit,
-                         "parameters": str(self.params)})
-        return ds
+                         "parameters": str(self.params), "confidence": float(self.confidence),
+                         "bound_method": self.bound_method, "n": int(self.data.n),
+                         "failures": int(self.data.n_failed)})
+        # the parameter table and B-lives with their bounds, for reports (viz.life_report)
+        names = list(self.params)
+        timed = {"scale", "location", "median", "mean", "std"}
+        ds["parameter_value"] = (("parameter", "bound"),
+                                 [[float(self.params[k]), *map(float, self.bounds.get(k, (np.nan, np.nan)))]
+                                  for k in names],
+                                 {"units": "1", "long_name": f"fitted parameter ({self.bound_method} bounds)"})
+        with np.errstate(all="ignore"):
+            blife = np.stack([self.b_life(p / 100.0) for p in (1.0, 10.0)])
+        ds["b_life"] = (("b_percent", "bound"), blife,
+                        {"units": unit, "long_name": "B-life: time by which the fraction b_percent has failed"})
+        return ds.assign_coords(parameter=("parameter", names),
+                                parameter_units=("parameter", [unit if k in timed else "1" for k in names]),
+                                b_percent=("b_percent", [1.0, 10.0], {"units": "%"}))
 
 
 def plotting_positions(d: LifeData) -> tuple[np.ndarray, np.ndarray]:

@@ -270,6 +270,9 @@ def _to_dataset(scenario: LineScenario, results: Sequence[ReplicationResult], *,
                                  {"units": "1", "long_name": "seed of the replication"}),
             "events": (("replication",), np.array([r.events for r in results], dtype=np.int64),
                        {"units": "1", "long_name": "SimPy events scheduled"}),
+            "buffer_capacity": (("station",), np.array([np.nan if s.buffer is None else s.buffer
+                                                        for s in scenario.stations], dtype=float),
+                                {"units": "1", "long_name": "input buffer capacity (NaN: unlimited)"}),
         },
         coords=coords,
     )

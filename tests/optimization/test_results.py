@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,7 @@ def _stored_band(ds: xr.Dataset, var: str = "T") -> EnvelopeBand:
 def test_best_trajectory_is_the_best_recipe_simulated_again(env_run):
     camp, res = env_run
     assert res.status == "ok", res.message
+    assert res.message.startswith("best recipe: trial") and not re.search(r"\d 1;", res.message)  # no unit "1"
     ds = res.trials
     assert ds.attrs["best_trajectory_trial"] == res.best["number"]
     assert ds.attrs["best_trajectory_backend"] == "reference"

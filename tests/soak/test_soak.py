@@ -14,7 +14,7 @@ The sample period is 30 s for plant and twin (2881 samples over 24 h) rather tha
 10 s: 8641 samples through the OPC UA server and the EKF twin take about three times as long,
 beyond the few minutes a CI test may take; the plant time is the full 24 h.
 
-The server runs on virtual time but at most 100 samples ahead of the twin (:class:`_PacedClock`),
+The server runs on virtual time but at most 100 samples ahead of the twin (:class:`PacedClock` of ``tests/twin/_synthetic.py``),
 as a real plant publishes one sample per period. Unpaced, it publishes a whole segment long
 before the twin has taken it, falls quiet, and the source re-subscribes (``resubscribe_after``)
 with a backlog still queued: before the fix that came with this test, ``OpcUaSource`` dropped
@@ -32,7 +32,6 @@ skipped while the server was down (counted by the restarted server's catch-up), 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import json
@@ -48,7 +47,7 @@ from tests._tmpfs import mounted_tmpfs
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "twin"))
 from _reactor import binding as make_binding  # noqa: E402
 from _reactor import plant  # noqa: E402
-from _synthetic import free_port  # noqa: E402
+from _synthetic import PacedClock, free_port  # noqa: E402
 
 from twin import (  # noqa: E402
     TRACE_NOT_PERSISTED,
@@ -70,29 +69,6 @@ KILLS = (5 * HOUR, 11 * HOUR, 17 * HOUR)  # plant times the server goes down
 DOWN = 600.0  # plant seconds it stays down
 STEP_AT, STEP = 8 * HOUR, -300.0
 DISK_FULL = (13 * HOUR, 14 * HOUR)
-
-
-class _PacedClock(ManualClock):
-    """Virtual time whose sleeps wait (without blocking the server's event loop) while the
-    server is more than ``AHEAD`` samples ahead of the twin.
-
-    On a bare :class:`ManualClock` the server never waits; with the twin, the client and the
-    server sharing one interpreter, it can get more than the subscription's queue (1000 values
-    per tag, oldest discarded) ahead of the client, which then misses samples (flagged gaps,
-    accounted, but not the faults this test injects). A real plant publishes one sample per
-    period; this keeps the server at most ``AHEAD`` periods ahead, whatever the machine speed.
-    """
-
-    AHEAD = 100
-
-    def __init__(self, start: float) -> None:
-        super().__init__(start)
-        self.ahead = lambda: 0
-
-    async def asleep(self, seconds: float) -> None:
-        while self.ahead() > self.AHEAD:
-            await asyncio.sleep(0.005)
-        await super().asleep(seconds)
 
 
 class _Segment:
@@ -153,7 +129,7 @@ def test_soak_24_h_of_plant_time_with_kills_a_clock_step_and_a_full_disk(tmp_pat
     sc = plant(duration="24 h", sample_period=f"{PERIOD:g} s")
     n_instants = round(24 * HOUR / PERIOD) + 1
     url = f"opc.tcp://127.0.0.1:{free_port()}/twin/plant"
-    clock = _PacedClock(T0)
+    clock = PacedClock(T0)
     state: dict = {"stepped": False}
     stops = [*KILLS, None]
 

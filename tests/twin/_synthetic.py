@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import socket
 
+from twin import ManualClock
 from twin.emulator import PlantScenario
 
 
@@ -56,7 +58,6 @@ T0 = 1.8e9  # plant epoch of the virtual clocks
 
 def virtual_sine_server(sc: PlantScenario, duration: float, t0: float = T0):
     """A started emulator serving a :class:`SinePlant` on virtual time (plant time 0 at ``t0``)."""
-    from twin import ManualClock
     from twin.emulator import PlantServer
 
     server = PlantServer(sc, plant=SinePlant(duration=duration), clock=ManualClock(t0), start_on_subscribe=True)
@@ -66,9 +67,31 @@ def virtual_sine_server(sc: PlantScenario, duration: float, t0: float = T0):
 
 def virtual_source(endpoint: str, tags=("A", "B"), **options):
     """An :class:`OpcUaSource` on a virtual clock at ``T0`` (options override the defaults)."""
-    from twin import ManualClock
     from twin.sources import OpcUaSource
 
     kwargs = {"period": 10.0, "publishing_interval": 0.05, "clock": ManualClock(T0), "connect_timeout": 120,
               "data_timeout": 60}
     return OpcUaSource(endpoint, list(tags), **{**kwargs, **options})
+
+
+class PacedClock(ManualClock):
+    """Virtual time whose sleeps wait (without blocking the server's event loop) while the
+    server is more than ``AHEAD`` samples ahead of the twin (``ahead()``, set by the test).
+
+    On a bare :class:`ManualClock` the server never waits; with the twin, the client and the
+    server sharing one interpreter, it can get more than the subscription's queue (1000 values
+    per tag, oldest discarded) ahead of the client, which then misses samples (flagged gaps,
+    accounted, but not the faults a test injects). A real plant publishes one sample per
+    period; this keeps the server at most ``AHEAD`` periods ahead, whatever the machine speed.
+    """
+
+    AHEAD = 100
+
+    def __init__(self, start: float) -> None:
+        super().__init__(start)
+        self.ahead = lambda: 0
+
+    async def asleep(self, seconds: float) -> None:
+        while self.ahead() > self.AHEAD:
+            await asyncio.sleep(0.005)
+        await super().asleep(seconds)

@@ -207,3 +207,22 @@ def test_a_tag_the_server_does_not_have_does_not_hold_the_frames_back():
         server.stop_thread()
     assert [f.time - T0 for f in frames] == pytest.approx([10.0 * k for k in range(11)])
     assert all(set(f.samples) == {"A", "B"} for f in frames) and src._unmonitored == {"NOPE"}
+
+
+def test_stop_does_not_wait_for_the_clock():
+    """A stop cuts the server's sleep short: real time with an hour-long sample period, and a
+    virtual clock that never returns (as a paced test clock waiting for a client that is busy
+    stopping the server) both stop at once. The line reconnect test once hung on this."""
+    from twin import WallClock
+
+    class Stuck(ManualClock):
+        async def asleep(self, seconds):
+            await asyncio.Event().wait()  # waits for ever
+
+    sc = sine_scenario(free_port())
+    for clock in (WallClock(speed=1.0), Stuck(T0)):
+        server = PlantServer(sc.model_copy(update={"sample_period": 3600.0}), plant=SinePlant(period=3600.0),
+                             clock=clock)
+        server.start_thread()
+        server.stop_thread(timeout=30.0)  # raises ConnectionLostError if the server is still asleep
+        assert server.samples_published == 1 and not server._thread.is_alive()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -95,4 +97,6 @@ def test_lookahead_is_consistent_and_restores_state(tmp_path):
     assert s["final_std"] > 0 and 0 < s["final_mean"] < 1
     assert mc.dataset.sizes["replication"] == 12 and "param_U" in mc.dataset
     assert twin.batch_time == t_now and np.allclose(twin.model.read(), y_now)
-    assert any("yield_C" in line for line in mc.describe())
+    lines = mc.describe()
+    assert any("yield_C" in line for line in lines) and any(" K;" in line for line in lines)  # T has its unit
+    assert not any(re.search(r"\d 1(;|$)", line) for line in lines), lines  # yield_C: never the unit "1"

@@ -1,15 +1,18 @@
 """Losing the OPC UA connection mid-shift: the line twin rebuilds its snapshot on
 reconnect, flags the gap, and loses nothing it recorded (nor any production count).
 
-The line-mode emulator is served by a real asyncua server on 127.0.0.1 (free port);
-it is stopped mid-run and a new server for the *same* running line (same plant
-object, same time anchor) is started on the same port a moment later, as when a PLC
-gateway restarts while the line keeps producing.
+The line-mode emulator is served by a real asyncua server on 127.0.0.1 (free port) on
+virtual time (:class:`PacedClock`: the line runs as fast as the machine allows, at most
+100 samples ahead of the twin, so nothing depends on how fast that is). It is stopped
+mid-run, the plant runs on for ``OUTAGE`` plant seconds, and a new server for the *same*
+running line (same plant object, same time anchor) is started on the same port, as when a
+PLC gateway restarts while the line keeps producing: the restarted server catches the line
+up, so the gap is known to the sample.
 
 No wait here is unbounded: the old server must have stopped before the new one starts
 (``stop_thread`` raises otherwise: two servers would share the port and the plant), and
 the source ends with a ``ConnectionLostError`` naming the endpoint if no data arrives
-for ``data_timeout`` (this test once hung for pytest's 600 s instead).
+for ``data_timeout`` (this test once hung for pytest's 600 s instead, on 100x wall time).
 """
 
 from __future__ import annotations
@@ -17,21 +20,22 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "twin", "line"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "twin"))
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from _line import PLANT, binding, free_port, model  # noqa: E402
+from _synthetic import T0, PacedClock  # noqa: E402
 
-from twin import QualityFlag, open_trace  # noqa: E402
+from twin import ManualClock, QualityFlag, open_trace  # noqa: E402
 from twin.line import LinePlant, LineTwin, line_plant_server, load_line_plant  # noqa: E402
 from twin.sources import OpcUaSource  # noqa: E402
 
 pytestmark = pytest.mark.opcua
 
-SPEED = 100.0
+OUTAGE = 300.0  # plant seconds the server is down while the line produces
 
 
 def test_reconnect_rebuilds_snapshot_flags_gap_and_keeps_counts(tmp_path):
@@ -39,18 +43,22 @@ def test_reconnect_rebuilds_snapshot_flags_gap_and_keeps_counts(tmp_path):
     url = f"opc.tcp://127.0.0.1:{port}/twin/line"
     sc = load_line_plant(PLANT).model_copy(update={"changes": [], "truth": {}, "duration": 4 * 3600.0})
     line = LinePlant.from_scenario(sc)
-    servers = [line_plant_server(sc, endpoint=url, speed=SPEED, plant=line)]
+    clock = PacedClock(T0)
+    servers = [line_plant_server(sc, endpoint=url, plant=line, clock=clock, start_on_subscribe=True)]
     servers[0].start_thread()
     anchor = servers[0].anchor
     b = binding()
     twin = LineTwin(b, scenario=model(), trace=tmp_path / "line.zarr", forecast=False, flush_interval=0.0)
     src = OpcUaSource(url, twin.tags, period=b.sample_period, namespace=b.opcua.namespace,
-                      publishing_interval=0.05, time_scale=SPEED, reconnect_initial=0.1, reconnect_max=0.5,
+                      publishing_interval=0.05, clock=ManualClock(T0), reconnect_initial=0.1, reconnect_max=0.5,
                       connect_timeout=120, data_timeout=60)  # no data for 60 s: a named error, not a hang
     recorded: dict[float, dict] = {}
-    state = {"stopped": None, "after": 0, "first_cycles": None, "resync_clock": None}
+    state = {"stopped": None, "after": 0, "first_cycles": None, "resync_clock": None, "steps": 0, "base": 0,
+             "resumed_at": None}
+    clock.ahead = lambda: servers[-1].samples_published - (state["steps"] - state["base"])
     try:
         def on_step(step):
+            state["steps"] += 1
             if state["first_cycles"] is None:
                 state["first_cycles"] = twin.state.stations["pack"].cycles
             if state["stopped"] is None:
@@ -58,9 +66,12 @@ def test_reconnect_rebuilds_snapshot_flags_gap_and_keeps_counts(tmp_path):
                 if len(recorded) == 40:
                     servers[0].stop_thread()
                     state["stopped"] = step.clock
-                    time.sleep(1.0)
-                    servers.append(line_plant_server(sc, endpoint=url, speed=SPEED, plant=line, anchor=anchor))
-                    servers[-1].start_thread()
+                    clock.advance(OUTAGE)  # the line produces on while its server is down
+                    state["base"] = state["steps"]
+                    servers.append(line_plant_server(sc, endpoint=url, plant=line, anchor=anchor, clock=clock,
+                                                     start_on_subscribe=True))
+                    servers[-1].start_thread()  # it caught the line up to the clock before it listens
+                    state["resumed_at"] = line.time
             elif step.gap > 0 or state["after"]:
                 if step.gap > 0:
                     state["resync_clock"] = step.clock
@@ -90,7 +101,10 @@ def test_reconnect_rebuilds_snapshot_flags_gap_and_keeps_counts(tmp_path):
     assert len(gaps) == 1
     k = gaps[0]
     assert ds["gap"].values[k] == pytest.approx(times[k] - times[k - 1] - b.sample_period, abs=1e-3)
-    assert ds["gap"].values[k] > 0.5 * SPEED  # about a second of wall time lost at 100× speed
+    # the gap is what the twin did not see: the outage, plus what the old server published but the
+    # twin had not received when it stopped; the first row after it is where the new server resumed
+    assert times[k] - anchor == pytest.approx(state["resumed_at"], abs=1e-3)
+    assert ds["gap"].values[k] >= OUTAGE - b.sample_period - 1e-3
     assert np.all(ds["quality"].values[k] & QualityFlag.GAP)
     # the snapshot was rebuilt at the reconnect, from the tags after the gap
     rebuilt = [s for s in snaps if s["reason"] == "reconnect"]

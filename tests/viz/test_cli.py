@@ -49,6 +49,9 @@ def test_dashboard_refuses_open_bind_without_token(monkeypatch, capsys):
 def test_dashboard_line_trace_option_opens_the_line_page(monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("TWIN_DASHBOARD_DRY_RUN", "1")
     monkeypatch.setenv("COLUMNS", "200")
-    assert main(["dashboard", "--line-trace", str(tmp_path / "line.zarr"), "--port", "8123"]) == 0
+    # a store that `twin monitor` has not created yet: refused, unless --wait
+    assert main(["dashboard", "--line-trace", str(tmp_path / "line.zarr"), "--port", "8123"]) == 2
+    assert "line.zarr" in capsys.readouterr().err
+    assert main(["dashboard", "--line-trace", str(tmp_path / "line.zarr"), "--port", "8123", "--wait"]) == 0
     assert "http://127.0.0.1:8123/line" in capsys.readouterr().out
     assert main(["dashboard", "--life-fit", str(tmp_path / "missing.nc")]) == 2

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.viz._audit import open_page
 from tests.viz.conftest import save_screenshot
 
 pytestmark = pytest.mark.browser
@@ -20,14 +21,6 @@ def app_sources(sample_dir, line_tour):
     return DashboardSources(trace=sample_dir["trace"], envelope=sample_dir["envelope"], monitor=sample_dir["monitor"],
                             scenarios={"base": sample_dir["line_base"], "bigger-buffer": sample_dir["line_buffer"]},
                             campaign=sample_dir["campaign"], life=sample_dir["life"], line_trace=line_tour["trace"])
-
-
-def _open(browser, url, errors):
-    page = browser.new_page()
-    page.on("console", lambda m: errors.append(f"{url}: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(f"{url}: {e}"))
-    page.goto(url)
-    return page
 
 
 def _points(page, graph_id):
@@ -51,7 +44,7 @@ def test_page_loads_with_data_and_no_console_errors(browser, dash_server, app_so
 
     srv = dash_server(create_app(app_sources, refresh_ms=60_000))
     errors: list[str] = []
-    page = _open(browser, srv.url + path, errors)
+    page = open_page(browser, srv.url + path, errors)
     try:
         for gid in graphs:
             page.wait_for_selector(f"#{gid} .main-svg", timeout=90_000)
@@ -85,7 +78,7 @@ def test_live_page_updates_while_trace_grows_and_t2_click_shows_contributions(
     app = create_app(DashboardSources(trace=store_path, monitor=sample_dir["monitor"]), refresh_ms=500)
     srv = dash_server(app)
     errors: list[str] = []
-    page = _open(browser, srv.url + "/live", errors)
+    page = open_page(browser, srv.url + "/live", errors)
     try:
         page.wait_for_selector("#live-status", timeout=90_000)
         page.wait_for_function("() => document.getElementById('live-status').innerText.startsWith('600 rows')",
@@ -174,7 +167,7 @@ def test_line_page_updates_while_the_line_twin_runs(browser, dash_server, tmp_pa
     follow(3600.0)
     srv = dash_server(create_app(DashboardSources(line_trace=store), refresh_ms=500))
     errors: list[str] = []
-    page = _open(browser, srv.url + "/line", errors)
+    page = open_page(browser, srv.url + "/line", errors)
     try:
         page.wait_for_function("() => { const s = document.getElementById('line-status');"
                                " return s && s.innerText.startsWith('721 rows'); }", timeout=90_000)
@@ -201,17 +194,21 @@ def test_line_page_updates_while_the_line_twin_runs(browser, dash_server, tmp_pa
 
 
 def test_every_page_on_real_producer_outputs(browser, dash_server, real_outputs, line_tour, artefacts):
-    """One smoke pass over all pages fed by the real producers (twin, golden_batch, simulation, optimization)."""
+    """One pass over all pages fed by the real producers (twin, golden_batch, simulation, optimization):
+    every chart has data, and every page passes the audit (no raw JSON, epoch seconds, unit "1" or
+    unexplained empty panel)."""
+    from tests.viz._audit import _wait_all_graphs, audit_page
     from viz import DashboardSources, create_app
 
     r = real_outputs
+    # the reactor twin's TI_reactor (degC) measures the golden model's reactor temperature (K)
     sources = DashboardSources(trace=r["trace"], envelope=r["envelope"], monitor=r["monitor"],
                                scenarios={"base": r["assembly_line"], "big-buffers": r["assembly_line_big_buffers"]},
                                campaign=r["campaign"], life=r["life"], life_fit=r["life_fit"],
-                               line_trace=line_tour["trace"])
+                               line_trace=line_tour["trace"], envelope_map={"TI_reactor": "temperature"})
     srv = dash_server(create_app(sources, refresh_ms=60_000))
     errors: list[str] = []
-    page = _open(browser, srv.url + "/live", errors)
+    page = open_page(browser, srv.url + "/live", errors)
     pages = {"/live": ["trend-graph", "overview-graph", "envelope-graph", "mspc-graph"],
              "/line": ["line-gantt-graph", "line-buffer-graph", "line-forecast-graph"],
              "/scenarios": ["kpi-graph", "wip-graph", "gantt-graph", "states-graph"],
@@ -226,6 +223,12 @@ def test_every_page_on_real_producer_outputs(browser, dash_server, real_outputs,
                                        " return g && g._fullData && g._fullData.length > 0; }", arg=gid,
                                        timeout=90_000)
                 assert _points(page, gid) > 0, f"{gid} on {path} has no data"
+            if path == "/live":  # the running batch over the envelope, in K
+                page.wait_for_function("() => document.querySelector('#envelope-graph .js-plotly-plot')._fullData"
+                                       ".some(t => t.name === 'running batch (TI_reactor)' && t._length > 0)",
+                                       timeout=90_000)
+            _wait_all_graphs(page)
+            assert audit_page(page) == [], path
             save_screenshot(page, f"dashboard-real{path.replace('/', '-')}", artefacts)
     finally:
         page.close()
@@ -259,7 +262,7 @@ def test_campaign_page_shows_the_best_recipe_of_a_real_campaign_against_its_enve
                                  (golden_path, "golden envelope", "dashboard-campaigns-golden-envelope")):
         srv = dash_server(create_app(DashboardSources(campaign=real_outputs["campaign"], envelope=envelope),
                                      refresh_ms=60_000))
-        page = _open(browser, srv.url + "/campaigns", errors)
+        page = open_page(browser, srv.url + "/campaigns", errors)
         try:
             page.wait_for_function("() => { const g = document.querySelector('#recipe-graph .js-plotly-plot');"
                                    " return g && g._fullData && g._fullData.length >= 3; }", timeout=90_000)

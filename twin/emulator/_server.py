@@ -19,6 +19,7 @@ not). The number of samples published is the variable ``Plant/samples_published`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as _dt
 import logging
 import math
@@ -207,7 +208,8 @@ class PlantServer:
                 self.plant.advance()
                 delay = pace0 + self.plant.time - clock.now()
                 if delay > 0:
-                    await clock.asleep(delay)
+                    if not await _sleep_unless_stopped(clock.asleep(delay), stop):
+                        break
                 else:
                     await asyncio.sleep(0)
             if stop is not None:
@@ -258,6 +260,28 @@ class PlantServer:
             from workbench.errors import ConnectionLostError
 
             raise ConnectionLostError(f"plant emulator at {self.endpoint} did not stop within {timeout:g} s")
+
+
+async def _sleep_unless_stopped(sleep, stop: threading.Event | None) -> bool:
+    """Await the clock's ``sleep``; cut it short when ``stop`` is set (then return False).
+
+    A sample period can be long in wall time (60 s at real time), and a clock may wait on
+    something else (a test's paced virtual clock waits for the client): ``stop_thread`` must
+    not wait for either.
+    """
+    if stop is None:
+        await sleep
+        return True
+    task = asyncio.ensure_future(sleep)
+    while not task.done():
+        if stop.is_set():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return False
+        await asyncio.wait({task}, timeout=0.05)
+    task.result()
+    return True
 
 
 def _refuse_credentials_in(endpoint: str) -> None:

@@ -535,7 +535,7 @@ def monitor_line(binding_path: str | Path, *, endpoint: str | None = None, trace
     endpoint
         Override of the binding's OPC UA endpoint.
     trace
-        Trace directory (default: ``<binding name>.line.zarr`` in the working directory).
+        Trace directory (default: ``out/traces/<binding name>.line.zarr`` under the working directory).
     until
         Stop at this plant-clock time (s).
     time_scale
@@ -557,7 +557,7 @@ def monitor_line(binding_path: str | Path, *, endpoint: str | None = None, trace
     from twin.sources import OpcUaSource
 
     b = load_line_binding(binding_path)
-    tw = LineTwin(b, trace=trace or f"{b.name}.line.zarr", executor=executor, forecast=forecast,
+    tw = LineTwin(b, trace=trace or f"out/traces/{b.name}.line.zarr", executor=executor, forecast=forecast,
                   overwrite=overwrite, resume=resume, max_buffer_rows=max_buffer_rows)
     src = OpcUaSource(endpoint or b.opcua.endpoint, tw.tags, period=b.sample_period,
                       namespace=b.opcua.namespace, units=dict(zip(tw.tags, tw.units, strict=True)),

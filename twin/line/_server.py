@@ -19,7 +19,7 @@ __all__ = ["line_plant_server", "serve_line_plant"]
 
 def line_plant_server(scenario: LinePlantScenario | str | Path, *, endpoint: str | None = None,
                       speed: float | None = None, anchor: float | None = None, seed: int | None = None,
-                      plant: LinePlant | None = None) -> PlantServer:
+                      plant: LinePlant | None = None, clock=None, start_on_subscribe: bool = False) -> PlantServer:
     """An OPC UA :class:`~twin.emulator.PlantServer` publishing a :class:`LinePlant`.
 
     Parameters
@@ -31,10 +31,14 @@ def line_plant_server(scenario: LinePlantScenario | str | Path, *, endpoint: str
         same ``anchor`` and ``plant`` to resume the same line run.
     plant
         An existing emulated line (default: a new one of ``scenario``).
+    clock, start_on_subscribe
+        As for :class:`~twin.emulator.PlantServer` (a :class:`~twin.ManualClock` runs the
+        line on virtual time).
     """
     sc = scenario if isinstance(scenario, LinePlantScenario) else load_line_plant(scenario)
     plant = plant if plant is not None else LinePlant.from_scenario(sc, seed=seed)
-    return PlantServer(sc, endpoint=endpoint, speed=speed, anchor=anchor, plant=plant)  # type: ignore[arg-type]
+    return PlantServer(sc, endpoint=endpoint, speed=speed, anchor=anchor, plant=plant,  # type: ignore[arg-type]
+                       clock=clock, start_on_subscribe=start_on_subscribe)
 
 
 def serve_line_plant(scenario: LinePlantScenario | str | Path, *, endpoint: str | None = None,

@@ -25,7 +25,8 @@ Every sample is accounted for, none is dropped silently:
   the twin records a flagged discontinuity.
 
 When the server goes away (a health read fails or times out), or the subscription
-delivers nothing for ``resubscribe_after`` while the server answers, the client
+delivers nothing for ``resubscribe_after`` while the server answers and the consumer
+has taken every value received (a consumer busy with a backlog is not starved), the client
 reconnects with exponential backoff (``reconnect_initial`` doubling up to
 ``reconnect_max``), subscribes anew, and marks the first frame after the outage
 ``reconnected=True``. No wait is unbounded: no data for ``data_timeout`` wall
@@ -102,7 +103,8 @@ class OpcUaSource(Source):
         wall seconds (connected or not). Default: ``max(60, 20 · period / time_scale)``.
     resubscribe_after
         Reconnect and subscribe anew when the server answers but no value arrived for
-        this many wall seconds. Default: ``data_timeout / 3``.
+        this many wall seconds since the consumer took the last value received.
+        Default: ``data_timeout / 3``.
     clock
         Plant clock the hold of incomplete buckets is measured on (default:
         ``WallClock(speed=time_scale)``).
@@ -163,6 +165,7 @@ class OpcUaSource(Source):
         self._last_heard = self._last_data  # client side: last notification received
         self.reconnects = 0
         self.resubscribes = 0
+        self.health_checks = 0  # rounds of the client's health loop (each reads the server state, judges silence)
         self.disconnects: list[float] = []
         self.error: BaseException | None = None
         #: frames emitted (one per sample instant)
@@ -345,6 +348,9 @@ class OpcUaSource(Source):
                 while not self._stop.is_set():
                     await asyncio.sleep(0.25)
                     await asyncio.wait_for(health.read_value(), timeout=1.5)
+                    self.health_checks += 1
+                    if not self._queue.empty():  # the consumer is still taking a backlog: a server
+                        since = _time.monotonic()  # that is quiet meanwhile is not (yet) suspicious
                     quiet = _time.monotonic() - max(self._last_heard, since)
                     if quiet > self.resubscribe_after:
                         self.resubscribes += 1

@@ -152,7 +152,7 @@ def print_table(
     table = Table(title=title)
     cols = list(columns or (rows[0].keys() if rows else []))
     for col in cols:
-        table.add_column(str(col), overflow="fold")
+        table.add_column(_header(col), overflow="fold")
     for row in rows:
         table.add_row(*[_fmt(row.get(c, "")) for c in cols])
     if console.is_terminal:
@@ -160,6 +160,11 @@ def print_table(
         return
     width = Measurement.get(console, console.options.update_width(1_000_000), table).maximum
     Console(file=console.file, width=max(width, 1)).print(table)
+
+
+def _header(col: Any) -> str:
+    """A column header; a dimensionless unit shows as ``[–]``, never ``[1]``."""
+    return str(col).replace("[1]", "[–]")
 
 
 def _fmt(value: Any) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from twin_app.cli._common import console
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, DataError
 
 
 def _scenario_pairs(items: list[str] | None) -> dict[str, Path]:
@@ -18,14 +18,57 @@ def _scenario_pairs(items: list[str] | None) -> dict[str, Path]:
         if not sep:
             path, name = item, Path(item).stem
         if not Path(path).exists():
-            raise ConfigError(f"--scenario {item}: no such file {path!r}; give NAME=PATH of a line result (.nc/.zarr)")
+            raise DataError(f"--scenario {item}: no such file or store; give NAME=PATH of a line result (.nc/.zarr) "
+                            "written by `twin run`", source=path)
         out[name] = Path(path)
     return out
+
+
+def _envelope_map(items: list[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items or []:
+        tag, sep, var = item.partition("=")
+        if not sep or not tag.strip() or not var.strip():
+            raise ConfigError(f"--envelope-map {item!r}: give TAG=VARIABLE (a trace tag and the envelope variable it "
+                              "measures), e.g. --envelope-map TI_reactor=temperature")
+        out[tag.strip()] = var.strip()
+    return out
+
+
+def check_paths(paths: dict[str, Path | None], *, stores: tuple[str, ...] = ("--trace", "--line-trace"),
+                wait: bool = False) -> None:
+    """Every path option names an existing file; trace-store options name a trace store.
+
+    With ``wait`` a trace store that does not exist yet is accepted (``twin monitor`` is about to
+    create it); a path that exists but is not a trace store is refused either way.
+
+    Raises
+    ------
+    DataError
+        Naming the option and the path (exit code 2).
+    """
+    from viz import is_trace_store
+
+    for opt, p in paths.items():
+        if p is None:
+            continue
+        if not p.exists():
+            if opt in stores and wait:
+                continue
+            hint = (" (start `twin monitor` first, or give --wait to wait for it to create the store)"
+                    if opt in stores else "")
+            raise DataError(f"{opt}: no such file or store{hint}", source=str(p))
+        if opt in stores and not is_trace_store(p):
+            raise DataError(f"{opt}: not a twin trace store (a Zarr directory with `time` and `value` arrays, "
+                            "as `twin monitor` writes)", source=str(p))
 
 
 def dashboard(
     trace: Path = typer.Option(None, "--trace", help="Twin trace store (Zarr) to watch live, e.g. run.zarr."),
     envelope: Path = typer.Option(None, "--envelope", help="Golden envelope dataset (.nc)."),
+    envelope_map: list[str] = typer.Option(None, "--envelope-map",
+                                           help="TAG=VARIABLE: the trace tag that measures an envelope variable "
+                                                "(repeatable; tags named like a variable match by themselves)."),
     monitor: Path = typer.Option(None, "--monitor", help="T²/SPE monitor dataset with contributions (.nc/.zarr)."),
     scenario: list[str] = typer.Option(None, "--scenario", help="Line result as NAME=PATH (repeatable)."),
     campaign: Path = typer.Option(None, "--campaign", help="Optimisation campaign dataset (.nc)."),
@@ -34,6 +77,10 @@ def dashboard(
                                   help="Life-data fit plot data (.nc, e.g. life_fit_plot.nc) for the Weibull plot."),
     line_trace: Path = typer.Option(None, "--line-trace",
                                     help="Line-twin trace store (Zarr) to watch live, e.g. assembly_line_twin.line.zarr."),
+    acks: Path = typer.Option(None, "--acks",
+                              help="Alarm acknowledgement log (JSON lines); default <trace>.acks.jsonl beside --trace."),
+    wait: bool = typer.Option(False, "--wait", help="Accept --trace/--line-trace stores that do not exist yet "
+                                                    "(the pages wait for `twin monitor` to create them)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind; other than loopback needs --token."),
     port: int = typer.Option(8050, "--port", help="TCP port."),
     token: str = typer.Option(None, "--token", envvar="TWIN_DASHBOARD_TOKEN",
@@ -43,13 +90,13 @@ def dashboard(
     """Serve the dashboard on http://HOST:PORT (127.0.0.1:8050 by default); Ctrl-C stops it."""
     from viz import DashboardSources, serve
 
-    for opt, p in (("--trace", trace), ("--envelope", envelope), ("--monitor", monitor),
-                   ("--campaign", campaign), ("--life", life), ("--life-fit", life_fit)):
-        if p is not None and not p.exists() and opt != "--trace":
-            raise ConfigError(f"{opt} {p}: no such file or store")
+    check_paths({"--trace": trace, "--line-trace": line_trace, "--envelope": envelope, "--monitor": monitor,
+                 "--campaign": campaign, "--life": life, "--life-fit": life_fit}, wait=wait)
+    if acks is not None and not acks.parent.is_dir():
+        raise DataError("--acks: its folder does not exist; give a file in an existing folder", source=str(acks))
     sources = DashboardSources(trace=trace, envelope=envelope, monitor=monitor, scenarios=_scenario_pairs(scenario),
                                campaign=campaign, life=life, life_fit=life_fit,
-                               line_trace=line_trace)
+                               line_trace=line_trace, envelope_map=_envelope_map(envelope_map), acks=acks)
     url = f"http://{host}:{port}/" + ("line" if line_trace is not None and trace is None else "live")
     console.print(f"twin dashboard on [bold]{url}[/]" + (" (token required)" if token else ""))
     if os.environ.get("TWIN_DASHBOARD_DRY_RUN") == "1":  # for tests of the option parsing

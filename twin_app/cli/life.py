@@ -10,6 +10,7 @@ from twin_app.cli._common import (
     DASK_OPTION,
     JSON_OPTION,
     console,
+    console_err,
     open_executor,
     print_json,
     print_table,
@@ -67,7 +68,7 @@ def run(
     if report is not None:
         from viz.life_report import write_life_report
 
-        write_life_report(report, ds)
+        write_life_report(report, ds, inputs=[model_file])
     if as_json:
         print_json({"model": model.name, "engine": ds.attrs["engine"], "kpis": rows, "components": comp,
                     "out": str(out) if out else None, "report": str(report) if report else None})
@@ -130,7 +131,8 @@ def fit(
     if report is not None:
         from viz.life_report import write_life_report
 
-        write_life_report(report, fit_plot=best.plot_data(), title=f"life data fit: {data.name}", unit=unit)
+        write_life_report(report, fit_plot=best.plot_data(), title=f"life data fit: {data.name}", unit=unit,
+                          inputs=[data])
     if as_json:
         print_json({"fits": [f.summary() for f in fits], "best": best.distribution, "skipped": skipped,
                     "output": str(output) if output else None})
@@ -196,17 +198,27 @@ def optimize_pm_cmd(
     if report is not None:
         from viz.life_report import write_life_report
 
-        write_life_report(report, policy=ds, title=f"{model.name}: PM interval", unit=unit)
+        write_life_report(report, policy=ds, title=f"{model.name}: PM interval", unit=unit, inputs=[model_file])
     summary = {"component": ds.attrs["component"], "policy": ds.attrs["policy"],
                "best_interval": ds.attrs["best_interval_s"] / per, "unit": unit}
     if "analytic_optimum_s" in ds.attrs:
         summary["analytic_optimum"] = ds.attrs["analytic_optimum_s"] / per
         summary["analytic_optimum_cost_rate"] = ds.attrs["analytic_optimum_cost_rate"]
+    from viz.life_report import pm_edge_warning
+
+    edge = pm_edge_warning(ds, unit)
+    summary["optimum_on_grid_edge"] = edge is not None
+    if edge is not None:
+        summary["warning"] = edge
     if as_json:
         print_json({"summary": summary, "trials": rows})
+        if edge is not None:
+            console_err.print(f"[bold yellow]warning:[/] {edge}", highlight=False)
         return
     print_table(rows, title=f"{model.name}: {ds.attrs['component']} {ds.attrs['policy']} policy")
     console.print(f"best simulated interval: {summary['best_interval']:.4g} {unit}")
+    if edge is not None:
+        console_err.print(f"[bold yellow]warning:[/] {edge}", highlight=False)
     if "analytic_optimum" in summary:
         note = "" if ds.attrs.get("analytic_applies") else " (component alone, instantaneous replacement)"
         console.print(f"renewal-reward optimum{note}: {summary['analytic_optimum']:.4g} {unit} at "

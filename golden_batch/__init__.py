@@ -49,6 +49,7 @@ from golden_batch._evaluate import clopper_pearson, detection_summary, detection
 from golden_batch._expr import evaluate, parse_expression
 from golden_batch._from_trace import batches_from_trace
 from golden_batch._history import make_reactor_history
+from golden_batch._import_quality import BatchDataQuality, data_quality_summary, frozen_runs
 from golden_batch._limits import (
     conformal_guard,
     conformal_limit,
@@ -60,6 +61,7 @@ from golden_batch._monitor import GoldenBatchModel, MonitorSample, MonitorSessio
 from golden_batch._mpca import BatchPCA, ObservationPCA
 from golden_batch._quality import QualityPLS
 from golden_batch._recipe import Capability, RecipeWindow, capability
+from golden_batch._records import BatchRecords, TimeOrder, check_unit, read_batch_records
 from golden_batch._select import GoldenSelection, GoldenSelector, select_golden
 from golden_batch._synthetic import FAULTS, make_synthetic_history
 
@@ -104,4 +106,11 @@ __all__ = [
     "detection_summary",
     "clopper_pearson",
     "check_is_fitted",
+    "read_batch_records",
+    "BatchRecords",
+    "TimeOrder",
+    "check_unit",
+    "data_quality_summary",
+    "BatchDataQuality",
+    "frozen_runs",
 ]

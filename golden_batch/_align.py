@@ -190,6 +190,7 @@ class Aligner(GoldenEstimator):
             self.maturity_ = None
             if self.per_phase and "phase" in ds:
                 self.reference_phase_ = rds["phase"].values[rref, :n].astype(int)
+                self.phase_names_ = [p for p in str(ds["phase"].attrs.get("phase_names", "")).split(",") if p]
             else:
                 self.reference_phase_ = None
             if self.reference == "average":
@@ -353,7 +354,8 @@ class Aligner(GoldenEstimator):
             ds["align_maturity"] = ("time", self.maturity_, {"units": "1", "long_name": "maturity grid"})
         if getattr(self, "reference_phase_", None) is not None:
             ds["align_reference_phase"] = ("time", self.reference_phase_.astype(np.int16),
-                                           {"units": "1", "long_name": "phase of the DTW reference"})
+                                           {"units": "1", "long_name": "phase of the DTW reference",
+                                            "phase_names": ",".join(getattr(self, "phase_names_", []))})
         ds.attrs.update({
             "align_params": params_to_json(self),
             "align_method": self.method, "align_indicator": self.indicator or "",
@@ -381,6 +383,8 @@ class Aligner(GoldenEstimator):
         a.reference_batch_ = ds.attrs["align_reference_batch"]
         a.maturity_ = ds["align_maturity"].values if "align_maturity" in ds else None
         a.reference_phase_ = ds["align_reference_phase"].values.astype(int) if "align_reference_phase" in ds else None
+        if "align_reference_phase" in ds:
+            a.phase_names_ = [p for p in str(ds["align_reference_phase"].attrs.get("phase_names", "")).split(",") if p]
         if "align_reference" in ds:
             a.reference_values_ = ds["align_reference"].values
         return a

@@ -19,9 +19,38 @@ import xarray as xr
 from viz._format import unit_label
 from viz._html import render_report
 
-__all__ = ["write_golden_report", "golden_figures"]
+__all__ = ["write_golden_report", "golden_figures", "phase_starts"]
 
 _COLORS = ["#d62728", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
+
+
+def phase_starts(model: xr.Dataset) -> list[tuple[float, float, str]]:
+    """The phases of the model's aligned time: ``(start_h, end_h, name)`` in order; [] without phases.
+
+    Phases come from the phase of each sample of the DTW reference batch
+    (``align_reference_phase``, written when the history had a phase column and DTW aligned phase by phase).
+    """
+    if "align_reference_phase" not in model or "time" not in model["align_reference_phase"].dims:
+        return []
+    codes = np.asarray(model["align_reference_phase"].values, dtype=int)
+    t = np.asarray(model["time"].values, dtype=float) / 3600.0
+    if codes.size == 0 or codes.size != t.size:
+        return []
+    names = [p for p in str(model["align_reference_phase"].attrs.get("phase_names", "")).split(",") if p]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    ends = np.r_[starts[1:], codes.size - 1]
+    return [(float(t[s]), float(t[e]), names[codes[s]] if 0 <= codes[s] < len(names) else f"phase {codes[s]}")
+            for s, e in zip(starts, ends, strict=True)]
+
+
+def _mark_phases(fig: go.Figure, phases: list[tuple[float, float, str]]) -> go.Figure:
+    """Vertical lines at the phase boundaries of aligned time and each phase's name at its start."""
+    for k, (start, _, name) in enumerate(phases):
+        if k:
+            fig.add_vline(x=start, line={"color": "#555", "dash": "dashdot", "width": 1})
+        fig.add_annotation(x=start, y=1.0, yref="paper", text=name, showarrow=False, xanchor="left",
+                           yanchor="bottom", font={"size": 10, "color": "#555"})
+    return fig
 
 
 def _envelope_fig(model: xr.Dataset, var: str, unit: str, aligned: xr.Dataset | None) -> go.Figure:
@@ -46,7 +75,7 @@ def _envelope_fig(model: xr.Dataset, var: str, unit: str, aligned: xr.Dataset | 
     fig.update_layout(title=f"{var} envelope", xaxis_title="aligned time [h]",
                       yaxis_title=f"{var} [{unit_label(unit)}]",
                       height=360, margin={"t": 40, "b": 40})
-    return fig
+    return _mark_phases(fig, phase_starts(model))
 
 
 def _limit_bar(check: xr.Dataset, stat: str, label: str) -> go.Figure:
@@ -60,7 +89,7 @@ def _limit_bar(check: xr.Dataset, stat: str, label: str) -> go.Figure:
     return fig
 
 
-def _online_fig(monitor: xr.Dataset, stat: str, label: str) -> go.Figure:
+def _online_fig(monitor: xr.Dataset, stat: str, label: str, phases=()) -> go.Figure:
     t = monitor["time"].values / 3600.0
     fig = go.Figure()
     for i, b in enumerate(monitor["batch"].values[:8]):
@@ -71,7 +100,7 @@ def _online_fig(monitor: xr.Dataset, stat: str, label: str) -> go.Figure:
     fig.add_trace(go.Scatter(x=t, y=y, name="limit", line={"color": "black", "dash": "dash"}))
     fig.update_layout(title=f"on-line {label}", xaxis_title="aligned time [h]", yaxis_title=f"{label} [–]",
                       yaxis_type="log", height=340)
-    return fig
+    return _mark_phases(fig, list(phases))
 
 
 def _contribution_fig(contrib: xr.Dataset) -> go.Figure:
@@ -95,6 +124,11 @@ def golden_figures(model: xr.Dataset, *, aligned=None, check=None, monitor=None,
     sections: list = [("Envelopes", [_envelope_fig(model, v, units[v], aligned) for v in units],
                        "The golden band of each variable over aligned batch time (mean ± kσ, and the quantile band); "
                        "a batch that leaves it deserves a look at that time.")]
+    phases = phase_starts(model)
+    if phases:
+        sections.append(("Phases", pd.DataFrame([{"phase": n, "start [h]": a, "end [h]": b} for a, b, n in phases]),
+                         "The phases of aligned time (from the reference batch; DTW aligned each phase on its own); "
+                         "the dash-dotted lines in the charts are their boundaries."))
     if check is not None:
         tab = check.to_dataframe()
         sections.append(("Batch check (T², SPE)", [_limit_bar(check, "t2", "T²"), _limit_bar(check, "spe", "SPE"),
@@ -102,7 +136,8 @@ def golden_figures(model: xr.Dataset, *, aligned=None, check=None, monitor=None,
                          "Whole-batch distance from the golden batches (T²) and unexplained variation (SPE); "
                          "red bars exceed their limit: release those batches only after investigation."))
     if monitor is not None:
-        sections.append(("On-line T² and SPE", [_online_fig(monitor, "t2", "T²"), _online_fig(monitor, "spe", "SPE")],
+        sections.append(("On-line T² and SPE", [_online_fig(monitor, "t2", "T²", phases),
+                                                 _online_fig(monitor, "spe", "SPE", phases)],
                          "The same statistics as the batch runs; the first crossing of a limit is when to act."))
     if contributions is not None:
         sections.append(("Contributions", _contribution_fig(contributions),

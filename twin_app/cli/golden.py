@@ -215,3 +215,8 @@ def report(
                   "contributions": model.mpca_.contributions(aligned)}
     path = write_golden_report(model_ds, output, **kwargs)
     console.print(f"wrote {path}")
+
+
+from twin_app.cli.golden_import import import_records  # noqa: E402 - a command of its own module
+
+app.command("import")(import_records)

@@ -25,6 +25,11 @@ they come from and regenerates them when a generator changes.
   autocorrelated latent factors (``spc.make_process_data``, φ = 0.8, structure seed 20): one day
   of normal operation at 1 min (seed 21), and 4 h after it (seed 22) in which the
   ``reactor_temp`` sensor reads 3σ high from 02:00 on and three cells are missing.
+- ``spc/softsensor_plant.csv``: 30 days of a continuous process at 1 h, six tags and a lab value
+  ``quality`` every 4 h (``spc.make_softsensor_data``, seed 41, structure seed 40; the quality law is
+  in its docstring).
+- ``spc/grade_changes.csv``: 24 h of an extrusion line at 1 min: start-up ramp, grade A, B, A, B,
+  shutdown ramp (change points at rows 90, 420, 720, 960, 1290; seed 51).
 - ``r2r/cd_history.csv``: 30 lots of a display-fab photolithography step under EWMA run-to-run
   control (``r2r/cd_ewma.yaml``; simulated, seed 31): critical dimension CD = α + 0.004 µm·lot
   (resist ageing) + ξ b·(dose, develop_time) + N(0, 0.015 µm), true gains ξ = 1.1 times the
@@ -130,6 +135,35 @@ def r2r_lots(seed: int = 31, n: int = 30) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def softsensor_plant() -> pd.DataFrame:
+    """30 days of hourly process data with a lab quality value every 4 h (``spc.make_softsensor_data``)."""
+    from spc import make_softsensor_data
+
+    frame, _ = make_softsensor_data(30, seed=41, structure_seed=40, start="2026-04-01")
+    return frame.round(4)
+
+
+def grade_changes() -> pd.DataFrame:
+    """A continuous line over 24 h at 1 min: start-up ramp, grade A, grade B, grade A, grade B, shutdown ramp."""
+    rng = np.random.default_rng(51)
+    plan = [("ramp", 90, None), ("A", 330, (182.0, 12.0, 0.92)), ("B", 300, (195.0, 16.5, 0.88)),
+            ("A", 240, (182.0, 12.0, 0.92)), ("B", 330, (195.0, 16.5, 0.88)), ("ramp", 150, None)]
+    rows, prev = [], (25.0, 0.0, 0.0)
+    for i, (_, n, level) in enumerate(plan):
+        if level is None:  # linear ramp from the previous level to the next one (or to cold at the end)
+            nxt = plan[i + 1][2] if i + 1 < len(plan) else (25.0, 0.0, 0.0)
+            rows.append(np.linspace(prev, nxt, n))
+            prev = nxt
+        else:
+            rows.append(np.tile(level, (n, 1)))
+            prev = level
+    x = np.vstack(rows)
+    e = rng.normal(size=x.shape) * [0.8, 0.25, 0.005]
+    x = x + e
+    index = pd.date_range("2026-05-04T00:00", periods=len(x), freq="1min", name="time")
+    return pd.DataFrame(x, index=index, columns=["melt_temp", "screw_speed", "line_density"]).round(4)
+
+
 def main() -> None:
     bearings().to_csv(HERE / "bearings_lieblein_zelen.csv", index=False)
     seals = pump_seals()
@@ -149,6 +183,14 @@ def main() -> None:
     normal.to_csv(HERE / "process_normal.csv", **fmt)
     new.to_csv(HERE / "process_new.csv", **fmt)
     r2r_lots().to_csv(HERE / "r2r" / "cd_history.csv", index=False)
+    spc_examples()
+
+
+def spc_examples() -> None:
+    """The learning-from-history examples of docs/learning-from-history.md (``examples/spc/``)."""
+    fmt = {"index_label": "time", "date_format": "%Y-%m-%dT%H:%M:%SZ"}
+    softsensor_plant().to_csv(HERE / "spc" / "softsensor_plant.csv", **fmt)
+    grade_changes().to_csv(HERE / "spc" / "grade_changes.csv", **fmt)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 Control charts with run rules and Phase I/II, process capability with confidence
 intervals, and multivariate monitoring (PCA/PLS, T² and SPE with limits and
-contributions) of normal operating data. The multivariate statistics core (limits,
+contributions) of normal operating data, and learning from plant history: soft sensors
+(PLS or gradient boosting chosen by grouped cross-validation, split-conformal intervals, an
+applicability domain) and operating-regime slicing (change points and GMM modes). The multivariate statistics core (limits,
 contributions) is the one :mod:`golden_batch` uses: it is written once.
 
 Importing this package never imports Dash or Plotly.
@@ -19,8 +21,16 @@ from spc._limits import CHART_TYPES, ChartLimits, load_limits
 from spc._mspc import LatentMonitor, MSPCSample, MSPCSession, load_monitor
 from spc._pca import PCAMonitor
 from spc._pls import PLSMonitor
+from spc._regimes import REGIME_METHODS, RegimeSegmentation, find_regimes, noise_scale
 from spc._rules import RULE_SETS, RULES, Signal, apply_rules, first_signal, rule_set
-from spc._synthetic import make_process_data
+from spc._softsensor import (
+    SOFTSENSOR_MODELS,
+    SoftSensor,
+    find_leakage,
+    grouped_folds,
+    load_soft_sensor,
+)
+from spc._synthetic import make_process_data, make_regime_data, make_softsensor_data
 
 __all__ = [
     # multivariate monitoring (spc._mspc, _pca, _pls, _synthetic)
@@ -31,6 +41,19 @@ __all__ = [
     "MSPCSample",
     "load_monitor",
     "make_process_data",
+    "make_softsensor_data",
+    "make_regime_data",
+    # soft sensors / virtual metrology (spc._softsensor)
+    "SoftSensor",
+    "load_soft_sensor",
+    "SOFTSENSOR_MODELS",
+    "find_leakage",
+    "grouped_folds",
+    # operating regimes (spc._regimes)
+    "find_regimes",
+    "RegimeSegmentation",
+    "REGIME_METHODS",
+    "noise_scale",
     # process capability (spc._capability)
     "CAPABILITY_METHODS",
     "Capability",

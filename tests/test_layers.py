@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ["workbench", "fmu_models", "golden_batch", "spc", "simulation", "optimization", "twin", "viz", "twin_app"]
 HEAVY = {"fmpy": "fmu_models", "simpy": "simulation", "optuna": "optimization", "pyomo": "optimization",
-         "asyncua": "twin", "dash": "viz", "pyvista": "viz", "plotly": "viz", "typer": "twin_app"}
+         "asyncua": "twin", "ruptures": "spc", "dash": "viz", "pyvista": "viz", "plotly": "viz", "typer": "twin_app"}
 
 
 def imported_modules(path: Path) -> list[tuple[int, str, list[str]]]:

@@ -28,8 +28,17 @@ from twin._binding import (
     TwinBinding,
     load_binding,
 )
+from twin._calib_windows import ExcludedWindow, parse_window, windows_from_faults
 from twin._calibrate import CalibrationResult, calibrate
 from twin._clock import Clock, ManualClock, WallClock
+from twin._degradation import (
+    CleaningPlan,
+    Crossing,
+    DriftFit,
+    cleaning_cost_rate,
+    fit_drift,
+    optimal_cleaning_interval,
+)
 from twin._detect import AlarmEvent, DetectorBank, cusum_arl_siegmund, ewma_arl
 from twin._lookahead import LookaheadResult, lookahead
 from twin._model import FmuStepper
@@ -75,6 +84,15 @@ __all__ = [
     "FmuStepper",
     "calibrate",
     "CalibrationResult",
+    "ExcludedWindow",
+    "parse_window",
+    "windows_from_faults",
+    "fit_drift",
+    "DriftFit",
+    "Crossing",
+    "CleaningPlan",
+    "cleaning_cost_rate",
+    "optimal_cleaning_interval",
     "lookahead",
     "LookaheadResult",
     "Clock",

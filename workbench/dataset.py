@@ -109,6 +109,12 @@ KINDS: Mapping[str, str] = MappingProxyType({
     "mspc": "on-line T2/SPE monitoring of batches (golden_batch: MonitorSession.to_dataset, monitor_aligned)",
     "mspc-model": "a saved PCA/PLS monitor of a continuous process (spc: PCAMonitor.save; twin spc mspc build)",
     "mspc-check": "per-sample T2/SPE, limits, flags and contributions (spc: PCAMonitor.score_samples)",
+    "softsensor-model": "a saved soft sensor: training rows, chosen model, conformal quantile (spc: SoftSensor.save; "
+                        "twin spc softsensor fit)",
+    "softsensor-prediction": "per-sample soft-sensor prediction, conformal interval and domain flag "
+                             "(spc: SoftSensor.predict)",
+    "regimes": "process data with change-point segments and operating-regime labels (spc: find_regimes; "
+               "twin spc regimes)",
     "line-simulation": "replicated production-line simulation (simulation.line.simulate; twin run)",
     "line-comparison": "paired what-if comparison of line results (simulation.line.compare; twin compare)",
     "life-missions": "non-repairable mission Monte Carlo: R(t), MTTF, B-lives (simulation.life.simulate_missions)",

@@ -315,12 +315,30 @@ def calibrate(
     start: str = typer.Option(None, "--start", help="Start of the fit window after the first sample, e.g. '30 min'."),
     end: str = typer.Option(None, "--end", help="End of the fit window, e.g. '4 h'."),
     confidence: float = typer.Option(0.95, "--confidence", help="Confidence level of the intervals."),
+    exclude: list[str] = typer.Option([], "--exclude", help="Leave out [TAG@]START..END (times after the first "
+                                      "sample, e.g. '3 h..4 h' or 'TI_reactor@1 h..'; repeatable)."),
+    events: Path = typer.Option(None, "--events", help="Known events: a plant-emulator YAML whose scripted faults "
+                                "are left out (times after the first sample)."),
+    include_flagged: bool = typer.Option(False, "--include-flagged", help="Fit through the windows the twin flagged "
+                                         "(quality flags, alarm windows) instead of leaving them out."),
+    loss: str = typer.Option("linear", "--loss", help="linear (least squares), huber or cauchy (robust)."),
+    f_scale: float = typer.Option(None, "--f-scale", help="Robust loss scale in units of σ (default: huber 1.345, "
+                                  "cauchy 2.385)."),
+    misfit: str = typer.Option("scale", "--misfit", help="When s² is outside its χ² interval: 'scale' the interval "
+                               "by s², or 'refuse' it and name the worst misfits."),
     sets: list[str] = _SET,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Fit FMU parameters to historical data by least squares; print estimates with confidence intervals."""
-    from twin import CalibrationParameter
+    """Fit FMU parameters to historical data; leave out flagged windows; say how far the intervals hold.
+
+    Windows the twin flagged (data-quality flags, alarm windows of a trace store), known events
+    (--events) and --exclude windows are left out and listed. When s² is outside its χ² interval
+    the interval is scaled by s² (said so) or refused (--misfit refuse); parameters the data
+    cannot determine are reported as such.
+    """
+    from twin import CalibrationParameter, parse_window, windows_from_faults
     from twin import calibrate as fit
+    from workbench.errors import ConfigError
     from workbench.units import convert
 
     b = _binding(binding, sets)
@@ -331,22 +349,76 @@ def calibrate(
     window = None
     if start or end:
         window = (convert(start, "s") if start else 0.0, convert(end, "s") if end else float("inf"))
+    if misfit not in ("scale", "refuse"):
+        raise ConfigError(f"--misfit '{misfit}' is not known; choose 'scale' or 'refuse'")
+    windows = [parse_window(w, tags=[t.tag for t in b.tags]) for w in exclude]
+    if events is not None:
+        from twin.emulator import load_plant_scenario
+
+        windows += windows_from_faults(load_plant_scenario(events).faults)
     with console.status("calibrating", spinner="dots") if not as_json else _null():
-        result = fit(b, data, parameters=params, window=window, confidence=confidence)
+        result = fit(b, data, parameters=params, window=window, confidence=confidence, exclude=windows,
+                     include_flagged=include_flagged, loss=loss, f_scale=f_scale, on_misfit=misfit)
     if as_json:
         print_json(result.as_dict())
         return
+    _print_calibration(b, result, confidence)
+
+
+def _estimate_text(est: float, se: float, status: str) -> tuple[str, str]:
+    """Estimate and std error with as many digits as the std error supports (two significant)."""
+    import math
+
+    if status == "not determined" or not math.isfinite(se):
+        return f"{est:.2g} (not determined)", "—"
+    if se <= 0:
+        return f"{est:.6g}", f"{se:.2g}"
+    decimals = max(0, 1 - math.floor(math.log10(se)))
+    return f"{est:.{decimals}f}", f"{se:.{decimals}f}"
+
+
+def _print_calibration(b, result, confidence: float) -> None:
+    import math
+
     from fmu_models import describe_fmu
 
     units = {v.name: v.units for v in describe_fmu(b.fmu_path()).variables}
-    rows = [{"parameter": r["name"], "estimate": f"{r['estimate']:.6g}", "std error": f"{r['std_error']:.3g}",
-             f"{confidence:.0%} CI": f"[{r['ci_low']:.6g}, {r['ci_high']:.6g}]", "initial": f"{r['initial']:.6g}",
-             "unit": units.get(r["name"], "1")} for r in result.as_dict()["parameters"]]
+    rows = []
+    for r in result.as_dict()["parameters"]:
+        est, se = _estimate_text(r["estimate"], r["std_error"], r["identifiability"])
+        if r["identifiability"] == "not determined":
+            ci = "not determined by this data"
+        elif result.interval == "refused":
+            ci = "refused (see below)"
+        else:
+            digits = est.split(".")[1] if "." in est else ""
+            ci = f"[{r['ci_low']:.{len(digits)}f}, {r['ci_high']:.{len(digits)}f}]"
+            if r["name"] in result.profiles:
+                ci += " (profile)"
+        rows.append({"parameter": r["name"], "estimate": est, "std error": se, f"{confidence:.0%} CI": ci,
+                     "identifiable": r["identifiability"], "initial": f"{r['initial']:.6g}",
+                     "unit": units.get(r["name"], "–")})
     print_table(rows, title=f"calibration of {b.name}")
+    if result.excluded:
+        print_table([{"tag": w.tag or "all", "from": f"{w.start / 60:.1f} min",
+                      "to": f"{w.end / 60:.1f} min" if math.isfinite(w.end) else "end", "why": w.reason}
+                     for w in result.excluded],
+                    title=f"left out ({result.n_excluded} residuals; --include-flagged to fit through them)")
     print_table([{"tag": k, "RMSE": f"{v:.4g}", "unit": next(t.unit for t in b.outputs if t.tag == k)}
                  for k, v in result.rmse.items()], title="fit quality")
-    console.print(f"s² = {result.s2:.3g} (≈1 when the σ are right), {result.n_obs} residuals, "
-                  f"{result.nfev} model runs, {result.message}")
+    if len(result.names) > 1:
+        print_table([{"": n, **{m: f"{c:+.3f}" for m, c in zip(result.names, row, strict=True)}}
+                     for n, row in zip(result.names, result.correlation, strict=True)],
+                    title=f"parameter correlation (Fisher-information condition number {result.condition_number:.3g})")
+    lo, hi = result.dispersion_interval
+    basis = {"sigma": "inside: σ taken as right, normal quantiles",
+             "scaled": "outside: interval scaled by it, Student-t quantiles",
+             "refused": "outside: interval refused"}[result.interval]
+    what = "s²" if result.loss == "linear" else f"dispersion ({result.loss}, f_scale {result.f_scale:g} σ)"
+    console.print(f"{what} = {result.dispersion:.3g}, {confidence:.0%} χ² interval [{lo:.3g}, {hi:.3g}] ({basis}); "
+                  f"{result.n_obs} residuals, {result.nfev} model runs, {result.message}")
+    for w in result.warnings:
+        console_err.print(f"[yellow]warning:[/] {w}")
 
 
 class _null:

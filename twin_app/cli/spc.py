@@ -6,13 +6,15 @@ from pathlib import Path
 
 import typer
 
-from twin_app.cli import spc_mspc
+from twin_app.cli import spc_learn, spc_mspc
 from twin_app.cli._common import JSON_OPTION, console, console_err, print_json, print_table
 
 app = typer.Typer(help="Quality analytics for continuous processes: control charts, capability, multivariate SPC.",
                   no_args_is_help=True)
 
 app.add_typer(spc_mspc.app, name="mspc")
+app.add_typer(spc_learn.softsensor_app, name="softsensor")
+app.command("regimes")(spc_learn.regimes)
 
 _NEEDS = "a CSV or Parquet table with a header row and one numeric column per variable"
 COLUMN_OPTION = typer.Option(..., "--column", "-c", help="The column to analyse.")

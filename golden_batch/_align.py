@@ -198,15 +198,15 @@ class Aligner(GoldenEstimator):
         return self
 
     def _average_reference(self, ds: xr.Dataset) -> None:
-        """Kassidas, MacGregor & Taylor (1998, §"Synchronization procedure") iterative reference.
+        """The iterative averaged reference of Kassidas, MacGregor & Taylor (1998).
 
         Start from the batch of median duration, align every batch to it, replace the
         reference by the mean of the aligned trajectories and repeat. One batch as the
         reference carries its own noise and disturbances into every warping path: which
         batch happens to be the median decided how well new normal batches aligned, and so
-        their SPE (synthetic history: held-out final-SPE false alarms 2–5 % at α = 1 % and
-        sensor-bias detection 0.15–0.85 over five reference batches). The average is the
-        same whichever few batches Phase I drops. The grid stays the median batch's
+        their SPE (synthetic history: held-out final-SPE false alarms 2–7 % at α = 1 % and
+        sensor-bias detection 0.15–0.85 over five reference batches). The average hardly
+        moves when Phase I drops a few batches. The grid stays the median batch's
         elapsed times; ``reference_batch_`` names that batch.
         """
         for _ in range(_AVERAGE_ITERATIONS):

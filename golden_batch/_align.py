@@ -394,8 +394,9 @@ class OnlineAlignment:
     """Aligns one running batch sample by sample (see :meth:`Aligner.start`).
 
     For DTW this is open-end DTW (Tormene et al. 2009): one accumulated-cost row
-    per sample, restricted to a window in elapsed time; the current grid position is
-    ``argmin_j D[i, j]``, never moving backwards. Grid points passed since the last
+    per sample (asymmetric step pattern, :func:`_asymmetric_row`), restricted to a
+    window in elapsed time; the current grid position is ``argmin_j D[i, j]``, never
+    moving backwards. Grid points passed since the last
     sample receive linearly interpolated values, a grid point hit repeatedly
     receives the running mean of its samples (as offline, Kassidas et al. 1998).
     """
@@ -458,7 +459,8 @@ class OnlineAlignment:
                 lo = 0
             cost = np.zeros(self._t_ref.size)
             cost[lo : hi + 1] = local_cost(self._ref[lo : hi + 1], q)
-            self._row = dtw_row(self._row, cost, lo, hi)
+            self._row = (dtw_row(self._row, cost, lo, hi) if self._row is None
+                         else _asymmetric_row(self._row, cost, lo, hi))
             if not np.isfinite(self._row).any():  # left the window: restart the row at the window
                 self._row = dtw_row(None, np.where(np.arange(cost.size) >= lo, cost, 0.0), 0, hi)
             pos = int(np.argmin(self._row))
@@ -485,6 +487,24 @@ class OnlineAlignment:
         else:  # same grid point again: running mean
             self.counts[pos] += 1
             buf[pos] += (xt - buf[pos]) / self.counts[pos]
+
+
+def _asymmetric_row(prev: np.ndarray, cost: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """One on-line DTW row with the asymmetric step pattern ``D[i, j] = c[i, j] + min(D[i-1, j-k], k = 0, 1, 2)``.
+
+    Every query sample adds exactly one local cost (Itakura 1975, *IEEE Trans. ASSP*
+    23(1):67-72; the asymmetric pattern of Sakoe & Chiba 1978), so ``D[i, j]`` of every
+    open end ``j`` sums the same number of terms and ``argmin_j D[i, j]`` (Tormene et
+    al. 2009) is not biased towards the end with the fewest path cells – with the
+    symmetric pattern a batch shorter than the reference had to pay one extra cost per
+    reference point it skipped and lagged behind on line. The reference may advance
+    0, 1 or 2 points per sample (slope ≤ 2).
+    """
+    p1 = np.concatenate(([np.inf], prev[:-1]))
+    p2 = np.concatenate(([np.inf, np.inf], prev[:-2]))
+    row = np.full(prev.size, np.inf)
+    row[lo : hi + 1] = cost[lo : hi + 1] + np.minimum(np.minimum(prev, p1), p2)[lo : hi + 1]
+    return row
 
 
 def _is_lazy(ds: xr.Dataset) -> bool:

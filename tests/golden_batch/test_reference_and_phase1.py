@@ -83,3 +83,21 @@ def test_phase1_rounds_peel_heavy_tails():
     assert 0 < removed_one < removed_again
     levels = {r.rsplit("=", 1)[-1] for r in one.table.loc[one.table["outlier"], "reason"]}
     assert levels == {" 5e-05)"}  # every removal at the first round's α/(2n), n = 100
+
+
+def test_online_dtw_of_a_shorter_batch_reaches_the_end(history):
+    """A batch 10 % shorter than the reference (every 10th sample of it dropped) reaches its last point on line.
+
+    With symmetric rows each skipped reference point costs one more path cell, and
+    ``argmin_j D[i, j]`` ended short of the end (the asymmetric rows count one cost per sample).
+    """
+    al = gb.Aligner("dtw", reference="median", online_window=0.3).fit(history)
+    ref = al.reference_values_
+    keep = np.flatnonzero(np.arange(ref.shape[0]) % 10 != 5)
+    el = np.arange(keep.size) * 60.0
+    for seed in range(5):  # measured: symmetric rows ended 1-3 points short in each of these
+        rng = np.random.default_rng(seed)
+        x = ref[keep] + 0.3 * al.scale_ * rng.standard_normal((keep.size, ref.shape[1]))
+        online = al.start()
+        pos = [online.update(t, row) for t, row in zip(el, x, strict=True)]
+        assert pos[-1] == al.grid_.size - 1, seed

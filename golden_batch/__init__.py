@@ -50,7 +50,13 @@ from golden_batch._expr import evaluate, parse_expression
 from golden_batch._from_trace import batches_from_trace
 from golden_batch._history import make_reactor_history
 from golden_batch._import_quality import BatchDataQuality, data_quality_summary, frozen_runs
-from golden_batch._limits import spe_limit_box, spe_limit_jackson_mudholkar, t2_limit
+from golden_batch._limits import (
+    conformal_guard,
+    conformal_limit,
+    spe_limit_box,
+    spe_limit_jackson_mudholkar,
+    t2_limit,
+)
 from golden_batch._monitor import GoldenBatchModel, MonitorSample, MonitorSession
 from golden_batch._mpca import BatchPCA, ObservationPCA
 from golden_batch._quality import QualityPLS
@@ -82,6 +88,8 @@ __all__ = [
     "t2_limit",
     "spe_limit_box",
     "spe_limit_jackson_mudholkar",
+    "conformal_limit",
+    "conformal_guard",
     "t2_contributions",
     "spe_contributions",
     "GoldenBatchModel",

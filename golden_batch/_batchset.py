@@ -150,7 +150,8 @@ def batch_lengths(ds: xr.Dataset) -> np.ndarray:
 
 
 def read_history(path: str | Path, *, quality: str | Path | None = None, chunks: Any = None,
-                 phase: str | None = None, sheet: str | int | None = None) -> xr.Dataset:
+                 phase: str | None = None, sheet: str | int | None = None, time: str | None = None,
+                 sample_period: float | None = None) -> xr.Dataset:
     """Read a batch history file into a raw batch set.
 
     Accepted layouts (by extension ``.nc``, ``.zarr``, ``.csv``, ``.parquet``):
@@ -188,7 +189,14 @@ def read_history(path: str | Path, *, quality: str | Path | None = None, chunks:
         Column (wide table) or tag (long table) holding the phase of each sample.
     sheet
         Sheet name or 0-based index of an Excel workbook (default: the first sheet).
+    time
+        Time column of a wide table when it is not called ``timestamp`` or ``elapsed``.
+    sample_period
+        Seconds between samples: the time column (or, without one, the row order within
+        each batch) counts samples, elapsed time is that count × ``sample_period``.
     """
+    if sample_period is not None and not float(sample_period) > 0:
+        raise ConfigError(f"sample_period must be > 0 s; got {sample_period}")
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such history file; give a .nc, .zarr, .csv or .parquet file")
@@ -219,11 +227,11 @@ def read_history(path: str | Path, *, quality: str | Path | None = None, chunks:
 
         table = read_table(path, needs=_NEEDS, formats=(".csv", ".parquet", ".pq"))
         table.require_rows(f"give {_NEEDS}")
-        ds = _from_table(table, phase=phase)
+        ds = _from_table(table, phase=phase, time=time, sample_period=sample_period)
     elif suffix in EXCEL_SUFFIXES:
         table = read_excel_table(path, sheet=sheet, needs=_NEEDS)
         table.require_rows(f"give {_NEEDS}")
-        ds = _from_table(table, phase=phase)
+        ds = _from_table(table, phase=phase, time=time, sample_period=sample_period)
     else:
         raise DataError(f"{path}: unknown history format '{suffix}'; use .nc, .zarr, .csv, .parquet or .xlsx")
     if phase is not None and suffix not in (".csv", ".parquet", ".pq", *EXCEL_SUFFIXES) and phase not in ds:
@@ -355,7 +363,8 @@ def _fill_phase(codes: np.ndarray) -> np.ndarray:
     return out
 
 
-def _from_table(table, *, phase: str | None = None) -> xr.Dataset:
+def _from_table(table, *, phase: str | None = None, time: str | None = None,
+                sample_period: float | None = None) -> xr.Dataset:
     """A raw batch set from a :class:`workbench.tables.Table`; bad cells raise a located :class:`DataError`."""
     _strip_names(table)
     df, source = table.frame, table.source
@@ -391,12 +400,19 @@ def _from_table(table, *, phase: str | None = None) -> xr.Dataset:
         phase_numbers = None if phase_col is None else wide[phase_col].to_numpy(dtype=float)
     else:
         time_col = "timestamp" if "timestamp" in cols else "elapsed" if "elapsed" in cols else None
-        if time_col is None:
+        if time is not None:
+            time_col = time.strip()
+            if time_col not in cols:
+                raise table.missing_column(time_col, "the time column (--time) must be one of the table's columns",
+                                           ("batch_id", "units", "phase"))
+        if time_col is None and sample_period is None:
             raise DataError(
                 f"not a long table (needs columns {', '.join(LONG_COLUMNS)}) and not a wide "
-                f"table (needs 'batch_id' and 'timestamp' or 'elapsed'); got {sorted(cols)}", source=source
+                f"table (needs 'batch_id' and 'timestamp' or 'elapsed', or a sample period for tables "
+                f"with one row per sample); got {sorted(cols)}", source=source
             )
-        _check_times(table, time_col, allow_empty=False)
+        if time_col is not None:
+            _check_times(table, time_col, allow_empty=False)
         if phase_col is None and "phase" in cols:
             phase_col = "phase"  # never modelled as a process variable
         if phase_col is not None and phase_col not in cols:
@@ -409,9 +425,9 @@ def _from_table(table, *, phase: str | None = None) -> xr.Dataset:
             phase_cells = table.cells(phase_col)
             phase_numbers = pd.to_numeric(pd.Series(phase_cells, dtype=object), errors="coerce").to_numpy(float)
         for col in wide.columns:
-            if col not in ("batch_id", "timestamp", "elapsed", "units", phase_col):
+            if col not in ("batch_id", "timestamp", "elapsed", "units", phase_col, time_col):
                 wide[col] = table.numbers(col, what="a number (or an empty cell)", allow_missing=True)
-    tags = [c for c in wide.columns if c not in ("batch_id", "timestamp", "elapsed", "units", phase_col)]
+    tags = [c for c in wide.columns if c not in ("batch_id", "timestamp", "elapsed", "units", phase_col, time_col)]
     if not tags:
         raise DataError(f"{source}: no tag columns / tag values found")
     codes, phase_names = (_phase_codes(phase_cells, phase_numbers) if phase_col is not None else (None, []))
@@ -422,7 +438,9 @@ def _from_table(table, *, phase: str | None = None) -> xr.Dataset:
     elapsed = np.full((len(ids), n_s), np.nan)
     phases = np.zeros((len(ids), n_s), dtype=int)
     for i, (bid, g) in enumerate(groups):
-        el = _elapsed_seconds(g[time_col])
+        el = np.arange(len(g), dtype=float) if time_col is None else _elapsed_seconds(g[time_col])
+        if sample_period is not None:  # sample numbers (the row order when there is no time column)
+            el = el * float(sample_period)
         order = np.argsort(el, kind="stable")
         el = el[order] - np.nanmin(el)
         elapsed[i, : len(el)] = el

@@ -64,7 +64,8 @@ def part_config(estimator: type, constraints: dict[str, Any] | None = None, *,
 
 
 SelectionConfig = part_config(GoldenSelector, {"alpha": Fraction | None, "n_components": Components | None,
-                                               "max_modes": Annotated[int, Field(ge=1, le=10)]},
+                                               "max_modes": Annotated[int, Field(ge=1, le=10)],
+                                               "max_outlier_fraction": Annotated[float, Field(ge=0, lt=1)]},
                               exclude=("variables",))
 AlignerConfig = part_config(Aligner, {"method": Literal[ALIGN_METHODS],
                                       "n_points": Annotated[int, Field(ge=10, le=100_000)],
@@ -74,7 +75,8 @@ EnvelopeConfig = part_config(Envelope, {"method": Literal[ENVELOPE_METHODS], "k"
                              exclude=("variables",))
 BatchPCAConfig = part_config(BatchPCA, {"n_components": Components, "alpha": Fraction,
                                         "spe_method": Literal["box", "jackson-mudholkar"],
-                                        "online": Literal["tsr", "pmp"]}, exclude=("variables",))
+                                        "online": Literal["tsr", "pmp"],
+                                        "scale_floor": Annotated[float, Field(gt=0, le=1)]}, exclude=("variables",))
 QualityConfig = part_config(QualityPLS, exclude=("variables",))
 
 

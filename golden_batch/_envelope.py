@@ -10,6 +10,23 @@ each sample lies inside the band and by how much it leaves it. The scalar
 with ``l``, ``u`` the band and ``s`` the per-time standard deviation (floored at
 ``min_scale``): 0 inside the envelope, growing continuously with the size and
 duration of an excursion (an integrated normalised excursion).
+
+**The envelope verdict of a batch** (``twin golden check``, the report table) is a
+*simultaneous* test over all ``K`` time points and ``J`` variables at the model's
+α, not the ±kσ display band: ``J = 52`` variables each inside ±3σ leave 13 % of
+normal samples with some variable outside (0.9973⁵²), so a per-sample ±kσ rule
+flags most normal batches. A batch is *in the envelope* when every sample lies
+inside ``mean ± c·s`` with::
+
+    c = max( t_{n-1}(1 - α/(2KJ)) · √(1 + 1/n),  q_conformal )
+
+the first term Bonferroni over the ``K·J`` two-sided tests of a new observation
+against ``n`` reference batches (prediction interval, e.g. Hahn & Meeker 1991,
+*Statistical Intervals*, §4.7), the second the split-conformal quantile (Vovk et
+al. 2005; Lei et al. 2018) of the leave-one-out ``max |z|`` of the reference
+batches – a band calibrated on the reference set that holds when the data are
+not Gaussian (used when ``n >= 2/α - 1``, see :func:`golden_batch.conformal_guard`). :meth:`Envelope.verdict` returns it
+with the fraction of time outside.
 """
 
 from __future__ import annotations
@@ -19,6 +36,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import xarray as xr
+from scipy import stats
 
 from golden_batch._base import (
     GoldenEstimator,
@@ -27,6 +45,7 @@ from golden_batch._base import (
     params_to_json,
     renamed_kwargs,
 )
+from golden_batch._limits import conformal_guard
 from golden_batch._mpca import batch_array
 from workbench.errors import ConfigError, DatasetError, did_you_mean
 
@@ -101,7 +120,66 @@ class Envelope(GoldenEstimator):
         overall = np.nanstd(x, axis=(0, 1))
         self.scale_floor_ = np.where(overall > 0, overall, 1.0) * self.min_scale
         self._bands()
+        self.loo_sup_ = self._loo_sup(x)
         return self
+
+    def _loo_sup(self, x: np.ndarray) -> np.ndarray:
+        """``max |z|`` over time and variables of each reference batch against the others (leave one out)."""
+        n = x.shape[0]
+        if n < 3:
+            return np.full(n, np.nan)
+        cnt = np.sum(np.isfinite(x), axis=0)
+        s1, s2 = np.nansum(x, axis=0), np.nansum(x * x, axis=0)
+        out = np.empty(n)
+        for i in range(n):
+            xi = np.nan_to_num(x[i])
+            ok = np.isfinite(x[i])
+            c = cnt - ok
+            m = (s1 - xi) / np.maximum(c, 1)
+            var = np.maximum((s2 - xi * xi) - c * m * m, 0.0) / np.maximum(c - 1, 1)
+            sd = np.maximum(np.sqrt(var), self.scale_floor_)
+            z = np.where(ok & (c > 1), np.abs(x[i] - m) / sd, 0.0)
+            out[i] = float(np.max(z))
+        return out
+
+    def simultaneous_factor(self, alpha: float) -> float:
+        """Half width ``c`` (in standard deviations) of the simultaneous band at family-wise ``alpha``.
+
+        ``max(t_{n-1}(1-α/(2KJ))·√(1+1/n), conformal quantile of the leave-one-out max |z|)``
+        (module docstring).
+        """
+        self._check()
+        if not 0 < alpha < 1:
+            raise ConfigError(f"alpha must be in (0, 1); got {alpha}")
+        n = self.n_batches_
+        tests = self.mean_.size
+        bonf = float(stats.t.ppf(1 - alpha / (2 * tests), max(n - 1, 1)) * np.sqrt(1 + 1 / max(n, 1)))
+        loo = getattr(self, "loo_sup_", None)
+        if loo is None or not np.isfinite(loo).all():
+            return bonf
+        return max(bonf, float(conformal_guard(loo, alpha)))
+
+    def verdict(self, data, alpha: float) -> xr.Dataset:
+        """The envelope verdict per batch at family-wise ``alpha`` (see the module docstring).
+
+        Returns ``in_envelope`` (no sample outside the simultaneous band),
+        ``envelope_outside_fraction`` (fraction of time with some variable outside it)
+        and ``envelope_factor`` ``c``.
+        """
+        c = self.simultaneous_factor(alpha)
+        x = self._batches(data)
+        k = x.shape[1]
+        z = np.abs(x - self.mean_[:k]) / self.norm_[:k]
+        outside = np.nan_to_num(z, nan=0.0) > c
+        frac = outside.any(axis=2).mean(axis=1)
+        coords = {"batch": data["batch"].values} if isinstance(data, xr.Dataset) else {}
+        return xr.Dataset({
+            "in_envelope": ("batch", frac == 0, {"units": "1", "long_name": (
+                f"every sample inside the simultaneous envelope (α = {alpha:g} over time and variables)")}),
+            "envelope_outside_fraction": ("batch", frac, {"units": "1", "long_name": (
+                "fraction of time with some variable outside the simultaneous envelope")}),
+            "envelope_factor": ((), c, {"units": "1", "long_name": "simultaneous band half width in σ"}),
+        }, coords=coords)
 
     def _bands(self) -> None:
         lo_s, hi_s = self.mean_ - self.k * self.std_, self.mean_ + self.k * self.std_
@@ -241,6 +319,8 @@ class Envelope(GoldenEstimator):
                 "envelope_q_upper": (dims, self.q_upper_, {"units": u, "long_name": "upper quantile band"}),
                 "envelope_scale_floor": ("variable", self.scale_floor_, {"units": u, "long_name": "scale floor"}),
                 "variable_units": ("variable", np.asarray(self.units_, dtype=str), {"units": "1", "long_name": "units of each variable"}),
+                "envelope_loo_sup": ("envelope_ref", self.loo_sup_, {"units": "1", "long_name": (
+                    "leave-one-out max |z| of each reference batch")}),
             },
             coords={"time": ("time", self.time_, {"units": "s", "long_name": "aligned batch time"}),
                     "variable": self.variables_},
@@ -269,5 +349,6 @@ class Envelope(GoldenEstimator):
         env.q_lower_ = ds["envelope_q_lower"].values
         env.q_upper_ = ds["envelope_q_upper"].values
         env.scale_floor_ = ds["envelope_scale_floor"].values
+        env.loo_sup_ = ds["envelope_loo_sup"].values if "envelope_loo_sup" in ds else None  # older files: Bonferroni
         env._bands()
         return env

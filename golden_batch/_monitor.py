@@ -22,7 +22,7 @@ from sklearn.base import clone
 
 from golden_batch._align import Aligner
 from golden_batch._base import GoldenEstimator, check_is_fitted, estimator_from_json, params_to_json
-from golden_batch._batchset import quality_variables, trajectory_variables
+from golden_batch._batchset import make_batch_set, quality_variables, trajectory_variables
 from golden_batch._envelope import Envelope
 from golden_batch._mpca import BatchPCA
 from golden_batch._quality import QualityPLS
@@ -32,7 +32,8 @@ from workbench.errors import ConfigError, DatasetError, did_you_mean
 __all__ = ["GoldenBatchModel", "MonitorSession", "MonitorSample", "EXTRA_DIMS", "FLAT_PARAMETERS",
            "flat_to_parts"]
 
-EXTRA_DIMS = ("align_variable", "component", "component2", "pls_component", "pls_component2", "batch_ref")
+EXTRA_DIMS = ("align_variable", "component", "component2", "pls_component", "pls_component2", "batch_ref",
+              "envelope_ref")
 
 
 @dataclass
@@ -345,21 +346,29 @@ class GoldenBatchModel(GoldenEstimator):
     def check(self, batches: xr.Dataset) -> xr.Dataset:
         """Check complete raw batches: envelope, batch-level T²/SPE, quality prediction.
 
-        Returns a Dataset along ``batch`` with ``fraction_inside``, ``t2``,
-        ``spe``, ``t2_limit``, ``spe_limit``, ``in_control`` and ``predicted_<kpi>``.
+        Returns a Dataset along ``batch`` with ``t2``, ``spe``, ``t2_limit``,
+        ``spe_limit``, ``in_control``, the envelope verdict ``in_envelope`` and
+        ``envelope_outside_fraction`` (the simultaneous band at the model's α over all
+        time points and variables, :meth:`Envelope.verdict` – the one meaning of "in
+        envelope" for ``twin golden check`` and the report), ``fraction_inside`` (time
+        with every variable inside the ±kσ display band, for information) and
+        ``predicted_<kpi>``.
         """
         aligned = self.align(batches)
         s = self.mpca_.score_samples(aligned)
         inside = self.envelope_.predict(aligned)["fraction_inside"]
+        verdict = self.envelope_.verdict(aligned, self.mpca_.alpha)
         out = xr.Dataset({
-            "fraction_inside": inside,
+            "fraction_inside": inside.assign_attrs(long_name="fraction of time with every variable inside the ±kσ band"),
+            "envelope_outside_fraction": verdict["envelope_outside_fraction"],
+            "envelope_factor": verdict["envelope_factor"],
             "t2": s["t2"], "spe": s["spe"],
             "t2_limit": ((), self.mpca_.t2_limit_, {"units": "1", "long_name": "T² limit"}),
             "spe_limit": ((), self.mpca_.spe_limit_, {"units": "1", "long_name": "SPE limit"}),
         })
         out["in_control"] = ((out["t2"] <= out["t2_limit"]) & (out["spe"] <= out["spe_limit"])).assign_attrs(
             units="1", long_name="T² and SPE within limits")
-        out["in_envelope"] = (inside == 1.0).assign_attrs(units="1", long_name="every sample inside the envelope")
+        out["in_envelope"] = verdict["in_envelope"]
         if self.quality_model_ is not None:
             yhat = self.quality_model_.predict(aligned)
             for n, kpi in enumerate(self.quality_model_.quality_):
@@ -459,12 +468,20 @@ class MonitorSession:
             self._q_contrib = np.zeros((k, q.n_components_))
             self._q_star = np.zeros(q.n_components_)
         self._filled = -1
+        self._raw: list[tuple[float, np.ndarray]] = []
+        self._phase: list[int | None] = []
         src = list(model.aligner_.variables_) + ["warped_time"]
         self._cols = np.array([src.index(v) for v in model.variables_])
         self.history: list[MonitorSample] = []
 
-    def update(self, elapsed: float, values: Mapping[str, float] | np.ndarray) -> MonitorSample:
-        """Feed one sample (elapsed time in s, values by variable name or in model order)."""
+    def update(self, elapsed: float, values: Mapping[str, float] | np.ndarray, *,
+               phase: int | None = None) -> MonitorSample:
+        """Feed one sample (elapsed time in s, values by variable name or in model order).
+
+        ``phase`` (the sample's phase index, as in the history) is kept for :meth:`finish`,
+        which then aligns phase by phase like the off-line check.
+        """
+        self._phase.append(phase)
         model, m = self.model, self.model.mpca_
         names_in = model.aligner_.variables_
         if isinstance(values, Mapping):
@@ -474,7 +491,8 @@ class MonitorSession:
                 raise DatasetError(f"sample lacks variable {exc}; {did_you_mean(str(exc.args[0]), values)}") from None
         else:
             x = np.asarray(values, dtype=float)
-        pos = self.alignment.update(elapsed, x)
+        self._raw.append((float(elapsed), x.copy()))
+        pos = self.alignment.update(elapsed, x, phase)
         if pos < 0:
             out = MonitorSample(-1, float("nan"))
             self.history.append(out)
@@ -514,6 +532,27 @@ class MonitorSession:
             out.predicted_quality = dict(zip(model.quality_model_.quality_, yhat.tolist(), strict=True))
         self.history.append(out)
         return out
+
+    @property
+    def reached_end(self) -> bool:
+        """True once the on-line alignment has reached the last grid point of the reference."""
+        return self.alignment.position >= self.model.aligner_.grid_.size - 1
+
+    def finish(self, batch_id: str = "running") -> xr.Dataset:
+        """The batch has ended: its verdict from the complete record, as :meth:`GoldenBatchModel.check`.
+
+        Open-end DTW only knows the best match of the samples so far; at the end the
+        whole record is aligned once more with the end pinned to the reference's end
+        (the off-line alignment), so the end-of-batch verdict is the off-line one.
+        """
+        if not self._raw:
+            raise DatasetError("finish() before any sample: feed the batch with update() first")
+        el = np.array([t for t, _ in self._raw])
+        x = np.stack([v for _, v in self._raw])
+        names = self.model.aligner_.variables_
+        phase = None if any(p is None for p in self._phase) else np.asarray(self._phase, dtype=int)[None]
+        ds = make_batch_set({n: x[None, :, j] for j, n in enumerate(names)}, el, batch_ids=[batch_id], phase=phase)
+        return self.model.check(ds)
 
     def to_dataset(self) -> xr.Dataset:
         """The monitoring history so far as a Dataset along ``sample``."""

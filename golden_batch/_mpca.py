@@ -33,7 +33,12 @@ from golden_batch._base import (
 )
 from golden_batch._batchset import trajectory_variables
 from golden_batch._contributions import spe_contributions, t2_contributions
-from golden_batch._limits import spe_limit_box, spe_limit_jackson_mudholkar, t2_limit
+from golden_batch._limits import (
+    conformal_guard,
+    spe_limit_box,
+    spe_limit_jackson_mudholkar,
+    t2_limit,
+)
 from workbench.errors import ConfigError, DatasetError
 
 __all__ = ["BatchPCA", "ObservationPCA", "batch_array", "column_scale"]
@@ -159,7 +164,19 @@ class BatchPCA(GoldenEstimator):
     cv_folds
         Folds used to compute out-of-sample reference SPE values for the Box
         limits (in-sample residuals of the fitted batches are too small);
-        0 uses in-sample residuals.
+        0 uses in-sample residuals. The folds are a seeded shuffle of the batches
+        in a canonical order (sorted by batch id; rows sorted by value for a plain
+        array), so the same batches in any order give the same limits.
+    cv_seed
+        Seed of that shuffle.
+    scale_floor
+        Floor of each column's scale relative to the RMS column standard deviation of
+        its variable (:func:`column_scale`). A column that hardly varies over the
+        reference batches – a set point, a start value, a discrete step number – would
+        otherwise turn a new batch's ordinary deviation there into a huge scaled value
+        (on the real nylon data, held-out batches with SPE 10⁵ times the limit at 0.001).
+        A larger floor (0.1) tames that but also blunts faults in tightly controlled
+        variables (reactor sensor bias: detection 0.70 → 0.25), so the default stays 0.001.
     online
         ``"tsr"`` (trimmed score regression) or ``"pmp"`` (projection to the model
         plane) for the scores of partial batches.
@@ -179,6 +196,8 @@ class BatchPCA(GoldenEstimator):
         cv_folds: int = 5,
         online: str = "tsr",
         variables: Sequence[str] | None = None,
+        cv_seed: int = 0,
+        scale_floor: float = 1e-3,
     ):
         self.n_components = n_components
         self.alpha = alpha
@@ -186,6 +205,8 @@ class BatchPCA(GoldenEstimator):
         self.cv_folds = cv_folds
         self.online = online
         self.variables = variables
+        self.cv_seed = cv_seed
+        self.scale_floor = scale_floor
 
     # ---------------------------------------------------------------- fit
     def fit(self, data: xr.Dataset | np.ndarray, y=None) -> BatchPCA:
@@ -207,7 +228,7 @@ class BatchPCA(GoldenEstimator):
         x = x3.reshape(i, k * j)
         x = np.where(np.isnan(x), np.nanmean(x, axis=0), x)
         self.mean_ = x.mean(axis=0)
-        self.scale_ = column_scale(x, k, j)
+        self.scale_ = column_scale(x, k, j, floor=self.scale_floor)
         z = (x - self.mean_) / self.scale_
         n_max = min(i - 2, k * j)
         u, s, vt = _svd(z, lambda w: _n_components(self.n_components, w / (i - 1), n_max))
@@ -225,25 +246,38 @@ class BatchPCA(GoldenEstimator):
         resid = z - scores @ self.components_
         self.spe_train_ = np.sum(resid**2, axis=1)
         self._cv_online_spe = None
-        self.spe_reference_ = self._cv_spe(z, a) if self.cv_folds and i >= 2 * self.cv_folds else self.spe_train_
+        if isinstance(data, xr.Dataset) and "batch" in data.coords:
+            canonical = np.argsort(np.asarray(data["batch"].values, dtype=str), kind="stable")
+        else:
+            canonical = np.lexsort(x.T[::-1])
+        self.spe_reference_ = (self._cv_spe(z, a, canonical) if self.cv_folds and i >= 2 * self.cv_folds
+                               else self.spe_train_)
         self.t2_limit_ = t2_limit(self.alpha, a, i, phase="II")
         self.t2_limit_phase1_ = t2_limit(self.alpha, a, i, phase="I")
         if self.spe_method == "box":
             self.spe_limit_ = spe_limit_box(self.spe_reference_, self.alpha)
         else:
             self.spe_limit_ = spe_limit_jackson_mudholkar(self.residual_eigenvalues_, self.alpha)
+        if self.spe_reference_ is not self.spe_train_:  # out-of-fold values: guard heavy tails (conformal)
+            self.spe_limit_ = float(max(self.spe_limit_, conformal_guard(self.spe_reference_, self.alpha)))
         self._fit_online(z.reshape(i, k, j))
         return self
 
-    def _cv_spe(self, z: np.ndarray, a: int) -> np.ndarray:
-        """Out-of-fold batch-level SPE, and out-of-fold on-line SPE per time (kept for the limits)."""
+    def _cv_spe(self, z: np.ndarray, a: int, canonical: np.ndarray | None = None) -> np.ndarray:
+        """Out-of-fold batch-level SPE, and out-of-fold on-line SPE per time (kept for the limits).
+
+        ``canonical`` orders the batches independently of how they were given; the
+        folds are a seeded shuffle of that order (order-independent limits).
+        """
         from sklearn.utils.extmath import randomized_svd
         from threadpoolctl import threadpool_limits
 
         i, kj = z.shape
         k = self.n_times_
         j = kj // k
-        folds = np.arange(i) % self.cv_folds
+        canonical = np.arange(i) if canonical is None else canonical
+        folds = np.empty(i, dtype=int)
+        folds[canonical[np.random.default_rng(self.cv_seed).permutation(i)]] = np.arange(i) % self.cv_folds
         out = np.empty(i)
         self._cv_online_spe = np.empty((i, k))
         for f in range(self.cv_folds):
@@ -275,9 +309,12 @@ class BatchPCA(GoldenEstimator):
         cov = np.einsum("ika,ikb->kab", t_hat, t_hat) / (i - 1)
         self.online_cov_inv_ = np.linalg.pinv(cov, rcond=1e-10, hermitian=True)
         spe_ref = getattr(self, "_cv_online_spe", None)
-        if spe_ref is None:  # no cross-validation: in-sample residuals (limits somewhat too tight)
+        cv = spe_ref is not None
+        if not cv:  # no cross-validation: in-sample residuals (limits somewhat too tight)
             spe_ref = _online_spe(z3, p3, self.online_matrix_)
         self.online_spe_limit_ = spe_limit_box(spe_ref.T, self.alpha)
+        if cv:  # out-of-fold values: the conformal guard per time, as for the batch-level limit
+            self.online_spe_limit_ = np.maximum(self.online_spe_limit_, conformal_guard(spe_ref.T, self.alpha))
         self.online_t2_limit_ = self.t2_limit_
 
     # ---------------------------------------------------------- transform

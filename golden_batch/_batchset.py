@@ -380,13 +380,13 @@ def _from_table(table, *, phase: str | None = None, time: str | None = None,
         df = df.copy()
         df["value"] = table.numbers("value", what="a number (or an empty cell)", allow_missing=True)
         df["batch_id"] = df["batch_id"].astype(str)
+        df["tag"] = df["tag"].astype(str).str.strip()  # before units and quality values are keyed by tag
         if "units" in cols:
             for tag, unit in df.dropna(subset=["units"]).groupby("tag")["units"].first().items():
                 units[str(tag)] = str(unit)
         is_q = df["timestamp"].isna() | (df["timestamp"].astype(str).str.strip() == "")
         for _, row in df[is_q].iterrows():
             quality.setdefault(str(row["tag"]), {})[row["batch_id"]] = float(row["value"])
-        df["tag"] = df["tag"].astype(str).str.strip()
         if phase_col is None and (df["tag"] == "phase").any():
             phase_col = "phase"
         if phase_col is not None and not (df["tag"] == phase_col).any():

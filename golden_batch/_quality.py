@@ -76,9 +76,10 @@ class QualityPLS(GoldenEstimator):
         z = (x - self.mean_) / self.scale_
         zy = (yv - self.y_mean_) / self.y_scale_
         a_max = max(1, min(self.max_components, i - 3))
+        folds = list(KFold(min(5, i), shuffle=True, random_state=0).split(z))
         if self.n_components is None:
             press = np.zeros(a_max)
-            for tr, te in KFold(min(5, i), shuffle=True, random_state=0).split(z):
+            for tr, te in folds:
                 for a in range(1, a_max + 1):
                     m = PLSRegression(a, scale=False).fit(z[tr], zy[tr])
                     press[a - 1] += np.sum((m.predict(z[te]) - zy[te]) ** 2)
@@ -103,6 +104,12 @@ class QualityPLS(GoldenEstimator):
         self.online_matrix_ = np.linalg.pinv(g, rcond=1e-10, hermitian=True) @ h
         zy_hat = t @ self.y_loadings_.T
         self.rmse_fit_ = np.sqrt(np.mean(((zy_hat - zy) * self.y_scale_) ** 2, axis=0))
+        # Cross-validated end-of-batch prediction error (same folds, chosen components): the
+        # in-sample RMSE understates the error of a new batch (Wold, Sjöström & Eriksson 2001, §4.4).
+        resid = np.zeros_like(zy)
+        for tr, te in folds:
+            resid[te] = PLSRegression(a, scale=False).fit(z[tr], zy[tr]).predict(z[te]) - zy[te]
+        self.rmse_cv_ = np.sqrt(np.mean((resid * self.y_scale_) ** 2, axis=0))
         return self
 
     def _z(self, aligned) -> np.ndarray:
@@ -150,6 +157,8 @@ class QualityPLS(GoldenEstimator):
             "pls_y_loadings": (("kpi", "pls_component"), self.y_loadings_, {"units": "1", "long_name": "PLS y loadings"}),
             "pls_y_mean": ("kpi", self.y_mean_, {"units": "1", "long_name": "quality mean"}),
             "pls_y_scale": ("kpi", self.y_scale_, {"units": "1", "long_name": "quality scale"}),
+            "pls_rmse_fit": ("kpi", self.rmse_fit_, {"units": "1", "long_name": "in-sample RMSE of the quality"}),
+            "pls_rmse_cv": ("kpi", self.rmse_cv_, {"units": "1", "long_name": "cross-validated RMSE of the quality"}),
             "pls_online_matrix": (("time", "pls_component", "pls_component2"), self.online_matrix_,
                                   {"units": "1", "long_name": "TSR map"}),
         }, coords={"kpi": self.quality_})
@@ -170,6 +179,9 @@ class QualityPLS(GoldenEstimator):
         m.y_mean_ = ds["pls_y_mean"].values
         m.y_scale_ = ds["pls_y_scale"].values
         m.online_matrix_ = ds["pls_online_matrix"].values
+        for name in ("rmse_fit", "rmse_cv"):  # absent from files written before they were stored
+            if f"pls_{name}" in ds:
+                setattr(m, f"{name}_", ds[f"pls_{name}"].values)
         m.mean_ = ds["pls_mean"].values.reshape(-1)
         m.scale_ = ds["pls_scale"].values.reshape(-1)
         m.quality_ = [str(q) for q in ds["kpi"].values]

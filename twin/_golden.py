@@ -10,9 +10,11 @@ and the T²/SPE contributions, the on-line T² and SPE with their limits and, wi
 (PLS) part, the predicted end-of-batch quality. These go to the trace as ``golden_*``
 variables (:attr:`GoldenAlarms.trace_variables`).
 
-The predicted quality's interval is ``ŷ ± z_{0.975} · RMSE`` with the quality model's fit RMSE
-(``rmse_fit_``, a 95 % normal interval, e.g. Wold, Sjöström & Eriksson, *Chemom. Intell. Lab.
-Syst.* 58:109-130, 2001, §4.4); it is NaN for a model read from a file that does not carry it.
+The predicted quality's interval is ``ŷ ± z_{0.975} · RMSE_CV`` with the quality model's
+cross-validated end-of-batch RMSE (``rmse_cv_``, a 95 % normal interval, e.g. Wold, Sjöström &
+Eriksson, *Chemom. Intell. Lab. Syst.* 58:109-130, 2001, §4.4); early in a batch the trimmed-score
+prediction is less certain than that, so the interval is the end-of-batch one, not wider. It is NaN
+for a model file written before the RMSE was stored.
 
 A twin that joins a running batch (its first sample more than one sample period into the batch)
 never saw the batch's start, which the on-line T², SPE, contributions and quality prediction
@@ -126,7 +128,7 @@ class GoldenAlarms(OneAlarm):
             self.scale[j], self.offset[j] = conv
         q = self.model.quality_model_
         self.kpis = list(q.quality_) if q is not None else []
-        rmse = getattr(q, "rmse_fit_", None) if q is not None else None
+        rmse = getattr(q, "rmse_cv_", None) if q is not None else None
         self._half_width = _Z95 * np.asarray(rmse, float) if rmse is not None else np.full(len(self.kpis), np.nan)
         self.restart()
 

@@ -149,3 +149,13 @@ def test_excel_sheet_is_read_with_located_errors(tmp_path):
         gb.read_history(path, sheet="data")
     with pytest.raises(DataError, match="has no sheet 'dta'"):
         gb.read_history(path, sheet="dta")
+
+
+def test_long_table_tag_names_with_spaces_keep_their_units_and_quality(tmp_path):
+    rows = [("B1", t, "T ", 300.0 + t, "K") for t in (0.0, 60.0, 120.0)]
+    rows += [("B1", "", "yield ", 0.9, "1")]
+    p = tmp_path / "long.csv"
+    pd.DataFrame(rows, columns=["batch_id", "timestamp", "tag", "value", "units"]).to_csv(p, index=False)
+    ds = gb.read_history(p)
+    assert ds["T"].attrs.get("units") == "K"
+    assert float(ds["yield"].sel(batch="B1")) == 0.9

@@ -59,6 +59,13 @@ def test_trace_holds_the_scores_of_a_direct_monitor_session(model_file, tmp_path
     np.testing.assert_allclose(ds["golden_predicted"].values,
                                [[s.predicted_quality[k] for k in kpis] for s in ref], rtol=1e-9)
     assert ds["golden_t2"].attrs["long_name"] and ds["golden_t2"].attrs["units"] == "1"
+    # the interval of the predicted quality: ŷ ± z0.975 · cross-validated RMSE, stored with the model file
+    q = gb.GoldenBatchModel.load(model_file).quality_model_
+    assert np.all(q.rmse_cv_ > q.rmse_fit_)  # a new batch is predicted worse than the fitted ones
+    half = ds["golden_predicted_high"].values - ds["golden_predicted"].values
+    seen = np.isfinite(ds["golden_predicted"].values)
+    assert seen.any()
+    np.testing.assert_allclose(half[seen], np.broadcast_to(1.959963984540054 * q.rmse_cv_, half.shape)[seen], rtol=1e-9)
 
 
 def test_a_sensor_bias_raises_a_golden_alarm_on_its_tag(model_file, tmp_path):

@@ -10,10 +10,10 @@ if [ "$#" -gt 0 ]; then
   exec "$PY" -m pytest "$@"
 fi
 log="$(mktemp -t twin-docs-test.XXXXXX)"
-"$PY" -m pytest -m docs tests/docs -p no:cacheprovider >"$log" 2>&1 &
+"$PY" -m pytest -m "docs and not docs_with_rest" tests/docs -p no:cacheprovider >"$log" 2>&1 &
 docs=$!
 trap 'kill "$docs" 2>/dev/null || true' INT TERM
-"$PY" -m pytest -m "not docs"
+"$PY" -m pytest -m "not docs or docs_with_rest"
 rest=$?
 wait "$docs"
 docs_rc=$?

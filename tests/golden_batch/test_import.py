@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import golden_batch as gb
+from tests.golden_batch._phased import write_phased_history
 from twin_app.cli.main import main
 from workbench.errors import DataError
 
@@ -114,14 +115,7 @@ def test_phase_option_names_another_column(tmp_path):
 
 
 def test_cli_build_with_phase_option(tmp_path, capsys):
-    rng = np.random.default_rng(3)
-    rows = []
-    for b in range(12):
-        n = 30 + b % 4
-        for k in range(n):
-            rows.append({"batch_id": f"B{b:02d}", "elapsed": 60.0 * k, "stage": "fill" if k < n // 2 else "react",
-                         "T ": 300 + k + rng.normal(0, 0.3), "P": 1 + 0.01 * k + rng.normal(0, 0.01)})
-    pd.DataFrame(rows).to_csv(tmp_path / "h.csv", index=False)
+    write_phased_history(tmp_path / "h.csv", temperature="T ")  # a name with a trailing space
     code = main(["golden", "build", str(tmp_path / "h.csv"), "--phase", "stage", "-o", str(tmp_path / "m.nc"),
                  "--json"])
     assert code == 0

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
 import golden_batch as gb
+from tests.golden_batch._phased import write_phased_history
 from twin_app.cli.main import main
 from viz.golden_report import golden_figures, phase_starts, write_golden_report
 
@@ -16,14 +15,7 @@ from viz.golden_report import golden_figures, phase_starts, write_golden_report
 def phased(tmp_path_factory):
     """A history of two named phases ('fill' for the first half of every batch, then 'react'), its model file."""
     d = tmp_path_factory.mktemp("phased")
-    rng = np.random.default_rng(3)
-    rows = []
-    for b in range(12):
-        n = 30 + b % 4
-        for k in range(n):
-            rows.append({"batch_id": f"B{b:02d}", "elapsed": 60.0 * k, "stage": "fill" if k < n // 2 else "react",
-                         "T": 300 + k + rng.normal(0, 0.3), "P": 1 + 0.01 * k + rng.normal(0, 0.01)})
-    pd.DataFrame(rows).to_csv(d / "h.csv", index=False)
+    write_phased_history(d / "h.csv")
     assert main(["golden", "build", str(d / "h.csv"), "--phase", "stage", "-o", str(d / "m.nc"), "--json"]) == 0
     return d
 

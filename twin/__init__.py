@@ -44,7 +44,13 @@ from twin._degradation import (
     optimal_cleaning_interval,
 )
 from twin._detect import AlarmEvent, DetectorBank, cusum_arl_siegmund, ewma_arl
-from twin._lookahead import LookaheadResult, ProjectionJudgement, judge_projection, lookahead
+from twin._lookahead import (
+    LookaheadResult,
+    ProjectionJudgement,
+    bumpless_integrator,
+    judge_projection,
+    lookahead,
+)
 from twin._maintain import (
     DRIFT_SCALES,
     MaintenanceForecast,
@@ -113,6 +119,7 @@ __all__ = [
     "MaintenanceForecast",
     "DRIFT_SCALES",
     "lookahead",
+    "bumpless_integrator",
     "LookaheadResult",
     "judge_projection",
     "ProjectionJudgement",

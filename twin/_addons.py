@@ -24,7 +24,7 @@ from twin._lookahead import judge_projection, lookahead
 from twin._mspc import MspcAlarms
 from twin._resid_t2 import ResidualT2
 from twin._trace import TraceVariable
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, did_you_mean
 
 __all__ = ["AddOns", "LookaheadAlarms"]
 
@@ -56,6 +56,7 @@ class LookaheadAlarms(OneAlarm):
                 raise ConfigError(f"lookahead.std names '{p}', which is not a parameter of the twin (binding "
                                   f"parameters or start_values: {', '.join(known) or 'none'})", source=src,
                                   path=f"lookahead.std.{p}")
+        self.switch, self.bumpless = self._controller(settings.controller, twin, src)
         outputs = {o.tag: (i, o.variable) for i, o in enumerate(twin.binding.outputs)}
         ni = len(twin.binding.inputs)
         model = golden.model
@@ -86,6 +87,34 @@ class LookaheadAlarms(OneAlarm):
         #: (runs × times × :attr:`variables`, model units).
         self.last = None
         self.projection: tuple[np.ndarray, np.ndarray] | None = None
+
+    @staticmethod
+    def _controller(c, twin, src):
+        """``lookahead.controller`` checked against the FMU: (switch parameters, bumpless names) or (None, None)."""
+        if c is None:
+            return None, None
+        model = twin.model
+
+        def bad(field: str, what: str):
+            return ConfigError(f"lookahead.controller.{field}: {what}", source=src, path=f"lookahead.controller.{field}")
+
+        if model.mode != "me":
+            raise bad("integrator", "the bumpless start sets the controller's integral state, which needs the twin in "
+                      "ME mode (sync: {method: ekf} or reset)")
+        names = model.variable_names
+        for p in c.parameters:
+            if p not in names or model.causality(p) != "parameter":
+                raise bad(f"parameters.{p}", f"'{p}' is not a parameter of {model.path.name}; "
+                          f"{did_you_mean(p, [n for n in names if model.causality(n) == 'parameter'])}")
+        if c.integrator not in model.state_names:
+            raise bad("integrator", f"'{c.integrator}' is not a continuous state of {model.path.name}; "
+                      f"{did_you_mean(c.integrator, model.state_names)}")
+        if c.output not in names:
+            raise bad("output", f"'{c.output}' is not a variable of {model.path.name}; {did_you_mean(c.output, names)}")
+        if c.input not in model.input_names:
+            raise bad("input", f"'{c.input}' is not an input the twin drives (binding inputs: "
+                      f"{', '.join(model.input_names) or 'none'})")
+        return dict(c.parameters), {"integrator": c.integrator, "output": c.output, "input": c.input}
 
     @property
     def trace_variables(self) -> list[TraceVariable]:
@@ -118,7 +147,7 @@ class LookaheadAlarms(OneAlarm):
         res = lookahead(tw.model, until=until, outputs=outputs, dt=float(s.dt), parameters=params,
                         mean=[float(tw.parameters.get(p, tw.binding.start_values.get(p, 0.0))) for p in params],
                         covariance=np.diag([float(s.std[p]) ** 2 for p in params]) if params else None,
-                        n=s.replications, seed=s.seed + self.count)
+                        n=s.replications, seed=s.seed + self.count, switch=self.switch, bumpless=self.bumpless)
         self.count += 1
         ds = res.dataset
         x = np.stack([ds[v].values for v in self.fmu_vars], axis=-1) * self._conv[:, 0] + self._conv[:, 1]

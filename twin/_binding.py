@@ -245,6 +245,21 @@ class GoldenSettings(WorkbenchModel):
         None, description="Model variable → plant tag; None: every model variable is a tag of the same name")
 
 
+class ProjectionController(WorkbenchModel):
+    """The plant's controller in the projection (``lookahead.controller``; ``twin.lookahead``'s ``switch``/``bumpless``).
+
+    A twin driven by a measured manipulated variable (its model's controller off) would project
+    that input held: the plant's controller frozen. With this section the projection switches the
+    model's controller on and starts it bumplessly from the held manipulated value.
+    """
+
+    parameters: dict[str, float | bool] = Field(
+        description="FMU parameters set for the projection only, e.g. {controller_enabled: true}")
+    integrator: str = Field(description="FMU continuous state of the controller's integral action (e.g. I_err)")
+    output: str = Field(description="FMU variable the controller sets (e.g. T_jacket_in)")
+    input: str = Field(description="FMU input the twin is driven with for that value (e.g. T_cool_in)")
+
+
 class LookaheadSettings(WorkbenchModel):
     """Monte-Carlo projection of the rest of the batch, judged against the golden envelope (``twin._lookahead``)."""
 
@@ -259,6 +274,8 @@ class LookaheadSettings(WorkbenchModel):
     quality: dict[str, dict[str, float | str]] = Field(
         default_factory=dict, description="Quality spec → {variable: FMU variable, low: x, high: y}: the projected "
         "final value of the variable is judged against [low, high]")
+    controller: ProjectionController | None = Field(
+        None, description="The plant's controller acts in the projection (bumpless start); None: inputs held")
 
     @field_validator("quality")
     @classmethod

@@ -5,6 +5,14 @@ simulated under the current inputs (held) or a proposed recipe, once per
 parameter draw from the calibration's normal approximation ``N(θ̂, Σ)``.
 The answer is a Dataset of trajectories over ``replication`` plus a summary
 such as "final yield_C 0.87 ± 0.02; peak T 352.1 K in 40 min".
+
+A twin driven by a plant's manipulated variable (e.g. the measured jacket inlet temperature, its
+model's controller switched off) would project that input held, i.e. the plant's controller frozen.
+With ``switch``/``bumpless`` the projection runs the model's own controller instead, started
+bumplessly: the controller's integral state is solved so that its output equals the held
+manipulated value at the start (Åström & Hägglund, *Advanced PID Control*, ISA 2006, sec. 3.5:
+bumpless transfer by initialising the integral term), so the projection continues from what the
+plant does now rather than with a jump.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ import xarray as xr
 from workbench.dataset import with_units
 from workbench.errors import ConfigError
 
-__all__ = ["LookaheadResult", "ProjectionJudgement", "judge_projection", "lookahead"]
+__all__ = ["LookaheadResult", "ProjectionJudgement", "bumpless_integrator", "judge_projection", "lookahead"]
 
 
 @dataclass
@@ -60,6 +68,47 @@ def _profile(spec: Any, t: float) -> float:
     return value
 
 
+def bumpless_integrator(model, integrator: str, output: str, target: float) -> float:
+    """The value of the integral state ``integrator`` at which the controller output ``output`` equals ``target``.
+
+    Bumpless transfer (Åström & Hägglund 2006, sec. 3.5): a PI(D) output is affine in the integral
+    state while unsaturated, so two evaluations give it (checked by a third); otherwise (a
+    nonlinear law, or a start at a limit) a root is bracketed outwards and found by Brent's method.
+    A ``target`` beyond what the controller can output (outside its limits) gets the state, among
+    those tried, whose output is closest: the controller starts saturated. ``model`` is an ME
+    :class:`~twin.FmuStepper` with the controller switched on; its integral state is left at the
+    returned value.
+    """
+    from scipy.optimize import brentq
+
+    def miss(value: float) -> float:
+        model.set_states({integrator: value})
+        return float(model.read([output])[0]) - target
+
+    tol = 1e-9 * max(1.0, abs(target))
+    i0 = float(model.get_states()[integrator])
+    f0 = miss(i0)
+    tried = {i0: f0}
+    slope = miss(i0 + 1.0) - f0
+    if slope != 0.0:
+        guess = i0 - f0 / slope
+        tried[guess] = miss(guess)
+        if abs(tried[guess]) <= tol:
+            return guess
+    step = 1.0
+    for _ in range(60):
+        for b in (i0 + step, i0 - step):
+            tried[b] = fb = miss(b)
+            if fb == 0.0 or np.sign(fb) != np.sign(f0):
+                root = b if fb == 0.0 else brentq(miss, min(i0, b), max(i0, b), xtol=tol)
+                miss(root)
+                return float(root)
+        step *= 4.0
+    best = min(tried, key=lambda k: abs(tried[k]))
+    miss(best)
+    return float(best)
+
+
 def lookahead(
     model,
     *,
@@ -73,6 +122,8 @@ def lookahead(
     n: int = 50,
     seed: int | None = 0,
     state=None,
+    switch: Mapping[str, float | bool] | None = None,
+    bumpless: Mapping[str, str] | None = None,
 ) -> LookaheadResult:
     """Simulate from the current (or given) FMU state to batch time ``until``.
 
@@ -98,6 +149,13 @@ def lookahead(
         Seed of the draws.
     state
         Start snapshot (default: the model's current state).
+    switch
+        FMU parameters set for the projection only (e.g. ``{"controller_enabled": True}``: the
+        model's controller acts in the projection); restored afterwards.
+    bumpless
+        ``{"integrator": state, "output": variable, "input": input}``: at the start of each run the
+        controller's integral state is solved (:func:`bumpless_integrator`) so that its output equals
+        the held value of the input the twin is driven with (ME mode).
 
     Returns
     -------
@@ -118,8 +176,14 @@ def lookahead(
         n = 1
         draws = np.zeros((1, 0))
     saved_params = {p: model.parameters.get(p) for p in params}
+    switch = dict(switch or {})
+    saved_switch = {p: model.parameters.get(p, model.start_value(p)) for p in switch}
     names = list(model.input_names)
     u_now = snap[3]
+    if bumpless:
+        if model.mode != "me":
+            raise ConfigError("a bumpless controller start needs the model in ME mode (it sets the integral state)")
+        held = float(u_now[names.index(bumpless["input"])])
     steps = max(1, int(np.ceil((until - t0) / dt - 1e-9)))
     times = t0 + dt * np.arange(steps + 1)
     times[-1] = min(times[-1], until) if times[-1] > until else times[-1]
@@ -131,6 +195,11 @@ def lookahead(
             model.set_state(snap)
             if params:
                 model.set_parameters(dict(zip(params, draws[r].tolist(), strict=True)))
+            if switch:
+                model.set_parameters(switch)
+            if bumpless:
+                model.step(u_now, 0.0)
+                bumpless_integrator(model, bumpless["integrator"], bumpless["output"], held)
             u = u_now.copy()
             traj[r, 0] = model.step(u, 0.0)
             for k in range(1, steps + 1):
@@ -140,6 +209,8 @@ def lookahead(
                 traj[r, k] = model.step(u, times[k] - times[k - 1])
     finally:
         model.set_outputs(saved_outputs)
+        if switch:
+            model.set_parameters(saved_switch)
         model.set_state(snap)
         if params:
             restore = {p: v for p, v in saved_params.items() if v is not None}

@@ -45,11 +45,14 @@ from twin._degradation import (
 )
 from twin._detect import AlarmEvent, DetectorBank, cusum_arl_siegmund, ewma_arl
 from twin._lookahead import (
+    FAN_QUANTILES,
     LookaheadResult,
     ProjectionJudgement,
     bumpless_integrator,
     judge_projection,
     lookahead,
+    projection_fan,
+    write_projection,
 )
 from twin._maintain import (
     DRIFT_SCALES,
@@ -119,6 +122,9 @@ __all__ = [
     "MaintenanceForecast",
     "DRIFT_SCALES",
     "lookahead",
+    "projection_fan",
+    "write_projection",
+    "FAN_QUANTILES",
     "bumpless_integrator",
     "LookaheadResult",
     "judge_projection",

@@ -14,19 +14,22 @@ variables (:class:`~twin.TraceVariable`).
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
 
 from twin._detect import AlarmEvent, OneAlarm
 from twin._golden import GoldenAlarms
-from twin._lookahead import judge_projection, lookahead
+from twin._lookahead import judge_projection, lookahead, projection_fan, write_projection
 from twin._mspc import MspcAlarms
 from twin._resid_t2 import ResidualT2
 from twin._trace import TraceVariable
 from workbench.errors import ConfigError, did_you_mean
 
 __all__ = ["AddOns", "LookaheadAlarms"]
+
+log = logging.getLogger(__name__)
 
 
 class LookaheadAlarms(OneAlarm):
@@ -78,6 +81,7 @@ class LookaheadAlarms(OneAlarm):
         cols = [model.variables_.index(v) for v in self.variables]
         env = model.envelope_
         self.grid, self.lower, self.upper = env.time_, env.lower_[:, cols], env.upper_[:, cols]
+        self.units = [str(env.units_[c]) for c in cols]
         self.specs = {n: (float(s.get("low", -math.inf)), float(s.get("high", math.inf)), str(s["variable"]))
                       for n, s in settings.quality.items()}
         self.every = float(settings.every_min) * 60.0
@@ -156,10 +160,27 @@ class LookaheadAlarms(OneAlarm):
                              start=t0, offset=offset, finals=finals,
                              specs={n: (lo, hi) for n, (lo, hi, _) in self.specs.items()})
         self.last, self.projection = j, (ds["time"].values, x)
+        if trace is not None and getattr(trace, "writable", False):
+            if not trace.created:  # the store is created (and its folder emptied) by its first flush with rows
+                trace.flush()
+            self._write_fan(trace, projection_fan(ds["time"].values, x, self.variables, self.units, j,
+                                                  offset=offset, made_at=float(time)))
         self._alarm(float(time), j, trace)
         row = {"lookahead_p_leave": j.p_leave, "lookahead_time_to_violation": j.time_to_violation}
         row.update({f"lookahead_p_miss_{n}": j.p_miss[n] for n in self.specs})
         return row
+
+    def _write_fan(self, trace, fan) -> None:
+        """The latest projection as ``projection.nc`` in the trace store (for the dashboard's fan); a write the disk
+        refuses is logged once per outage, never stops the twin (the fan is a view; the probabilities are in the
+        trace rows)."""
+        try:
+            write_projection(trace.path / "projection.nc", fan)
+            self._fan_failed = False
+        except OSError as exc:
+            if not getattr(self, "_fan_failed", False):
+                log.warning("%s: projection not written (%s); the dashboard shows the previous one", trace.path, exc)
+            self._fan_failed = True
 
     def _alarm(self, time: float, j, trace) -> None:
         level = self.settings.alarm_probability

@@ -27,7 +27,11 @@ import xarray as xr
 from workbench.dataset import with_units
 from workbench.errors import ConfigError
 
-__all__ = ["LookaheadResult", "ProjectionJudgement", "bumpless_integrator", "judge_projection", "lookahead"]
+__all__ = ["FAN_QUANTILES", "LookaheadResult", "ProjectionJudgement", "bumpless_integrator", "judge_projection",
+           "lookahead", "projection_fan", "write_projection"]
+
+#: Quantiles of a projection fan (:func:`projection_fan`): 5–95 % and 25–75 % bands and the median.
+FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
 @dataclass
@@ -337,3 +341,44 @@ def judge_projection(
         p_variable={v: float(out[:, :, j].any(axis=1).mean()) for j, v in enumerate(variables)},
         first_violation=first, time_to_violation=float(np.mean(first[left] - start)) if left.any() else float("nan"),
         p_miss=p_miss)
+
+
+def projection_fan(times: np.ndarray, trajectories: np.ndarray, variables: Sequence[str], units: Sequence[str],
+                   judgement: ProjectionJudgement, *, offset: float = 0.0, made_at: float = float("nan")) -> xr.Dataset:
+    """The projected runs as a fan: per variable the :data:`FAN_QUANTILES` over runs at each projected time.
+
+    ``trajectories`` is (runs, times, variables) as :func:`judge_projection` takes it. Quantiles
+    over the Monte-Carlo runs estimate those of the projected value's distribution (Hyndman & Fan,
+    *Am. Stat.* 50 (1996) 361–365, definition 7, NumPy's default); a failed run (NaN) is left out.
+    Attributes: ``start``, ``offset``, ``p_leave``, ``time_to_violation``, ``replications``,
+    ``made_at`` (the trace time of the sample it was made at) and ``p_miss_<spec>``.
+    """
+    x = np.asarray(trajectories, dtype=float)
+    q = np.nanquantile(x, FAN_QUANTILES, axis=0) if x.shape[0] else np.full((len(FAN_QUANTILES), *x.shape[1:]), np.nan)
+    data = {v: (("quantile", "time"), q[:, :, j], {"units": str(u), "long_name": f"projected {v}"})
+            for j, (v, u) in enumerate(zip(variables, units, strict=True))}
+    ds = xr.Dataset(data, coords={"quantile": ("quantile", list(FAN_QUANTILES), {"units": "1"}),
+                                  "time": ("time", np.asarray(times, float), {"units": "s", "long_name": "batch time"})})
+    ds.attrs.update(start=float(judgement.start), offset=float(offset), p_leave=float(judgement.p_leave),
+                    time_to_violation=float(judgement.time_to_violation), replications=int(x.shape[0]),
+                    made_at=float(made_at), **{f"p_miss_{k}": float(v) for k, v in judgement.p_miss.items()})
+    return ds
+
+
+def write_projection(path, fan: xr.Dataset) -> None:
+    """Write ``fan`` to ``path`` (netCDF) atomically: a temporary file beside it, then :func:`os.replace`.
+
+    A reader (the dashboard) sees the previous projection or this one, never a torn file; a
+    failed write (a full disk) leaves no temporary file and raises :class:`OSError`.
+    """
+    import os
+    from pathlib import Path
+
+    path = Path(path)
+    tmp = path.with_name(path.name + ".partial")
+    try:
+        fan.to_netcdf(tmp)
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise

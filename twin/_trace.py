@@ -331,6 +331,11 @@ class TraceStore:
         if len(self._rows) >= self.flush_rows or _time.monotonic() - self._last_flush >= self.flush_interval:
             self.flush()
 
+    @property
+    def writable(self) -> bool:
+        """False when the path is a foreign directory (not a trace store), which this store never writes into."""
+        return self._owned
+
     def log_event(self, event: dict[str, Any]) -> None:
         """Append one alarm-event record (start or end) to ``events.jsonl``.
 

@@ -135,3 +135,25 @@ def test_lookahead_needs_golden_and_known_parameters(models, tmp_path):
         Twin(golden_binding(tmp_path, d / "narrow.nc", lookahead={"std": {"UA": 1.0}}))
     with pytest.raises(ConfigError, match=r"quality spec 'y' must be"):
         golden_binding(tmp_path, d / "narrow.nc", lookahead={"quality": {"y": {"variable": "V"}}})
+
+
+def test_latest_projection_is_written_as_a_fan_beside_the_trace(models, tmp_path):
+    import xarray as xr
+
+    from twin import FAN_QUANTILES
+
+    d, csv = models
+    twin, _, ds = _run(tmp_path, d / "narrow.nc", csv, {"every_min": 10, "replications": 5, "std": {"U": 80.0}})
+    la = twin.addons.lookahead
+    times, x = la.projection  # the last projection (20 ... 30 min)
+    with xr.open_dataset(tmp_path / "t.zarr" / "projection.nc") as fan:
+        assert list(fan["quantile"].values) == list(FAN_QUANTILES)
+        np.testing.assert_array_equal(fan["time"].values, times)
+        for j, v in enumerate(la.variables):
+            np.testing.assert_allclose(fan[v].values, np.quantile(x[:, :, j], FAN_QUANTILES, axis=0), rtol=1e-12)
+            assert fan[v].attrs["units"] == "K"
+        p = ds["lookahead_p_leave"].values
+        last = np.flatnonzero(np.isfinite(p))[-1]
+        assert fan.attrs["p_leave"] == p[last] and fan.attrs["made_at"] == ds["time"].values[last]
+        assert fan.attrs["replications"] == 5 and fan.attrs["start"] == times[0]
+    assert not list((tmp_path / "t.zarr").glob("*.partial"))

@@ -91,6 +91,8 @@ class LookaheadAlarms(OneAlarm):
         #: (runs × times × :attr:`variables`, model units).
         self.last = None
         self.projection: tuple[np.ndarray, np.ndarray] | None = None
+        #: Seed of the last projection (the advice search reuses it: common random numbers).
+        self.last_seed: int | None = None
 
     @staticmethod
     def _controller(c, twin, src):
@@ -138,6 +140,29 @@ class LookaheadAlarms(OneAlarm):
             return {}
         while self.next_due <= elapsed:
             self.next_due += self.every
+        out = self.project(elapsed, seed=self.settings.seed + self.count)
+        if out is None:
+            return {}
+        self.count += 1
+        j, times, x, offset = out
+        self.last, self.projection, self.last_seed = j, (times, x), self.settings.seed + self.count - 1
+        if trace is not None and getattr(trace, "writable", False):
+            if not trace.created:  # the store is created (and its folder emptied) by its first flush with rows
+                trace.flush()
+            self._write_fan(trace, projection_fan(times, x, self.variables, self.units, j, offset=offset,
+                                                  made_at=float(time)))
+        self._alarm(float(time), j, trace)
+        row = {"lookahead_p_leave": j.p_leave, "lookahead_time_to_violation": j.time_to_violation}
+        row.update({f"lookahead_p_miss_{n}": j.p_miss[n] for n in self.specs})
+        return row
+
+    def project(self, elapsed: float, *, seed: int, inputs: dict[str, float] | None = None):
+        """One projection from the twin's state to the end of the envelope, judged.
+
+        ``inputs``: FMU input → value held from now on instead of the present one (a proposed
+        set-point). Returns ``(judgement, times, trajectories, offset)``, or None when the
+        envelope's grid ends before now.
+        """
         tw, s = self.twin, self.settings
         t0 = tw.model.time
         last = self.golden.last
@@ -145,30 +170,20 @@ class LookaheadAlarms(OneAlarm):
             else last.time - elapsed
         until = float(self.grid[-1]) - offset
         if until <= t0 + 1e-9:
-            return {}
+            return None
         params = list(s.std)
         outputs = list(dict.fromkeys([*self.fmu_vars, *(v for *_, v in self.specs.values())]))
-        res = lookahead(tw.model, until=until, outputs=outputs, dt=float(s.dt), parameters=params,
+        res = lookahead(tw.model, until=until, outputs=outputs, dt=float(s.dt), parameters=params, inputs=inputs,
                         mean=[float(tw.parameters.get(p, tw.binding.start_values.get(p, 0.0))) for p in params],
                         covariance=np.diag([float(s.std[p]) ** 2 for p in params]) if params else None,
-                        n=s.replications, seed=s.seed + self.count, switch=self.switch, bumpless=self.bumpless)
-        self.count += 1
+                        n=s.replications, seed=seed, switch=self.switch, bumpless=self.bumpless)
         ds = res.dataset
         x = np.stack([ds[v].values for v in self.fmu_vars], axis=-1) * self._conv[:, 0] + self._conv[:, 1]
         finals = {n: ds[v].values[:, -1] for n, (_, _, v) in self.specs.items()}
         j = judge_projection(ds["time"].values, x, self.grid, self.lower, self.upper, variables=self.variables,
                              start=t0, offset=offset, finals=finals,
                              specs={n: (lo, hi) for n, (lo, hi, _) in self.specs.items()})
-        self.last, self.projection = j, (ds["time"].values, x)
-        if trace is not None and getattr(trace, "writable", False):
-            if not trace.created:  # the store is created (and its folder emptied) by its first flush with rows
-                trace.flush()
-            self._write_fan(trace, projection_fan(ds["time"].values, x, self.variables, self.units, j,
-                                                  offset=offset, made_at=float(time)))
-        self._alarm(float(time), j, trace)
-        row = {"lookahead_p_leave": j.p_leave, "lookahead_time_to_violation": j.time_to_violation}
-        row.update({f"lookahead_p_miss_{n}": j.p_miss[n] for n in self.specs})
-        return row
+        return j, ds["time"].values, x, offset
 
     def _write_fan(self, trace, fan) -> None:
         """The latest projection as ``projection.nc`` in the trace store (for the dashboard's fan); a write the disk
@@ -222,6 +237,8 @@ class AddOns:
                                    float(b.sample_period)) if b.golden else None
         #: The look-ahead against the golden envelope (``lookahead:``).
         self.lookahead = LookaheadAlarms(b.lookahead, self.golden, twin) if b.lookahead else None
+        #: Advice from the look-ahead (:meth:`~twin.Twin.attach_advice`), or None.
+        self.advisor = None
         self.twin = twin
 
     @property
@@ -250,7 +267,10 @@ class AddOns:
         elapsed = t - self.twin.t_start
         row = self.golden.update(t, elapsed, real, trace)
         if self.lookahead is not None:
-            row.update(self.lookahead.update(t, elapsed, trace))
+            projected = self.lookahead.update(t, elapsed, trace)
+            row.update(projected)
+            if self.advisor is not None:
+                self.advisor.update(t, elapsed, bool(projected))
         return row
 
     def block(self, t: np.ndarray, real: np.ndarray, z: np.ndarray | None, trace) -> dict | None:

@@ -67,6 +67,8 @@ class AdviceSetpoint(WorkbenchModel):
     limits: tuple[float, float] = Field(description="[lo, hi] the written value must lie in (node unit)")
     max_rate: float = Field(gt=0, description="Largest change per minute of plant time (node unit / min)")
     unit: str = Field("1", description="Unit of the node's value (for the audit log)")
+    input: str | None = Field(None, description="FMU input this set-point moves in the twin (e.g. T_sp): the "
+                              "look-ahead searches it when a projection alarms; None: never searched")
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -86,6 +88,12 @@ class AdviceSettings(WorkbenchModel):
     confirm_timeout: Duration = Field("15 min", description="A proposal not confirmed within this expires")
     by: str = Field("twin", description="Who writes in closed-loop mode (the audit's 'by')")
     timeout: Duration = Field("10 s", description="Wall time one OPC UA request may take")
+    candidates: int = Field(5, ge=2, le=50, description="Look-ahead search: values tried per searched set-point "
+                            "(evenly over what limits and rate allow now)")
+    min_improvement: float = Field(0.2, gt=0, le=1, description="Look-ahead search: propose only when the best "
+                                   "value lowers the alarming probability by at least this much")
+    cooldown: Duration = Field("10 min", description="Look-ahead search: plant time after a proposal before the "
+                               "next one")
 
     @model_validator(mode="after")
     def _unique(self):
@@ -302,8 +310,7 @@ class AdviceChannel:
                 problems[node] = f"current value not readable ({exc}); nothing written"
                 continue
             p.previous[node] = current
-            since = self._last_change.get(node, self.since if self.since is not None else at - 60.0)
-            minutes = max(at - since, 0.0) / 60.0
+            minutes = self._minutes_since_change(node, at)
             step = abs(value - current)
             allowed = sp.max_rate * minutes
             if step > allowed + 1e-9 * max(1.0, abs(current)):
@@ -320,6 +327,27 @@ class AdviceChannel:
             msg = problems.get(node, "refused with the rest of the proposal: " + p.message)
             self._log(node, ADVICE_REFUSED, at, p, by=by, result="refused", message=msg)
         return False
+
+    def _minutes_since_change(self, node: str, at: float) -> float:
+        since = self._last_change.get(node, self.since if self.since is not None else at - 60.0)
+        return max(at - since, 0.0) / 60.0
+
+    def reachable(self, node: str, at: float | None = None) -> tuple[float, float, float]:
+        """``(low, high, current)``: the values a proposal for ``node`` may take at plant time ``at``.
+
+        The set-point's limits intersected with ``current ± max_rate × minutes since its last
+        change`` (the rule :meth:`propose` enforces). Reads the node's current value (raises
+        what the writer raises when it cannot).
+        """
+        at = self._now(at)
+        sp = self.settings.node(node)
+        if sp is None:
+            raise ConfigError(f"'{node}' is not a writable set-point of advice.setpoints; "
+                              f"{did_you_mean(node, [x.node for x in self.settings.setpoints])}")
+        current = float(self.writer.read(node))
+        step = sp.max_rate * self._minutes_since_change(node, at)
+        lo, hi = sp.limits
+        return max(lo, current - step), min(hi, current + step), current
 
     def _write(self, p: Proposal, at: float, by: str) -> None:
         for node, value in p.changes.items():

@@ -450,6 +450,23 @@ class Twin:
     resid_t2 = property(lambda self: self.addons.resid_t2, doc="The residual T² (``detection.residual_t2``), or None.")
     golden = property(lambda self: self.addons.golden, doc="The golden-batch scorer (``golden:``), or None.")
 
+    def attach_advice(self, channel) -> None:
+        """Let the look-ahead advise the plant through ``channel`` (an :class:`~twin.AdviceChannel`).
+
+        When a projection alarms, the advised set-points are searched through the projection and the
+        best change proposed (:class:`~twin._advisor.LookaheadAdvisor`); a pending proposal is settled
+        from the operator's answer at every sample. Needs ``lookahead:`` in the binding. The channel's
+        audit goes to this twin's trace unless it has its own.
+        """
+        from twin._advisor import LookaheadAdvisor
+
+        if self.addons.lookahead is None:
+            raise ConfigError("advice from the twin needs lookahead: in the binding (the projection whose alarms it "
+                              "answers)", source=self.binding.source_file, path="lookahead")
+        if channel.trace is None:
+            channel.trace = self.trace
+        self.addons.advisor = LookaheadAdvisor(self.addons.lookahead, channel, self)
+
     # -- look-ahead -----------------------------------------------------------------------
     @property
     def batch_time(self) -> float:

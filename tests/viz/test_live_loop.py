@@ -35,15 +35,20 @@ T0 = float(np.datetime64("2026-01-01T00:00:00", "s").astype(np.int64))
 def write_projection(store: Path, *, start: float = 900.0, offset: float = 0.0, made_at: float = T0 + 900.0,
                      p_leave: float = 0.35, time_to_violation: float = 2520.0, replications: int = 20,
                      variables: dict[str, str] | None = None, specs: dict[str, float] | None = None,
-                     quantiles=(0.05, 0.25, 0.5, 0.75, 0.95), t_end: float = 3600.0, level: float = 300.0) -> Path:
-    """A projection file in the live twin's format, replaced atomically as the twin does."""
+                     quantiles=(0.05, 0.25, 0.5, 0.75, 0.95), t_end: float = 3600.0, level: float = 300.0,
+                     centre=None) -> Path:
+    """A projection file in the live twin's format, replaced atomically as the twin does.
+
+    The median is ``level + 0.001 t`` (``centre(t)`` when given), the bands widen from the start.
+    """
     store.mkdir(parents=True, exist_ok=True)
     variables = variables or {"T1": "K"}
     t = np.arange(start - 60.0, t_end + 1.0, 60.0)  # one point before the start: must not be drawn
     q = np.asarray(quantiles, dtype=float)
     z = {0.05: -1.645, 0.25: -0.674, 0.5: 0.0, 0.75: 0.674, 0.95: 1.645}
     spread = 0.002 * (t - start).clip(0)
-    data = {v: (("quantile", "time"), np.stack([level + 0.001 * t + z[float(k)] * spread for k in q]), {"units": u})
+    mid = level + 0.001 * t if centre is None else centre(t)
+    data = {v: (("quantile", "time"), np.stack([mid + z[float(k)] * spread for k in q]), {"units": u})
             for v, u in variables.items()}
     attrs = {"start": start, "offset": offset, "p_leave": p_leave, "time_to_violation": time_to_violation,
              "replications": replications, "made_at": made_at}

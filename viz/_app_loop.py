@@ -197,7 +197,7 @@ def register_advice(app, sources, traces, binding):
             confirm_proposal(binding, operator, reject=reject, proposal=pid)
         except WorkbenchError as exc:
             # proposal ids start with their plant time in s: name them, never show the number
-            text = re.sub(r"\b\d+-\d+\b", "a newer one", str(exc).replace(pid, "the one shown"))
+            text = re.sub(r"\b\d{9,}-\d+\b", "a newer one", str(exc).replace(pid, "the one shown"))
             return f"Not sent: {text}"
         name = " ".join(operator.split())
         return (f"{'Rejected' if reject else 'Confirmed'} ({what}) as {name}: written to {advice.prefix}/confirm. "

@@ -17,6 +17,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from viz._loop import (
     advice_history_rows,
@@ -303,3 +305,71 @@ def test_dashboard_binding_option(tmp_path, monkeypatch, capsys):
     assert "no_advice.yaml" in err and "no advice: section" in err and "leave --binding out" in err
     assert main(["dashboard", "--binding", str(tmp_path / "missing.yaml")]) == 2
     assert "--binding: no such file" in " ".join(capsys.readouterr().err.split())
+
+
+class _EventDir:
+    """``log_event`` into ``<dir>/events.jsonl``, as a trace store does (read back with :func:`twin.read_events`)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def log_event(self, event: dict) -> None:
+        import json
+
+        with (self.path / "events.jsonl").open("a") as fh:
+            fh.write(json.dumps(event, default=float) + "\n")
+
+
+class _RefusingNodes(PlantNodes):
+    """The server's last guard: a set-point above 84 is refused (as an EURange would)."""
+
+    def write(self, node, value):
+        if node == "SP_T_reactor" and isinstance(value, float) and value > 84.0:
+            raise WorkbenchError(f"{node}: BadOutOfRange")
+        super().write(node, value)
+
+
+_STATUS = {"pending": "pending", "written": "written", "refused": "refused", "failed": "write failed",
+           "rejected": "rejected", "expired": "expired", "superseded": "superseded"}
+
+_OPS = st.lists(st.one_of(
+    st.tuples(st.just("propose"), st.floats(55.0, 90.0), st.sampled_from(["recommend", "closed-loop"])),
+    st.tuples(st.just("confirm"), st.sampled_from(["alice", "bob"]), st.sampled_from(["ok", "reject", "stale"])),
+    st.tuples(st.just("wait"), st.floats(1.0, 400.0), st.just(""))), min_size=1, max_size=14)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=_OPS)
+def test_the_pages_reading_of_the_audit_agrees_with_the_channel(ops):
+    """Whatever the channel went through, the page's outcomes are the channel's own (its ``Proposal`` records)."""
+    import tempfile
+
+    from twin import AdviceChannel, AdviceSettings, read_events
+
+    with tempfile.TemporaryDirectory() as tmp:
+        nodes = _RefusingNodes()
+        channels = {m: AdviceChannel(AdviceSettings(**{**SETTINGS, "mode": m}), nodes, trace=_EventDir(Path(tmp)),
+                                     since=T0) for m in ("recommend", "closed-loop")}
+        ch, now, proposals = channels["recommend"], T0 + 60.0, []
+        for op, a, b in ops:
+            now += 1.0  # one plant second between steps: no two steps share a time
+            if op == "propose":
+                if b == "closed-loop" and ch.pending is not None:
+                    continue  # one channel pending at a time, as in a twin
+                proposals.append(channels[b].propose({"SP_T_reactor": round(a, 2)}, why=f"w{len(proposals)}",
+                                                     at=now))
+            elif op == "confirm" and ch.pending is not None:
+                pid = ch.pending.id + ("-old" if b == "stale" else "")
+                nodes.values["Advice/confirm"] = f"{pid} {a}" + (" reject" if b == "reject" else "")
+                ch.poll_confirmations(now)
+            elif op == "wait":
+                now += a
+                ch.poll_confirmations(now)
+        props = advice_proposals(read_events(tmp))
+    assert [p["id"] for p in props] == [p.id for p in proposals]
+    for seen, p in zip(props, proposals, strict=True):
+        assert seen["outcome"] == _STATUS[p.status], (seen, p)
+        assert seen["changes"]["SP_T_reactor"]["value"] == p.changes["SP_T_reactor"] and seen["why"] == p.why
+        if p.status in ("written", "rejected"):
+            assert seen["outcome_by"] == p.confirmed_by
+    assert (pending_proposal(props) or {}).get("id") == (ch.pending.id if ch.pending is not None else None)

@@ -195,7 +195,7 @@ def register_advice(app, sources, traces, binding):
         what = "; ".join(change_text(k, v) for k, v in p["changes"].items()) if p else "the pending proposal"
         try:
             confirm_proposal(binding, operator, reject=reject, proposal=pid)
-        except WorkbenchError as exc:
+        except (WorkbenchError, OSError, TimeoutError) as exc:  # no answer, refused, not pending: said on the page
             # proposal ids start with their plant time in s: name them, never show the number
             text = re.sub(r"\b\d{9,}-\d+\b", "a newer one", str(exc).replace(pid, "the one shown"))
             return f"Not sent: {text}"

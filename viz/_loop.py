@@ -179,8 +179,8 @@ def advice_proposals(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     Each record: ``id``, ``at`` (plant time of its first event), ``by`` (who proposed), ``why``,
     ``effect``, ``changes`` (node → ``value``, ``previous``, ``unit``), ``outcome`` (``pending``,
     ``confirmed (write not logged yet)``, ``written``, ``refused``, ``rejected``, ``expired``,
-    ``superseded``, ``write failed``; ``no outcome logged`` for an unsettled proposal a newer one
-    followed), ``outcome_by``, ``outcome_at``, ``message`` and ``notes`` (events about the confirm
+    ``superseded``, ``write failed``; ``no outcome logged`` for an unsettled proposal a newer
+    recommended one followed, as after a restart of the twin), ``outcome_by``, ``outcome_at``, ``message`` and ``notes`` (events about the confirm
     node: refused confirmations, an unreadable node).
     """
     props: dict[str, dict[str, Any]] = {}
@@ -207,10 +207,13 @@ def advice_proposals(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 ch[k] = float(e[k])
         p["kinds"].setdefault(kind, e)
     out = sorted(props.values(), key=lambda p: p["at"])
+    # a newer proposal that went to the recommendation nodes replaces a pending one (the channel logs
+    # that); a refused or closed-loop one does not
+    recommended_after = [any("ADVICE_PROPOSED" in q["kinds"] for q in out[i + 1:]) for i in range(len(out))]
     for i, p in enumerate(out):
         settle = next((k for k in _SETTLING if k in p["kinds"]), None)
         if settle is None:
-            p["outcome"] = "pending" if i == len(out) - 1 else "no outcome logged"
+            p["outcome"] = "no outcome logged" if recommended_after[i] else "pending"
             p["outcome_by"], p["outcome_at"], p["message"] = None, None, ""
             continue
         e = p["kinds"][settle]
@@ -221,8 +224,9 @@ def advice_proposals(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def pending_proposal(proposals: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The proposal waiting for an operator: the latest one, if nothing settled it."""
-    return proposals[-1] if proposals and proposals[-1]["outcome"] == "pending" else None
+    """The proposal waiting for an operator: the latest one nothing settled (a refused proposal after it
+    leaves it pending)."""
+    return next((p for p in reversed(proposals) if p["outcome"] == "pending"), None)
 
 
 def _unit(u: str) -> str:

@@ -373,3 +373,28 @@ def test_the_pages_reading_of_the_audit_agrees_with_the_channel(ops):
         if p.status in ("written", "rejected"):
             assert seen["outcome_by"] == p.confirmed_by
     assert (pending_proposal(props) or {}).get("id") == (ch.pending.id if ch.pending is not None else None)
+
+
+def test_projection_view_says_why_there_is_no_fan_and_when_it_is_stale(tmp_path):
+    from viz._app_loop import ProjectionView
+    from viz._samples import trace_dataset
+
+    store = tmp_path / "run.zarr"
+    no_lookahead = ProjectionView(store, SimpleNamespace(lookahead=None))
+    assert no_lookahead.get() is None
+    assert "the binding has no `lookahead:` section" in no_lookahead.missing_note()
+    assert str(store / "projection.nc") in no_lookahead.missing_note()
+    later = ProjectionView(store, SimpleNamespace(lookahead=SimpleNamespace(every_min=10.0)))
+    assert "at its first look-ahead (every 10 min of plant time)" in later.missing_note()
+    assert "no `lookahead:` section, or the first look-ahead is still to come" in ProjectionView(store).missing_note()
+    write_projection(store, made_at=T0 + 100.0, variables={"T0": "K"})
+    proj = later.get()
+    assert proj is not None and later.get() is proj  # cached until the twin replaces the file
+    trace = trace_dataset(900, 3)  # last row at 00:14:59 UTC, 13 min after the projection: > 2 × 5 min
+    label, caption = ProjectionView(store, SimpleNamespace(lookahead=SimpleNamespace(every_min=5.0))) \
+        .label_and_caption(proj, trace, "T1")
+    assert label == "20 runs, made at 00:01:40 UTC"
+    assert caption.startswith("The projection has no T1 (it projects T0), so no fan on this chart.")
+    assert "STALE: 13 min before the last sample (look-ahead every 5.0 min)" in caption
+    write_projection(store, made_at=T0 + 880.0, variables={"T0": "K"})
+    assert later.get().attrs["made_at"] == T0 + 880.0  # the replaced file is read again

@@ -9,14 +9,22 @@ Public API::
     twin.close()
 
 Set-point advice back to the plant (a binding's ``advice:`` section, audited writes over
-OPC UA): :class:`AdviceChannel`. Sources live in :mod:`twin.sources`, the plant emulator in :mod:`twin.emulator`.
+OPC UA): :class:`AdviceChannel`; an operator confirms a proposal with :func:`confirm_proposal`.
+Sources live in :mod:`twin.sources`, the plant emulator in :mod:`twin.emulator`.
 
 :func:`open_trace` is the one reader of trace stores (twin and line twin; read-only,
 safe while a twin appends). ``read_trace_rows`` and ``trace_rows`` are deprecated
 aliases of it.
 """
 
-from twin._advice import ADVICE_KINDS, AdviceChannel, AdviceSetpoint, AdviceSettings, Proposal
+from twin._advice import (
+    ADVICE_KINDS,
+    AdviceChannel,
+    AdviceSetpoint,
+    AdviceSettings,
+    Proposal,
+    confirm_proposal,
+)
 from twin._binding import (
     CalibrationParameter,
     DetectionSettings,
@@ -137,4 +145,5 @@ __all__ = [
     "AdviceSetpoint",
     "Proposal",
     "ADVICE_KINDS",
+    "confirm_proposal",
 ]

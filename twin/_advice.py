@@ -424,3 +424,98 @@ class AdviceChannel:
                 raise ValueError("no plant time: pass `at`/`now` or give the channel a clock")
             t = self.clock.now()
         return float(t)
+
+
+def confirm_proposal(binding, operator: str, *, reject: bool = False, proposal: str | None = None,
+                     wait: float = 0.0, writer=None) -> tuple[str, list[dict[str, Any]]]:
+    """The operator's side of ``recommend`` mode: confirm (or reject) the pending proposal.
+
+    The one path of ``twin plant confirm`` and the dashboard's Confirm/Reject buttons. Reads the
+    pending proposal's id from ``<prefix>/proposal`` (waiting up to ``wait`` wall seconds for
+    one) and its recommendation nodes, then writes ``"<id> <operator>"`` (``"<id> <operator>
+    reject"``) to ``<prefix>/confirm``. Nothing else: the twin's
+    :meth:`AdviceChannel.poll_confirmations` reads it, checks limits and rates again, writes the
+    set-points and logs every step (by ``operator``) in its audit log.
+
+    Parameters
+    ----------
+    binding
+        A twin binding (:func:`~twin.load_binding`) with ``opcua:`` and ``advice:`` sections.
+    operator
+        Who confirms (the audit's ``by``); required.
+    reject
+        Reject the pending proposal instead.
+    proposal
+        The id of the proposal the operator saw: when another one is pending (a newer proposal
+        replaced it), nothing is written.
+    wait
+        Wall seconds to wait for a proposal to appear.
+    writer
+        An open :class:`~twin.sources.OpcUaWriter` (default: one over ``binding.opcua``, closed after).
+
+    Returns
+    -------
+    (proposal id, rows)
+        ``rows``: one dict per set-point of the proposal (``node``, ``now``, ``recommended``,
+        ``unit``, ``reason``), as read from the server.
+
+    Raises
+    ------
+    ConfigError
+        No ``advice:`` section, or no operator name.
+    WorkbenchError
+        No pending proposal, or another one than ``proposal``; ``ConnectionLostError`` when the
+        server does not answer.
+    """
+    import time
+
+    from workbench.errors import ConnectionLostError, WorkbenchError
+
+    a = binding.advice
+    if a is None:
+        raise ConfigError("the binding has no advice: section (which set-points the twin may write, limits, "
+                          "max_rate, mode); add one, see docs/twin-monitoring.md, 'Advice back to the plant'",
+                          source=getattr(binding, "source_file", None), path="advice")
+    words = str(operator or "").split()
+    if not words or words[-1].lower() == "reject":
+        raise ConfigError(f"operator {operator!r}: a confirmation needs the name of the operator who gives it "
+                          "(it goes to the audit log), e.g. 'alice'" + (
+                              "; a name may not end in the word 'reject'" if words else ""), path="operator")
+    operator = " ".join(words)
+    own = writer is None
+    if own:
+        from twin.sources import OpcUaWriter
+
+        o = binding.opcua
+        writer = OpcUaWriter(o.url, namespace=o.namespace, security=o.security, timeout=a.timeout)
+    try:
+        deadline = time.monotonic() + wait
+        pid = ""
+        while True:
+            try:
+                pid = str(writer.read(f"{a.prefix}/proposal") or "").strip()
+            except ConnectionLostError:
+                if time.monotonic() >= deadline:
+                    raise
+            if pid or time.monotonic() >= deadline:
+                break
+            time.sleep(0.2)
+        if not pid:
+            raise WorkbenchError(f"no pending proposal on {binding.opcua.url} ({a.prefix}/proposal is empty): "
+                                 "nothing to " + ("reject" if reject else "confirm"))
+        if proposal is not None and pid != proposal:
+            raise WorkbenchError(f"the pending proposal on {binding.opcua.url} is {pid}, not {proposal} (a newer "
+                                 "proposal replaced it, or it was settled): nothing written; look at the "
+                                 "pending one first")
+        rows = []
+        for sp in a.setpoints:
+            rec = writer.read(f"{a.prefix}/{sp.node}/recommended")
+            if not isinstance(rec, float) or rec != rec:  # NaN: not part of this proposal
+                continue
+            rows.append({"node": sp.node, "now": writer.read(sp.node), "recommended": rec, "unit": sp.unit,
+                         "reason": writer.read(f"{a.prefix}/{sp.node}/reason")})
+        writer.write(f"{a.prefix}/confirm", f"{pid} {operator}" + (" reject" if reject else ""))
+        return pid, rows
+    finally:
+        if own:
+            writer.close()

@@ -15,6 +15,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -58,6 +59,10 @@ class DashboardSources:
         Trace tag → envelope variable it measures (tags named like a variable match by themselves).
     acks
         Alarm acknowledgement log (JSON lines; default ``<trace>.acks.jsonl`` beside the trace store).
+    binding
+        The twin's binding (YAML path or a loaded :class:`twin.TwinBinding`) with an ``advice:``
+        section: the live page's Advice panel then confirms or rejects proposals over its OPC UA
+        connection (:func:`twin.confirm_proposal`); without it the panel is read-only.
     """
 
     trace: Path | None = None
@@ -70,6 +75,7 @@ class DashboardSources:
     line_trace: Path | None = None
     envelope_map: dict[str, str] = field(default_factory=dict)
     acks: Path | None = None
+    binding: Any = None
 
 
 class TraceCache:

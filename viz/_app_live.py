@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from viz._alarms import AckLog, alarm_log_rows, default_ack_path, rows_to_csv, trace_events
+from viz._app_loop import ProjectionView, load_binding_of, register_advice
 from viz._data import trace_tags
 
 __all__ = ["register_live"]
@@ -48,6 +49,9 @@ def register_live(app, sources, traces, files, *, n_pts: int, refresh_ms: int, m
     from viz._data import monitor_view
 
     acks = AckLog(sources.acks or default_ack_path(sources.trace)) if sources.trace is not None else None
+    binding = load_binding_of(sources.binding)
+    projections = ProjectionView(sources.trace, binding)
+    advice_panel = register_advice(app, sources, traces, binding) if sources.trace is not None else None
 
     def monitor_ds():
         mon = monitor_view(files.get(sources.monitor))
@@ -88,7 +92,8 @@ def register_live(app, sources, traces, files, *, n_pts: int, refresh_ms: int, m
         ]
         if sources.envelope is not None:
             children += [html.P(id="envelope-note", className="empty"),
-                         dcc.Graph(id="envelope-graph", style={"height": "400px"})]
+                         dcc.Graph(id="envelope-graph", style={"height": "400px"}),
+                         html.P(id="projection-note", style={"fontSize": "13px"})]
         else:
             children.append(html.P("No golden envelope given, so the running batch is not drawn against one: start "
                                    "with `--envelope MODEL.nc` (a model of `twin golden build`, e.g. "
@@ -106,6 +111,7 @@ def register_live(app, sources, traces, files, *, n_pts: int, refresh_ms: int, m
                                    "writes one to out/demo/views/data/synthetic/monitor.nc.",
                                    id="mspc-note", className="empty"))
         children += [
+            *advice_panel(),
             html.H3("Alarm log"),
             html.P(f"Acknowledgements are stored in {acks.path} (append-only JSON lines; a reload or another "
                    "browser shows the same state).", id="alarm-ack-where", style={"fontSize": "12px"}),
@@ -168,8 +174,11 @@ def register_live(app, sources, traces, files, *, n_pts: int, refresh_ms: int, m
 
     if sources.envelope is not None:
         @app.callback(Output("envelope-graph", "figure"), Output("envelope-note", "children"),
+                      Output("projection-note", "children"),
                       Input("live-rows", "data"), Input("live-tag", "value"))
         def _envelope(_n, tag):
+            from workbench.errors import DatasetError
+
             env = files.get(sources.envelope)
             ds, _ = traces.get()
             if env is None:
@@ -177,12 +186,26 @@ def register_live(app, sources, traces, files, *, n_pts: int, refresh_ms: int, m
             names = [str(v) for v in env["variable"].values]
             tags = [] if ds is None else [str(t) for t in ds["tag"].values]
             match = fl.envelope_match(env, tags, sources.envelope_map, prefer=tag)
+            variable = names[0] if match is None else match[1]
+            label, caption = "", None
+            try:
+                proj = projections.get()
+            except DatasetError as exc:
+                proj, caption = None, f"The projection file cannot be shown: {exc}"
+            if proj is None:
+                caption = caption or projections.missing_note()
+            elif ds is None or ds.sizes["time"] == 0:
+                proj, caption = None, "A projection exists, but the trace has no rows to place it against yet."
+            else:
+                label, caption = projections.label_and_caption(proj, ds, variable)
             if match is None:
                 note = (f"No trace tag measures an envelope variable ({', '.join(names[:6])}), so only the envelope "
                         "is drawn: name the tag with `--envelope-map TAG=VARIABLE`, e.g. "
                         f"`--envelope-map {tags[0] if tags else 'TAG'}={names[0]}`.")
-                return fl.envelope_figure(env, variable=names[0]), note
-            return fl.envelope_figure(env, trace=ds, variable=match[1], tag=match[0]), ""
+                return (fl.envelope_figure(env, variable=names[0], projection=proj, projection_label=label), note,
+                        caption)
+            return (fl.envelope_figure(env, trace=ds, variable=match[1], tag=match[0], projection=proj,
+                                       projection_label=label), "", caption)
 
     @app.callback(Output("mspc-graph", "figure"), Input("live-rows", "data"))
     def _mspc(_rows):
@@ -210,7 +233,9 @@ def register_live(app, sources, traces, files, *, n_pts: int, refresh_ms: int, m
         if ds is None or ds.sizes["time"] == 0:
             return []
         t = ds["time"].values
-        return alarm_log_rows(trace_events(sources.trace, ds.attrs), time0=_epoch_seconds(t[0]),
+        # advice events have their own panel (and no residual): the alarm log shows alarms
+        events = [e for e in trace_events(sources.trace, ds.attrs) if not str(e.get("kind", "")).startswith("ADVICE_")]
+        return alarm_log_rows(events, time0=_epoch_seconds(t[0]),
                               clock=bool(np.issubdtype(t.dtype, np.datetime64)), acks=acks.load())
 
     @app.callback(Output("alarm-log", "children"), Input("live-rows", "data"),

@@ -38,7 +38,8 @@ __all__ = [
 ]
 
 COLORS = {"real": "#1f77b4", "virtual": "#ff7f0e", "band": "rgba(255,127,14,0.18)", "alarm": "#d62728",
-          "quality": "#9467bd", "limit": "#d62728", "envelope": "rgba(44,160,44,0.20)", "mean": "#2ca02c"}
+          "quality": "#9467bd", "limit": "#d62728", "envelope": "rgba(44,160,44,0.20)", "mean": "#2ca02c",
+          "fan_outer": "rgba(148,103,189,0.16)", "fan_inner": "rgba(148,103,189,0.32)", "fan_median": "#6a3d9a"}
 
 
 def residual_limit(trace: xr.Dataset, tag: str) -> float:
@@ -204,7 +205,8 @@ def envelope_match(envelope: xr.Dataset, tags: list[str], mapping: dict[str, str
 
 def envelope_figure(envelope: xr.Dataset, *, trace: xr.Dataset | None = None,
                     trajectory: xr.Dataset | None = None, variable: str | None = None,
-                    title: str | None = None, tag: str | None = None) -> go.Figure:
+                    title: str | None = None, tag: str | None = None, projection: xr.Dataset | None = None,
+                    projection_label: str = "") -> go.Figure:
     """A running (or best-recipe) batch over its golden envelope, one variable.
 
     Parameters
@@ -224,6 +226,12 @@ def envelope_figure(envelope: xr.Dataset, *, trace: xr.Dataset | None = None,
         Envelope variable (default: the first one that the trace/trajectory has).
     tag
         Trace tag that measures ``variable`` (default: the tag named ``variable``).
+    projection
+        The twin's latest look-ahead projection (:func:`viz._loop.read_projection`): its 5–95 %
+        and 25–75 % bands and median of ``variable`` are drawn as a fan from the projection's start
+        on, at reference time (projected time + ``offset``), converted to the variable's unit.
+    projection_label
+        Goes into the fan's legend entries, e.g. ``"20 runs, made at 01:20 UTC"``.
     """
     names = [str(v) for v in envelope["variable"].values]
     if variable is None:
@@ -240,8 +248,14 @@ def envelope_figure(envelope: xr.Dataset, *, trace: xr.Dataset | None = None,
     if "variable_units" in envelope:
         units = str(envelope["variable_units"].sel(variable=variable).values)
     has_batch = trace is not None and tag in set(map(str, trace["tag"].values)) and trace.sizes["time"] > 0
+    fan = None
+    if projection is not None:
+        from viz._loop import projection_bands
+
+        fan = projection_bands(projection, variable)
     if has_batch:  # the live page: batch time in min or h, as its other charts
-        span = max(float(te[-1] - te[0]) if te.size else 0.0, float(_elapsed(trace["time"].values)[-1]))
+        span = max(float(te[-1] - te[0]) if te.size else 0.0, float(_elapsed(trace["time"].values)[-1]),
+                   float(np.nanmax(fan["x"])) if fan is not None and fan["x"].size else 0.0)
         scale, tunit = (60.0, "min") if span <= 7200.0 else (3600.0, "h")
     else:  # a stored trajectory (campaign reports and pages) keeps its seconds
         scale, tunit = 1.0, "s"
@@ -261,6 +275,8 @@ def envelope_figure(envelope: xr.Dataset, *, trace: xr.Dataset | None = None,
         xd, yd = downsample(x, y, 2000)
         fig.add_trace(go.Scatter(x=xd, y=yd, mode="lines", name=f"running batch ({tag})" if tag != variable
                                  else "running batch", line={"color": COLORS["real"]}))
+    if fan is not None and fan["x"].size:
+        _add_fan(fig, fan, units, scale, projection_label)
     if trajectory is not None and variable in trajectory:
         x = trajectory["time"].values.astype(float) / scale
         fig.add_trace(go.Scatter(x=x, y=trajectory[variable].values.astype(float).ravel(), mode="lines",
@@ -272,6 +288,21 @@ def envelope_figure(envelope: xr.Dataset, *, trace: xr.Dataset | None = None,
                       margin={"l": 60, "r": 20, "t": 80, "b": 40},
                       legend={"orientation": "h", "y": 1.0, "yanchor": "bottom"})
     return fig
+
+
+def _add_fan(fig: go.Figure, fan: dict, units: str, scale: float, label: str) -> None:
+    """The look-ahead fan: 5–95 % and 25–75 % bands (filled between their edges) and the median."""
+    x = fan["x"] / scale
+    q = {k: _to_unit(fan[k], fan["unit"], units) for k in ("q05", "q25", "q50", "q75", "q95")}
+    tail = f" ({label})" if label else ""
+    for lo, hi, color, name in (("q05", "q95", COLORS["fan_outer"], f"projection 5–95 %{tail}"),
+                                ("q25", "q75", COLORS["fan_inner"], "projection 25–75 %")):
+        fig.add_trace(go.Scatter(x=x, y=q[hi], mode="lines", line={"width": 0}, showlegend=False,
+                                 hoverinfo="skip", legendgroup=name))
+        fig.add_trace(go.Scatter(x=x, y=q[lo], mode="lines", line={"width": 0}, fill="tonexty", fillcolor=color,
+                                 name=name, legendgroup=name, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=x, y=q["q50"], mode="lines", name="projection median",
+                             line={"color": COLORS["fan_median"], "dash": "dot"}))
 
 
 def _limit(da: xr.DataArray) -> float | None:

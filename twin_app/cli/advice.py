@@ -111,36 +111,13 @@ def confirm(
     Writes ``"<proposal id> <operator>"`` to the confirm node; the twin checks limits and rate
     again and writes the set-points (both steps in its audit log).
     """
-    from twin.sources import OpcUaWriter
-    from workbench.errors import ConnectionLostError
+    from twin import confirm_proposal
 
     b = _binding(binding, url)
-    a = b.advice
     o = b.opcua
-    console.print(f"waiting for a proposal on {o.url} ({a.prefix}/proposal)" if wait else
+    console.print(f"waiting for a proposal on {o.url} ({b.advice.prefix}/proposal)" if wait else
                   f"reading the pending proposal on {o.url}", highlight=False)
-    deadline = time.monotonic() + wait
-    with OpcUaWriter(o.url, namespace=o.namespace, security=o.security, timeout=a.timeout) as w:
-        pid = ""
-        while True:
-            try:
-                pid = str(w.read(f"{a.prefix}/proposal") or "")
-            except ConnectionLostError:
-                if time.monotonic() >= deadline:
-                    raise
-            if pid or time.monotonic() >= deadline:
-                break
-            time.sleep(0.2)
-        if not pid:
-            console.print("no pending proposal", highlight=False)
-            raise typer.Exit(1)
-        rows = []
-        for sp in a.setpoints:
-            rec = w.read(f"{a.prefix}/{sp.node}/recommended")
-            if not isinstance(rec, float) or rec != rec:  # NaN: not part of this proposal
-                continue
-            rows.append({"node": sp.node, "now": w.read(sp.node), "recommended": rec, "unit": sp.unit,
-                         "reason": w.read(f"{a.prefix}/{sp.node}/reason")})
-        print_table(rows, title=f"proposal {pid}")
-        w.write(f"{a.prefix}/confirm", f"{pid} {operator}" + (" reject" if reject else ""))
-    console.print(f"{'rejected' if reject else 'confirmed'} proposal {pid} as {operator}", highlight=False)
+    pid, rows = confirm_proposal(b, operator, reject=reject, wait=wait)
+    print_table(rows, title=f"proposal {pid}")
+    console.print(f"{'rejected' if reject else 'confirmed'} proposal {pid} as {' '.join(operator.split())}",
+                  highlight=False)

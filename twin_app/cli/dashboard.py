@@ -35,6 +35,22 @@ def _envelope_map(items: list[str] | None) -> dict[str, str]:
     return out
 
 
+def _advice_binding(path: Path):
+    """The binding of ``--binding``, loaded; it must have an advice: section (else exit code 2)."""
+    from twin import load_binding
+
+    if not path.exists():
+        raise DataError("--binding: no such file; give the twin binding YAML (e.g. scenarios/reactor_twin.yaml)",
+                        source=str(path))
+    b = load_binding(path)
+    if b.advice is None:
+        raise ConfigError("--binding: the binding has no advice: section, so there is nothing to confirm from the "
+                          "dashboard; add one (which set-points the twin may write, limits, max_rate, mode; "
+                          "docs/twin-monitoring.md, 'Advice back to the plant') or leave --binding out (the Advice "
+                          "panel is then read-only)", source=str(path), path="advice")
+    return b
+
+
 def check_paths(paths: dict[str, Path | None], *, stores: tuple[str, ...] = ("--trace", "--line-trace"),
                 wait: bool = False) -> None:
     """Every path option names an existing file; trace-store options name a trace store.
@@ -86,19 +102,26 @@ def dashboard(
     token: str = typer.Option(None, "--token", envvar="TWIN_DASHBOARD_TOKEN",
                               help="Require this token (?token=, Bearer or basic-auth password)."),
     refresh: float = typer.Option(2.0, "--refresh", help="Live page poll interval in s."),
+    binding: Path = typer.Option(None, "--binding",
+                                 help="The twin's binding YAML with an advice: section: the live page's Advice panel "
+                                      "then confirms/rejects proposals over its OPC UA connection (as `twin plant "
+                                      "confirm`); without it the panel is read-only."),
 ) -> None:
     """Serve the dashboard on http://HOST:PORT (127.0.0.1:8050 by default); Ctrl-C stops it."""
     from viz import DashboardSources, serve
 
     check_paths({"--trace": trace, "--line-trace": line_trace, "--envelope": envelope, "--monitor": monitor,
                  "--campaign": campaign, "--life": life, "--life-fit": life_fit}, wait=wait)
+    loaded = _advice_binding(binding) if binding is not None else None
     if acks is not None and not acks.parent.is_dir():
         raise DataError("--acks: its folder does not exist; give a file in an existing folder", source=str(acks))
     sources = DashboardSources(trace=trace, envelope=envelope, monitor=monitor, scenarios=_scenario_pairs(scenario),
                                campaign=campaign, life=life, life_fit=life_fit,
-                               line_trace=line_trace, envelope_map=_envelope_map(envelope_map), acks=acks)
+                               line_trace=line_trace, envelope_map=_envelope_map(envelope_map), acks=acks,
+                               binding=loaded)
     url = f"http://{host}:{port}/" + ("line" if line_trace is not None and trace is None else "live")
-    console.print(f"twin dashboard on [bold]{url}[/]" + (" (token required)" if token else ""))
+    console.print(f"twin dashboard on [bold]{url}[/]" + (" (token required)" if token else "")
+                  + (f"; advice confirmations go to {loaded.opcua.url}" if loaded is not None else ""))
     if os.environ.get("TWIN_DASHBOARD_DRY_RUN") == "1":  # for tests of the option parsing
         return
     serve(sources, host=host, port=port, token=token, refresh_ms=int(refresh * 1000))

@@ -27,6 +27,9 @@ $(VENV)/.stamp-deps: pyproject.toml
 	@$(VENV)/bin/uv --version >/dev/null 2>&1 || $(PY) -m pip install -q uv
 	@$(VENV)/bin/uv pip install -q --python $(PY) -e '.[dev]' \
 	  || $(PY) -m pip install -q -e '.[dev]'
+	@# bytecode of every installed package, written once: with PYTHONDONTWRITEBYTECODE set (as on CI
+	@# machines) every `twin` process would otherwise compile scipy, sklearn, xarray ... again (~10 s each)
+	@$(PY) -m compileall -q -j 0 $(VENV)/lib >/dev/null 2>&1 || true
 	@touch $@
 
 fmus: deps  ## compile the shipped FMUs and the C stepper into fmu_models/build (skipped when up to date)

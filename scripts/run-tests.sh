@@ -6,6 +6,10 @@
 # Usage: scripts/run-tests.sh PYTHON [pytest args...]
 set -uo pipefail
 PY="$1"; shift
+# bytecode of the project's packages (stamp-checked, so only changed files are compiled): with
+# PYTHONDONTWRITEBYTECODE set, every CLI subprocess of the tests would compile them again
+"$PY" -m compileall -q -j 0 workbench fmu_models golden_batch spc simulation optimization twin viz twin_app \
+  >/dev/null 2>&1 || true
 if [ "$#" -gt 0 ]; then
   exec "$PY" -m pytest "$@"
 fi

@@ -91,7 +91,8 @@ class AdviceSettings(WorkbenchModel):
     candidates: int = Field(5, ge=2, le=50, description="Look-ahead search: values tried per searched set-point "
                             "(evenly over what limits and rate allow now)")
     min_improvement: float = Field(0.2, gt=0, le=1, description="Look-ahead search: propose only when the best "
-                                   "value lowers the alarming probability by at least this much")
+                                   "value lowers the alarming probability, or the expected share of the rest of the batch "
+                                   "outside the envelope, by at least this much")
     cooldown: Duration = Field("10 min", description="Look-ahead search: plant time after a proposal before the "
                                "next one")
 

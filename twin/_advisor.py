@@ -9,8 +9,9 @@ are each projected from the twin's state with that value held from now on, with 
 draws as the alarming projection (common random numbers: the comparison is not blurred by different
 draws; Law, *Simulation Modeling and Analysis*, 5th ed., 2015, sec. 11.2). The value with the lowest
 alarming probability (the larger of the probability of leaving the envelope and of missing a spec;
-ties: the later expected violation, then the smaller move) is proposed when it lowers that probability
-by at least ``advice.min_improvement``: in ``recommend`` mode an operator confirms it, in
+ties: the smaller expected share of the rest of the batch outside the envelope, the later expected
+violation, the smaller move) is proposed when it lowers that probability — or, for a batch already
+outside its band (every run "leaves"), that share — by at least ``advice.min_improvement``: in ``recommend`` mode an operator confirms it, in
 ``closed-loop`` it is written — the channel checks limits and rate again and audits every step. One
 set-point moves per proposal (a coordinate search: each change explainable on its own); no proposal
 while one waits for its operator or within ``advice.cooldown`` of the last.
@@ -120,13 +121,15 @@ class LookaheadAdvisor:
                     return None
                 j = out[0]
                 ttv = j.time_to_violation if math.isfinite(j.time_to_violation) else math.inf
-                found.append(((_worst(j), -ttv, abs(value - current)), sp, float(value), j, current))
-                record["candidates"].append({"node": sp.node, "value": float(value), "probability": _worst(j)})
+                found.append(((_worst(j), j.share_outside, -ttv, abs(value - current)), sp, float(value), j, current))
+                record["candidates"].append({"node": sp.node, "value": float(value), "probability": _worst(j),
+                                             "share_outside": j.share_outside})
         self.searches.append(record)
         if not found:
             return None
         key, sp, value, j, current = min(found, key=lambda f: f[0])
-        if worst - key[0] < ch.settings.min_improvement:
+        gain = max(worst - key[0], la.last.share_outside - key[1])
+        if gain < ch.settings.min_improvement:
             return None
         return sp, value, j, current
 
@@ -137,4 +140,4 @@ def _worst(j) -> float:
 
 def _describe(j) -> str:
     parts = [f"P(leave envelope) {j.p_leave:.2f}"] + [f"P(miss {k}) {v:.2f}" for k, v in j.p_miss.items()]
-    return ", ".join(parts)
+    return ", ".join(parts) + f", {100 * j.share_outside:.0f} % of the rest outside"

@@ -24,7 +24,7 @@ import threading
 import time as _time
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "WallClock", "ManualClock", "clock_events"]
+__all__ = ["Clock", "WallClock", "ManualClock", "PacedClock", "clock_events"]
 
 
 @runtime_checkable
@@ -146,6 +146,29 @@ class ManualClock:
 
     def __repr__(self) -> str:
         return f"ManualClock(now={self.now()!r})"
+
+
+class PacedClock(ManualClock):
+    """Virtual time that a producer (the emulator) may run ahead of its consumer (the twin) by at most
+    ``lead`` samples: its sleeps wait, without blocking the producer's event loop, while ``ahead()``
+    (samples produced minus samples consumed, set by the caller) exceeds ``lead``.
+
+    On a bare :class:`ManualClock` an in-process emulator runs as fast as the machine allows and can
+    get further ahead of the twin than an OPC UA subscription queue holds. ``lead=0`` is lock-step:
+    the plant steps only once the twin has taken the last sample, so a set-point the twin writes
+    while processing sample k takes effect from the plant's step after k, whatever the machine's
+    speed (the batch loop, :func:`~twin.run_batch_loop`).
+    """
+
+    def __init__(self, start: float = 0.0, *, lead: int = 100) -> None:
+        super().__init__(start)
+        self.lead = int(lead)
+        self.ahead = lambda: 0
+
+    async def asleep(self, seconds: float) -> None:
+        while self.ahead() > self.lead:
+            await asyncio.sleep(0.002)
+        await super().asleep(seconds)
 
 
 def clock_events(frame) -> list[dict]:

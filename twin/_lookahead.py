@@ -263,6 +263,10 @@ class ProjectionJudgement:
         does): the expected time to the first violation, given one happens.
     p_miss
         Quality spec → fraction of the runs whose final value is outside ``[low, high]``.
+    share_outside
+        Mean over the runs of the share of judged projected samples with a variable outside the
+        envelope: how much of the rest of the batch is expected outside (0 … 1); it still tells
+        projections apart when every run leaves (a batch already outside its band).
     """
 
     start: float
@@ -271,6 +275,7 @@ class ProjectionJudgement:
     first_violation: np.ndarray
     time_to_violation: float
     p_miss: dict[str, float]
+    share_outside: float = 0.0
 
 
 def judge_projection(
@@ -340,7 +345,7 @@ def judge_projection(
         start=start, p_leave=float(left.mean()),
         p_variable={v: float(out[:, :, j].any(axis=1).mean()) for j, v in enumerate(variables)},
         first_violation=first, time_to_violation=float(np.mean(first[left] - start)) if left.any() else float("nan"),
-        p_miss=p_miss)
+        p_miss=p_miss, share_outside=float(any_t.mean()) if any_t.size else 0.0)
 
 
 def projection_fan(times: np.ndarray, trajectories: np.ndarray, variables: Sequence[str], units: Sequence[str],

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 import socket
 
+import twin
 from twin import ManualClock
 from twin.emulator import PlantScenario
 
@@ -74,24 +74,11 @@ def virtual_source(endpoint: str, tags=("A", "B"), **options):
     return OpcUaSource(endpoint, list(tags), **{**kwargs, **options})
 
 
-class PacedClock(ManualClock):
-    """Virtual time whose sleeps wait (without blocking the server's event loop) while the
-    server is more than ``AHEAD`` samples ahead of the twin (``ahead()``, set by the test).
-
-    On a bare :class:`ManualClock` the server never waits; with the twin, the client and the
-    server sharing one interpreter, it can get more than the subscription's queue (1000 values
-    per tag, oldest discarded) ahead of the client, which then misses samples (flagged gaps,
-    accounted, but not the faults a test injects). A real plant publishes one sample per
-    period; this keeps the server at most ``AHEAD`` periods ahead, whatever the machine speed.
-    """
+class PacedClock(twin.PacedClock):
+    """:class:`twin.PacedClock` with the tests' lead of ``AHEAD`` samples (the subscription's queue holds 1000
+    values per tag; a real plant publishes one sample per period)."""
 
     AHEAD = 100
 
     def __init__(self, start: float) -> None:
-        super().__init__(start)
-        self.ahead = lambda: 0
-
-    async def asleep(self, seconds: float) -> None:
-        while self.ahead() > self.AHEAD:
-            await asyncio.sleep(0.005)
-        await super().asleep(seconds)
+        super().__init__(start, lead=self.AHEAD)

@@ -25,6 +25,13 @@ from twin._advice import (
     Proposal,
     confirm_proposal,
 )
+from twin._batch_loop import (
+    BatchLoopScenario,
+    BatchRecord,
+    LoopResult,
+    load_batch_loop,
+    run_batch_loop,
+)
 from twin._binding import (
     CalibrationParameter,
     DetectionSettings,
@@ -42,7 +49,7 @@ from twin._binding import (
 )
 from twin._calib_windows import ExcludedWindow, parse_window, windows_from_faults
 from twin._calibrate import CalibrationResult, calibrate
-from twin._clock import Clock, ManualClock, WallClock
+from twin._clock import Clock, ManualClock, PacedClock, WallClock
 from twin._degradation import (
     CleaningPlan,
     Crossing,
@@ -130,6 +137,11 @@ __all__ = [
     "MaintenanceForecast",
     "DRIFT_SCALES",
     "lookahead",
+    "BatchLoopScenario",
+    "BatchRecord",
+    "LoopResult",
+    "load_batch_loop",
+    "run_batch_loop",
     "projection_fan",
     "write_projection",
     "FAN_QUANTILES",
@@ -140,6 +152,7 @@ __all__ = [
     "Clock",
     "WallClock",
     "ManualClock",
+    "PacedClock",
     "AdviceChannel",
     "AdviceSettings",
     "AdviceSetpoint",

@@ -12,6 +12,7 @@ from workbench.errors import ConfigError, did_you_mean
 
 KINDS: dict[str, str] = {
     # --- config kinds (one line each; keep sorted) ---
+    "batch-loop": "twin:BatchLoopScenario",
     "campaign": "optimization._config:CampaignConfig",
     "golden-build": "golden_batch:GoldenBuildConfig",
     "life": "simulation.life:LifeModel",

@@ -71,6 +71,13 @@ def live_twin_step(outdir: Path) -> list[Path]:
     return written
 
 
+def quality_loop_step(outdir: Path) -> list[Path]:
+    """The whole loop on the emulated reactor: golden judgement, look-ahead, advice confirmed, R2R between batches."""
+    from twin_app.tours.twin import loop_tour
+
+    return loop_tour(outdir / "loop")
+
+
 def line_twin_step(outdir: Path) -> list[Path]:
     """A line twin on an emulated assembly line: drift alarm, re-calibration, shift forecast."""
     from twin_app.tours.line_twin import demo_tour
@@ -128,6 +135,7 @@ TOUR: list[TourStep] = [
     # --- tour steps (one line each, in tour order) ---
     TourStep("Physics: FMU runs, sweep and look-ahead", "twin_app.demo:physics_step"),
     TourStep("Live twin against the OPC UA plant emulator", "twin_app.demo:live_twin_step"),
+    TourStep("Quality loop: golden batch, look-ahead, advice, run-to-run", "twin_app.demo:quality_loop_step"),
     TourStep("Line twin: drift alarm, re-calibration, shift forecast", "twin_app.demo:line_twin_step"),
     TourStep("Golden batch: envelope, T²/SPE, checks", "twin_app.demo:golden_batch_step"),
     TourStep("What-if: line scenarios with confidence intervals", "twin_app.demo:what_if_step"),

@@ -23,6 +23,7 @@ from twin_app.cli import fmu as fmu_cli
 from twin_app.cli import golden as golden_cli
 from twin_app.cli import life as life_cli
 from twin_app.cli import line_twin as line_twin_cli
+from twin_app.cli import loop as loop_cli
 from twin_app.cli import maintain as maintain_cli
 from twin_app.cli import monitor as monitor_cli
 from twin_app.cli import optimize as optimize_cli
@@ -64,6 +65,7 @@ app.add_typer(golden_cli.app, name="golden")
 app.add_typer(life_cli.app, name="life")
 app.command("calibrate")(monitor_cli.calibrate)
 app.command("calibrate-line")(line_twin_cli.calibrate_line)
+app.command("loop")(loop_cli.loop)
 app.command("maintain")(maintain_cli.maintain)
 app.command("monitor")(monitor_cli.monitor)
 app.add_typer(plant_cli.app, name="plant")

@@ -204,12 +204,16 @@ def monitor(
     overwrite: bool = _OVERWRITE,
     resume: bool = _RESUME,
     max_buffer_rows: int = _BUFFER,
+    advise: bool = typer.Option(True, "--advise/--no-advise", help="With advice: and lookahead: in the binding, "
+                                "propose set-point changes when a projection alarms (recommend or closed-loop)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run a twin live against an OPC UA server; print alarms as they start (Ctrl-C stops).
 
     A physics binding (``kind: twin-binding``) follows an FMU; a line binding
     (``kind: line-binding``) follows machine states and counts with shift forecasts.
+    With ``advice:`` and ``lookahead:`` the twin advises the plant back (docs/twin-monitoring.md,
+    "Advice back to the plant").
     """
     from twin import Twin
     from twin.sources import OpcUaSource
@@ -239,6 +243,18 @@ def monitor(
     except BaseException:
         source.close()
         raise
+    channel = None
+    if advise and b.advice is not None and b.lookahead is not None:
+        from twin import AdviceChannel
+
+        try:
+            channel = AdviceChannel.from_binding(b, source, trace=tw.trace)
+            tw.attach_advice(channel)
+        except BaseException:
+            source.close()
+            if channel is not None:
+                channel.close()
+            raise
     t_stop = None
     first = {}
     trace_alarms = 0
@@ -256,13 +272,17 @@ def monitor(
             raise KeyboardInterrupt
 
     if not as_json:
-        console.print(f"monitoring {b.name} at {source.url} (Ctrl-C to stop)")  # masked URL
+        console.print(f"monitoring {b.name} at {source.url} (Ctrl-C to stop)"  # masked URL
+                      + (f"; advising {', '.join(sp.node for sp in b.advice.setpoints if sp.input)} "
+                         f"({b.advice.mode})" if channel is not None else ""))
     try:
         tw.run(source, max_frames=max_samples, on_step=on_step)
     except KeyboardInterrupt:
         pass
     finally:
         source.close()
+        if channel is not None:
+            channel.close()
     _finish(tw, lookahead_to, param_sd, runs, as_json)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from twin import Twin, load_binding, lookahead
 
-__all__ = ["demo_tour"]
+__all__ = ["demo_tour", "loop_tour"]
 
 _ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,3 +109,29 @@ def demo_tour(
     summary.write_text(json.dumps({"report": report.as_dict(), "lookahead": la.summary,
                                    "bias_at_s": bias_at, "anchor": server.anchor}, indent=2, default=float))
     return [trace_path, summary]
+
+
+def loop_tour(outdir: str | Path, *, batches: int = 2, echo=print) -> list[Path]:
+    """``scenarios/reactor_loop.yaml`` for ``batches`` 1-hour batches, the second with the dosing-pump fault at 20 min.
+
+    For 1-hour batches the R2R target is the impurity after 1 h at 345 K and the look-ahead runs every 15 min.
+
+    The golden model is built from clean batches first (``outdir/golden.nc``); each batch is served
+    over OPC UA and followed by the twin in lock-step virtual time; an operator confirms the twin's
+    proposals; R2R sets the next batch's reactor set-point. Writes the batch traces and ``loop.json``.
+    """
+    from twin import load_batch_loop, run_batch_loop
+
+    outdir = Path(outdir)
+    fault = {"batch": 2, "fault": {"kind": "valve", "input": "F_B", "at": 1200.0, "value": 2.0}}
+    sc = load_batch_loop(_ROOT / "scenarios" / "reactor_loop.yaml",
+                         overrides={"batches": batches, "duration": "1 h", "faults": [fault],
+                                    "golden.path": str(outdir / "golden.nc"), "golden.batches": 6,
+                                    # impurity after 1 h at 345 K, and its gain per K (fmu_models/reactor)
+                                    "r2r.target": 0.0103, "r2r.gains": {"T_sp": 0.0013},
+                                    "twin_overrides": {"lookahead.every_min": 15}})
+    result = run_batch_loop(sc, outdir, echo=lambda line: echo("  " + line))
+    written = sum(p["status"] == "written" for r in result.records for p in r.proposals)
+    echo(f"loop: {len(result.records)} batches, {written} proposal(s) confirmed and written; "
+         f"{sum(r.in_spec for r in result.records)} in spec")
+    return [outdir / "golden.nc", *(Path(r.trace) for r in result.records), outdir / "loop.json"]

@@ -93,6 +93,7 @@ class LookaheadAlarms(OneAlarm):
         self.projection: tuple[np.ndarray, np.ndarray] | None = None
         #: Seed of the last projection (the advice search reuses it: common random numbers).
         self.last_seed: int | None = None
+        self._fan_failed = False  # the last projection.nc write failed (logged once per outage)
 
     @staticmethod
     def _controller(c, twin, src):
@@ -140,12 +141,13 @@ class LookaheadAlarms(OneAlarm):
             return {}
         while self.next_due <= elapsed:
             self.next_due += self.every
-        out = self.project(elapsed, seed=self.settings.seed + self.count)
+        seed = self.settings.seed + self.count
+        out = self.project(elapsed, seed=seed)
         if out is None:
             return {}
         self.count += 1
         j, times, x, offset = out
-        self.last, self.projection, self.last_seed = j, (times, x), self.settings.seed + self.count - 1
+        self.last, self.projection, self.last_seed = j, (times, x), seed
         if trace is not None and getattr(trace, "writable", False):
             if not trace.created:  # the store is created (and its folder emptied) by its first flush with rows
                 trace.flush()
@@ -193,7 +195,7 @@ class LookaheadAlarms(OneAlarm):
             write_projection(trace.path / "projection.nc", fan)
             self._fan_failed = False
         except OSError as exc:
-            if not getattr(self, "_fan_failed", False):
+            if not self._fan_failed:
                 log.warning("%s: projection not written (%s); the dashboard shows the previous one", trace.path, exc)
             self._fan_failed = True
 

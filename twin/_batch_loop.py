@@ -27,7 +27,6 @@ as ``golden.spread`` says), each served in process.
 from __future__ import annotations
 
 import json
-import socket
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,12 +142,6 @@ def load_batch_loop(path: str | Path, *, overrides: dict | None = None) -> Batch
     sc = load_config(path, BatchLoopScenario, overrides=overrides, kind="batch-loop")
     sc.source_file = str(path)
     return sc
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _here(sc: BatchLoopScenario, name: str) -> Path:
@@ -294,11 +287,11 @@ def _serve_and_follow(sc: BatchLoopScenario, k: int, plant, golden: Path, outdir
     """Serve batch ``k`` over OPC UA and follow it with the twin in lock-step; (report, proposals, set-point
     writes, the plant's quality variable at the end, binding)."""
     from twin import AdviceChannel, PacedClock, Twin, confirm_proposal, load_binding
-    from twin.emulator import PlantServer
+    from twin.emulator import PlantServer, free_port
     from twin.sources import OpcUaSource, OpcUaWriter
 
     period = float(plant.sample_period)
-    url = f"opc.tcp://127.0.0.1:{_free_port()}/twin/plant"
+    url = f"opc.tcp://127.0.0.1:{free_port()}/twin/plant"
     b = load_binding(_here(sc, sc.twin), overrides={**sc.twin_overrides, "golden": str(golden), "opcua.url": url,
                                                       "sample_period": period,
                                                       "trace.path": str(outdir / f"batch_{k:02d}.zarr")})

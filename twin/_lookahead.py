@@ -359,7 +359,7 @@ def projection_fan(times: np.ndarray, trajectories: np.ndarray, variables: Seque
     ``made_at`` (the trace time of the sample it was made at) and ``p_miss_<spec>``.
     """
     x = np.asarray(trajectories, dtype=float)
-    q = np.nanquantile(x, FAN_QUANTILES, axis=0) if x.shape[0] else np.full((len(FAN_QUANTILES), *x.shape[1:]), np.nan)
+    q = np.nanquantile(x, FAN_QUANTILES, axis=0)
     data = {v: (("quantile", "time"), q[:, :, j], {"units": str(u), "long_name": f"projected {v}"})
             for j, (v, u) in enumerate(zip(variables, units, strict=True))}
     ds = xr.Dataset(data, coords={"quantile": ("quantile", list(FAN_QUANTILES), {"units": "1"}),
@@ -376,14 +376,8 @@ def write_projection(path, fan: xr.Dataset) -> None:
     A reader (the dashboard) sees the previous projection or this one, never a torn file; a
     failed write (a full disk) leaves no temporary file and raises :class:`OSError`.
     """
-    import os
     from pathlib import Path
 
-    path = Path(path)
-    tmp = path.with_name(path.name + ".partial")
-    try:
-        fan.to_netcdf(tmp)
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
+    from twin._zarr_writer import _atomic_write
+
+    _atomic_write(Path(path), fan.to_netcdf())

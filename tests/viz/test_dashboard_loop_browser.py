@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -40,8 +40,11 @@ def plant():
     if not fmu.exists():
         pytest.skip("reactor FMU not built; run `twin fmu build` (make setup) first")
 
+    published = threading.Event()
+
     class HeldClock(ManualClock):
         async def asleep(self, seconds: float) -> None:  # the plant publishes t = 0, then waits
+            published.set()
             while seconds > 0:
                 await asyncio.sleep(0.05)
 
@@ -50,10 +53,8 @@ def plant():
     url = f"opc.tcp://127.0.0.1:{free_port()}/twin/plant"
     server = PlantServer(scenario, endpoint=url, clock=HeldClock(1.8e9))
     server.start_thread()
-    deadline = time.monotonic() + 120.0  # a bound on a wait for an event, not a timing assert
-    while server.samples_published < 1:
-        assert time.monotonic() < deadline, "the emulator published nothing"
-        time.sleep(0.05)
+    assert published.wait(120.0), "the emulator published nothing"  # a bound on the wait, not a timing assert
+    assert server.samples_published == 1
     yield url, fmu
     server.stop_thread()
 

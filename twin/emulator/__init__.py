@@ -14,7 +14,7 @@ from twin.emulator._scenario import (
     load_plant_scenario,
 )
 from twin.emulator._security import SECURITY_POLICIES, ServerSecurity, write_self_signed_certificate
-from twin.emulator._server import PlantServer, serve_plant
+from twin.emulator._server import PlantServer, free_port, serve_plant
 
 __all__ = [
     "PlantEmulator",
@@ -26,6 +26,7 @@ __all__ = [
     "PlantSetpoint",
     "load_plant_scenario",
     "serve_plant",
+    "free_port",
     "ServerSecurity",
     "SECURITY_POLICIES",
     "write_self_signed_certificate",

@@ -32,6 +32,7 @@ import contextlib
 import datetime as _dt
 import logging
 import math
+import socket
 import threading
 import time as _time
 from urllib.parse import urlparse
@@ -44,6 +45,13 @@ __all__ = ["PlantServer", "serve_plant"]
 
 log = logging.getLogger(__name__)
 
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 free now (for an emulator endpoint in a tour, a loop or a test)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 class PlantServer:
     """An OPC UA server publishing a :class:`PlantEmulator`.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 from twin import Twin, load_binding, lookahead
@@ -11,12 +10,6 @@ from twin import Twin, load_binding, lookahead
 __all__ = ["demo_tour", "loop_tour"]
 
 _ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def demo_tour(
@@ -55,12 +48,12 @@ def demo_tour(
     list of pathlib.Path
         The trace store and the JSON summary.
     """
-    from twin.emulator import PlantServer, load_plant_scenario
+    from twin.emulator import PlantServer, free_port, load_plant_scenario
     from twin.sources import OpcUaSource
 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     url = f"opc.tcp://127.0.0.1:{port}/twin/plant"
     sc = load_plant_scenario(
         _ROOT / "scenarios" / "reactor_plant.yaml",
